@@ -1,0 +1,5 @@
+"""`python -m chatkit_fix` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,232 @@
+"""The command line: one small function per command; arguments in, exit code out (0 clean, 1 findings, 2 error)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageFailure(click.ClickException):
+    """A usage or input error: one line on stderr, exit 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:
+        click.echo(f"chatkit-fix: error: {self.format_message()}", err=True)
+
+
+@dataclass
+class CommonOptions:
+    paths: tuple[str, ...]
+    select: str | None
+    ignore: str | None
+    extend_select: str | None
+    output_format: str
+    exit_zero: bool
+    quiet: bool
+    verbose: bool
+    no_color: bool
+    jobs: int | None
+    config: str | None
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def common_options(func):
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+        click.option("--select", help="Comma-separated codes or prefixes to enable (e.g. CK1,CK301); default ALL."),
+        click.option("--ignore", help="Comma-separated codes or prefixes to disable."),
+        click.option("--extend-select", help="Codes or prefixes added to the configured selection."),
+        click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
+                     default="text", show_default=True, help="Output format."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only findings (no summary)."),
+        click.option("--verbose", "-v", is_flag=True, help="Say which project, config and SDK facts were used."),
+        click.option("--no-color", is_flag=True, help="Never colour the output (also: NO_COLOR=1)."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                     help="Worker processes for large trees (default: the CPU count)."),
+        click.option("--config", type=click.Path(path_type=str), help="A pyproject.toml (or chatkit-fix.toml) to read."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, "--version", prog_name="chatkit-fix")
+def main() -> None:
+    """Find, fix and verify the silent failures of OpenAI ChatKit integrations.
+
+    \b
+    Example:
+      chatkit-fix check .            # report every rule
+      chatkit-fix apply --diff .     # show the safe fixes without writing
+    """
+
+
+@main.command()
+@common_options
+def check(**kwargs) -> None:
+    """Report findings with file:line:col, code, message and a fix hint.
+
+    \b
+    Example:
+      chatkit-fix check backend frontend --select CK2,CK3 --format github
+    """
+    options = CommonOptions(**kwargs)
+    sys.exit(_run("check", options))
+
+
+@main.command()
+@common_options
+@click.option("--dry-run", is_flag=True, help="Compute fixes but write nothing; exit 1 when fixes are pending.")
+@click.option("--diff", is_flag=True, help="Print unified diffs of the fixes and write nothing.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change behaviour a user may rely on.")
+@click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
+def apply(dry_run: bool, diff: bool, unsafe_fixes: bool, show_fixes: bool, **kwargs) -> None:
+    """Rewrite the broken patterns in place (safe fixes; unsafe ones with --unsafe-fixes).
+
+    \b
+    Example:
+      chatkit-fix apply --diff .           # preview
+      chatkit-fix apply --unsafe-fixes .   # fix, including behaviour changes
+    """
+    options = CommonOptions(**kwargs)
+    sys.exit(_run("apply", options, dry_run=dry_run or diff, diff=diff, unsafe=unsafe_fixes, show_fixes=show_fixes))
+
+
+def _color(no_color: bool, output_format: str) -> bool:
+    if no_color or os.environ.get("NO_COLOR") or output_format != "text":
+        return False
+    return sys.stdout.isatty()
+
+
+def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = False, unsafe: bool = False,
+         show_fixes: bool = False) -> int:
+    from .config import ConfigError, find_project_root, load_settings
+    from .engine import Engine, cpu_jobs
+    from .output import Report, formatter
+    from .project import PathError, Project
+    from .rules import load_rules, selected_codes
+
+    paths = [Path(p) for p in options.paths] or [Path(".")]
+    for path in paths:
+        if not path.exists():
+            raise UsageFailure(f"{path}: no such file or folder")
+    config_file = Path(options.config) if options.config else None
+    try:
+        root = config_file.resolve().parent if config_file else find_project_root(_common_parent(paths))
+        settings = load_settings(root, config_file)
+        rules = load_rules()
+        select = _split(options.select) or settings.select
+        enabled = selected_codes(
+            rules, select, settings.ignore + _split(options.ignore), settings.extend_select + _split(options.extend_select)
+        )
+        project = Project.discover(settings.root, settings, paths)
+    except (ConfigError, PathError, ValueError) as exc:
+        raise UsageFailure(str(exc)) from None
+    if options.verbose:
+        _explain_setup(project, settings, enabled)
+    engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs))
+    result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+    if diff:
+        click.echo(_diffs(project, result), nl=False)
+    report = Report(
+        result=result, project=project, rules=rules, mode=mode, color=_color(options.no_color, options.output_format),
+        quiet=options.quiet, verbose=options.verbose, show_fixes=show_fixes, unsafe=unsafe,
+    )
+    if not (diff and options.output_format == "text" and not result.findings and not result.errors):
+        click.echo(formatter(options.output_format)(report), nl=False)
+    if result.errors:
+        return EXIT_ERROR
+    pending = dry_run and any(f for f in result.fixed)
+    if (result.findings or pending) and not options.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _common_parent(paths: list[Path]) -> Path:
+    resolved = [p.resolve() for p in paths]
+    common = Path(os.path.commonpath([str(p) for p in resolved]))
+    return common
+
+
+def _explain_setup(project, settings, enabled) -> None:
+    click.echo(f"project root: {project.root}", err=True)
+    click.echo(f"config: {settings.config_path or '(none)'}", err=True)
+    click.echo(f"files: {len(project.files)} discovered, {len(project.targets)} targeted", err=True)
+    click.echo(f"rules: {len(enabled)} enabled", err=True)
+
+
+def _diffs(project, result) -> str:
+    import difflib
+
+    chunks = []
+    for fixed in sorted(result.fixed, key=lambda f: str(f.path)):
+        name = project.relative(fixed.path)
+        chunks.extend(
+            difflib.unified_diff(
+                fixed.before.text.splitlines(keepends=True),
+                fixed.after_text.splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            )
+        )
+    text = "".join(chunks)
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+@main.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(output_format: str) -> None:
+    """List every rule: code, slug, fix safety and a one-line summary.
+
+    \b
+    Example:
+      chatkit-fix rules --format json
+    """
+    import json
+
+    from .rules import describe, load_rules
+
+    rules = load_rules()
+    if output_format == "json":
+        click.echo(json.dumps([describe(rule) for rule in rules.values()], indent=2))
+        return
+    width = max((len(rule.slug) for rule in rules.values()), default=10)
+    for rule in rules.values():
+        click.echo(f"{rule.code}  {rule.slug:<{width}}  {rule.safety.value:<6}  {rule.summary}")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print a rule's page: why it matters, wrong and right code, and the upstream link.
+
+    \b
+    Example:
+      chatkit-fix explain CK202
+    """
+    from .docs import rule_page
+    from .rules import load_rules
+
+    rules = load_rules()
+    found = rules.get(code.upper()) or next((r for r in rules.values() if r.slug == code), None)
+    if found is None:
+        raise UsageFailure(f"unknown rule {code!r}; `chatkit-fix rules` lists them")
+    click.echo(rule_page(found))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

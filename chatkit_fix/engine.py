@@ -1,0 +1,354 @@
+"""The one engine: run rules over a project, and apply their fixes to a fixpoint without ever losing a byte.
+
+check:  targets -> byte prefilter -> one parse per file shared by its rules -> findings -> suppressions.
+apply:  the same, then each file's fixes merged, applied in memory, re-parsed, the rules run again on the changed
+        files, at most MAX_PASSES times; only then are files written, atomically.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .context import ProjectContext, context_for, is_suppressed, suppressions
+from .edits import StaleFileError, apply_edits, atomic_write, select_compatible
+from .findings import FileError, Finding, Safety
+from .project import Project
+from .rules import Rule
+from .sources import SourceError, SourceFile, language_of
+
+MAX_PASSES = 10
+PARALLEL_MIN_FILES = 48  # below this a process pool costs more than it saves
+
+
+@dataclass
+class FixedFile:
+    path: Path
+    before: SourceFile
+    after_text: str
+    written: bool = False
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    fixed: list[FixedFile] = field(default_factory=list)
+    applied: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+
+    @property
+    def pending_fixes(self) -> int:
+        return sum(1 for f in self.findings if f.fixable)
+
+
+class Engine:
+    def __init__(self, project: Project, rules: dict[str, Rule], enabled: set[str], jobs: int = 1):
+        self.project = project
+        self.rules = [rules[code] for code in sorted(enabled) if code in rules]
+        self.jobs = max(1, jobs)
+        self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
+
+    # ---- selection ------------------------------------------------------------------------------------------------
+
+    def rules_for(self, path: Path, data: bytes | None = None) -> list[Rule]:
+        language = language_of(path)
+        relative = self.project.relative(path)
+        chosen = []
+        for rule in self.rules:
+            if not rule.file_checks or not rule.wants(path, language):
+                continue
+            if any(rule.code.startswith(prefix) for spec, prefix in self._ignore_specs if spec.match_file(relative)):
+                continue
+            if data is not None and not rule.triggered_by(data):
+                continue
+            chosen.append(rule)
+        return chosen
+
+    # ---- check ----------------------------------------------------------------------------------------------------
+
+    def check(self) -> RunResult:
+        result = RunResult()
+        candidates: list[tuple[Path, list[Rule]]] = []
+        for path in self.project.targets:
+            if not self.rules_for(path):
+                continue
+            data = self.project.read_bytes(path)
+            rules = self.rules_for(path, data)
+            if rules:
+                candidates.append((path, rules))
+        result.files_checked = len(self.project.targets)
+        per_file = self._check_files(candidates)
+        sources: dict[Path, SourceFile] = {}
+        for path, (source, findings, error) in per_file.items():
+            if error is not None:
+                result.errors.append(error)
+            if source is not None:
+                sources[path] = source
+            result.findings.extend(findings)
+        project_findings, project_errors = self._check_project(sources)
+        result.findings.extend(project_findings)
+        result.errors.extend(project_errors)
+        result.findings = self._visible(result.findings, sources)
+        return result
+
+    def _check_files(self, candidates: list[tuple[Path, list[Rule]]]):
+        if self.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            global _WORKER_ENGINE
+            _WORKER_ENGINE = self  # inherited by forked workers
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
+                paths = [path for path, _ in candidates]
+                chunk = max(1, len(paths) // (self.jobs * 4))
+                outcomes = list(pool.map(_worker_check, paths, chunksize=chunk))
+            return {path: (None, findings, error) for path, findings, error in outcomes}
+        return {path: self._check_one(path, rules) for path, rules in candidates}
+
+    def _check_one(self, path: Path, rules: list[Rule], source: SourceFile | None = None):
+        """Run `rules` on one file, sharing one parse; a parse failure or a rule's crash becomes a FileError."""
+        running = ""
+        try:
+            if source is None:
+                source = SourceFile.from_bytes(path, self.project.read_bytes(path), self.project.stat_at_read(path))
+            ctx = context_for(source, self.project)
+            findings: list[Finding] = []
+            for rule in rules:
+                running = rule.code
+                ctx.rule = rule
+                for check in rule.file_checks:
+                    findings.extend(check(ctx))
+            return source, findings, None
+        except SourceError as exc:
+            return source, [], FileError(exc.path, exc.line, exc.message)
+        except Exception as exc:  # a rule bug must not stop the run or hide other files
+            message = f"internal error in {running or 'engine'}: {type(exc).__name__}: {exc}"
+            return source, [], FileError(path, 1, message, running)
+
+    def _check_project(self, sources: dict[Path, SourceFile]) -> tuple[list[Finding], list[FileError]]:
+        rules = [rule for rule in self.rules if rule.project_checks]
+        if not rules:
+            return [], []
+        pctx = ProjectContext(self.project, dict(sources))
+        targets = set(self.project.targets)
+        findings: list[Finding] = []
+        errors: list[FileError] = []
+        for rule in rules:
+            pctx.rule = rule
+            for check in rule.project_checks:
+                try:
+                    found = list(check(pctx))
+                except SourceError as exc:
+                    errors.append(FileError(exc.path, exc.line, exc.message))
+                    continue
+                except Exception as exc:
+                    errors.append(FileError(self.project.root, 1, f"internal error in {rule.code}: {type(exc).__name__}: {exc}", rule.code))
+                    continue
+                findings.extend(
+                    f for f in found if f.path in targets and not self._ignored_for(f.path, f.code)
+                )
+        return findings, errors
+
+    def _ignored_for(self, path: Path, code: str) -> bool:
+        relative = self.project.relative(path)
+        return any(code.startswith(prefix) for spec, prefix in self._ignore_specs if spec.match_file(relative))
+
+    def _visible(self, findings: list[Finding], sources: dict[Path, SourceFile]) -> list[Finding]:
+        """Drop suppressed findings and duplicates; sort by file and position."""
+        tables: dict[Path, dict] = {}
+        seen: set[tuple] = set()
+        visible: list[Finding] = []
+        for finding in sorted(findings, key=Finding.sort_key):
+            key = (finding.path, finding.line, finding.col, finding.code, finding.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if finding.path not in tables:
+                source = sources.get(finding.path)
+                text = source.text if source else self.project.read_bytes(finding.path).decode("utf-8", "replace")
+                tables[finding.path] = suppressions(text)
+            if not is_suppressed(finding, tables[finding.path]):
+                visible.append(finding)
+        return visible
+
+    # ---- apply ----------------------------------------------------------------------------------------------------
+
+    def apply(self, unsafe: bool = False, write: bool = True) -> RunResult:
+        """Fix to a fixpoint in memory; write changed files atomically unless `write` is False."""
+        allowed = {Safety.SAFE, Safety.UNSAFE} if unsafe else {Safety.SAFE}
+        result = self.check()
+        originals: dict[Path, SourceFile] = {}
+        current: dict[Path, SourceFile] = {}
+        broken: set[tuple[Path, str]] = set()  # (file, rule) whose fix produced invalid code: never retried
+        stuck: set[Path] = set()
+        for _ in range(MAX_PASSES):
+            pending = [
+                f for f in result.findings
+                if f.fixable and f.fix.safety in allowed and (f.path, f.code) not in broken and f.path not in stuck
+            ]
+            if not pending:
+                break
+            changed = self._apply_pass(pending, current, originals, broken, result)
+            if not changed:
+                break
+            result = self._recheck(changed, current, result)
+        else:
+            pending = [f for f in result.findings if f.fixable and f.fix.safety in allowed and (f.path, f.code) not in broken]
+            for path in sorted({f.path for f in pending}):
+                codes = ", ".join(sorted({f.code for f in pending if f.path == path}))
+                result.errors.append(FileError(path, 1, f"fixes did not converge after {MAX_PASSES} passes ({codes}); file left unchanged"))
+                current.pop(path, None)
+        for path, after in current.items():
+            before = originals[path]
+            if after.text == before.text:
+                continue
+            fixed = FixedFile(path, before, after.text)
+            result.fixed.append(fixed)
+            if write:
+                self._write(fixed, result)
+        if write:
+            self.project.forget_contents()
+        return result
+
+    def _apply_pass(self, pending, current, originals, broken, result) -> set[Path]:
+        by_file: dict[Path, list[Finding]] = defaultdict(list)
+        for finding in pending:
+            by_file[finding.path].append(finding)
+        changed: set[Path] = set()
+        for path, findings in by_file.items():
+            source = current.get(path)
+            if source is None:
+                try:
+                    source = SourceFile.from_bytes(path, self.project.read_bytes(path), self.project.stat_at_read(path))
+                except SourceError as exc:
+                    result.errors.append(FileError(exc.path, exc.line, exc.message))
+                    continue
+                originals.setdefault(path, source)
+            findings.sort(key=lambda f: (f.code, f.line, f.col))
+            while findings:
+                edits, skipped = select_compatible([f.fix.edits for f in findings])
+                new_text = apply_edits(source.text, edits)
+                if new_text == source.text:
+                    break
+                culprits = self._invalid_fixes(source, findings, new_text)
+                if not culprits:
+                    applied = [f for i, f in enumerate(findings) if i not in skipped]
+                    result.applied.extend(applied)
+                    current[path] = source.with_text(new_text)
+                    changed.add(path)
+                    break
+                for finding in culprits:
+                    broken.add((path, finding.code))
+                    result.errors.append(
+                        FileError(path, finding.line, f"internal error in {finding.code}: its fix would not parse; fix dropped", finding.code)
+                    )
+                findings = [f for f in findings if (path, f.code) not in broken]
+        return changed
+
+    def _invalid_fixes(self, source: SourceFile, findings: list[Finding], new_text: str) -> list[Finding]:
+        """Empty when `new_text` parses; else the findings whose fix alone breaks parsing (all, if none alone does)."""
+        if parses(source, new_text):
+            return []
+        alone = [f for f in findings if not parses(source, apply_edits(source.text, list(f.fix.edits)))]
+        return alone or findings
+
+    def _recheck(self, changed: set[Path], current: dict[Path, SourceFile], previous: RunResult) -> RunResult:
+        """Run the rules again: per-file checks on the changed files, project checks on everything."""
+        for path in changed:
+            self.project.update_bytes(path, current[path].encode(current[path].text))
+        result = RunResult(errors=previous.errors, applied=previous.applied, files_checked=previous.files_checked)
+        result.findings = [f for f in previous.findings if f.path not in changed and not self._from_project_rule(f)]
+        sources = dict(current)
+        for path in changed:
+            source, findings, error = self._check_one(path, self.rules_for(path, self.project.read_bytes(path)), current[path])
+            if error is not None:
+                result.errors.append(error)
+            result.findings.extend(findings)
+        project_findings, _ = self._check_project(sources)
+        result.findings.extend(project_findings)
+        result.findings = self._visible(result.findings, sources)
+        return result
+
+    def _from_project_rule(self, finding: Finding) -> bool:
+        return any(rule.code == finding.code and rule.project_checks for rule in self.rules)
+
+    def _write(self, fixed: FixedFile, result: RunResult) -> None:
+        try:
+            data = fixed.before.encode(fixed.after_text)
+        except UnicodeEncodeError as exc:
+            result.errors.append(FileError(fixed.path, 1, f"cannot write: the fix needs characters {fixed.before.encoding} cannot encode ({exc.reason}); file left unchanged"))
+            return
+        try:
+            atomic_write(fixed.path, data, fixed.before.stat)
+            fixed.written = True
+        except StaleFileError:
+            result.errors.append(FileError(fixed.path, 1, "cannot write: the file changed on disk during the run; run again"))
+        except PermissionError:
+            result.errors.append(FileError(fixed.path, 1, "cannot write: the file is read-only; make it writable and run again"))
+        except OSError as exc:
+            result.errors.append(FileError(fixed.path, 1, f"cannot write: {exc.strerror or exc}"))
+
+
+def parses(source: SourceFile, text: str) -> bool:
+    """Whether `text` still parses in the file's language (a fix may never make it worse)."""
+    language = source.language
+    if language == "python":
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+        return True
+    if language == "tsx":
+        from ast_grep_py import SgRoot
+
+        grammar = "tsx" if source.path.suffix.lower() in (".tsx", ".jsx", ".js", ".mjs", ".cjs") else "typescript"
+
+        def errors(code: str) -> int:
+            return len(SgRoot(code, grammar).root().find_all(kind="ERROR"))
+
+        return errors(text) <= errors(source.text)
+    if source.path.suffix.lower() == ".json":
+        try:
+            json.loads(source.text)
+        except ValueError:
+            return True  # it did not parse before either
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+    return True
+
+
+def _per_file_ignore_specs(table: dict[str, list[str]]):
+    if not table:
+        return []
+    import pathspec
+
+    specs = []
+    for glob, codes in table.items():
+        spec = pathspec.GitIgnoreSpec.from_lines([glob])
+        specs.extend((spec, code.upper()) for code in codes)
+    return specs
+
+
+_WORKER_ENGINE: Engine | None = None
+
+
+def _worker_check(path: Path):
+    engine = _WORKER_ENGINE
+    assert engine is not None
+    data = engine.project.read_bytes(path)
+    _, findings, error = engine._check_one(path, engine.rules_for(path, data))  # noqa: SLF001
+    return path, findings, error
+
+
+def cpu_jobs(requested: int | None) -> int:
+    if requested is not None:
+        return max(1, requested)
+    return max(1, min(os.cpu_count() or 1, 8))

@@ -1,0 +1,70 @@
+"""What a rule reports: a finding, its fix, and how safe that fix is (ruff's tiers)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Safety(str, enum.Enum):
+    """SAFE fixes run under `apply`; UNSAFE ones need `--unsafe-fixes`; REPORT rules never edit."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    REPORT = "report"
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace text[start:end] with `text` (offsets in code points of the decoded file)."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Fix:
+    """A set of edits that must be applied together; `complete` is False when a TODO marker stands in for code."""
+
+    edits: tuple[Edit, ...]
+    safety: Safety
+    description: str = ""
+    complete: bool = True
+
+
+@dataclass
+class Finding:
+    code: str
+    slug: str
+    path: Path
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    message: str
+    hint: str = ""
+    url: str = ""
+    fix: Fix | None = None
+    related: tuple[str, ...] = field(default=())
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None and bool(self.fix.edits)
+
+    def sort_key(self) -> tuple:
+        return (str(self.path), self.line, self.col, self.code)
+
+
+@dataclass
+class FileError:
+    """A file the engine could not handle; makes the run exit 2 but never stops the other files."""
+
+    path: Path
+    line: int
+    message: str
+    code: str = ""
+
+    def render(self, display_path: str) -> str:
+        return f"{display_path}:{self.line}: {self.message}"

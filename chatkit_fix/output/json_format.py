@@ -1,0 +1,51 @@
+"""Machine output with a versioned, documented schema (docs/output.md); bump SCHEMA_VERSION on any breaking change."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from . import Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(report: Report, f) -> dict:
+    return {
+        "code": f.code,
+        "slug": f.slug,
+        "path": report.path(f.path),
+        "line": f.line,
+        "column": f.col,
+        "end_line": f.end_line,
+        "end_column": f.end_col,
+        "message": f.message,
+        "hint": f.hint,
+        "url": f.url,
+        "fix": None if f.fix is None else {
+            "safety": f.fix.safety.value,
+            "complete": f.fix.complete,
+            "edits": [{"start": e.start, "end": e.end, "content": e.text} for e in f.fix.edits],
+        },
+    }
+
+
+def render(report: Report) -> str:
+    result = report.result
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "chatkit-fix", "version": __version__},
+        "mode": report.mode,
+        "findings": [finding_dict(report, f) for f in result.findings],
+        "errors": [{"path": report.path(e.path), "line": e.line, "message": e.message, "code": e.code or None} for e in result.errors],
+        "fixed": [{"path": report.path(f.path), "written": f.written} for f in result.fixed],
+        "applied": [finding_dict(report, f) | {"fix": None} for f in result.applied],
+        "summary": {
+            "files_checked": result.files_checked,
+            "findings": len(result.findings),
+            "fixable": sum(1 for f in result.findings if f.fix is not None),
+            "errors": len(result.errors),
+            "fixed_files": len(result.fixed),
+        },
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,334 @@
+"""The project a run looks at: its files (gitignore honoured), its back-end and front-end roots, the Python module
+names inside it, and the package versions it declares. Built once per run and read by every rule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from .config import Settings
+from .pyast import module_name_for
+from .sources import language_of
+
+# Folders no project wants checked: dependencies, virtualenvs, build output and caches.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".next", "dist",
+        "build", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".turbo", ".vercel", ".cache",
+        "site-packages", ".docusaurus", "out", "coverage", ".idea", ".vscode",
+    }
+)
+TEXT_NAMES = ("dockerfile", "procfile", "docker-compose", "compose")
+TEXT_SUFFIXES = (".sh", ".http", ".json", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".md")
+
+
+class PathError(Exception):
+    """A path given on the command line that cannot be used (exit 2)."""
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file()
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+    files: list[Path] = field(default_factory=list)
+    targets: list[Path] = field(default_factory=list)
+    _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
+    _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def discover(cls, root: Path, settings: Settings, paths: list[Path]) -> Project:
+        """List the project's files once; `paths` (files or folders inside it) become the targets of the run."""
+        root = root.resolve()
+        project = cls(root=root, settings=settings)
+        ignore = _IgnoreRules(root, settings.extend_exclude)
+        project.files = sorted(_walk(root, root, ignore))
+        known = set(project.files)
+        targets: list[Path] = []
+        for given in paths:
+            resolved = given.resolve()
+            if not given.exists() and not given.is_symlink():
+                raise PathError(f"{given}: no such file or folder")
+            if not _inside(resolved, root):
+                raise PathError(f"{given}: resolves outside the project root {root}; run from inside the project")
+            if resolved.is_file():
+                if given.is_symlink() and not _inside(given.resolve(), root):
+                    continue
+                targets.append(resolved)  # an explicitly named file is checked even if ignored
+                known.add(resolved)
+            elif resolved == root:
+                targets.extend(project.files)
+            else:
+                targets.extend(f for f in project.files if _inside(f, resolved))
+        project.files = sorted(known)
+        project.targets = sorted(set(targets))
+        return project
+
+    # ---- file contents --------------------------------------------------------------------------------------------
+
+    def read_bytes(self, path: Path) -> bytes:
+        """The file's bytes, read once per run (unreadable files read as empty; the engine reports them)."""
+        data = self._bytes.get(path)
+        if data is None:
+            try:
+                self._stats[path] = path.stat()
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            self._bytes[path] = data
+        return data
+
+    def stat_at_read(self, path: Path) -> os.stat_result | None:
+        """The stat taken just before the bytes were read: a later write checks that nobody changed the file since."""
+        return self._stats.get(path)
+
+    def forget_contents(self) -> None:
+        """After writing, the disk is the truth again."""
+        self._bytes.clear()
+        self._stats.clear()
+
+    def update_bytes(self, path: Path, data: bytes) -> None:
+        """The engine's in-memory view after a fix pass, so cross-file rules see fixed files."""
+        self._bytes[path] = data
+
+    def files_of(self, language: str) -> list[Path]:
+        return [f for f in self.files if language_of(f) == language]
+
+    def grep(self, needle: bytes, language: str | None = None) -> list[Path]:
+        """Files whose bytes contain `needle`: the cheap first step of every cross-file question."""
+        pool = self.files if language is None else self.files_of(language)
+        return [f for f in pool if needle in self.read_bytes(f)]
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    # ---- Python modules -------------------------------------------------------------------------------------------
+
+    @cached_property
+    def python_roots(self) -> list[Path]:
+        """Folders that act as import roots: configured back ends, folders holding a Python project file, `src/`."""
+        roots: list[Path] = [self.root / r for r in self.settings.backend_roots]
+        markers = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile", "main.py", "app.py")
+        for path in self.files:
+            if path.name in markers:
+                roots.append(path.parent)
+        roots.append(self.root)
+        expanded: list[Path] = []
+        for root in roots:
+            for candidate in (root, root / "src"):
+                if candidate not in expanded and candidate.is_dir():
+                    expanded.append(candidate)
+        return expanded
+
+    def module_name(self, path: Path) -> str:
+        """The dotted name the file is imported as from its nearest import root."""
+        best = ""
+        for root in self.python_roots:
+            if _inside(path, root) and path != root:
+                name = module_name_for(path.relative_to(root).parts)
+                if not best or len(name) < len(best):
+                    best = name
+        return best or path.stem
+
+    def resolve_module(self, dotted: str) -> Path | None:
+        """The project file that defines module `dotted`, from any import root, or None."""
+        parts = dotted.split(".")
+        for root in self.python_roots:
+            base = root.joinpath(*parts)
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    # ---- roots and versions ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def frontend_roots(self) -> list[Path]:
+        if self.settings.frontend_roots:
+            return [self.root / r for r in self.settings.frontend_roots]
+        return sorted({p.parent for p in self.files if p.name == "package.json"})
+
+    @cached_property
+    def declared_versions(self) -> dict[str, str]:
+        """Package name -> the version text the project declares (exact from lock files, else the requirement)."""
+        versions: dict[str, str] = {}
+        for path in self.files:
+            name = path.name
+            if name == "package.json":
+                _merge(versions, _package_json(self.read_bytes(path)))
+            elif name == "package-lock.json":
+                _merge(versions, _package_lock(self.read_bytes(path)), override=True)
+            elif name == "pyproject.toml":
+                _merge(versions, _requirements(_pyproject_requirements(self.read_bytes(path))))
+            elif re.fullmatch(r"requirements.*\.(txt|in)", name):
+                _merge(versions, _requirements(self.read_bytes(path).decode("utf-8", "replace").splitlines()))
+            elif name in ("uv.lock", "poetry.lock"):
+                _merge(versions, _toml_lock(self.read_bytes(path)), override=True)
+        return versions
+
+
+def _merge(into: dict[str, str], found: dict[str, str], override: bool = False) -> None:
+    for key, value in found.items():
+        if override or key not in into:
+            into[key] = value
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")
+
+
+def _requirements(lines: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        match = _REQUIREMENT.match(line)
+        if match:
+            found[_normalise(match.group(1))] = match.group(3).strip()
+    return found
+
+
+def _pyproject_requirements(data: bytes) -> list[str]:
+    import tomllib
+
+    try:
+        document = tomllib.loads(data.decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError:
+        return []
+    requirements = list(document.get("project", {}).get("dependencies", []) or [])
+    for group in (document.get("project", {}).get("optional-dependencies", {}) or {}).values():
+        requirements.extend(group)
+    poetry = document.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
+    for name, spec in poetry.items():
+        if isinstance(spec, dict):
+            spec = spec.get("version", "")
+        requirements.append(f"{name} {spec if spec != '*' else ''}")
+    return requirements
+
+
+def _toml_lock(data: bytes) -> dict[str, str]:
+    import tomllib
+
+    try:
+        document = tomllib.loads(data.decode("utf-8", "replace"))
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {
+        _normalise(package["name"]): f"=={package['version']}"
+        for package in document.get("package", [])
+        if isinstance(package, dict) and "name" in package and "version" in package
+    }
+
+
+def _package_json(data: bytes) -> dict[str, str]:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return {}
+    found: dict[str, str] = {}
+    for section in ("dependencies", "devDependencies", "peerDependencies"):
+        deps = document.get(section) if isinstance(document, dict) else None
+        if isinstance(deps, dict):
+            found.update({name: str(spec) for name, spec in deps.items()})
+    return found
+
+
+def _package_lock(data: bytes) -> dict[str, str]:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return {}
+    packages = document.get("packages", {}) if isinstance(document, dict) else {}
+    found: dict[str, str] = {}
+    for key, info in packages.items():
+        if key.startswith("node_modules/") and isinstance(info, dict) and "version" in info:
+            found[key[len("node_modules/"):]] = f"=={info['version']}"
+    return found
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+class _IgnoreRules:
+    """`.gitignore` files (nested ones too, each relative to its folder) plus `extend-exclude`."""
+
+    def __init__(self, root: Path, extra: list[str]):
+        self.root = root
+        self._specs: dict[Path, object] = {}
+        self._extra = self._compile(extra) if extra else None
+
+    @staticmethod
+    def _compile(lines: list[str]):
+        import pathspec
+
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def spec_for(self, folder: Path):
+        if folder not in self._specs:
+            gitignore = folder / ".gitignore"
+            spec = None
+            if gitignore.is_file():
+                try:
+                    lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                except OSError:
+                    lines = []
+                if any(line.strip() and not line.startswith("#") for line in lines):
+                    spec = self._compile(lines)
+            self._specs[folder] = spec
+        return self._specs[folder]
+
+    def ignored(self, path: Path, is_dir: bool, specs: list[tuple[Path, object]]) -> bool:
+        verdict = False
+        for base, spec in specs:
+            rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+            decision = spec.check_file(rel).include  # True: ignored, False: re-included by `!`, None: no pattern
+            if decision is not None:
+                verdict = decision
+        if self._extra is not None:
+            rel = path.relative_to(self.root).as_posix() + ("/" if is_dir else "")
+            if self._extra.match_file(rel):
+                verdict = True
+        return verdict
+
+
+def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[Path, object]] | None = None):
+    """Yield the files under `folder`, pruning ignored folders and never following a symlink out of `root`."""
+    specs = list(specs or [])
+    spec = ignore.spec_for(folder)
+    if spec is not None:
+        specs.append((folder, spec))
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink():
+            target = path.resolve()
+            if not _inside(target, root):
+                continue  # a link out of the project is never followed
+            if target.is_dir():
+                continue  # a link inside the project points at files we already walk
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name in SKIPPED_DIRS or _is_virtualenv(path) or ignore.ignored(path, True, specs):
+                continue
+            yield from _walk(root, path, ignore, specs)
+        elif entry.is_file():
+            if not ignore.ignored(path, False, specs):
+                yield path

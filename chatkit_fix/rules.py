@@ -1,0 +1,201 @@
+"""The rule API: a rule module creates one `Rule`, registers its checks with decorators and carries its own cases.
+
+Rules describe what they match and what they change; reading, parsing, suppressions, fixing and writing belong to the
+engine. Rule modules live in `chatkit_fix.codemods` and are found by walking that package, never imported by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .findings import Finding, Safety
+
+if TYPE_CHECKING:
+    from .context import FileContext, ProjectContext
+
+FileCheck = Callable[["FileContext"], Iterable[Finding]]
+ProjectCheck = Callable[["ProjectContext"], Iterable[Finding]]
+
+REGISTRY: dict[str, Rule] = {}
+_CODE = re.compile(r"^CK\d{3}$")
+
+
+@dataclass
+class Case:
+    """A fixture a rule carries: files before, files expected after `apply` (None: no change), how many findings.
+
+    A case is written either as one source (with `filename`) or as a mapping of relative paths to contents for
+    cross-file rules. `unsafe` applies unsafe fixes too.
+    """
+
+    files: Mapping[str, str]
+    expected: Mapping[str, str] | None = None
+    findings: int | None = None
+    unsafe: bool = False
+    name: str = ""
+
+
+def Valid(source: str | Mapping[str, str], filename: str = "app.py", name: str = "") -> Case:  # noqa: N802
+    files = {filename: source} if isinstance(source, str) else dict(source)
+    return Case(files=files, expected=None, findings=0, name=name)
+
+
+def Invalid(  # noqa: N802
+    source: str | Mapping[str, str],
+    fixed: str | Mapping[str, str] | None = None,
+    filename: str = "app.py",
+    findings: int | None = None,
+    unsafe: bool = False,
+    name: str = "",
+) -> Case:
+    """A case with findings; `fixed` is the whole expected result (None: the rule reports without editing)."""
+    files = {filename: source} if isinstance(source, str) else dict(source)
+    expected = None if fixed is None else ({filename: fixed} if isinstance(fixed, str) else dict(fixed))
+    return Case(files=files, expected=expected, findings=findings, unsafe=unsafe, name=name)
+
+
+@dataclass
+class Rule:
+    """One entry of the catalogue (rules.md): identity, safety, documentation, triggers and checks."""
+
+    code: str
+    slug: str
+    safety: Safety
+    summary: str
+    url: str
+    languages: tuple[str, ...]
+    triggers: tuple[bytes | tuple[bytes, ...], ...] = ()
+    accepts: Callable[[Path], bool] | None = None
+    explanation: str = ""
+    file_checks: list[FileCheck] = field(default_factory=list)
+    project_checks: list[ProjectCheck] = field(default_factory=list)
+    valid: list[Case] = field(default_factory=list)
+    invalid: list[Case] = field(default_factory=list)
+    module: str = ""
+
+    def __post_init__(self) -> None:
+        if not _CODE.match(self.code):
+            raise ValueError(f"rule code {self.code!r} is not of the form CKnnn")
+        if self.code in REGISTRY and REGISTRY[self.code].module != self.module:
+            raise ValueError(f"rule code {self.code} registered twice ({REGISTRY[self.code].module}, {self.module})")
+        REGISTRY[self.code] = self
+
+    # ---- registration ---------------------------------------------------------------------------------------------
+
+    def check(self, func: FileCheck) -> FileCheck:
+        """Register a per-file check: called with the file's context, yields findings."""
+        self.file_checks.append(func)
+        return func
+
+    def check_project(self, func: ProjectCheck) -> ProjectCheck:
+        """Register a cross-file check: called once per run with the project context."""
+        self.project_checks.append(func)
+        return func
+
+    def cases(self, valid: Iterable[Case] = (), invalid: Iterable[Case] = ()) -> None:
+        self.valid.extend(valid)
+        self.invalid.extend(invalid)
+
+    # ---- selection ------------------------------------------------------------------------------------------------
+
+    def wants(self, path: Path, language: str) -> bool:
+        if self.accepts is not None:
+            return self.accepts(path)
+        return language in self.languages
+
+    def triggered_by(self, data: bytes) -> bool:
+        """The byte prefilter: cheap enough to run on every file before any parsing."""
+        if not self.triggers:
+            return True
+        for trigger in self.triggers:
+            if isinstance(trigger, bytes):
+                if trigger in data:
+                    return True
+            elif all(part in data for part in trigger):
+                return True
+        return False
+
+
+def rule(
+    code: str,
+    slug: str,
+    safety: Safety,
+    summary: str,
+    url: str,
+    languages: Iterable[str] = ("python",),
+    triggers: Iterable[bytes | tuple[bytes, ...]] = (),
+    accepts: Callable[[Path], bool] | None = None,
+    module: str = "",
+    explanation: str = "",
+) -> Rule:
+    """Create and register a rule; call as `rule(..., module=__name__, explanation=__doc__)` in a rule module."""
+    return Rule(
+        code=code,
+        slug=slug,
+        safety=safety,
+        summary=summary,
+        url=url,
+        languages=tuple(languages),
+        triggers=tuple(triggers),
+        accepts=accepts,
+        module=module,
+        explanation=(explanation or "").strip(),
+    )
+
+
+_loaded = False
+
+
+def load_rules() -> dict[str, Rule]:
+    """Import every module of `chatkit_fix.codemods` once; each registers its rule."""
+    global _loaded
+    if not _loaded:
+        from . import codemods
+
+        for info in pkgutil.iter_modules(codemods.__path__, f"{codemods.__name__}."):
+            if not info.name.rsplit(".", 1)[1].startswith("_"):
+                importlib.import_module(info.name)
+        _loaded = True
+    return dict(sorted(REGISTRY.items()))
+
+
+def selected_codes(
+    all_codes: Iterable[str], select: Iterable[str], ignore: Iterable[str], extend_select: Iterable[str] = ()
+) -> set[str]:
+    """Resolve ruff-style selectors (codes, prefixes such as CK3 or CK30, or ALL); unknown selectors are errors."""
+    codes = sorted(all_codes)
+
+    def expand(selectors: Iterable[str], what: str) -> set[str]:
+        chosen: set[str] = set()
+        for selector in selectors:
+            token = selector.strip().upper()
+            if not token:
+                continue
+            if token == "ALL":
+                chosen.update(codes)
+                continue
+            matched = {code for code in codes if code.startswith(token)}
+            if not matched:
+                raise ValueError(f"unknown rule selector {selector!r} in {what}; see `chatkit-fix rules`")
+            chosen.update(matched)
+        return chosen
+
+    return (expand(select, "select") | expand(extend_select, "extend-select")) - expand(ignore, "ignore")
+
+
+def describe(rule_: Rule) -> dict[str, Any]:
+    """Rule metadata for output formats and docs."""
+    return {
+        "code": rule_.code,
+        "slug": rule_.slug,
+        "safety": rule_.safety.value,
+        "summary": rule_.summary,
+        "url": rule_.url,
+        "languages": list(rule_.languages),
+    }

@@ -1,0 +1,1 @@
+"""Checks that boot a user's ChatKit back end against local fakes."""
