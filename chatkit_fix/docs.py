@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .rules import Rule
 
 SAFETY_TEXT = {
@@ -33,3 +35,43 @@ def rules_table(rules: dict[str, Rule]) -> str:
     for rule in rules.values():
         rows.append(f"| [{rule.code}](docs/rules/{rule.code}.md) | {rule.slug} | {rule.safety.value} | {rule.summary} |")
     return "\n".join(rows) + "\n"
+
+
+TABLE_START = "<!-- rules-table:start -->"
+TABLE_END = "<!-- rules-table:end -->"
+
+
+def expected_docs(root: Path) -> dict[Path, str]:
+    """Every generated documentation file and its content: docs/rules/CKnnn.md and the README's rule table."""
+    from .rules import load_rules
+
+    rules = load_rules()
+    files = {root / "docs" / "rules" / f"{code}.md": rule_page(rule) for code, rule in rules.items()}
+    readme = root / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if TABLE_START in text and TABLE_END in text:
+        head, rest = text.split(TABLE_START, 1)
+        _, tail = rest.split(TABLE_END, 1)
+        files[readme] = f"{head}{TABLE_START}\n{rules_table(rules)}{TABLE_END}{tail}"
+    return files
+
+
+def write_docs(root: Path) -> list[Path]:
+    """Regenerate the docs; stale rule pages of removed rules are deleted. Returns the files that changed."""
+    changed = []
+    expected = expected_docs(root)
+    for path, content in expected.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            changed.append(path)
+    for stale in (root / "docs" / "rules").glob("CK*.md"):
+        if stale not in expected:
+            stale.unlink()
+            changed.append(stale)
+    return changed
+
+
+if __name__ == "__main__":
+    for changed_path in write_docs(Path(__file__).resolve().parent.parent):
+        print(f"wrote {changed_path}")
