@@ -139,7 +139,12 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     if options.verbose:
         _explain_setup(project, settings, enabled)
     engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs))
-    result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+    try:
+        result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+    except KeyboardInterrupt:
+        # every file is either fully old or fully new: writes are atomic and temp files are removed on the way out
+        click.echo("chatkit-fix: interrupted; files written so far are complete, the others untouched", err=True)
+        return EXIT_ERROR
     if diff:
         click.echo(_diffs(project, result), nl=False)
     report = Report(

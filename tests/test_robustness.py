@@ -1,0 +1,183 @@
+"""Nothing lost: real code no one here wrote, mutated fixtures, and runs killed in the middle of writing."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatkit_fix.engine import parses
+from chatkit_fix.rules import load_rules
+from chatkit_fix.sources import SourceFile
+from chatkit_fix.testing import check_rules, run_rules, write_files
+
+# A file counts as ChatKit-stack code when it names one of these; anything else must come out byte-identical.
+STACK_WORDS = (b"chatkit", b"agents", b"mcp", b"uvicorn", b"fastapi", b"starlette", b"jwt", b"jose", b"CORSMiddleware",
+               b"threads.", b"openai")
+
+
+@pytest.mark.slow
+def test_site_packages_corpus(tmp_path, capsys):
+    """check + apply over every .py file of this environment's site-packages: no crash, only parseable changes."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    tree = tmp_path / "corpus"
+    copied = 0
+    for source in sorted(site.rglob("*.py")):
+        if "__pycache__" in source.parts or source.is_symlink():
+            continue
+        target = tree / source.relative_to(site)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        copied += 1
+    before = {p: p.read_bytes() for p in tree.rglob("*.py")}
+    codes = set(load_rules())
+    checked = check_rules(tree, codes)
+    crashes = [e for e in checked.errors if "internal error" in e.message]
+    assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
+    applied = run_rules(tree, codes, unsafe=True)
+    assert not [e for e in applied.errors if "internal error" in e.message or "did not converge" in e.message]
+    changed = [p for p, data in before.items() if p.read_bytes() != data]
+    for path in changed:
+        data = path.read_bytes()
+        assert any(word in before[path] for word in STACK_WORDS), f"{path} has no ChatKit-stack code but was changed"
+        ast.parse(data)
+    second = run_rules(tree, codes, unsafe=True)
+    assert not second.fixed, [str(f.path) for f in second.fixed]
+    with capsys.disabled():
+        print(f"\ncorpus: {copied} files, {len(checked.findings)} findings, {len(checked.errors)} unparseable, "
+              f"{len(changed)} changed by apply, 0 crashes")
+
+
+def _broken_project(root: Path, count: int) -> dict[Path, bytes]:
+    padding = "".join(f"# line {i} of filler so the write takes a moment\n" for i in range(400))
+    files = {}
+    for index in range(count):
+        text = f'{padding}import uvicorn\napp = object()\nif __name__ == "__main__":\n    uvicorn.run(app, reload=True)\n'
+        files[f"pkg{index % 10}/mod{index}.py"] = text
+    write_files(root, files)
+    return {root / name: text.encode() for name, text in files.items()}
+
+
+def _interrupt_apply(root: Path, sig: int) -> tuple[int, dict[Path, bytes]]:
+    originals = _broken_project(root, 600)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatkit_fix", "apply", "--jobs", "1", str(root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(path.read_bytes() != data for path, data in originals.items()):
+            break
+        if process.poll() is not None:
+            break
+        time.sleep(0.002)
+    process.send_signal(sig)
+    process.communicate(timeout=60)
+    return process.returncode, originals
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_apply_leaves_every_file_whole(tmp_path, sig):
+    returncode, originals = _interrupt_apply(tmp_path, sig)
+    old = new = 0
+    for path, data in originals.items():
+        current = path.read_bytes()
+        if current == data:
+            old += 1
+        else:
+            assert current == data.replace(b"uvicorn.run(app,", b'uvicorn.run("' + _module(tmp_path, path).encode() + b':app",'), path
+            new += 1
+    assert old + new == len(originals)
+    leftovers = [p.name for p in tmp_path.rglob("*.chatkit-fix.tmp")]
+    if sig == signal.SIGINT:
+        assert returncode == 2
+        assert not leftovers, leftovers
+    assert new >= 1 and old >= 1, "the signal must land in the middle of the writes"
+
+
+def _module(root: Path, path: Path) -> str:
+    return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+# ---- fuzzing the rule fixtures -------------------------------------------------------------------------------------
+
+def _python_cases():
+    for rule in load_rules().values():
+        for case in rule.invalid:
+            if len(case.files) == 1 and next(iter(case.files)).endswith(".py") and case.expected is not None:
+                yield rule, case
+
+
+PYTHON_CASES = list(_python_cases())
+
+
+def _statement_lines(text: str) -> list[int]:
+    """Lines where a new top-level or nested statement starts: safe places for a comment or a blank line."""
+    tree = ast.parse(text)
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt):
+            lines.add(node.lineno)
+    return sorted(lines)
+
+
+@st.composite
+def mutations(draw, text: str):
+    lines = text.splitlines(keepends=True)
+    candidates = _statement_lines(text)
+    inserts = draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))
+    tags = []
+    for number in sorted(inserts, reverse=True):
+        indent = lines[number - 1][: len(lines[number - 1]) - len(lines[number - 1].lstrip())]
+        tag = f"# fuzz-mark-{number}-\u00e9\u6f22"
+        blank = draw(st.booleans())
+        lines.insert(number - 1, f"{indent}{tag}\n" + ("\n" if blank else ""))
+        tags.append(tag)
+    mutated = "".join(lines)
+    crlf = draw(st.booleans())
+    bom = draw(st.booleans())
+    return mutated, tags, crlf, bom
+
+
+@pytest.mark.parametrize(("rule", "case"), PYTHON_CASES, ids=[f"{r.code}-{i}" for i, (r, _) in enumerate(PYTHON_CASES)])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_fixtures_keep_findings_and_bytes(rule, case, data, tmp_path_factory):
+    (name, text), = case.files.items()
+    mutated, tags, crlf, bom = data.draw(mutations(text))
+    root = tmp_path_factory.mktemp("fuzz")
+    raw = mutated.replace("\n", "\r\n") if crlf else mutated
+    payload = (b"\xef\xbb\xbf" if bom else b"") + raw.encode("utf-8")
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_bytes(payload)
+    (root / "baseline").mkdir()
+    write_files(root / "baseline", {name: text})
+    baseline = len([f for f in check_rules(root / "baseline", {rule.code}).findings if f.code == rule.code])
+    shutil.rmtree(root / "baseline")
+    found = [f for f in check_rules(root, {rule.code}).findings if f.code == rule.code]
+    assert len(found) == baseline
+    applied = run_rules(root, {rule.code}, unsafe=case.unsafe)
+    assert not applied.errors, [e.message for e in applied.errors]
+    result = (root / name).read_bytes()
+    assert result.startswith(b"\xef\xbb\xbf") == bom
+    decoded = result.decode("utf-8-sig")
+    if crlf:
+        assert "\n" not in decoded.replace("\r\n", "")
+    for tag in tags:
+        assert decoded.count(tag) == 1, f"mutation {tag!r} lost"
+    assert parses(SourceFile.from_bytes(root / name, result), decoded)
+    assert not run_rules(root, {rule.code}, unsafe=case.unsafe).fixed
+    expected_fixed = case.expected[name]
+    if not tags:
+        assert decoded.replace("\r\n", "\n") == expected_fixed
