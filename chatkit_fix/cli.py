@@ -42,12 +42,27 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _complete_codes(ctx, param, incomplete: str):
+    """Shell completion of rule codes; for comma-separated lists, of the last item."""
+    from click.shell_completion import CompletionItem
+
+    from .rules import load_rules
+
+    head, _, last = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    rules = load_rules()
+    return [CompletionItem(prefix + code, help=rule.summary) for code, rule in rules.items()
+            if code.startswith(last.upper())]
+
+
 def common_options(func):
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
-        click.option("--select", help="Comma-separated codes or prefixes to enable (e.g. CK1,CK301); default ALL."),
-        click.option("--ignore", help="Comma-separated codes or prefixes to disable."),
-        click.option("--extend-select", help="Codes or prefixes added to the configured selection."),
+        click.option("--select", shell_complete=_complete_codes,
+                     help="Comma-separated codes or prefixes to enable (e.g. CK1,CK301); default ALL."),
+        click.option("--ignore", shell_complete=_complete_codes, help="Comma-separated codes or prefixes to disable."),
+        click.option("--extend-select", shell_complete=_complete_codes,
+                     help="Codes or prefixes added to the configured selection."),
         click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
                      default="text", show_default=True, help="Output format."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain."),
@@ -138,9 +153,14 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         raise UsageFailure(str(exc)) from None
     if options.verbose:
         _explain_setup(project, settings, enabled)
-    engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs))
+    bar = _progress_bar(len(project.targets), options)
+    engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
     try:
-        result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+        try:
+            result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+        finally:
+            if bar is not None:
+                bar.close()
     except KeyboardInterrupt:
         # every file is either fully old or fully new: writes are atomic and temp files are removed on the way out
         click.echo("chatkit-fix: interrupted; files written so far are complete, the others untouched", err=True)
@@ -159,6 +179,15 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     if (result.findings or pending) and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _progress_bar(total_files: int, options: CommonOptions):
+    """A bar on stderr for a long run on a terminal (never with --quiet or a machine format), else None."""
+    from .output import progress
+
+    if not progress.wanted(total_files, options.output_format, options.quiet, sys.stderr):
+        return None
+    return progress.ProgressBar(sys.stderr)
 
 
 def _common_parent(paths: list[Path]) -> Path:
@@ -192,6 +221,50 @@ def _diffs(project, result) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--backend-dir", default="backend", show_default=True, help="Where the FastAPI back end goes.")
+@click.option("--frontend-dir", default=None, help="Where the front end is (default: the detected app, else frontend).")
+@click.option("--framework", type=click.Choice(["next", "vite", "none"]), default=None,
+              help="Front-end framework (default: next when a Next app is found).")
+@click.option("--store", type=click.Choice(["sqlite", "postgres", "memory"]), default="sqlite", show_default=True,
+              help="Thread store: SQLite file, PostgreSQL via DATABASE_URL, or memory for demos.")
+@click.option("--auth", type=click.Choice(["jwt", "none"]), default="jwt", show_default=True,
+              help="Bearer JWT verified on every request, or none for open demos.")
+@click.option("--mcp/--no-mcp", default=True, show_default=True, help="Generate an MCP tool server and use it.")
+@click.option("--model", default="gpt-4.1", show_default=True, help="Default model (CHATKIT_MODEL overrides it).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and diffs; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite edited files, keeping a .orig copy.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework: str | None, store: str, auth: str,
+         mcp: bool, model: str, dry_run: bool, force: bool, output_format: str) -> None:
+    """Generate a complete ChatKit integration, or merge the missing parts into an existing project.
+
+    Files you edited since they were generated are never overwritten (see .chatkit-fix.lock.json).
+
+    \b
+    Example:
+      chatkit-fix init my-app --store postgres --framework vite
+      chatkit-fix init . --dry-run
+    """
+    import json
+
+    from .scaffold import InitOptions, ScaffoldError, init_project
+
+    options = InitOptions(backend_dir=backend_dir, frontend_dir=frontend_dir, framework=framework, store=store,
+                          auth=auth, mcp=mcp, model=model, dry_run=dry_run, force=force)
+    try:
+        report = init_project(directory, options)
+    except ScaffoldError as exc:
+        raise UsageFailure(str(exc)) from None
+    if output_format == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(report.to_text(), nl=False)
+    pending = dry_run and bool(report.changed)
+    sys.exit(EXIT_FINDINGS if pending or report.skipped_edited or report.needs_merge else EXIT_CLEAN)
+
+
 @main.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format: str) -> None:
@@ -215,7 +288,7 @@ def rules_command(output_format: str) -> None:
 
 
 @main.command()
-@click.argument("code")
+@click.argument("code", shell_complete=_complete_codes)
 def explain(code: str) -> None:
     """Print a rule's page: why it matters, wrong and right code, and the upstream link.
 
@@ -230,7 +303,7 @@ def explain(code: str) -> None:
     found = rules.get(code.upper()) or next((r for r in rules.values() if r.slug == code), None)
     if found is None:
         raise UsageFailure(f"unknown rule {code!r}; `chatkit-fix rules` lists them")
-    click.echo(rule_page(found))
+    click.echo(rule_page(found), nl=False)  # the page ends with a newline, as docs/rules/CKnnn.md does
 
 
 if __name__ == "__main__":  # pragma: no cover
