@@ -282,3 +282,20 @@ def test_output_formats(tmp_path):
     assert sarif["runs"][0]["results"][0]["ruleId"] == "CK901"
     text = cli("check", "--no-color", str(tmp_path)).output
     assert "\033[" not in text and text.splitlines()[0] == "main.py"
+
+
+def test_no_heavy_imports_for_a_file_without_chatkit_code(tmp_path):
+    """Start-up stays light: a plain file must not pull in parsers, formatters or the SDKs."""
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "plain.ts").write_text("export const add = (a: number, b: number) => a + b;\n")
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "chatkit_fix", "check", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in completed.stderr.splitlines() if "|" in line}
+    heavy = imported & {"libcst", "ast_grep_py", "jinja2", "black", "chatkit", "agents", "mcp", "tomlkit", "pydantic"}
+    assert not heavy, f"imported at start-up: {sorted(heavy)}"
