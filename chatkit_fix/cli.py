@@ -201,6 +201,9 @@ def _explain_setup(project, settings, enabled) -> None:
     click.echo(f"config: {settings.config_path or '(none)'}", err=True)
     click.echo(f"files: {len(project.files)} discovered, {len(project.targets)} targeted", err=True)
     click.echo(f"rules: {len(enabled)} enabled", err=True)
+    from .sdk import chatkit_facts
+
+    click.echo(f"chatkit SDK: {chatkit_facts()['origin']}", err=True)
 
 
 def _diffs(project, result) -> str:

@@ -11,6 +11,7 @@ import ast
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +48,12 @@ class RunResult:
 
 
 class Engine:
-    def __init__(self, project: Project, rules: dict[str, Rule], enabled: set[str], jobs: int = 1):
+    def __init__(self, project: Project, rules: dict[str, Rule], enabled: set[str], jobs: int = 1,
+                 progress: Callable[[int, int], None] | None = None):
         self.project = project
         self.rules = [rules[code] for code in sorted(enabled) if code in rules]
         self.jobs = max(1, jobs)
+        self.progress = progress  # called as progress(files done, files in the run) during check
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
 
     # ---- selection ------------------------------------------------------------------------------------------------
@@ -74,15 +77,18 @@ class Engine:
     def check(self) -> RunResult:
         result = RunResult()
         candidates: list[tuple[Path, list[Rule]]] = []
+        tick = _Ticker(self.progress, len(self.project.targets))
         for path in self.project.targets:
-            if not self.rules_for(path):
-                continue
-            data = self.project.read_bytes(path)
-            rules = self.rules_for(path, data)
+            rules = self.rules_for(path)
+            if rules:
+                data = self.project.read_bytes(path)
+                rules = self.rules_for(path, data)
             if rules:
                 candidates.append((path, rules))
+            else:
+                tick()  # a file the prefilter rules out is done
         result.files_checked = len(self.project.targets)
-        per_file = self._check_files(candidates)
+        per_file = self._check_files(candidates, tick)
         sources: dict[Path, SourceFile] = {}
         for path, (source, findings, error) in per_file.items():
             if error is not None:
@@ -96,7 +102,7 @@ class Engine:
         result.findings = self._visible(result.findings, sources)
         return result
 
-    def _check_files(self, candidates: list[tuple[Path, list[Rule]]]):
+    def _check_files(self, candidates: list[tuple[Path, list[Rule]]], tick: Callable[[], None] = lambda: None):
         if self.jobs > 1 and len(candidates) >= PARALLEL_MIN_FILES:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -107,9 +113,16 @@ class Engine:
             with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
                 paths = [path for path, _ in candidates]
                 chunk = max(1, len(paths) // (self.jobs * 4))
-                outcomes = list(pool.map(_worker_check, paths, chunksize=chunk))
+                outcomes = []
+                for outcome in pool.map(_worker_check, paths, chunksize=chunk):
+                    outcomes.append(outcome)
+                    tick()
             return {path: (None, findings, error) for path, findings, error in outcomes}
-        return {path: self._check_one(path, rules) for path, rules in candidates}
+        checked = {}
+        for path, rules in candidates:
+            checked[path] = self._check_one(path, rules)
+            tick()
+        return checked
 
     def _check_one(self, path: Path, rules: list[Rule], source: SourceFile | None = None):
         """Run `rules` on one file, sharing one parse; a parse failure or a rule's crash becomes a FileError."""
@@ -335,6 +348,18 @@ def _per_file_ignore_specs(table: dict[str, list[str]]):
         spec = pathspec.GitIgnoreSpec.from_lines([glob])
         specs.extend((spec, code.upper()) for code in codes)
     return specs
+
+
+class _Ticker:
+    """Counts finished files and passes (done, total) to the progress callback, if any."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 _WORKER_ENGINE: Engine | None = None

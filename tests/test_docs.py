@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from chatkit_fix.cli import main
-from chatkit_fix.docs import expected_docs
+from chatkit_fix.docs import expected_docs, rule_page
 from chatkit_fix.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +34,18 @@ def test_rules_lists_every_rule():
     assert result.exit_code == 0
     codes = [line.split()[0] for line in result.output.splitlines()]
     assert codes == sorted(load_rules())
+
+
+def test_rules_columns_are_code_slug_safety_summary():
+    rules = load_rules()
+    for line in CliRunner().invoke(main, ["rules"]).output.splitlines():
+        code, slug, safety, summary = line.split(None, 3)
+        assert (slug, safety, summary) == (rules[code].slug, rules[code].safety.value, rules[code].summary)
+    listed = CliRunner().invoke(main, ["rules", "--format", "json"]).output
+    assert [entry["code"] for entry in json.loads(listed)] == list(rules)
+
+
+def test_explain_accepts_a_slug_and_prints_the_docs_page():
+    """`explain` prints exactly the page written to docs/rules/ (whose freshness the test above checks)."""
+    for rule in load_rules().values():
+        assert CliRunner().invoke(main, ["explain", rule.slug]).output == rule_page(rule)

@@ -1,4 +1,7 @@
-"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request."""
+"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
+
+Paths are relative to $GITHUB_WORKSPACE when the project lies inside it (see Report.ci_root), as GitHub expects.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def render(report: Report) -> str:
     for f in report.result.findings:
         props = ",".join(
             [
-                f"file={_escape_property(report.path(f.path))}",
+                f"file={_escape_property(report.ci_path(f.path))}",
                 f"line={f.line}",
                 f"col={f.col}",
                 f"endLine={f.end_line}",
@@ -28,5 +31,5 @@ def render(report: Report) -> str:
         )
         lines.append(f"::error {props}::{_escape_data(f'{f.code} {f.message}')}")
     for e in report.result.errors:
-        lines.append(f"::error file={_escape_property(report.path(e.path))},line={e.line},title=chatkit-fix::{_escape_data(e.message)}")
+        lines.append(f"::error file={_escape_property(report.ci_path(e.path))},line={e.line},title=chatkit-fix::{_escape_data(e.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

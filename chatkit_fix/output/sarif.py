@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from .. import __version__
+from ..docs import rule_page
 from . import Report
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"safe": "error", "unsafe": "error", "report": "warning"}
+
+
+def _uri(report: Report, path) -> str:
+    """A relative URI reference (percent-encoded: `my file.py` is `my%20file.py`) against %SRCROOT%."""
+    return quote(report.ci_path(path), safe="/")
 
 
 def render(report: Report) -> str:
@@ -24,7 +31,7 @@ def render(report: Report) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": report.path(f.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": _uri(report, f.path), "uriBaseId": "%SRCROOT%"},
                         "region": {
                             "startLine": f.line,
                             "startColumn": f.col,
@@ -40,7 +47,7 @@ def render(report: Report) -> str:
         {
             "level": "error",
             "message": {"text": e.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": report.path(e.path), "uriBaseId": "%SRCROOT%"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report, e.path), "uriBaseId": "%SRCROOT%"},
                                                 "region": {"startLine": max(e.line, 1)}}}],
         }
         for e in report.result.errors
@@ -61,7 +68,7 @@ def render(report: Report) -> str:
                                 "shortDescription": {"text": rule.summary},
                                 "fullDescription": {"text": rule.summary},
                                 "helpUri": rule.url,
-                                "help": {"text": f"{rule.summary}\n\nSee `chatkit-fix explain {rule.code}`.", "markdown": rule.explanation or rule.summary},
+                                "help": {"text": f"{rule.summary}\n\nSee `chatkit-fix explain {rule.code}`.", "markdown": rule_page(rule)},
                                 "defaultConfiguration": {"level": _LEVEL[rule.safety.value]},
                                 "properties": {"fixSafety": rule.safety.value},
                             }
@@ -69,7 +76,7 @@ def render(report: Report) -> str:
                         ],
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.project.root.as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.ci_root.as_uri() + "/"}},
                 "results": results,
                 "invocations": [{"executionSuccessful": not report.result.errors, "toolExecutionNotifications": notifications}],
             }
