@@ -1,0 +1,1023 @@
+"""ChatKit back-end shapes on the stdlib `ast`: `ChatKitServer` subclasses and their `respond()`, agent runs, the
+`stream_agent_response` loops, the model kinds behind an agent, and the simple local data flow the CK2xx rules share.
+
+Everything here works from what names *mean* (resolved through `ctx.imports`), never from spellings: a server is any
+class whose base resolves to chatkit's `ChatKitServer` (subscripted or not), `respond` may name its parameters
+`input_user_message`, `user_message`, `input` or `item`, and `Runner` may be imported under any alias or through
+`agents.run`. Results are cached on the file context, which every rule running on the file shares.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# ---- generic helpers ---------------------------------------------------------------------------------------------
+
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _cache(ctx) -> dict:
+    store = ctx.__dict__.get("_ck_server_cache")
+    if store is None:
+        store = {}
+        ctx.__dict__["_ck_server_cache"] = store
+    return store
+
+
+def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function or module body, without descending into nested functions, classes or lambdas."""
+    stack = list(ast.iter_child_nodes(node))
+    stack.reverse()
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, SCOPES):
+            continue
+        children = list(ast.iter_child_nodes(current))
+        children.reverse()
+        stack.extend(children)
+
+
+def _position(node: ast.AST):
+    return (node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0)
+
+
+def _contains(outer: ast.AST, start, end) -> bool:
+    if not hasattr(outer, "lineno") or getattr(outer, "end_lineno", None) is None:
+        return True  # `arguments`, `comprehension`...: no position, look inside
+    outer_start, outer_end = _position(outer)
+    return outer_start <= start and end <= outer_end
+
+
+def ancestry(ctx, node: ast.AST) -> list[ast.AST]:
+    """The nodes from the module down to `node`'s parent, found by descending along positions: no file-wide parent
+    map is built, so a rule that looks at a few nodes of a large file stays cheap."""
+    cache = _cache(ctx).setdefault("ancestry", {})
+    key = id(node)
+    if key in cache:
+        return cache[key]
+    if not hasattr(node, "lineno"):
+        chain = []
+        current = ctx.parents.get(node)
+        while current is not None:
+            chain.append(current)
+            current = ctx.parents.get(current)
+        chain.reverse()
+        cache[key] = chain
+        return chain
+    start, end = _position(node)
+    chain: list[ast.AST] = []
+
+    def descend(current: ast.AST) -> bool:
+        for child in ast.iter_child_nodes(current):
+            if child is node:
+                chain.append(current)
+                return True
+            if _contains(child, start, end):
+                chain.append(current)
+                if descend(child):
+                    return True
+                chain.pop()
+        return False
+
+    descend(ctx.tree)
+    cache[key] = chain
+    return chain
+
+
+def parent_of(ctx, node: ast.AST) -> ast.AST | None:
+    """The parent of `node` (the file-wide parent map when some rule built it already, else a targeted descent)."""
+    if "parents" in ctx.__dict__:
+        return ctx.parents.get(node)
+    chain = ancestry(ctx, node)
+    return chain[-1] if chain else None
+
+
+def enclosing_scope(ctx, node: ast.AST) -> ast.AST | None:
+    """The innermost function, class or lambda around `node`."""
+    for ancestor in reversed(ancestry(ctx, node)):
+        if isinstance(ancestor, SCOPES):
+            return ancestor
+    return None
+
+
+def enclosing_function(ctx, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    scope = enclosing_scope(ctx, node)
+    return scope if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+def calls_named(ctx, *names: str) -> list[ast.Call]:
+    """Calls whose callee ends with one of `names` (`x.name(...)`, `name(...)`, or a name imported under an alias),
+    in source order. Only the lines that mention such a name are descended into, so a large file that mentions it
+    once costs a few dozen node visits, not a walk of the whole tree."""
+    cache = _cache(ctx).setdefault("named", {})
+    if names in cache:
+        return cache[names]
+    wanted = set(names)
+    aliases = {
+        local for local, qualified in ctx.imports.names.items()
+        if any(q.rsplit(".", 1)[-1] in wanted for q in qualified)
+    }
+    needles = wanted | aliases
+    text = ctx.text
+    lines: set[int] = set()
+    for needle in needles:
+        index = text.find(needle)
+        while index >= 0:
+            lines.add(ctx.source.position(index)[0])
+            index = text.find(needle, index + len(needle))
+    found: list[ast.Call] = []
+    if lines:
+        import bisect
+
+        ordered = sorted(lines)
+        stack = [ctx.tree]
+        while stack:
+            current = stack.pop()
+            for child in ast.iter_child_nodes(current):
+                low = getattr(child, "lineno", None)
+                if low is not None:
+                    high = getattr(child, "end_lineno", None) or low
+                    at = bisect.bisect_left(ordered, low)
+                    if at >= len(ordered) or ordered[at] > high:
+                        continue
+                if isinstance(child, ast.Call):
+                    func = child.func
+                    if (isinstance(func, ast.Attribute) and func.attr in wanted) or (
+                        isinstance(func, ast.Name) and func.id in needles
+                    ):
+                        found.append(child)
+                stack.append(child)
+    found.sort(key=lambda c: (c.lineno, c.col_offset))
+    cache[names] = found
+    return found
+
+
+def statement_of(ctx, node: ast.AST) -> ast.stmt | None:
+    current = node
+    while current is not None and not isinstance(current, ast.stmt):
+        current = parent_of(ctx, current)
+    return current
+
+
+def block_of(ctx, statement: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list that holds `statement` (a body, orelse, finalbody or handler body)."""
+    parent = parent_of(ctx, statement)
+    if parent is None:
+        return None
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(item is statement for item in block):
+            return block
+    return None
+
+
+def call_name(call: ast.Call) -> str:
+    """The last dotted part of a call's callee: `self.store.load_thread_items(...)` -> `load_thread_items`."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+def argument(call: ast.Call, position: int | None, name: str) -> ast.expr | None:
+    """The argument given at `position` (None: keyword only) or as keyword `name`."""
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    if position is None:
+        return None
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+        return call.args[position]
+    return None
+
+
+def has_star_kwargs(call: ast.Call) -> bool:
+    return any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)
+
+
+def unawait(node: ast.expr | None) -> ast.expr | None:
+    return node.value if isinstance(node, ast.Await) else node
+
+
+def is_none(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def string_value(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`self.store` -> "self.store"; None for anything that is not a plain name or attribute chain."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def fresh_name(func: ast.AST, wanted: str) -> str:
+    used = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)} | {
+        a.arg for n in ast.walk(func) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs, *n.posonlyargs)
+    }
+    name = wanted
+    while name in used:
+        name = "_" + name
+    return name
+
+
+def append_argument(ctx, call: ast.Call, text: str):
+    """An edit adding `text` (e.g. `context=agent_context`) as the last argument of `call`, in the call's layout."""
+    arguments = [*call.args, *(k.value for k in call.keywords)]
+    close = ctx.span(call)[1] - 1
+    if not arguments:
+        return ctx.insert(close, text)
+    last_end = max(ctx.span(a)[1] for a in arguments)
+    between = ctx.text[last_end:close]
+    if "\n" in between:
+        last_line = ctx.line_of(max(arguments, key=lambda a: ctx.span(a)[1]))
+        indent = ctx.source.indentation(last_line)
+        if "," in between:
+            comma = last_end + between.index(",") + 1
+            return ctx.insert(comma, f"\n{indent}{text},")
+        return ctx.insert(last_end, f",\n{indent}{text}")
+    if between.strip().startswith(","):
+        comma = last_end + between.index(",") + 1
+        return ctx.insert(comma, f" {text}")
+    return ctx.insert(last_end, f", {text}")
+
+
+def remove_statement(ctx, statement: ast.stmt):
+    """Edits removing one statement: its whole lines, or `pass` when it is alone in its block; None if it shares a
+    line with another statement."""
+    block = block_of(ctx, statement)
+    if block is None:
+        return None
+    start, end = ctx.span(statement)
+    line_start = ctx.text.rfind("\n", 0, start) + 1
+    line_end = ctx.text.find("\n", end)
+    line_end = len(ctx.text) if line_end < 0 else line_end
+    if ctx.text[line_start:start].strip() or ctx.text[end:line_end].split("#", 1)[0].strip():
+        return None  # `a; b` on one line
+    if len(block) == 1:
+        return ctx.replace(statement, "pass")
+    return ctx.delete_lines(statement)
+
+
+def module_helper(ctx, name: str, code: str, near: ast.AST):
+    """An edit inserting a module-level helper `code` (defining `name`) once, above the top-level statement that holds
+    `near` (and above the comments that sit on top of it); None when the module already defines `name`."""
+    for statement in ctx.tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and statement.name == name:
+            return None
+    line = near.lineno
+    top = next(s for s in ctx.tree.body if s.lineno <= line <= (s.end_lineno or s.lineno)) if hasattr(near, "lineno") else near
+    start = ctx.full_span(top)[0]
+    line = ctx.source.position(start)[0]
+    while line > 1 and ctx.source.line_text(line - 1).lstrip().startswith("#"):
+        line -= 1
+    return ctx.insert(ctx.source.offset(line, 0), code.rstrip("\n") + "\n\n\n")
+
+
+# ---- local data flow ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Binding:
+    node: ast.AST  # the statement (or with-item / named expression) that binds the name
+    value: ast.expr | None  # what the name gets (the iterable for `for`, the context manager for `with ... as`)
+    kind: str = "assign"  # assign | aug | for | with | param | annotated
+
+
+@dataclass
+class Flow:
+    """Name bindings of one function (or module) body, for simple local data flow."""
+
+    scope: ast.AST
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)
+    annotations: dict[str, ast.expr] = field(default_factory=dict)
+
+    def values(self, name: str) -> list[ast.expr]:
+        return [b.value for b in self.bindings.get(name, []) if b.value is not None]
+
+    def single_value(self, name: str) -> ast.expr | None:
+        found = self.bindings.get(name, [])
+        if len(found) == 1 and found[0].kind in ("assign", "annotated"):
+            return found[0].value
+        return None
+
+    def closure(self, expr: ast.AST, limit: int = 200, exclude: tuple = ()) -> tuple[list[ast.AST], set[str]]:
+        """Every node `expr` depends on through local assignments (bindings made by `exclude` statements left out),
+        and the parameters it reaches."""
+        nodes: list[ast.AST] = []
+        params: set[str] = set()
+        seen: set[str] = set()
+        pending = [expr]
+        while pending and len(nodes) < 5000:
+            current = pending.pop()
+            for node in ast.walk(current):
+                nodes.append(node)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen:
+                    seen.add(node.id)
+                    if len(seen) > limit:
+                        break
+                    if node.id in self.params:
+                        params.add(node.id)
+                    for binding in self.bindings.get(node.id, []):
+                        if any(binding.node is excluded for excluded in exclude):
+                            continue
+                        if binding.value is not None:
+                            pending.append(binding.value)
+                        if binding.kind == "aug":
+                            pending.append(binding.node)
+        return nodes, params
+
+
+def flow_of(ctx, scope: ast.AST) -> Flow:
+    cache = _cache(ctx).setdefault("flow", {})
+    if id(scope) in cache:
+        return cache[id(scope)]
+    flow = Flow(scope)
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = scope.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None:
+                flow.params.append(arg.arg)
+                if arg.annotation is not None:
+                    flow.annotations[arg.arg] = arg.annotation
+
+    def bind(target: ast.AST, binding: Binding) -> None:
+        if isinstance(target, ast.Name):
+            flow.bindings.setdefault(target.id, []).append(binding)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                bind(element.value if isinstance(element, ast.Starred) else element, binding)
+
+    for node in walk_scope(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                bind(target, Binding(node, node.value))
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name):
+                flow.annotations[node.target.id] = node.annotation
+            bind(node.target, Binding(node, node.value, "annotated" if node.value is not None else "declared"))
+        elif isinstance(node, ast.AugAssign):
+            bind(node.target, Binding(node, node.value, "aug"))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            bind(node.target, Binding(node, node.iter, "for"))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    bind(item.optional_vars, Binding(item, item.context_expr, "with"))
+        elif isinstance(node, ast.NamedExpr):
+            bind(node.target, Binding(node, node.value))
+    cache[id(scope)] = flow
+    return flow
+
+
+def scope_of(ctx, node: ast.AST) -> ast.AST:
+    return enclosing_function(ctx, node) or ctx.tree
+
+
+def origin(ctx, expr: ast.expr | None, scope: ast.AST | None = None, depth: int = 0) -> ast.expr | None:
+    """Follow a name to the one value it is assigned (in its function, else at module level)."""
+    if not isinstance(expr, ast.Name) or depth > 5:
+        return expr
+    scope = scope or scope_of(ctx, expr)
+    flow = flow_of(ctx, scope)
+    if expr.id in flow.bindings:
+        value = flow.single_value(expr.id)
+        return origin(ctx, value, scope, depth + 1) if value is not None else None
+    if expr.id in flow.params:
+        return None
+    if scope is not ctx.tree:
+        module_flow = flow_of(ctx, ctx.tree)
+        value = module_flow.single_value(expr.id)
+        if value is not None:
+            return origin(ctx, value, ctx.tree, depth + 1)
+    return None
+
+
+def all_origins(ctx, expr: ast.expr | None, scope: ast.AST | None = None, depth: int = 0) -> list[ast.expr]:
+    """Every value a name may hold (all its assignments, recursively), or the expression itself."""
+    if expr is None:
+        return []
+    if not isinstance(expr, ast.Name) or depth > 5:
+        return [expr]
+    scope = scope or scope_of(ctx, expr)
+    flow = flow_of(ctx, scope)
+    if expr.id in flow.bindings:
+        found = []
+        for binding in flow.bindings[expr.id]:
+            if binding.kind in ("assign", "annotated") and binding.value is not None:
+                found.extend(all_origins(ctx, binding.value, scope, depth + 1))
+        return found
+    if expr.id not in flow.params and scope is not ctx.tree:
+        return all_origins(ctx, expr, ctx.tree, depth + 1) if expr.id in flow_of(ctx, ctx.tree).bindings else []
+    return []
+
+
+# ---- ChatKitServer subclasses and respond() ----------------------------------------------------------------------
+
+
+RESPOND_MESSAGE_NAMES = ("input_user_message", "user_message", "input", "item", "message")
+
+
+@dataclass
+class Respond:
+    cls: ast.ClassDef
+    func: ast.FunctionDef | ast.AsyncFunctionDef
+    thread: str | None
+    message: str | None
+    context: str | None
+
+
+def is_server_base(ctx, base: ast.expr) -> bool:
+    target = base.value if isinstance(base, ast.Subscript) else base
+    return ctx.refers_to(target, "chatkit", "ChatKitServer")
+
+
+def server_classes(ctx) -> list[ast.ClassDef]:
+    """Classes whose base resolves to chatkit's ChatKitServer, and classes of the module that extend those."""
+    cache = _cache(ctx)
+    if "servers" in cache:
+        return cache["servers"]
+    classes = [node for node in walk_scope(ctx.tree) if isinstance(node, ast.ClassDef)]  # module-level classes
+    found: list[ast.ClassDef] = []
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for cls in classes:
+            if cls in found:
+                continue
+            for base in cls.bases:
+                target = base.value if isinstance(base, ast.Subscript) else base
+                if is_server_base(ctx, base) or (isinstance(target, ast.Name) and target.id in names):
+                    found.append(cls)
+                    names.add(cls.name)
+                    changed = True
+                    break
+    cache["servers"] = found
+    return found
+
+
+def methods(cls: ast.ClassDef) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [node for node in cls.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def respond_methods(ctx) -> list[Respond]:
+    cache = _cache(ctx)
+    if "responds" in cache:
+        return cache["responds"]
+    found = []
+    for cls in server_classes(ctx):
+        for func in methods(cls):
+            if func.name != "respond":
+                continue
+            params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+            if params and params[0] in ("self", "cls"):
+                params = params[1:]
+            thread = params[0] if len(params) > 0 else None
+            message = params[1] if len(params) > 1 else None
+            context = params[2] if len(params) > 2 else None
+            found.append(Respond(cls, func, thread, message, context))
+    cache["responds"] = found
+    return found
+
+
+def server_method_of(ctx, node: ast.AST) -> tuple[ast.ClassDef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    func = enclosing_function(ctx, node)
+    while func is not None:
+        parent = parent_of(ctx, func)
+        if isinstance(parent, ast.ClassDef):
+            return (parent, func) if parent in server_classes(ctx) else None
+        func = enclosing_function(ctx, func)
+    return None
+
+
+def has_yield(func: ast.AST) -> bool:
+    return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in walk_scope(func))
+
+
+# ---- agent runs and streams --------------------------------------------------------------------------------------
+
+
+def may_name(ctx, func: ast.expr, last: str) -> bool:
+    """A cheap filter before import resolution: the callee ends with `last`, or is an imported (maybe aliased) name."""
+    if isinstance(func, ast.Attribute):
+        return func.attr == last
+    return isinstance(func, ast.Name) and (func.id == last or func.id in ctx.imports.names)
+
+
+def is_run_streamed(ctx, call: ast.AST) -> bool:
+    return (
+        isinstance(call, ast.Call)
+        and may_name(ctx, call.func, "run_streamed")
+        and ctx.refers_to(call.func, "agents", "Runner.run_streamed")
+    )
+
+
+def is_run(ctx, call: ast.AST) -> bool:
+    """`Runner.run(...)` or `Runner.run_sync(...)`: the non-streamed runs that return a RunResult."""
+    return isinstance(call, ast.Call) and (
+        (may_name(ctx, call.func, "run") and ctx.refers_to(call.func, "agents", "Runner.run"))
+        or (may_name(ctx, call.func, "run_sync") and ctx.refers_to(call.func, "agents", "Runner.run_sync"))
+    )
+
+
+def is_stream_agent_response(ctx, call: ast.AST) -> bool:
+    return (
+        isinstance(call, ast.Call)
+        and may_name(ctx, call.func, "stream_agent_response")
+        and ctx.refers_to(call.func, "chatkit", "stream_agent_response")
+    )
+
+
+def stream_calls(ctx) -> list[ast.Call]:
+    cache = _cache(ctx)
+    if "streams" not in cache:
+        cache["streams"] = [c for c in calls_named(ctx, "stream_agent_response") if is_stream_agent_response(ctx, c)]
+    return cache["streams"]
+
+
+def run_streamed_calls(ctx) -> list[ast.Call]:
+    cache = _cache(ctx)
+    if "runs_streamed" not in cache:
+        cache["runs_streamed"] = [c for c in calls_named(ctx, "run_streamed") if is_run_streamed(ctx, c)]
+    return cache["runs_streamed"]
+
+
+def run_of_stream(ctx, stream: ast.Call) -> ast.Call | None:
+    """The `Runner.run_streamed(...)` call whose result a `stream_agent_response(ctx, result)` consumes."""
+    value = argument(stream, 1, "result")
+    value = origin(ctx, value) if isinstance(value, ast.Name) else value
+    return value if is_run_streamed(ctx, value) else None
+
+
+def agent_context_of(stream: ast.Call) -> ast.expr | None:
+    return argument(stream, 0, "context")
+
+
+def consumers_of_run(ctx, run: ast.Call) -> list[ast.Call]:
+    """The stream_agent_response calls that consume this run's result (inline or through one variable)."""
+    found = []
+    for stream in stream_calls(ctx):
+        if run_of_stream(ctx, stream) is run:
+            found.append(stream)
+    return found
+
+
+def streams_events_to_user(ctx, run: ast.Call) -> bool:
+    """The run reaches the user: through stream_agent_response, or its `.stream_events()` iterated in a generator."""
+    if consumers_of_run(ctx, run):
+        return True
+    func = enclosing_function(ctx, run)
+    if func is None or not has_yield(func):
+        return False
+    statement = statement_of(ctx, run)
+    names = set()
+    if isinstance(statement, ast.Assign):
+        names = {t.id for t in statement.targets if isinstance(t, ast.Name)}
+    for node in walk_scope(func):
+        if (
+            isinstance(node, ast.AsyncFor)
+            and isinstance(node.iter, ast.Call)
+            and isinstance(node.iter.func, ast.Attribute)
+            and node.iter.func.attr == "stream_events"
+        ):
+            receiver = node.iter.func.value
+            if receiver is run or (isinstance(receiver, ast.Name) and receiver.id in names):
+                return True
+    return False
+
+
+HISTORY_CONVERTERS = ("to_agent_input", "simple_to_agent_input")
+
+
+def is_history_conversion(ctx, call: ast.AST) -> bool:
+    if not isinstance(call, ast.Call):
+        return False
+    if may_name(ctx, call.func, "simple_to_agent_input") and ctx.refers_to(call.func, "chatkit", "simple_to_agent_input"):
+        return True
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "to_agent_input"
+
+
+# ---- model kinds -------------------------------------------------------------------------------------------------
+
+CHATCMPL_MODEL_CLASSES = ("OpenAIChatCompletionsModel", "LitellmModel", "AnyLLMModel")
+CHATCMPL_BYTES = (
+    b"OpenAIChatCompletionsModel",
+    b"LitellmModel",
+    b"AnyLLMModel",
+    b"litellm/",
+    b"any-llm/",
+    b"chat_completions",
+    b"use_responses=False",
+    b"openai_use_responses=False",
+)
+
+
+def chatcmpl_model_expr(ctx, expr: ast.expr | None, depth: int = 0) -> str | None:
+    """Why `expr` (a model value) is a chat-completions model, or None."""
+    if expr is None or depth > 4:
+        return None
+    for value in all_origins(ctx, expr):
+        value = unawait(value)
+        if isinstance(value, ast.Call):
+            for name in CHATCMPL_MODEL_CLASSES:
+                if ctx.refers_to(value.func, "agents", name):
+                    return name
+            if isinstance(value.func, ast.Name) and value.func.id in CHATCMPL_MODEL_CLASSES:
+                return value.func.id
+            helper = _local_function(ctx, value.func)
+            if helper is not None:
+                for node in walk_scope(helper):
+                    if isinstance(node, ast.Return):
+                        reason = chatcmpl_model_expr(ctx, node.value, depth + 1)
+                        if reason:
+                            return reason
+        text = string_value(value)
+        if text and text.startswith(("litellm/", "any-llm/")):
+            return f'"{text}"'
+    return None
+
+
+def _local_function(ctx, func: ast.expr) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    if isinstance(func, ast.Name):
+        for node in ctx.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func.id:
+                return node
+    return None
+
+
+def default_api_is_chatcmpl(ctx) -> str | None:
+    """`set_default_openai_api("chat_completions")` anywhere in the project's Python files."""
+    project = ctx.project
+    cache = project.__dict__.setdefault("_ck_default_api", {})
+    if "value" not in cache:
+        cache["value"] = None
+        for path in project.grep(b"set_default_openai_api", "python"):
+            text = project.read_bytes(path)
+            if re.search(rb"set_default_openai_api\(\s*(api\s*=\s*)?['\"]chat_completions['\"]", text):
+                cache["value"] = 'set_default_openai_api("chat_completions")'
+                break
+    return cache["value"]
+
+
+def chatcmpl_reason_for_run(ctx, run: ast.Call) -> str | None:
+    """Why the agent run `run` uses a chat-completions (or LiteLLM) model, judged from the agent's `model=`, the
+    `run_config`, the modules the agent comes from, and the project's default API; None when it does not (or when
+    nothing says so)."""
+    cache = _cache(ctx).setdefault("chatcmpl", {})
+    if id(run) in cache:
+        return cache[id(run)]
+    reason = _chatcmpl_reason(ctx, run)
+    cache[id(run)] = reason
+    return reason
+
+
+def _chatcmpl_reason(ctx, run: ast.Call) -> str | None:
+    run_config = argument(run, 5, "run_config")
+    configs = all_origins(ctx, run_config)
+    for config in configs:
+        if isinstance(config, ast.Call) and ctx.refers_to(config.func, "agents", "RunConfig"):
+            reason = chatcmpl_model_expr(ctx, argument(config, 0, "model")) or _imported_reason(
+                ctx, argument(config, 0, "model")
+            )
+            if reason:
+                return reason
+            provider = argument(config, 1, "model_provider")
+            reason = _chatcmpl_provider(ctx, provider)
+            if reason:
+                return reason
+    if run_config is not None and not configs:
+        reason = _imported_reason(ctx, run_config)  # a RunConfig built in another module
+        if reason:
+            return reason
+    agent = argument(run, 0, "starting_agent")
+    agent_values = _agent_values(ctx, agent)
+    for value in agent_values:
+        if isinstance(value, ast.Call) and _is_agent_constructor(ctx, value):
+            model = argument(value, None, "model")
+            reason = chatcmpl_model_expr(ctx, model) or _imported_reason(ctx, model)
+            if reason:
+                return reason
+            if model is None or string_value(model) is not None:
+                default = default_api_is_chatcmpl(ctx)
+                if default:
+                    return default
+            return None
+    # the agent comes from elsewhere: a project module it is imported from, or a factory of this module
+    reason = _imported_reason(ctx, agent)
+    if reason:
+        return reason
+    if agent_values or agent is not None:
+        default = default_api_is_chatcmpl(ctx)
+        if default and not _file_builds_responses_model(ctx):
+            return default
+    return None
+
+
+def _imported_reason(ctx, expr: ast.expr | None) -> str | None:
+    """A chat-completions model in the project module a value (or the factory that builds it) is imported from."""
+    if expr is None:
+        return None
+    for module in _agent_source_modules(ctx, expr):
+        reason = _module_chatcmpl(ctx.project, module)
+        if reason:
+            return reason
+    return None
+
+
+def _file_builds_responses_model(ctx) -> bool:
+    return "OpenAIResponsesModel" in ctx.text
+
+
+def _chatcmpl_provider(ctx, provider: ast.expr | None) -> str | None:
+    for value in all_origins(ctx, provider):
+        if isinstance(value, ast.Call):
+            if ctx.refers_to(value.func, "agents", "OpenAIProvider"):
+                flag = argument(value, None, "use_responses")
+                if isinstance(flag, ast.Constant) and flag.value is False:
+                    return "OpenAIProvider(use_responses=False)"
+            if ctx.refers_to(value.func, "agents", "MultiProvider"):
+                flag = argument(value, None, "openai_use_responses")
+                if isinstance(flag, ast.Constant) and flag.value is False:
+                    return "MultiProvider(openai_use_responses=False)"
+            if isinstance(value.func, ast.Name):
+                cls = next((n for n in ctx.tree.body if isinstance(n, ast.ClassDef) and n.name == value.func.id), None)
+                if cls is not None:
+                    for node in ast.walk(cls):
+                        if isinstance(node, ast.Call):
+                            for name in CHATCMPL_MODEL_CLASSES:
+                                if ctx.refers_to(node.func, "agents", name):
+                                    return name
+    return None
+
+
+def _is_agent_constructor(ctx, call: ast.Call) -> bool:
+    func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
+    return ctx.refers_to(func, "agents", "Agent") or (isinstance(func, ast.Attribute) and func.attr == "clone")
+
+
+def _agent_values(ctx, agent: ast.expr | None) -> list[ast.expr]:
+    """What the agent expression evaluates to, following names, `self.agent` set in __init__ and local factories."""
+    values = []
+    for value in all_origins(ctx, agent):
+        value = unawait(value)
+        if isinstance(value, ast.Call):
+            helper = _local_function(ctx, value.func)
+            if helper is not None:
+                for node in walk_scope(helper):
+                    if isinstance(node, ast.Return) and node.value is not None:
+                        values.extend(unawait(v) for v in all_origins(ctx, node.value, helper))
+                continue
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":
+            values.extend(self_attribute_values(ctx, value))
+            continue
+        values.append(value)
+    return values
+
+
+def self_attribute_values(ctx, attribute: ast.Attribute) -> list[ast.expr]:
+    method = enclosing_function(ctx, attribute)
+    cls = parent_of(ctx, method) if method is not None else None
+    if not isinstance(cls, ast.ClassDef):
+        return []
+    values = []
+    for func in methods(cls):
+        for node in walk_scope(func):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and target.attr == attribute.attr and dotted(target.value) == "self":
+                        values.extend(all_origins(ctx, node.value, func))
+    return values
+
+
+def _agent_source_modules(ctx, agent: ast.expr | None) -> list[str]:
+    """Project modules the agent (or the factory that builds it) is imported from."""
+    modules = []
+    for value in [agent, *_agent_values(ctx, agent)]:
+        value = unawait(value)
+        target = value.func if isinstance(value, ast.Call) else value
+        while isinstance(target, ast.Attribute):
+            target = target.value
+        if isinstance(target, ast.Name):
+            for qualified in ctx.imports.names.get(target.id, ()):
+                module = qualified.rpartition(".")[0]
+                if module and module not in modules:
+                    modules.append(module)
+                if qualified not in modules:
+                    modules.append(qualified)  # `import app.agent as agent_module`
+    return modules
+
+
+def _module_chatcmpl(project, module: str, depth: int = 0) -> str | None:
+    path = project.resolve_module(module)
+    if path is None:
+        return None
+    return _path_chatcmpl(project, str(path), depth)
+
+
+def _path_chatcmpl(project, path_text: str, depth: int) -> str | None:
+    from pathlib import Path
+
+    cache = project.__dict__.setdefault("_ck_module_chatcmpl", {})
+    path = Path(path_text)
+    data = project.read_bytes(path)
+    key = (path_text, depth, hash(data))
+    if key in cache:
+        return cache[key]
+    cache[key] = None
+    reason = None
+    for marker in CHATCMPL_BYTES[:5]:
+        if marker in data:
+            if marker in (b"litellm/", b"any-llm/") and not re.search(rb"['\"](litellm|any-llm)/", data):
+                continue
+            reason = marker.decode().rstrip("/")
+            if reason in ("litellm", "any-llm"):
+                reason = f'a "{reason}/..." model'
+            break
+    if reason is None and depth < 1:
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            tree = None
+        if tree is not None:
+            from chatkit_fix.pyast import resolve_relative
+
+            module_name = project.module_name(path)
+            for node in tree.body:
+                if isinstance(node, ast.ImportFrom):
+                    source = resolve_relative(module_name, node.level, node.module, path.name == "__init__.py")
+                    for candidate in (source, *(f"{source}.{a.name}" for a in node.names)):
+                        target = project.resolve_module(candidate) if candidate else None
+                        if target is not None and target != path:
+                            reason = _path_chatcmpl(project, str(target), depth + 1)
+                            if reason:
+                                break
+                if reason:
+                    break
+    cache[key] = reason
+    return reason
+
+
+# ---- versions ----------------------------------------------------------------------------------------------------
+
+
+def declared_version(project, distribution: str) -> tuple[int, int] | None:
+    """(major, minor) the project gets for `distribution`: an exact pin or an upper bound decides, an unbounded or
+    missing pin means the newest (None), and only when the project declares nothing does the installed one decide."""
+    from chatkit_fix.sdk import installed_version
+
+    declared = project.declared_versions if project is not None else {}
+    spec = declared.get(distribution)
+    if spec is None:
+        installed = installed_version(distribution)
+        return _version_tuple(installed) if installed else None
+    spec = spec.replace(" ", "")
+    exact = re.search(r"(?:===|==|~=|\^|~)v?(\d+)\.(\d+)", spec)
+    if exact:
+        return int(exact.group(1)), int(exact.group(2))
+    upper = re.search(r"<(=?)(\d+)\.(\d+)", spec)
+    if upper:
+        major, minor = int(upper.group(2)), int(upper.group(3))
+        if upper.group(1) == "=":
+            return major, minor
+        return (major, minor - 1) if minor > 0 else (major - 1, 99)
+    bare = re.fullmatch(r"v?(\d+)\.(\d+)(\.[\dx*]+)*", spec)
+    if bare:
+        return int(bare.group(1)), int(bare.group(2))
+    return None
+
+
+def _version_tuple(text: str | None) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+# ---- definitions across the project ------------------------------------------------------------------------------
+
+
+class ModuleView:
+    """A module's tree and imports: the file being checked, or another project file parsed on demand."""
+
+    def __init__(self, tree: ast.Module, imports, module_name: str, path=None):
+        self.tree = tree
+        self.imports = imports
+        self.module_name = module_name
+        self.path = path
+
+    def refers_to(self, node: ast.AST, package: str, symbol: str) -> bool:
+        return self.imports.refers_to(node, package, symbol)
+
+    def top_level(self, name: str) -> ast.AST | None:
+        for node in self.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return node
+        return None
+
+
+def view_of(ctx) -> ModuleView:
+    cache = _cache(ctx)
+    if "view" not in cache:
+        cache["view"] = ModuleView(ctx.tree, ctx.imports, ctx.module_name, ctx.path)
+    return cache["view"]
+
+
+def project_view(project, module: str) -> ModuleView | None:
+    """The parsed project module `module` (cached per run), or None when it is not a project file or does not parse."""
+    cache = project.__dict__.setdefault("_ck_views", {})
+    path = project.resolve_module(module)
+    data = project.read_bytes(path) if path is not None else b""
+    key = (module, hash(data))  # a fix pass that changes the file gets a fresh parse
+    if key in cache:
+        return cache[key]
+    cache[key] = None
+    if path is not None:
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError):
+            tree = None
+        if tree is not None:
+            from chatkit_fix.pyast import ImportMap
+
+            name = project.module_name(path)
+            cache[key] = ModuleView(tree, ImportMap(tree, name, path.name == "__init__.py"), name, path)
+    return cache[key]
+
+
+def definition_of(ctx, view: ModuleView, expr: ast.expr, depth: int = 0) -> tuple[ModuleView, ast.AST] | None:
+    """The def or class a name refers to: in `view`'s module, or in the project module it is imported from."""
+    if depth > 3:
+        return None
+    if isinstance(expr, ast.Name):
+        local = view.top_level(expr.id)
+        if local is not None:
+            return view, local
+        for qualified in sorted(view.imports.names.get(expr.id, ())):
+            module, _, attribute = qualified.rpartition(".")
+            other = project_view(ctx.project, module) if module else None
+            if other is not None:
+                found = other.top_level(attribute)
+                if found is not None:
+                    return other, found
+                return definition_of(ctx, other, ast.Name(id=attribute, ctx=ast.Load()), depth + 1)
+    return None
+
+
+def stream_is_wrapped(ctx, stream: ast.Call) -> bool:
+    """The stream is handed to another function (a remapping wrapper) rather than iterated here."""
+    parent = parent_of(ctx, stream)
+    if isinstance(parent, ast.Call) and stream in parent.args:
+        return True
+    if isinstance(parent, ast.keyword) and isinstance(parent_of(ctx, parent), ast.Call):
+        return True
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        name = parent.targets[0].id
+        scope = scope_of(ctx, stream)
+        for node in walk_scope(scope) if scope is not ctx.tree else ast.walk(ctx.tree):
+            if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == name for a in node.args):
+                return True
+    return False
+
+
+def loop_over(ctx, stream: ast.Call) -> ast.AsyncFor | None:
+    """The `async for` that iterates this stream (directly or through one variable)."""
+    parent = parent_of(ctx, stream)
+    if isinstance(parent, ast.AsyncFor) and parent.iter is stream:
+        return parent
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        name = parent.targets[0].id
+        scope = scope_of(ctx, stream)
+        for node in walk_scope(scope) if scope is not ctx.tree else ast.walk(ctx.tree):
+            if isinstance(node, ast.AsyncFor) and isinstance(node.iter, ast.Name) and node.iter.id == name:
+                return node
+    return None
+
+
+def runs_fed_by(ctx, expr: ast.AST) -> list[ast.Call]:
+    """Agent runs (streamed or not) in the same function whose input depends on `expr`."""
+    func = enclosing_function(ctx, expr)
+    if func is None:
+        return []
+    flow = flow_of(ctx, func)
+    found = []
+    for node in walk_scope(func):
+        if is_run_streamed(ctx, node) or is_run(ctx, node):
+            agent_input = argument(node, 1, "input")
+            if agent_input is None:
+                continue
+            nodes, _ = flow.closure(agent_input)
+            if any(n is expr for n in nodes):
+                found.append(node)
+    return found

@@ -1,0 +1,327 @@
+"""`jwt.decode` without `algorithms`, without signature verification, or with an empty secret.
+
+## Why
+- **No `algorithms=`.** PyJWT 2 refuses to guess: `jwt.decode(token, key)` raises
+  `DecodeError: It is required that you pass in a value for the "algorithms" argument when calling decode().` Every
+  token is rejected, and in the usual `try: ... except Exception:` the user silently becomes `"anonymous"` (see CK403).
+  python-jose (`from jose import jwt`) does not raise: it accepts whatever algorithm the token's header names, which
+  opens algorithm-confusion attacks. Both libraries take `algorithms=[...]`, a list.
+- **`options={"verify_signature": False}`** decodes without checking the signature: anyone can write a token
+  that says `"sub": "<any user>"`.
+- **An empty secret** (`""`, or `os.getenv("JWT_SECRET", "")` when the variable is missing) lets anyone sign valid
+  HMAC tokens. A non-empty literal secret is CK409.
+
+## Wrong
+```python
+payload = jwt.decode(token, SECRET_KEY)
+claims = jwt.decode(token, options={"verify_signature": False})
+SECRET_KEY = os.getenv("JWT_SECRET", "")
+```
+
+## Right
+```python
+payload = jwt.decode(token, SECRET_KEY, algorithms=["HS256"])
+SECRET_KEY = os.environ["JWT_SECRET"]  # fail at start-up, not open
+```
+The fix (safe) adds `algorithms=[...]` when the algorithm the tokens are made with is visible: a `jwt.encode(...,
+algorithm=...)` in the project (PyJWT and python-jose default to HS256), or an `ALGORITHM` constant of the module. The
+other cases are reported: only you know which key and algorithm your tokens use.
+See https://pyjwt.readthedocs.io/en/stable/api.html#jwt.decode
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis import web
+from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import ImportMap, literal
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK404",
+    slug="jwt-unverified",
+    safety=Safety.SAFE,
+    summary="jwt.decode without algorithms=, with verify_signature False, or with an empty secret",
+    url="https://pyjwt.readthedocs.io/en/stable/api.html#jwt.decode",
+    triggers=((b"jwt", b"decode"),),
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+@RULE.check
+def check(ctx):
+    if web.is_test_path(ctx.project, ctx.path):
+        return  # tests decode their own fixtures' tokens
+    for call in ctx.calls():
+        library = web.jwt_library(ctx, call)
+        if library is None:
+            continue
+        yield from _check_decode(ctx, call, library)
+
+
+def _check_decode(ctx, call: ast.Call, library: str):
+    problems: list[str] = []
+    star = web.has_star_arguments(call)
+    unverified = _unverified(call)
+    missing_algorithms = not star and web.argument(call, 2, "algorithms") is None and not unverified
+    if unverified:
+        problems.append(f"{unverified}: the signature is not checked, anyone can forge a token")
+    if missing_algorithms:
+        if library == "PyJWT":
+            problems.append('no algorithms=: PyJWT raises DecodeError ("It is required that you pass in a value for the '
+                            '\"algorithms\" argument"), so every token is rejected')
+        else:
+            problems.append("no algorithms=: python-jose accepts whatever algorithm the token's header names")
+    key = web.argument(call, 1, "key")
+    empty = _empty_secret(ctx, key) if key is not None and not unverified else None
+    if empty:
+        problems.append(f"the secret is empty ({empty}): anyone can sign valid tokens")
+    if not problems:
+        return
+    message = f"{web.dotted(call.func) or 'jwt.decode'}(): " + "; ".join(problems)
+    fix = None
+    hint = "pass algorithms=[...], verify the signature and use a non-empty secret from the environment"
+    if missing_algorithms and not empty and not unverified:
+        algorithm = _visible_algorithm(ctx)
+        if algorithm is not None:
+            fix = web.append_argument(ctx, call, f"algorithms=[{algorithm}]")
+            hint = f"add algorithms=[{algorithm}]"
+    yield ctx.finding(ctx.header_span(call), message, fix=fix, hint=hint)
+
+
+def _unverified(call: ast.Call) -> str | None:
+    options = web.argument(call, 3, "options")
+    value = literal(options)
+    if isinstance(value, dict) and value.get("verify_signature") is False:
+        return 'options={"verify_signature": False}'
+    if isinstance(options, ast.Call) and web.last_name(options.func) == "dict":
+        if any(k.arg == "verify_signature" and literal(k.value) is False for k in options.keywords):
+            return "options=dict(verify_signature=False)"
+    verify = web.argument(call, None, "verify")
+    if verify is not None and literal(verify) is False:
+        return "verify=False"
+    return None
+
+
+# ---- values across the project -----------------------------------------------------------------------------------
+
+
+def _getenv_default(node: ast.AST) -> tuple[str | None, ast.AST | None] | None:
+    if not isinstance(node, ast.Call):
+        return None
+    name = web.dotted(node.func) or ""
+    if name in ("os.getenv", "getenv", "os.environ.get", "environ.get") or name.endswith(".environ.get"):
+        return web.string_value(web.argument(node, 0, "key")), web.argument(node, 1, "default")
+    return None
+
+
+def _module_value(tree: ast.Module, name: str) -> ast.AST | None:
+    node = web.top_level_definitions(tree).get(name)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        return node.value
+    if isinstance(node, ast.AnnAssign):
+        return node.value
+    return None
+
+
+def _class_attribute(project, name: str) -> ast.AST | None:
+    """The default of a settings-class attribute `name`, when exactly one project class defines it."""
+    values = []
+    for path in web.python_sources(project, (name.encode(),)):
+        tree = web.parse_file(project, path)
+        if tree is None:
+            continue
+        for cls in ast.walk(tree):
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            for statement in cls.body:
+                if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.target.id == name or isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+                    values.append(statement.value)
+    return values[0] if len(values) == 1 else None
+
+
+def _resolve(project, tree: ast.Module, imports: ImportMap, expr: ast.AST | None, depth: int = 0) -> ast.AST | None:
+    """Follow a name or attribute to the literal (or getenv call) it is bound to, across project modules."""
+    if expr is None or depth > 3:
+        return None
+    if isinstance(expr, (ast.Constant, ast.Call)):
+        return expr
+    if isinstance(expr, ast.Name):
+        value = _module_value(tree, expr.id)
+        if value is not None:
+            return _resolve(project, tree, imports, value, depth + 1)
+        for qualified in imports.qualnames(expr):
+            module, _, name = qualified.rpartition(".")
+            path = project.resolve_module(module) if module else None
+            other = web.parse_file(project, path) if path else None
+            if other is not None:
+                other_imports = ImportMap(other, project.module_name(path), path.name == "__init__.py")
+                return _resolve(project, other, other_imports, ast.Name(id=name, ctx=ast.Load()), depth + 1)
+        return None
+    if isinstance(expr, ast.Attribute):
+        for qualified in imports.qualnames(expr.value):
+            path = project.resolve_module(qualified)
+            other = web.parse_file(project, path) if path else None
+            if other is not None:
+                other_imports = ImportMap(other, project.module_name(path), path.name == "__init__.py")
+                return _resolve(project, other, other_imports, ast.Name(id=expr.attr, ctx=ast.Load()), depth + 1)
+        value = _class_attribute(project, expr.attr)
+        return _resolve(project, tree, imports, value, depth + 1) if value is not None else None
+    return None
+
+
+def _empty_secret(ctx, key: ast.AST) -> str | None:
+    value = _resolve(ctx.project, ctx.tree, ctx.imports, key)
+    if isinstance(value, ast.Constant) and value.value == "":
+        return "an empty string"
+    env = _getenv_default(value) if value is not None else None
+    if env is not None and isinstance(env[1], ast.Constant) and env[1].value == "":
+        return f"{env[0] or 'the variable'} defaults to \"\""
+    return None
+
+
+def _algorithm_value(project, tree, imports, expr: ast.AST | None) -> str | None:
+    if expr is None:
+        return "HS256"  # PyJWT and python-jose sign with HS256 by default
+    value = _resolve(project, tree, imports, expr)
+    text = web.string_value(value)
+    return text if text in web.ALGORITHMS else None
+
+
+def _bound_here(ctx, expr: ast.AST) -> bool:
+    root = expr
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and (root.id in web.top_level_definitions(ctx.tree) or root.id in ctx.imports.names)
+
+
+def _visible_algorithm(ctx) -> str | None:
+    """The algorithm expression to pass, when one algorithm is visible for the tokens this code decodes."""
+    project = ctx.project
+    values: set[str] = set()
+    expressions: dict[str, str] = {}
+    for path in web.python_sources(project, (b"encode",)):
+        data = project.read_bytes(path)
+        if b"jwt" not in data:
+            continue
+        same = path == ctx.path
+        tree = ctx.tree if same else web.parse_file(project, path)
+        if tree is None:
+            continue
+        imports = ctx.imports if same else ImportMap(tree, project.module_name(path), path.name == "__init__.py")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and web.jwt_library_in(imports, node, web.JWT_ENCODE):
+                expr = web.argument(node, 2, "algorithm")
+                value = _algorithm_value(project, tree, imports, expr)
+                if value is None:
+                    return None  # an algorithm we cannot read: do not guess
+                values.add(value)
+                if same and expr is not None and (isinstance(expr, ast.Constant) or _bound_here(ctx, expr)):
+                    expressions.setdefault(value, ctx.segment(expr))
+    constants = {}
+    for name, node in web.top_level_definitions(ctx.tree).items():
+        if "ALG" in name.upper() and isinstance(node, (ast.Assign, ast.AnnAssign)):
+            value = web.string_value(node.value)
+            if value in web.ALGORITHMS:
+                constants.setdefault(value, name)
+    if not values:
+        values = set(constants)
+    if len(values) != 1:
+        return None
+    value = next(iter(values))
+    return constants.get(value) or expressions.get(value) or ctx.string_literal(value)
+
+
+PYJWT_ENCODE = (
+    "import jwt\n\n"
+    'SECRET_KEY = os.environ["JWT_SECRET"]\n\n\n'
+    "def create_token(user_id: str) -> str:\n"
+    '    return jwt.encode({"sub": user_id}, SECRET_KEY, algorithm="HS256")\n\n\n'
+)
+
+RULE.cases(
+    valid=[
+        Valid(PYJWT_ENCODE + 'def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n',
+              filename="auth.py"),
+        Valid(
+            "from jose import jwt, JWTError\nfrom src.core.config import settings\n\n"
+            "def decode_access_token(token):\n"
+            "    return jwt.decode(token, settings.SECRET, algorithms=[settings.ALGORITHM])\n",
+            filename="backend/src/core/security.py",
+            name="python-jose with algorithms",
+        ),
+        Valid(
+            "from authlib.jose import jwt\n\ndef claims(token, key):\n    return jwt.decode(token, key)\n",
+            filename="oauth.py",
+            name="authlib has another API",
+        ),
+        Valid("import jwt\n\ndef test_claims(token):\n    assert jwt.decode(token, options={'verify_signature': False})['sub']\n",
+              filename="backend/tests/test_tokens.py", name="tests peek at their own tokens"),
+    ],
+    invalid=[
+        Invalid(
+            PYJWT_ENCODE + "def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY)\n",
+            PYJWT_ENCODE + 'def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n',
+            filename="auth.py",
+            name="PyJWT, encoder in the same module",
+        ),
+        Invalid(
+            "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
+            "def verify(token, secret):\n"
+            "    payload = jose_jwt.decode(\n"
+            "        token,\n"
+            "        secret,\n"
+            "    )\n"
+            "    return payload\n",
+            "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
+            "def verify(token, secret):\n"
+            "    payload = jose_jwt.decode(\n"
+            "        token,\n"
+            "        secret,\n"
+            "        algorithms=[ALGORITHM],\n"
+            "    )\n"
+            "    return payload\n",
+            filename="app/auth/jwt_utils.py",
+            name="python-jose alias, module constant, trailing comma",
+        ),
+        Invalid(
+            {
+                "backend/config.py": "from pydantic_settings import BaseSettings\n\n"
+                "class Settings(BaseSettings):\n    JWT_SECRET: str\n    JWT_ALGORITHM: str = \"HS256\"\n\nsettings = Settings()\n",
+                "backend/routes/auth.py": "from jose import jwt\nfrom config import settings\n\n"
+                "def create(data):\n    return jwt.encode(data, settings.JWT_SECRET, algorithm=settings.JWT_ALGORITHM)\n",
+                "backend/middleware/auth.py": "from jwt import decode\nfrom config import settings\n\n"
+                "def user_of(token):\n    return decode(token, settings.JWT_SECRET)['sub']\n",
+            },
+            {
+                "backend/middleware/auth.py": "from jwt import decode\nfrom config import settings\n\n"
+                "def user_of(token):\n    return decode(token, settings.JWT_SECRET, algorithms=['HS256'])['sub']\n",
+            },
+            name="encoder in another module, algorithm from settings",
+        ),
+        Invalid(
+            "import jwt\n\ndef peek(token):\n    return jwt.decode(token, options={'verify_signature': False})\n",
+            None,
+            filename="api/deps.py",
+            findings=1,
+            name="verify_signature False: report",
+        ),
+        Invalid(
+            'import os\nimport jwt\n\nJWT_SECRET = os.getenv("JWT_SECRET", "")\n\n'
+            'def decode_token(token):\n    return jwt.decode(token, JWT_SECRET, algorithms=["HS256"])\n',
+            None,
+            filename="security.py",
+            findings=1,
+            name="empty default secret: report",
+        ),
+        Invalid(
+            "import jwt\n\ndef decode_token(token, key):\n    return jwt.decode(token, key)\n",
+            None,
+            filename="tokens.py",
+            findings=1,
+            name="algorithm not visible: report",
+        ),
+    ],
+)

@@ -1,0 +1,213 @@
+"""`allow_origins=["*"]` with `allow_credentials=True` lets every web site make credentialed calls to the back end.
+
+## Why
+The Fetch standard forbids `Access-Control-Allow-Origin: *` on credentialed requests, so Starlette's
+`CORSMiddleware` does not send `*` in this configuration: it **echoes whatever `Origin` the request carries** and adds
+`Access-Control-Allow-Credentials: true`, on preflights and on responses alike. Run against
+`Origin: https://evil.example`, the preflight answers `200` with `access-control-allow-origin: https://evil.example`
+and `access-control-allow-credentials: true`. Any page on the internet can then call the API with the visitor's
+cookies. Nothing breaks, so nobody notices. This is the advice the popular "ChatKit integration expert" prompt gives
+for its CORS problems, and it is wrong.
+
+ChatKit's custom-`fetch` pattern sends a Bearer token in `Authorization`, which needs no credentials mode at all:
+`allow_origins=["*"]` **without** `allow_credentials` (what the official samples do) is fine for it.
+
+## Wrong
+```python
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=["*"],
+    allow_credentials=True,
+    allow_methods=["*"],
+    allow_headers=["*"],
+)
+```
+
+## Right
+```python
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:5173").split(","),
+    allow_methods=["*"],
+    allow_headers=["*"],
+)
+```
+Name the origins (from the environment, with the local dev server as default). Keep `allow_credentials=True` only
+where cookies really cross origins (`credentials: "include"` in the front end, or a back end that reads cookies).
+The fix is unsafe (`--unsafe-fixes`): deployed front ends must be listed in `CORS_ORIGINS`.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis import web
+from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import literal
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK405",
+    slug="cors-wildcard-credentials",
+    safety=Safety.UNSAFE,
+    summary='allow_origins=["*"] with allow_credentials=True: Starlette echoes any origin with credentials',
+    url="https://www.starlette.io/middleware/#corsmiddleware",
+    triggers=((b"CORSMiddleware", b"allow_credentials"),),
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+def _wildcard(node: ast.AST | None) -> bool:
+    value = literal(node)
+    if value == "*":
+        return True
+    return isinstance(value, (list, tuple, set)) and "*" in value
+
+
+def _module_value(ctx, name: str) -> ast.expr | None:
+    """The value of a module-level name assigned exactly once."""
+    values = []
+    for statement in ctx.tree.body:
+        if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets) or isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.target.id == name:
+            values.append(statement.value)
+    return values[0] if len(values) == 1 else None
+
+
+@RULE.check
+def check(ctx):
+    for _, call in web.cors_registrations(ctx):
+        credentials = next((k for k in call.keywords if k.arg == "allow_credentials"), None)
+        origins = next((k for k in call.keywords if k.arg == "allow_origins"), None)
+        if credentials is None or origins is None or literal(credentials.value) is not True:
+            continue
+        target = origins.value
+        if isinstance(target, ast.Name):
+            target = _module_value(ctx, target.id)
+        if target is None or not _wildcard(target):
+            continue
+        yield _finding(ctx, call, origins, credentials, target)
+
+
+def _finding(ctx, call, origins, credentials, target):
+    named = [v for v in (literal(target) if isinstance(literal(target), (list, tuple, set)) else []) if v != "*" and isinstance(v, str)]
+    default = ",".join(named) or ",".join(web.dev_origins(ctx.project))
+    os_name, import_edit = web.ensure_module(ctx, "os")
+    expression = f"{os_name}.environ.get({ctx.string_literal('CORS_ORIGINS')}, {ctx.string_literal(default)}).split({ctx.string_literal(',')})"
+    edits = [import_edit, ctx.replace(target, expression)]
+    cookies = web.uses_cookies(ctx.project)
+    if not cookies:
+        edits.append(web.remove_argument(ctx, call, credentials))
+    hint = f"allow_origins={expression}" + ("" if cookies else ", without allow_credentials (no cookies cross origins)")
+    return ctx.finding(
+        origins,
+        'allow_origins=["*"] with allow_credentials=True: Starlette echoes any Origin with '
+        "Access-Control-Allow-Credentials: true, so every web site can call this API as the user",
+        fix=edits,
+        hint=hint,
+    )
+
+
+BASEL = (
+    "from fastapi import FastAPI\n"
+    "from fastapi.middleware.cors import CORSMiddleware\n"
+    "\n"
+    "app = FastAPI()\n"
+    "\n"
+    "# Configure CORS middleware for development (allow all origins)\n"
+    "app.add_middleware(\n"
+    "    CORSMiddleware,\n"
+    '    allow_origins=["*"],  # Allow all origins for development\n'
+    "    allow_credentials=True,\n"
+    '    allow_methods=["*"],  # Allow all HTTP methods\n'
+    '    allow_headers=["*"],  # Allow all headers\n'
+    ")\n"
+)
+BASEL_FIXED = (
+    "from fastapi import FastAPI\n"
+    "from fastapi.middleware.cors import CORSMiddleware\n"
+    "import os\n"
+    "\n"
+    "app = FastAPI()\n"
+    "\n"
+    "# Configure CORS middleware for development (allow all origins)\n"
+    "app.add_middleware(\n"
+    "    CORSMiddleware,\n"
+    '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(","),  # Allow all origins for development\n'
+    '    allow_methods=["*"],  # Allow all HTTP methods\n'
+    '    allow_headers=["*"],  # Allow all headers\n'
+    ")\n"
+)
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp = FastAPI()\n"
+            'app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])\n',
+            filename="app/main.py",
+            name="wildcard without credentials (official samples)",
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp = FastAPI()\n"
+            'app.add_middleware(CORSMiddleware, allow_origins=["http://localhost:5173"], allow_credentials=True)\n',
+            filename="main.py",
+            name="named origins with credentials",
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp = FastAPI()\n"
+            'app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False)\n',
+            filename="main.py",
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\nfrom config import settings\n\n"
+            "app = FastAPI()\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True)\n",
+            filename="backend/main.py",
+            name="origins from settings",
+        ),
+    ],
+    invalid=[
+        Invalid(BASEL, BASEL_FIXED, filename="backend/main.py", unsafe=True, name="seed shape, no cookies: credentials dropped"),
+        Invalid(
+            {
+                "backend/main.py": BASEL,
+                "frontend/package.json": '{"dependencies": {"react": "^19.0.0", "vite": "^6.0.0"}}\n',
+                "frontend/vite.config.ts": 'export default { server: { port: 5174 } };\n',
+                "frontend/src/api.ts": 'export const get = (u: string) => fetch(u, { credentials: "include" });\n',
+            },
+            {
+                "backend/main.py": BASEL_FIXED.replace("http://localhost:3000", "http://localhost:5174").replace(
+                    '(","),  # Allow all origins for development\n', '(","),  # Allow all origins for development\n    allow_credentials=True,\n'
+                ),
+            },
+            unsafe=True,
+            name="cookies cross origins: credentials kept, Vite port",
+        ),
+        Invalid(
+            "import os\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\n"
+            "from starlette.middleware.cors import CORSMiddleware as Cors\n\n"
+            'origins = ["http://localhost:3000", "*"]\n'
+            "app = Starlette(middleware=[Middleware(Cors, allow_origins=origins, allow_credentials=True, allow_methods=['*'])])\n",
+            "import os\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\n"
+            "from starlette.middleware.cors import CORSMiddleware as Cors\n\n"
+            'origins = os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(",")\n'
+            "app = Starlette(middleware=[Middleware(Cors, allow_origins=origins, allow_methods=['*'])])\n",
+            filename="server.py",
+            unsafe=True,
+            name="Starlette Middleware list, alias, origins in a variable",
+        ),
+        Invalid(
+            '"""API."""\nfrom fastapi import FastAPI, Request\nfrom fastapi.middleware.cors import CORSMiddleware\n\n'
+            "app = FastAPI()\n"
+            "app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins='*')\n\n"
+            "@app.get('/me')\ndef me(request: Request):\n    return {'session': request.cookies.get('session')}\n",
+            '"""API."""\nfrom fastapi import FastAPI, Request\nfrom fastapi.middleware.cors import CORSMiddleware\nimport os\n\n'
+            "app = FastAPI()\n"
+            "app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:3000').split(','))\n\n"
+            "@app.get('/me')\ndef me(request: Request):\n    return {'session': request.cookies.get('session')}\n",
+            filename="api/index.py",
+            unsafe=True,
+            name="back end reads cookies: credentials kept",
+        ),
+    ],
+)

@@ -1,0 +1,409 @@
+"""An MCP server mounted in FastAPI without its session manager, at a doubled path, or stateful behind several
+workers.
+
+## Why
+`mcp.streamable_http_app()` is a Starlette app whose lifespan starts the Streamable HTTP session manager. Starlette
+does not run a mounted app's lifespan, so unless the parent app's lifespan runs `mcp.session_manager.run()`, every
+MCP request fails with HTTP 500 `RuntimeError: Task group is not initialized. Make sure to use run().` The sub-app
+already routes at `/mcp`: `app.mount("/mcp", mcp.streamable_http_app())` serves at `/mcp/mcp`, and clients calling
+`/mcp` get a 307 and then fail. In the default stateful mode the session table lives in one process: with several
+workers, requests carrying an `mcp-session-id` land on a worker that never saw it and get 404 `Session not found`.
+
+## Wrong
+```python
+mcp = MCPServer("tools")
+app = FastAPI()
+app.mount("/mcp", mcp.streamable_http_app())
+```
+
+## Right
+```python
+mcp = MCPServer("tools")
+
+@asynccontextmanager
+async def lifespan(app):
+    async with mcp.session_manager.run():
+        yield
+
+app = FastAPI(lifespan=lifespan)
+app.mount("/", mcp.streamable_http_app(stateless_http=True))  # serves /mcp; mount it after the other routes
+```
+The lifespan fix wraps the existing lifespan's `yield` (or adds a lifespan); the path fix changes the mount path
+only when the mount is the module's last route registration, since a mount at `/` shadows routes added after it.
+Stateful mode with several workers (`--workers`, `gunicorn -w`, `uvicorn.run(workers=...)`) is reported: use
+`stateless_http=True` or sticky sessions.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis import launch
+from chatkit_fix.analysis.mcp import (
+    Module,
+    add_keyword,
+    free_name,
+    indent_edits,
+    indent_unit,
+    is_fastapi_app,
+    is_mcp_server_expr,
+    own_nodes,
+    project_module,
+    statement_end_line,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import keyword, literal
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK505",
+    slug="mcp-mount",
+    safety=Safety.SAFE,
+    summary="MCP app mounted without session_manager.run() in the lifespan, at /mcp/mcp, or stateful with workers",
+    url="https://github.com/modelcontextprotocol/python-sdk#mounting-to-an-existing-asgi-server",
+    triggers=(b"streamable_http_app",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+NO_TASK_GROUP = "RuntimeError: Task group is not initialized. Make sure to use run()."
+ROUTE_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "api_route", "route", "websocket",
+                 "include_router", "add_api_route", "add_route", "mount", "add_websocket_route", "host")
+
+
+def _mcp_app(module: Module, node: ast.AST) -> tuple[ast.Call, ast.AST] | None:
+    """(streamable_http_app call, MCP server receiver) for an app expression or a module name bound to one."""
+    if isinstance(node, ast.Name):
+        for value in module.globals.get(node.id, ()):
+            found = _mcp_app(module, value)
+            if found is not None:
+                return found
+        return None
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "streamable_http_app"
+            and is_mcp_server_expr(module, node.func.value) is not None):
+        return node, node.func.value
+    return None
+
+
+def _mounts(module: Module):
+    """(mount call, path node, app node, parent app constructor or None) for app.mount(...) and Mount(...)."""
+    apps = {}
+    for statement in module.tree.body:
+        if isinstance(statement, ast.Assign) and is_fastapi_app(module, statement.value):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    apps[target.id] = statement.value
+    for call in ast.walk(module.tree):
+        if not isinstance(call, ast.Call):
+            continue
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "mount" and isinstance(func.value, ast.Name) and func.value.id in apps:
+            path = call.args[0] if call.args else (keyword(call, "path").value if keyword(call, "path") else None)
+            app = call.args[1] if len(call.args) > 1 else (keyword(call, "app").value if keyword(call, "app") else None)
+            yield call, path, app, apps[func.value.id], func.value.id
+        elif module.refers_to(func, "starlette", "Mount"):
+            path = call.args[0] if call.args else (keyword(call, "path").value if keyword(call, "path") else None)
+            app = call.args[1] if len(call.args) > 1 else (keyword(call, "app").value if keyword(call, "app") else None)
+            owner = None
+            for parent in _ancestors(module, call):
+                if isinstance(parent, ast.Call) and is_fastapi_app(module, parent):
+                    owner = parent
+                    break
+            yield call, path, app, owner, None
+
+
+def _ancestors(module: Module, node):
+    current = module.parents.get(node)
+    while current is not None:
+        yield current
+        current = module.parents.get(current)
+
+
+@RULE.check
+def check(ctx):
+    module = Module.of(ctx)
+    for call, path_node, app_node, owner, app_name in _mounts(module):
+        found = _mcp_app(module, app_node) if app_node is not None else None
+        if found is None:
+            continue
+        app_call, receiver = found
+        if owner is not None:
+            finding = _check_lifespan(ctx, module, call, owner, receiver, app_node)
+            if finding is not None:
+                yield finding
+        finding = _check_path(ctx, module, call, path_node, app_call, receiver, app_name)
+        if finding is not None:
+            yield finding
+
+
+# ---- the session manager --------------------------------------------------------------------------------------------
+
+
+def _lifespan_runs_manager(module: Module, owner: ast.Call, app_node: ast.AST) -> bool:
+    lifespan = keyword(owner, "lifespan")
+    names_of_app = {app_node.id} if isinstance(app_node, ast.Name) else set()
+    for statement in ast.walk(module.tree):  # app.router.lifespan_context = ...
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr in ("lifespan_context",) for t in statement.targets
+        ):
+            return True
+    if lifespan is None:
+        return False
+    value = lifespan.value
+    if not isinstance(value, ast.Name):
+        return True  # a combined or borrowed lifespan (mcp_app.router.lifespan_context, ...): trust it
+    function = module.function_named(value.id)
+    if function is None:
+        return True  # imported: cannot see it
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and node.attr == "session_manager":
+            return True
+        if isinstance(node, ast.Name) and node.id in names_of_app:
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in ("lifespan_context", "lifespan"):
+            return True
+    return False
+
+
+def _check_lifespan(ctx, module: Module, mount: ast.Call, owner: ast.Call, receiver: ast.AST, app_node):
+    if _lifespan_runs_manager(module, owner, app_node):
+        return None
+    message = (f"the mounted MCP app's session manager never starts (Starlette does not run a mounted app's lifespan): "
+               f"every MCP request gets HTTP 500 `{NO_TASK_GROUP}`")
+    manager = f"{ctx.segment(receiver)}.session_manager.run()"
+    edits = _lifespan_edits(ctx, module, owner, manager) if isinstance(receiver, ast.Name) else None
+    hint = f"run `async with {manager}:` around the `yield` of the app's lifespan"
+    if edits is None:
+        return ctx.finding(ctx.header_span(mount), message, fix=ctx.todo(mount, hint), complete=False, hint=hint)
+    return ctx.finding(ctx.header_span(mount), message, fix=edits, hint=hint)
+
+
+def _lifespan_edits(ctx, module: Module, owner: ast.Call, manager: str):
+    app_statement = module.statement_of(owner)
+    if app_statement not in ctx.tree.body:
+        return None
+    lifespan = keyword(owner, "lifespan")
+    if lifespan is not None:
+        if not isinstance(lifespan.value, ast.Name):
+            return None
+        function = module.function_named(lifespan.value.id)
+        if not isinstance(function, ast.AsyncFunctionDef):
+            return None
+        yields = [n for n in own_nodes(function) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Yield)]
+        if len(yields) != 1 or len([n for n in own_nodes(function) if isinstance(n, (ast.Yield, ast.YieldFrom))]) != 1:
+            return None
+        statement = yields[0]
+        unit = indent_unit(ctx, statement)
+        indent = ctx.source.indentation(statement.lineno)
+        return [ctx.insert(ctx.source.offset(statement.lineno, 0), f"{indent}async with {manager}:\n"),
+                *indent_edits(ctx, statement.lineno, statement_end_line(statement), unit)]
+    if any(k.arg is None for k in owner.keywords):
+        return None
+    decorator, import_edit = ctx.ensure_import("contextlib", "asynccontextmanager")
+    name = free_name(module, "mcp_lifespan")
+    text = f"@{decorator}\nasync def {name}(app):\n    async with {manager}:\n        yield\n\n\n"
+    return [import_edit, ctx.insert(ctx.source.offset(app_statement.lineno, 0), text),
+            add_keyword(ctx, owner, f"lifespan={name}")]
+
+
+# ---- the doubled path -------------------------------------------------------------------------------------------------
+
+
+def _inner_path(module: Module, app_call: ast.Call, receiver: ast.AST) -> str | None:
+    inner = keyword(app_call, "streamable_http_path")
+    if inner is not None:
+        value = literal(inner.value)
+        return value if isinstance(value, str) else None
+    constructor = is_mcp_server_expr(module, receiver)
+    if constructor is not None:
+        inner = keyword(constructor, "streamable_http_path")
+        if inner is not None:
+            value = literal(inner.value)
+            return value if isinstance(value, str) else None
+    return "/mcp"
+
+
+def _check_path(ctx, module: Module, mount: ast.Call, path_node, app_call, receiver, app_name):
+    mount_path = literal(path_node) if path_node is not None else None
+    inner = _inner_path(module, app_call, receiver)
+    if not isinstance(mount_path, str) or inner is None:
+        return None
+    outer, tail = mount_path.rstrip("/"), inner.rstrip("/")
+    if not tail or not outer or not outer.endswith(tail):
+        return None
+    served = outer + inner
+    intended = outer[: len(outer) - len(tail)] or "/"
+    message = (f"mounted at {mount_path!r}, the MCP app (which routes at {inner!r} itself) serves at {served!r}: "
+               f"clients of {outer!r} get a 307 and fail")
+    hint = f"mount it at {intended!r} (after the other routes) so it serves at {outer!r}"
+    if app_name is None or _routes_after(module, mount, app_name):
+        return ctx.finding(ctx.header_span(mount), message, hint=hint + "; routes are added after this mount here",
+                           safety=Safety.REPORT)
+    return ctx.finding(ctx.header_span(mount), message, fix=ctx.replace(path_node, ctx.string_literal(intended)), hint=hint)
+
+
+def _routes_after(module: Module, mount: ast.Call, app_name: str) -> bool:
+    line = mount.end_lineno or mount.lineno
+    for node in ast.walk(module.tree):
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ROUTE_METHODS:
+            target = node.func.value
+        if target is not None and isinstance(target, ast.Name) and target.id == app_name and node.lineno > line:
+            return True
+    return False
+
+
+# ---- stateful sessions behind several workers ------------------------------------------------------------------------
+
+
+def _stateful(module: Module, app_call: ast.Call, receiver: ast.AST) -> bool:
+    stateless = keyword(app_call, "stateless_http")
+    if stateless is not None:
+        return literal(stateless.value) is False
+    constructor = is_mcp_server_expr(module, receiver)
+    if constructor is not None:
+        stateless = keyword(constructor, "stateless_http")
+        if stateless is not None:
+            return literal(stateless.value) is False
+    return True
+
+
+@RULE.check_project
+def check_workers(pctx):
+    project = pctx.project
+    candidates = project.grep(b"streamable_http_app", "python")
+    if not candidates:
+        return
+    launches = _multi_worker_targets(pctx)
+    if not launches:
+        return
+    for path in candidates:
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        module = Module.of(ctx)
+        served_by = [why for target, why in launches if _serves(project, target, path, module)]
+        if not served_by:
+            continue
+        for call in ast.walk(ctx.tree):
+            found = _mcp_app(module, call) if isinstance(call, ast.Call) else None
+            if found is None or found[0] is not call or not _stateful(module, *found):
+                continue
+            yield ctx.finding(
+                ctx.header_span(call),
+                f"stateful MCP sessions live in one process, but this app runs with several workers ({served_by[0]}): "
+                f"requests land on workers that never saw their `mcp-session-id` and get 404 `Session not found`",
+                hint="pass stateless_http=True to streamable_http_app() (or use sticky sessions)",
+            )
+
+
+def _multi_worker_targets(pctx) -> list[tuple[str, str]]:
+    """("module:attr", where) for every launch that asks for more than one worker."""
+    project = pctx.project
+    found = []
+    for path in project.files:
+        kind = launch.file_kind(path)
+        if kind is None:
+            continue
+        text = project.read_bytes(path).decode("utf-8", "replace")
+        if b"-w" not in text.encode() and b"workers" not in text.encode():
+            continue
+        for command in launch.commands_in(path, text):
+            count = launch.workers(command.argv)
+            target = launch.app_target(command.argv)
+            if count is not None and count > 1 and target:
+                found.append((target, f"{project.relative(path)}: {count} workers"))
+    for path in project.grep(b"workers", "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        for call in ctx.calls_to("uvicorn", "run"):
+            count = keyword(call, "workers")
+            app = call.args[0] if call.args else (keyword(call, "app").value if keyword(call, "app") else None)
+            value = literal(count.value) if count is not None else None
+            several = not isinstance(value, int) or value > 1
+            if count is not None and isinstance(app, ast.Constant) and isinstance(app.value, str) and several:
+                found.append((app.value, f"{ctx.relative_path}: uvicorn.run(workers=...)"))
+    return found
+
+
+def _serves(project, target: str, path, module: Module) -> bool:
+    dotted = target.split(":")[0]
+    served = project.resolve_module(dotted)
+    if served is None:
+        return False
+    if served == path:
+        return True
+    other = project_module(project, dotted)
+    if other is None:
+        return False
+    return any(project.resolve_module(m) == path for m in other.imports.modules)
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            # the experiments' mcp_mounted.py
+            "from __future__ import annotations\nimport contextlib\nimport os\nfrom fastapi import FastAPI\n"
+            "from mcp.server.mcpserver import MCPServer\n\nmcp = MCPServer('demo-tools')\n"
+            "mcp_app = mcp.streamable_http_app(stateless_http=True, json_response=True)\n\n"
+            "@contextlib.asynccontextmanager\nasync def lifespan(app: FastAPI):\n    async with mcp.session_manager.run():\n"
+            "        yield\n\napp = FastAPI(lifespan=lifespan)\n\n@app.get('/health')\ndef health():\n    return {}\n\n"
+            "app.mount('/', mcp_app)\n",
+            filename="mcp_mounted.py", name="lifespan and root mount",
+        ),
+        Valid(
+            "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n"
+            "app = mcp.streamable_http_app(stateless_http=True, json_response=True)\n",
+            filename="mcp_server.py", name="served by itself",
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom mcp.server.fastmcp import FastMCP\n\n"
+            "mcp = FastMCP('t', stateless_http=True, streamable_http_path='/')\nsub = mcp.streamable_http_app()\n"
+            "app = FastAPI(lifespan=lambda app: mcp.session_manager.run())\napp.mount('/mcp', sub)\n",
+            filename="main.py", name="inner path '/' (mcp 1 constructor) and a lambda lifespan",
+        ),
+        Valid(
+            {"mcp_server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n"
+             "app = mcp.streamable_http_app()\n",
+             "Procfile": "web: uvicorn mcp_server:app --port $PORT\n"},
+            name="stateful, one worker",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\n"
+            "mcp = MCPServer('tools')\n\n@asynccontextmanager\nasync def lifespan(app):\n    await init_db()\n    yield\n\n"
+            "app = FastAPI(lifespan=lifespan)\n\n@app.post('/chatkit')\nasync def chatkit():\n    pass\n\n"
+            "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n",
+            "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\n"
+            "mcp = MCPServer('tools')\n\n@asynccontextmanager\nasync def lifespan(app):\n    await init_db()\n"
+            "    async with mcp.session_manager.run():\n        yield\n\n"
+            "app = FastAPI(lifespan=lifespan)\n\n@app.post('/chatkit')\nasync def chatkit():\n    pass\n\n"
+            "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n",
+            filename="main.py", name="existing lifespan",
+        ),
+        Invalid(
+            {"tools/server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('t')\n",
+             "main.py": "from fastapi import FastAPI\nfrom tools.server import mcp\n\napp = FastAPI(title='api')\n"
+             "app.mount('/mcp', mcp.streamable_http_app(stateless_http=True))\n"},
+            {"main.py": "from fastapi import FastAPI\nfrom tools.server import mcp\nfrom contextlib import asynccontextmanager\n\n"
+             "@asynccontextmanager\nasync def mcp_lifespan(app):\n    async with mcp.session_manager.run():\n        yield\n\n\n"
+             "app = FastAPI(title='api', lifespan=mcp_lifespan)\n"
+             "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n"},
+            findings=2, name="no lifespan, /mcp/mcp, imported server",
+        ),
+        Invalid(
+            "import contextlib\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\nmcp = MCPServer('t')\n"
+            "@contextlib.asynccontextmanager\nasync def lifespan(app):\n    async with mcp.session_manager.run():\n        yield\n"
+            "app = FastAPI(lifespan=lifespan)\napp.mount('/api/mcp', mcp.streamable_http_app())\n\n@app.get('/api/health')\n"
+            "def health():\n    return {}\n",
+            None, filename="main.py", name="doubled path, routes after the mount: report",
+        ),
+        Invalid(
+            {"server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\napp = mcp.streamable_http_app()\n",
+             "Dockerfile": "FROM python:3.12\nCMD [\"gunicorn\", \"-w\", \"4\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"server:app\"]\n"},
+            None, findings=1, name="stateful with 4 gunicorn workers",
+        ),
+    ],
+)
