@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 BUNDLED = Path(__file__).parent / "data" / "chatkit-facts-1.6.json"
-FACTS_FORMAT = 1
+FACTS_FORMAT = 2
 
 
 def installed_version(distribution: str) -> str | None:
@@ -64,18 +64,28 @@ def _cache_dir() -> Path:
     return Path(base) / "chatkit-fix"
 
 
-@lru_cache(maxsize=1)
-def chatkit_facts() -> dict[str, Any]:
-    """Store contract, model fields and error codes of the installed openai-chatkit (or the bundled 1.6.x)."""
-    version = installed_version("openai-chatkit")
-    if version is not None:
-        key = f"facts-{FACTS_FORMAT}-{version}-{sys.version_info[0]}{sys.version_info[1]}.json"
-        cache = _cache_dir() / key
+SDK_PATH_ENV = "CHATKIT_FIX_CHATKIT_PATH"
+
+
+def chatkit_facts(extra_path: str | None = None) -> dict[str, Any]:
+    """Store contract, model fields and error codes of the installed openai-chatkit (or the bundled 1.6.x).
+
+    `extra_path` (or the CHATKIT_FIX_CHATKIT_PATH environment variable) is a folder searched for `chatkit` before the
+    interpreter's own path: the facts of another or a future SDK, without installing it.
+    """
+    return _facts_for(extra_path if extra_path is not None else os.environ.get(SDK_PATH_ENV) or None)
+
+
+@lru_cache(maxsize=8)
+def _facts_for(extra_path: str | None) -> dict[str, Any]:
+    location = _chatkit_location(extra_path)
+    if location is not None:
+        cache = _cache_dir() / f"facts-{FACTS_FORMAT}-{_cache_key(location)}.json"
         try:
             return json.loads(cache.read_text())
         except (OSError, ValueError):
             pass
-        facts = probe_in_subprocess()
+        facts = probe_in_subprocess(extra_path=extra_path)
         if facts is not None:
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
@@ -90,13 +100,42 @@ def chatkit_facts() -> dict[str, Any]:
     return facts
 
 
+def _chatkit_location(extra_path: str | None) -> Path | None:
+    """The folder of the `chatkit` package the probe would import, found without importing it."""
+    from importlib.machinery import PathFinder
+
+    search = ([extra_path] if extra_path else []) + [p for p in sys.path if p]
+    spec = PathFinder.find_spec("chatkit", search)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _cache_key(location: Path) -> str:
+    """Changes whenever the chatkit that would be probed changes: version, place, or the files read."""
+    import hashlib
+
+    parts = [str(location.resolve()), installed_version("openai-chatkit") or "", f"{sys.version_info[0]}{sys.version_info[1]}"]
+    for name in ("__init__.py", "store.py", "types.py"):
+        try:
+            stat = (location / name).stat()
+            parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
 def probe_in_subprocess(python: str | None = None, extra_path: str | None = None) -> dict[str, Any] | None:
     """Run `probe()` in a fresh interpreter so the caller never imports chatkit itself."""
     env = dict(os.environ)
     if extra_path:
         env["PYTHONPATH"] = extra_path + os.pathsep + env.get("PYTHONPATH", "")
     package_parent = str(Path(__file__).resolve().parent.parent)
-    code = f"import sys; sys.path.append({package_parent!r}); from chatkit_fix.sdk import probe; probe()"
+    # the working folder leaves sys.path: a project folder named `chatkit` must not pass for the SDK
+    code = (
+        "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+        f"sys.path.append({package_parent!r}); from chatkit_fix.sdk import probe; probe()"
+    )
     try:
         completed = subprocess.run(
             [python or sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
@@ -120,10 +159,14 @@ def probe() -> None:
 
     store_cls = store_module.Store
     methods = []
+    annotation_names: set[str] = set()
     for name, member in inspect.getmembers(store_cls, inspect.isfunction):
         if name.startswith("_"):
             continue
         parameters = list(inspect.signature(member).parameters)
+        annotations, returns = _annotation_texts(member)
+        for text in [*annotations.values(), returns]:
+            annotation_names.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text or ""))
         methods.append(
             {
                 "name": name,
@@ -131,6 +174,8 @@ def probe() -> None:
                 "async": inspect.iscoroutinefunction(member),
                 "abstract": name in store_cls.__abstractmethods__,
                 "order": _source_line(member),
+                "annotations": annotations,
+                "returns": returns,
             }
         )
     methods.sort(key=lambda m: m["order"])
@@ -140,14 +185,24 @@ def probe() -> None:
 
     error_codes = [member.value for member in types_module.ErrorCode] if hasattr(types_module, "ErrorCode") else []
     if not error_codes:
-        from chatkit.errors import ErrorCode
+        try:
+            from chatkit.errors import ErrorCode
 
-        error_codes = [member.value for member in ErrorCode]
+            error_codes = [member.value for member in ErrorCode]
+        except ImportError:
+            error_codes = []
+    try:
+        version = metadata.version("openai-chatkit")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
     facts = {
-        "version": metadata.version("openai-chatkit"),
-        "origin": f"installed openai-chatkit {metadata.version('openai-chatkit')} at {Path(store_module.__file__).parent}",
+        "version": version,
+        "origin": f"installed openai-chatkit {version} at {Path(store_module.__file__).parent}",
         "store_methods": methods,
-        "attachment_store_methods": sorted(getattr(store_module.AttachmentStore, "__abstractmethods__", ())),
+        "context_typevar": _typevar_name(store_cls),
+        "annotation_modules": _annotation_modules(store_module, annotation_names),
+        "not_found_error": getattr(getattr(store_module, "NotFoundError", None), "__module__", None) or "chatkit.store",
+        "attachment_store_methods": sorted(getattr(getattr(store_module, "AttachmentStore", None), "__abstractmethods__", ())),
         "required_fields": {
             name: required_fields(getattr(types_module, name))
             for name in ("UserMessageInput", "UserMessageItem", "AssistantMessageItem", "ThreadMetadata")
@@ -157,6 +212,50 @@ def probe() -> None:
         "error_codes": sorted(set(error_codes) | {"custom"}),
     }
     json.dump(facts, sys.stdout)
+
+
+def _annotation_texts(member) -> tuple[dict[str, str | None], str | None]:
+    """Each parameter's annotation and the return annotation as written in the SDK's source."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(member)))
+    except (OSError, TypeError, SyntaxError):
+        return {}, None
+    function = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if function is None:
+        return {}, None
+    arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+    annotations = {arg.arg: (ast.unparse(arg.annotation) if arg.annotation is not None else None) for arg in arguments}
+    return annotations, ast.unparse(function.returns) if function.returns is not None else None
+
+
+def _typevar_name(store_cls) -> str | None:
+    parameters = getattr(store_cls, "__parameters__", ())
+    return getattr(parameters[0], "__name__", None) if parameters else None
+
+
+def _annotation_modules(store_module, names: set[str]) -> dict[str, str]:
+    """Where each name used in the Store's annotations is importable from (chatkit.types, chatkit.store, ...)."""
+    import typing
+
+    import chatkit.types as types_module
+
+    found: dict[str, str] = {}
+    for name in sorted(names):
+        if not hasattr(store_module, name) or name in ("None",) or hasattr(typing, name) or name in dir(__builtins__):
+            continue
+        value = getattr(store_module, name)
+        module = getattr(value, "__module__", None)
+        if isinstance(value, type) and isinstance(module, str) and module.startswith("chatkit"):
+            found[name] = module
+        elif getattr(types_module, name, None) is value:
+            found[name] = types_module.__name__  # an alias such as ThreadItem: import it where the models live
+        else:
+            found[name] = store_module.__name__
+    return found
 
 
 def _source_line(member) -> int:

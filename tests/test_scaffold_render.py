@@ -66,7 +66,7 @@ def test_backend_files_and_frontend_layout_for_next(tmp_path: Path) -> None:
     widget = (tmp_path / "frontend/components/ChatKitWidget.tsx").read_text()
     assert widget.startswith('"use client";')
     assert "const headers = new Headers(init?.headers);" in widget
-    assert "{open && <ChatKit" in widget and 'className="h-[600px] w-full"' in widget
+    assert "{open && <ChatKit" in widget and 'style={{ height: 600, width: "100%" }}' in widget
     assert "display" not in widget.replace("display:none may", "")
     page = (tmp_path / "frontend/app/page.tsx").read_text()
     assert 'from "../components/ChatKitWidget"' in page

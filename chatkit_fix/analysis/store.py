@@ -1,0 +1,1377 @@
+"""What the Store rules (CK301-CK308) share: the Store contract read from the SDK, the store classes of a file or a
+project, and questions about their methods (parameters, context reads, blocking calls, in-memory storage).
+
+A *store class* is a subclass of `chatkit.store.Store` (also through `chatkit.server`, a subscript `Store[...]`, or a
+base class of the project that is one), or any class whose instance is handed to a `ChatKitServer` as its store.
+Per-file rules see the first kind in their own file; `project_store_classes()` adds the others, cross-file.
+
+Detection runs on the stdlib `ast`. The contract is read lazily, only when a file has a store class.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chatkit_fix.pyast import is_symbol, resolve_relative
+
+if TYPE_CHECKING:
+    from chatkit_fix.context import ProjectContext, PythonContext
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+STORE_TRIGGERS = ((b"Store", b"chatkit"),)
+SERVER_SYMBOL = "ChatKitServer"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the contract
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractMethod:
+    name: str
+    params: tuple[str, ...]  # without self
+    is_async: bool
+    abstract: bool
+    annotations: dict
+    returns: str | None
+
+    @property
+    def is_attachment(self) -> bool:
+        return "attachment" in self.name
+
+
+@dataclass
+class Contract:
+    methods: list[ContractMethod]
+    page_fields: list[str]
+    annotation_modules: dict[str, str]
+    context_typevar: str | None
+    not_found_module: str
+    origin: str
+
+    @property
+    def by_name(self) -> dict[str, ContractMethod]:
+        return {m.name: m for m in self.methods}
+
+    @property
+    def abstract(self) -> list[ContractMethod]:
+        return [m for m in self.methods if m.abstract]
+
+    def returns_page(self, name: str) -> bool:
+        method = self.by_name.get(name)
+        return bool(method and method.returns and re.match(r"Page\b", method.returns))
+
+
+_CONTRACTS: dict[int, tuple[dict, Contract]] = {}
+
+
+def contract() -> Contract:
+    """The Store contract of the SDK chatkit-fix was told to read (installed, CHATKIT_FIX_CHATKIT_PATH, or bundled)."""
+    from chatkit_fix.sdk import chatkit_facts
+
+    facts = chatkit_facts()
+    cached = _CONTRACTS.get(id(facts))
+    if cached is not None and cached[0] is facts:
+        return cached[1]
+    methods = [
+        ContractMethod(
+            name=m["name"],
+            params=tuple(p for p in m["params"][1:]),
+            is_async=bool(m["async"]),
+            abstract=bool(m["abstract"]),
+            annotations=dict(m.get("annotations") or {}),
+            returns=m.get("returns"),
+        )
+        for m in sorted(facts["store_methods"], key=lambda m: m.get("order", 0))
+        if m["params"] and m["params"][0] == "self"
+    ]
+    result = Contract(
+        methods=methods,
+        page_fields=list(facts.get("page_fields") or ["data", "has_more", "after"]),
+        annotation_modules=dict(facts.get("annotation_modules") or {}),
+        context_typevar=facts.get("context_typevar"),
+        not_found_module=facts.get("not_found_error") or "chatkit.store",
+        origin=facts.get("origin", ""),
+    )
+    _CONTRACTS[id(facts)] = (facts, result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# store classes
+# ---------------------------------------------------------------------------------------------------------------------
+
+NEUTRAL_BASES = {"Generic", "ABC", "object", "Protocol", "BaseModel"}
+
+
+@dataclass
+class StoreClass:
+    ctx: PythonContext
+    node: ast.ClassDef
+    direct: bool  # a Store subclass found in its own file (per-file rules); False: found by the project pass
+    inherited: dict[str, Function] = field(default_factory=dict)  # methods from project base classes
+    open_bases: bool = False  # a base we cannot see may define methods
+    context_annotation: str | None = None  # text of X in Store[X]
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def path(self) -> Path:
+        return self.ctx.path
+
+    @property
+    def methods(self) -> dict[str, Function]:
+        return own_methods(self.node)
+
+    def all_method_names(self) -> set[str]:
+        names = set(self.methods) | set(self.inherited)
+        for statement in self.node.body:
+            if isinstance(statement, ast.Assign):
+                names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+                names.add(statement.target.id)
+        return names
+
+    def is_abstract(self) -> bool:
+        if any(_base_name(b) == "ABC" for b in self.node.bases):
+            return True
+        if any(_base_name(k.value) == "ABCMeta" for k in self.node.keywords if k.arg == "metaclass"):
+            return True
+        return any(_is_abstract_method(f) for f in self.methods.values())
+
+    def defines_getattr(self) -> bool:
+        return "__getattr__" in self.methods or "__getattr__" in self.inherited
+
+
+def own_methods(node: ast.ClassDef) -> dict[str, Function]:
+    found: dict[str, Function] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[statement.name] = statement
+    return found
+
+
+def _is_abstract_method(function: Function) -> bool:
+    return any(_base_name(d) == "abstractmethod" for d in function.decorator_list)
+
+
+def _base_name(expr: ast.AST) -> str:
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return ""
+
+
+def is_store_base(ctx: PythonContext, expr: ast.AST) -> bool:
+    """`Store`, `Store[dict]`, `chatkit.store.Store`, `from chatkit.server import Store` ... but not AttachmentStore."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return ctx.refers_to(expr, "chatkit", "Store")
+
+
+def is_server_base(ctx: PythonContext, expr: ast.AST) -> bool:
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return ctx.refers_to(expr, "chatkit", SERVER_SYMBOL)
+
+
+def _subscript_text(ctx: PythonContext, expr: ast.AST) -> str | None:
+    if isinstance(expr, ast.Subscript):
+        return ctx.segment(expr.slice)
+    return None
+
+
+def file_store_classes(ctx: PythonContext) -> list[StoreClass]:
+    """Store subclasses defined in this file, directly or through a base class defined in the same file."""
+    cached = ctx.__dict__.get("_ck_store_classes")
+    if cached is not None:
+        return cached
+    classes = [node for node in ast.walk(ctx.tree) if isinstance(node, ast.ClassDef)]
+    by_name = {node.name: node for node in classes}
+    found: dict[str, StoreClass] = {}
+    changed = True
+    while changed:
+        changed = False
+        for node in classes:
+            if node.name in found and found[node.name].node is node:
+                continue
+            context_annotation = None
+            is_store = False
+            inherited: dict[str, Function] = {}
+            for base in node.bases:
+                if is_store_base(ctx, base):
+                    is_store = True
+                    context_annotation = context_annotation or _subscript_text(ctx, base)
+                else:
+                    parent = found.get(_base_name(base)) if isinstance(base, (ast.Name, ast.Subscript)) else None
+                    if parent is not None and parent.node is not node:
+                        is_store = True
+                        inherited.update(parent.inherited)
+                        inherited.update(parent.methods)
+                        context_annotation = context_annotation or parent.context_annotation
+            if is_store:
+                open_bases = any(
+                    not is_store_base(ctx, b) and _base_name(b) not in NEUTRAL_BASES and _base_name(b) not in found
+                    and not (_base_name(b) in by_name and _local_class_is_plain(by_name[_base_name(b)]))
+                    for b in node.bases
+                )
+                for base in node.bases:  # methods of same-file plain mixins count as defined
+                    mixin = by_name.get(_base_name(base))
+                    if mixin is not None and _base_name(base) not in found and mixin is not node:
+                        inherited.update(own_methods(mixin))
+                found[node.name] = StoreClass(ctx, node, True, inherited, open_bases, context_annotation)
+                changed = True
+    result = sorted(found.values(), key=lambda c: c.node.lineno)
+    ctx.__dict__["_ck_store_classes"] = result
+    return result
+
+
+def _local_class_is_plain(node: ast.ClassDef) -> bool:
+    return all(_base_name(b) in NEUTRAL_BASES for b in node.bases)
+
+
+def has_file_store_class(ctx: PythonContext) -> bool:
+    return bool(file_store_classes(ctx))
+
+
+# ---- the project pass ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Instantiation:
+    ctx: PythonContext
+    call: ast.Call
+    store: StoreClass | None = None
+
+
+def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
+    """Every store class of the project: per-file ones, subclasses of project store classes in other files, and
+    classes handed to a ChatKitServer as its store."""
+    cached = getattr(pctx, "_ck_store_classes", None)
+    if cached is not None:
+        return cached
+    project = pctx.project
+    result: list[StoreClass] = []
+    seen: set[tuple[Path, int]] = set()
+
+    def add(store: StoreClass) -> None:
+        key = (store.path, store.node.lineno)
+        if key not in seen:
+            seen.add(key)
+            result.append(store)
+
+    for path in project.grep(b"Store", "python"):
+        data = project.read_bytes(path)
+        if b"chatkit" not in data:
+            continue
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        for store in file_store_classes(ctx):
+            add(store)
+    # subclasses in other files of the project's store classes
+    frontier = list(result)
+    while frontier:
+        parent = frontier.pop()
+        for path in project.grep(parent.name.encode(), "python"):
+            ctx = pctx.parsed(path)
+            if ctx is None:
+                continue
+            for node in ast.walk(ctx.tree):
+                if not isinstance(node, ast.ClassDef) or (path == parent.path and node is parent.node):
+                    continue
+                if (path, node.lineno) in seen:
+                    continue
+                if any(_resolves_to_class(pctx, ctx, b, parent) for b in node.bases):
+                    inherited = dict(parent.inherited) | dict(parent.methods)
+                    child = StoreClass(ctx, node, False, inherited, parent.open_bases, parent.context_annotation)
+                    add(child)
+                    frontier.append(child)
+    # classes handed to a ChatKitServer
+    for instantiation in server_store_instantiations(pctx):
+        resolved = resolve_class(pctx, instantiation.ctx, instantiation.call.func)
+        if resolved is None:
+            continue
+        class_ctx, node = resolved
+        if (class_ctx.path, node.lineno) in seen:
+            continue
+        add(StoreClass(class_ctx, node, False, {}, any(_base_name(b) not in NEUTRAL_BASES for b in node.bases)))
+    pctx._ck_store_classes = result
+    return result
+
+
+def project_only_store_classes(pctx: ProjectContext) -> list[StoreClass]:
+    """The store classes per-file checks cannot see: they are the project pass's share of a rule."""
+    return [store for store in project_store_classes(pctx) if not store.direct]
+
+
+def _resolves_to_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, target: StoreClass) -> bool:
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if _base_name(expr) != target.name:
+        return False
+    resolved = resolve_class(pctx, ctx, expr)
+    return resolved is not None and resolved[0].path == target.path and resolved[1] is target.node
+
+
+def resolve_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST) -> tuple[PythonContext, ast.ClassDef] | None:
+    """The project class a name or attribute refers to: defined in this module or imported from a project module."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        local = _top_level_class(ctx.tree, expr.id)
+        if local is not None and not ctx.imports.names.get(expr.id):
+            return ctx, local
+    for qualified in sorted(ctx.imports.qualnames(expr)):
+        module, _, name = qualified.rpartition(".")
+        path = pctx.project.resolve_module(module) if module else None
+        if path is None:
+            continue
+        other = pctx.parsed(path)
+        if other is None:
+            continue
+        node = _top_level_class(other.tree, name)
+        if node is not None:
+            return other, node
+        # re-exported through a package __init__: follow one more import
+        for qualified_again in sorted(other.imports.names.get(name, ())):
+            module2, _, name2 = qualified_again.rpartition(".")
+            path2 = pctx.project.resolve_module(module2) if module2 else None
+            other2 = pctx.parsed(path2) if path2 is not None else None
+            node2 = _top_level_class(other2.tree, name2) if other2 is not None else None
+            if node2 is not None:
+                return other2, node2
+    if isinstance(expr, ast.Name):
+        local = _top_level_class(ctx.tree, expr.id)
+        if local is not None:
+            return ctx, local
+    return None
+
+
+def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef) and statement.name == name:
+            return statement
+    for statement in ast.walk(tree):  # classes defined under `if`/`try` at module level
+        if isinstance(statement, ast.ClassDef) and statement.name == name:
+            return statement
+    return None
+
+
+def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
+    """`X(...)` calls whose result becomes the store of a ChatKitServer (constructor argument or super().__init__)."""
+    cached = getattr(pctx, "_ck_server_stores", None)
+    if cached is not None:
+        return cached
+    found: list[Instantiation] = []
+    seen: set[tuple[Path, int, int]] = set()
+    for path in pctx.project.grep(SERVER_SYMBOL.encode(), "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None or not ctx.imports.imports_package("chatkit") and b"ChatKitServer" not in pctx.project.read_bytes(path):
+            continue
+        for call_ctx, call in _store_instantiations_in(pctx, ctx):
+            key = (call_ctx.path, call.lineno, call.col_offset)
+            if key not in seen:
+                seen.add(key)
+                found.append(Instantiation(call_ctx, call))
+    pctx._ck_server_stores = found
+    return found
+
+
+def _server_class_names(pctx: ProjectContext, ctx: PythonContext) -> set[str]:
+    names = {SERVER_SYMBOL}
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.ClassDef) and any(is_server_base(ctx, b) for b in node.bases):
+            names.add(node.name)
+    for local, qualified in ctx.imports.names.items():
+        for name in qualified:
+            if "Server" in name.rsplit(".", 1)[-1] or "server" in name:
+                names.add(local)
+    return names
+
+
+def _store_instantiations_in(pctx: ProjectContext, ctx: PythonContext) -> Iterator[tuple[PythonContext, ast.Call]]:
+    server_names = _server_class_names(pctx, ctx)
+    for node in ast.walk(ctx.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        store_expr: ast.AST | None = None
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "__init__" and _inside_server_class(ctx, node):
+            args = node.args[1:] if isinstance(func.value, ast.Name) else node.args  # ChatKitServer.__init__(self, s)
+            store_expr = _store_argument(node, args)
+        elif isinstance(func, ast.Name) and func.id in server_names or is_server_base(ctx, func):
+            if _is_server_name(pctx, ctx, func):
+                store_expr = _store_argument(node, node.args)
+        if store_expr is None:
+            continue
+        found = _instantiation_of(pctx, ctx, store_expr, node)
+        if found is not None:
+            yield found
+
+
+def _is_server_name(pctx: ProjectContext, ctx: PythonContext, func: ast.AST) -> bool:
+    if is_server_base(ctx, func):
+        return True
+    resolved = resolve_class(pctx, ctx, func)
+    if resolved is None:
+        return False
+    class_ctx, node = resolved
+    return any(is_server_base(class_ctx, b) for b in node.bases)
+
+
+def _store_argument(call: ast.Call, args: list[ast.expr]) -> ast.AST | None:
+    for keyword in call.keywords:
+        if keyword.arg == "store":
+            return keyword.value
+    return args[0] if args else None
+
+
+def _inside_server_class(ctx: PythonContext, node: ast.AST) -> bool:
+    for parent in _ancestors(ctx, node):
+        if isinstance(parent, ast.ClassDef):
+            return any(is_server_base(ctx, b) for b in parent.bases)
+    return False
+
+
+def _ancestors(ctx: PythonContext, node: ast.AST) -> Iterator[ast.AST]:
+    current = ctx.parents.get(node)
+    while current is not None:
+        yield current
+        current = ctx.parents.get(current)
+
+
+def _enclosing(ctx: PythonContext, node: ast.AST, kinds) -> ast.AST | None:
+    for parent in _ancestors(ctx, node):
+        if isinstance(parent, kinds):
+            return parent
+    return None
+
+
+def _instantiation_of(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[PythonContext, ast.Call] | None:
+    """The `X(...)` call an expression holds: the call itself, or what a local name, `self.attr` or a module-level name
+    imported from another project module was bound to."""
+    if isinstance(expr, ast.Call):
+        return (ctx, expr) if isinstance(expr.func, (ast.Name, ast.Attribute)) else None
+    if isinstance(expr, ast.Name):
+        scope = _enclosing(ctx, at, (ast.FunctionDef, ast.AsyncFunctionDef)) or ctx.tree
+        value = _last_binding(scope, expr.id, at) or _last_binding(ctx.tree, expr.id, at)
+        if isinstance(value, ast.Call):
+            return ctx, value
+        for qualified in sorted(ctx.imports.names.get(expr.id, ())):  # from store import chat_store
+            module, _, name = qualified.rpartition(".")
+            path = pctx.project.resolve_module(module) if module else None
+            other = pctx.parsed(path) if path is not None else None
+            if other is None:
+                continue
+            for statement in other.tree.body:
+                value = _assigned_value(statement, lambda t, name=name: isinstance(t, ast.Name) and t.id == name)
+                if isinstance(value, ast.Call):
+                    return other, value
+        return None
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        cls = _enclosing(ctx, at, ast.ClassDef)
+        if cls is None:
+            return None
+        for node in ast.walk(cls):
+            value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and t.attr == expr.attr
+                                    and isinstance(t.value, ast.Name) and t.value.id == "self")
+            if isinstance(value, ast.Call):
+                return ctx, value
+            if value is not None and not isinstance(value, ast.Attribute):
+                return _instantiation_of(pctx, ctx, value, node)
+    return None
+
+
+def _assigned_value(node: ast.AST, matches) -> ast.AST | None:
+    if isinstance(node, ast.Assign) and any(matches(t) for t in node.targets):
+        return node.value
+    if isinstance(node, ast.AnnAssign) and node.value is not None and matches(node.target):
+        return node.value
+    return None
+
+
+def _last_binding(scope: ast.AST, name: str, before: ast.AST) -> ast.AST | None:
+    best = None
+    for node in ast.walk(scope):
+        value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == name)
+        if value is not None and (node.lineno <= before.lineno):
+            if best is None or node.lineno >= best[0]:
+                best = (node.lineno, value)
+    return best[1] if best else None
+
+
+def instantiations(pctx: ProjectContext, store: StoreClass) -> list[Instantiation]:
+    """Every `StoreClass(...)` call in the project (the store's name resolved through imports)."""
+    found: list[Instantiation] = []
+    for path in pctx.project.grep(store.name.encode(), "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        for node in ast.walk(ctx.tree):
+            if isinstance(node, ast.Call) and _base_name(node.func) == store.name and not isinstance(node.func, ast.Subscript):
+                resolved = resolve_class(pctx, ctx, node.func)
+                if resolved is not None and resolved[0].path == store.path and resolved[1] is store.node:
+                    found.append(Instantiation(ctx, node, store))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def positional_params(function: Function) -> list[ast.arg]:
+    return [*function.args.posonlyargs, *function.args.args]
+
+
+def param_for(function: Function, method: ContractMethod, contract_name: str) -> str | None:
+    """The name the method uses for a contract parameter: the same name, or the one in its position."""
+    names = [a.arg for a in positional_params(function)][1:]
+    if contract_name in names or contract_name in [a.arg for a in function.args.kwonlyargs]:
+        return contract_name
+    index = method.params.index(contract_name) if contract_name in method.params else -1
+    if 0 <= index < len(names) and names[index] not in method.params:
+        return names[index]
+    return None
+
+
+def body_nodes(function: Function, into_nested: bool = False) -> Iterator[ast.AST]:
+    """Nodes of a function's body, without nested functions, lambdas and classes (unless asked)."""
+    stack: list[ast.AST] = list(reversed(function.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in reversed(list(ast.iter_child_nodes(node))):
+            if not into_nested and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue
+            stack.append(child)
+
+
+def has_docstring(function: Function) -> bool:
+    first = function.body[0] if function.body else None
+    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+
+
+def is_stub(function: Function) -> bool:
+    """Body is only `raise NotImplementedError` (with an optional docstring, `...` or `pass`)."""
+    statements = function.body[1:] if has_docstring(function) else function.body
+    statements = [s for s in statements if not (isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is Ellipsis))]
+    if len(statements) != 1 or not isinstance(statements[0], ast.Raise):
+        return False
+    exc = statements[0].exc
+    target = exc.func if isinstance(exc, ast.Call) else exc
+    return isinstance(target, ast.Name) and target.id == "NotImplementedError"
+
+
+def self_calls(function: Function, names: Iterable[str] | None = None) -> Iterator[ast.Call]:
+    wanted = set(names) if names is not None else None
+    for node in body_nodes(function, into_nested=True):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _is_self(node.func.value):
+            if wanted is None or node.func.attr in wanted:
+                yield node
+
+
+def _is_self(expr: ast.AST) -> bool:
+    if isinstance(expr, ast.Name) and expr.id == "self":
+        return True
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
+
+
+def reads_name(function: Function, name: str, contract_names: set[str] | None = None) -> bool:
+    """Whether the body uses `name` for something else than handing it on to another store method."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in body_nodes(function, into_nested=True):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    for node in body_nodes(function, into_nested=True):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+            parent = parents.get(node)
+            if isinstance(parent, ast.keyword):
+                parent = parents.get(parent)
+            if (
+                isinstance(parent, ast.Call)
+                and node is not parent.func
+                and isinstance(parent.func, ast.Attribute)
+                and _is_self(parent.func.value)
+                and (contract_names is None or parent.func.attr in contract_names)
+            ):
+                continue  # passed through to another store method
+            return True
+    return False
+
+
+# ---- blocking calls (CK307, and CK302's sync -> async decision) -----------------------------------------------------
+
+ORM_METHODS = {"exec", "execute", "query", "commit", "get", "refresh", "flush", "scalar", "scalars", "scalar_one",
+               "scalar_one_or_none", "merge", "rollback", "bulk_save_objects"}
+DBAPI_METHODS = {"execute", "executemany", "executescript", "commit", "fetchall", "fetchone", "fetchmany", "rollback"}
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
+DJANGO_SYNC_TERMINALS = {"get", "create", "get_or_create", "update_or_create", "first", "last", "count", "exists",
+                         "update", "delete", "bulk_create", "bulk_update", "aggregate", "in_bulk", "earliest", "latest",
+                         "all", "filter", "exclude", "values", "values_list", "order_by", "select_related",
+                         "prefetch_related", "annotate", "iterator", "contains", "only", "defer", "distinct"}
+THREAD_WRAPPERS = {"to_thread", "run_in_executor", "sync_to_async", "database_sync_to_async", "run_sync",
+                   "run_in_threadpool", "asyncify", "to_thread_run_sync"}
+
+
+@dataclass
+class BlockingCall:
+    call: ast.Call
+    what: str  # e.g. "SQLModel Session.exec()"
+    remedy: str
+
+
+def blocking_calls(ctx: PythonContext, function: Function, cls: ast.ClassDef | None = None, depth: int = 1) -> list[BlockingCall]:
+    """Blocking database or HTTP calls a function makes itself (not inside a thread wrapper), and calls of sync
+    methods of the same class that make them (one level)."""
+    imports = ctx.imports
+    libraries = {
+        "orm": imports.imports_package("sqlmodel") or imports.imports_package("sqlalchemy"),
+        "sqlite3": imports.imports_package("sqlite3"),
+        "psycopg2": imports.imports_package("psycopg2") or imports.imports_package("psycopg") or imports.imports_package("pymysql") or imports.imports_package("MySQLdb"),
+        "django": imports.imports_package("django") or (any(".models" in m or m == "models" for m in imports.modules) and "objects" in ctx.text),
+    }
+    wrapped = _wrapped_nodes(function)
+    sessions = _sync_session_names(ctx, function, cls)
+    found: list[BlockingCall] = []
+    parents = ctx.parents
+    for node in body_nodes(function, into_nested=True):
+        if not isinstance(node, ast.Call) or node in wrapped:
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Await):
+            continue
+        if isinstance(parent, ast.withitem) and isinstance(parents.get(parent), ast.AsyncWith):
+            continue
+        described = _describe_blocking(ctx, node, libraries, sessions)
+        if described is not None:
+            found.append(BlockingCall(node, *described))
+        elif depth > 0 and cls is not None and isinstance(node.func, ast.Attribute) and _is_self(node.func.value):
+            helper = own_methods(cls).get(node.func.attr)
+            if isinstance(helper, ast.FunctionDef) and helper is not function:
+                inner = blocking_calls(ctx, helper, cls, depth - 1)
+                if inner:
+                    found.append(BlockingCall(node, f"self.{helper.name}() (it calls {inner[0].what})", "await asyncio.to_thread(...)"))
+    return found
+
+
+def _wrapped_nodes(function: Function) -> set[ast.AST]:
+    """Nodes that run in a worker thread: lambdas and local functions handed to to_thread/run_in_executor/... and
+    local functions decorated with sync_to_async."""
+    wrapped_names: set[str] = set()
+    wrapped_roots: list[ast.AST] = []
+    for node in body_nodes(function, into_nested=True):
+        if isinstance(node, ast.Call) and _call_name(node.func) in THREAD_WRAPPERS:
+            for arg in [*node.args, *[k.value for k in node.keywords]]:
+                if isinstance(arg, ast.Lambda):
+                    wrapped_roots.append(arg)
+                elif isinstance(arg, ast.Name):
+                    wrapped_names.add(arg.id)
+                elif isinstance(arg, ast.Call) and _call_name(arg.func) == "partial" and arg.args:
+                    if isinstance(arg.args[0], ast.Name):
+                        wrapped_names.add(arg.args[0].id)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+            _call_name(d.func if isinstance(d, ast.Call) else d) in THREAD_WRAPPERS for d in node.decorator_list
+        ):
+            wrapped_roots.append(node)
+    for node in body_nodes(function, into_nested=True):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in wrapped_names:
+            wrapped_roots.append(node)
+    result: set[ast.AST] = set()
+    for root in wrapped_roots:
+        result.update(ast.walk(root))
+    return result
+
+
+def _call_name(func: ast.AST) -> str:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+def _sync_session_names(ctx: PythonContext, function: Function, cls: ast.ClassDef | None) -> set[str]:
+    """Names (and `self.attr` texts) bound to a synchronous SQLAlchemy/SQLModel session in this function."""
+    names: set[str] = set()
+    for node in body_nodes(function, into_nested=True):
+        if isinstance(node, ast.With):  # `with Session(engine) as session`, `with self._get_session() as s`
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name) and _looks_like_session_factory(ctx, item.context_expr):
+                    names.add(item.optional_vars.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if _is_sync_session_type(ctx, node.annotation):
+                names.add(node.target.id)
+        elif isinstance(node, ast.Assign) and _looks_like_session_factory(ctx, node.value):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    for arg in [*function.args.args, *function.args.kwonlyargs]:
+        if arg.annotation is not None and _is_sync_session_type(ctx, arg.annotation):
+            names.add(arg.arg)
+    return names
+
+
+def _is_sync_session_type(ctx: PythonContext, annotation: ast.AST) -> bool:
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return annotation.value in ("Session", "orm.Session")
+    return ctx.refers_to(annotation, "sqlmodel", "Session") or ctx.refers_to(annotation, "sqlalchemy", "Session")
+
+
+def _looks_like_session_factory(ctx: PythonContext, expr: ast.AST) -> bool:
+    if not isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr.func, ast.Name) and expr.func.id == "next" and expr.args:  # next(get_session())
+        return _looks_like_session_factory(ctx, expr.args[0])
+    if ctx.refers_to(expr.func, "sqlmodel", "Session") or ctx.refers_to(expr.func, "sqlalchemy", "Session"):
+        return True
+    name = _call_name(expr.func).lower()
+    return ("session" in name or name in ("get_db", "db")) and "async" not in name
+
+
+def _receiver_text(expr: ast.AST) -> str:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return f"{expr.value.id}.{expr.attr}"
+    return ""
+
+
+def _describe_blocking(ctx: PythonContext, call: ast.Call, libraries: dict, sessions: set[str]) -> tuple[str, str] | None:
+    func = call.func
+    for verb in HTTP_VERBS:
+        if ctx.refers_to(func, "requests", verb):
+            return f"requests.{verb}()", "use httpx.AsyncClient (await client.get(...)) or await asyncio.to_thread(...)"
+        if ctx.refers_to(func, "httpx", verb) and not _is_method_on_instance(func):
+            return f"httpx.{verb}()", "use httpx.AsyncClient"
+    if ctx.refers_to(func, "urllib", "request.urlopen"):
+        return "urllib.request.urlopen()", "use httpx.AsyncClient or await asyncio.to_thread(...)"
+    if ctx.refers_to(func, "sqlite3", "connect"):
+        return "sqlite3.connect()", "use aiosqlite, or await asyncio.to_thread(...)"
+    if ctx.refers_to(func, "psycopg2", "connect") or ctx.refers_to(func, "psycopg", "connect"):
+        return "psycopg2.connect()", "use asyncpg or psycopg's AsyncConnection, or await asyncio.to_thread(...)"
+    if not isinstance(func, ast.Attribute):
+        return None
+    method = func.attr
+    receiver = _receiver_text(func.value)
+    receiver_last = receiver.rsplit(".", 1)[-1].lower()
+    if libraries["orm"] and method in ORM_METHODS:
+        if receiver in sessions or (
+            receiver and ("session" in receiver_last or receiver_last in ("db", "db_session", "dbsession")) and "async" not in receiver_last
+        ):
+            if method == "get" and len(call.args) < 2 and not (receiver in sessions):
+                return None  # dict-like .get(key) on something named db
+            return f"SQLAlchemy/SQLModel Session.{method}()", "use an AsyncSession (await session.exec(...)) or await asyncio.to_thread(...)"
+    if (libraries["sqlite3"] or libraries["psycopg2"]) and method in DBAPI_METHODS and receiver:
+        if receiver_last in ("self",) or receiver_last.startswith("_") and receiver_last.strip("_") in ("", "lock"):
+            return None
+        library = "sqlite3" if libraries["sqlite3"] else "DB-API"
+        return f"{library} {method}()", "use an async driver (aiosqlite, asyncpg) or await asyncio.to_thread(...)"
+    if libraries["django"] and _django_chain(func):
+        if method.startswith("a") and method[1:] in DJANGO_SYNC_TERMINALS:
+            return None
+        if method in DJANGO_SYNC_TERMINALS and _outermost_in_chain(ctx, call):
+            return f"Django ORM .objects.{method}()", "use the async ORM (await Model.objects.aget(...)) or sync_to_async"
+    return None
+
+
+def _is_method_on_instance(func: ast.AST) -> bool:
+    return isinstance(func, ast.Attribute) and not isinstance(func.value, ast.Name)
+
+
+def _django_chain(func: ast.Attribute) -> bool:
+    node: ast.AST = func
+    while isinstance(node, (ast.Attribute, ast.Call)):
+        if isinstance(node, ast.Attribute):
+            if node.attr == "objects":
+                return True
+            node = node.value
+        else:
+            node = node.func
+    return False
+
+
+def _outermost_in_chain(ctx: PythonContext, call: ast.Call) -> bool:
+    parent = ctx.parents.get(call)
+    return not (isinstance(parent, ast.Attribute) and isinstance(ctx.parents.get(parent), ast.Call))
+
+
+# ---- in-memory storage (CK304, CK308) -------------------------------------------------------------------------------
+
+CONTAINER_CALLS = {"dict": "dict", "list": "list", "defaultdict": "dict", "OrderedDict": "dict", "deque": "list"}
+
+
+def container_attributes(store: StoreClass) -> dict[str, str]:
+    """`self.attr` (and class attributes) holding a plain dict or list: attr -> "dict" | "list"."""
+    found: dict[str, str] = {}
+    classes = [store.node]
+    for statement in store.node.body:
+        value = _assigned_value(statement, lambda t: isinstance(t, ast.Name))
+        if value is not None:
+            kind = _container_kind(value)
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and kind:
+                    found[target.id] = kind
+    for cls in classes:
+        init = own_methods(cls).get("__init__")
+        if init is None:
+            continue
+        for node in ast.walk(init):
+            value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self")
+            if value is None:
+                continue
+            kind = _container_kind(value)
+            if isinstance(node, ast.AnnAssign) and kind is None:
+                kind = _annotation_kind(node.annotation)
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and kind:
+                    found[target.attr] = kind
+    return found
+
+
+def _container_kind(value: ast.AST) -> str | None:
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(value, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(value, ast.Call):
+        return CONTAINER_CALLS.get(_call_name(value.func))
+    return None
+
+
+def _annotation_kind(annotation: ast.AST) -> str | None:
+    name = _base_name(annotation).lower()
+    return {"dict": "dict", "list": "list", "defaultdict": "dict"}.get(name)
+
+
+PERSISTENCE_CALLS = {"open", "write_text", "read_text", "write_bytes", "read_bytes", "dump", "load", "execute", "exec",
+                     "query", "commit", "insert_one", "find_one", "update_one", "put_item", "get_item", "hset", "hget",
+                     "lpush", "rpush", "connect", "urlopen"}
+
+
+def is_in_memory(store: StoreClass) -> bool:
+    """Threads live in plain dicts/lists on the instance, and no method reaches a database, a file or a service."""
+    if not container_attributes(store):
+        return False
+    methods = list(store.methods.values())
+    for function in methods:
+        for node in body_nodes(function, into_nested=True):
+            if isinstance(node, ast.Await):
+                value = node.value
+                if isinstance(value, ast.Call) and not (isinstance(value.func, ast.Attribute) and _is_self(value.func.value)):
+                    return False
+            elif isinstance(node, (ast.AsyncWith, ast.AsyncFor)) or isinstance(node, ast.Call) and _call_name(node.func) in PERSISTENCE_CALLS:
+                return False
+        if blocking_calls(store.ctx, function, store.node, depth=0):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# fix helpers
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def local_name_for(ctx: PythonContext, name: str) -> str | None:
+    """A local name already bound to chatkit's `name` (any chatkit module, any alias)."""
+    for local, qualified in ctx.imports.names.items():
+        if any(is_symbol(q, "chatkit", name) for q in qualified):
+            return local
+    return None
+
+
+def ensure_chatkit_imports(ctx: PythonContext, wanted: dict[str, str]):
+    """Local names for chatkit symbols {name: module}, and the edits that import the missing ones (one line per module)."""
+    from chatkit_fix.findings import Edit
+
+    names: dict[str, str] = {}
+    missing: dict[str, list[str]] = {}
+    for name, module in wanted.items():
+        local = local_name_for(ctx, name)
+        if local is not None:
+            names[name] = local
+            continue
+        if _bound_at_module_level(ctx.tree, name):
+            names[name] = name  # a project definition of the same name: use it as it is
+            continue
+        names[name] = name
+        missing.setdefault(module, []).append(name)
+    edits: list[Edit] = []
+    for module, symbols in missing.items():
+        statement = _existing_from_import(ctx.tree, module)
+        if statement is not None:
+            last = statement.names[-1]
+            end = ctx.source.offset_from_utf8(last.end_lineno, last.end_col_offset)
+            after = ctx.text[end:]
+            if after.lstrip(" ").startswith(",") and after.lstrip(" ")[1:].lstrip(" ").startswith(("\n", "\r")):
+                # one name per line with a trailing comma: add each name on its own line
+                indent = ctx.source.indentation(last.lineno)
+                comma = end + after.index(",") + 1
+                edits.append(ctx.insert(comma, "".join(f"\n{indent}{s}," for s in symbols)))
+            else:
+                edits.append(ctx.insert(end, "".join(f", {s}" for s in symbols)))
+            continue
+        first = symbols[0]
+        _, edit = ctx.ensure_import(module, first)
+        if edit is not None:
+            rest = "".join(f", {s}" for s in symbols[1:])
+            text = edit.text.replace(f"import {first}\n", f"import {first}{rest}\n", 1)
+            edits.append(type(edit)(edit.start, edit.end, text))
+            has_imports = any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ctx.tree.body)
+            following = ctx.text[edit.start:edit.start + 10]
+            if not has_imports and following.startswith(("class ", "def ", "async def ", "@")):
+                # the file's first import: two blank lines before the first definition. A one-character replacement
+                # (not an insertion) so that several findings asking for imports share it instead of repeating it.
+                first = ctx.text[edit.start]
+                edits.append(type(edit)(edit.start, edit.start + 1, "\n\n" + first))
+    return names, edits
+
+
+def _existing_from_import(tree: ast.Module, module: str) -> ast.ImportFrom | None:
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == module and statement.level == 0:
+            if not any(alias.name == "*" for alias in statement.names) and statement.names:
+                return statement
+    return None
+
+
+def _bound_at_module_level(tree: ast.Module, name: str) -> bool:
+    for statement in tree.body:
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+            return True
+        if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+            return True
+    return False
+
+
+def not_found_error(ctx: PythonContext):
+    """(local name of NotFoundError, import edit or None)."""
+    names, edits = ensure_chatkit_imports(ctx, {"NotFoundError": contract().not_found_module})
+    return names["NotFoundError"], edits
+
+
+def quote(ctx: PythonContext) -> str:
+    """The quote character the file's string literals mostly use (docstrings aside)."""
+    cached = ctx.__dict__.get("_ck_quote")
+    if cached is not None:
+        return cached
+    single = double = 0
+    lines = ctx.text.splitlines()
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and (isinstance(node, ast.JoinedStr) or isinstance(node.value, str)):
+            line = lines[node.lineno - 1] if node.lineno - 1 < len(lines) else ""
+            text = line[node.col_offset:].lstrip("rRbBuUfF") if node.end_lineno == node.lineno else ""
+            if text.startswith(("\"\"\"", "\'\'\'")):
+                continue
+            single += text.startswith("'")
+            double += text.startswith('"')
+    result = "'" if single > double else '"'
+    ctx.__dict__["_ck_quote"] = result
+    return result
+
+
+def not_found_message(ctx: PythonContext, what: str, variable: str | None) -> str:
+    q = quote(ctx)
+    if variable:
+        return f"f{q}{what} {{{variable}}} not found{q}"
+    return f"{q}{what} not found{q}"
+
+
+def statement_indent(ctx: PythonContext, node: ast.AST) -> str:
+    return ctx.source.indentation(node.lineno)
+
+
+def body_indent(ctx: PythonContext, node: ast.ClassDef | Function) -> str:
+    return ctx.source.indentation(node.body[0].lineno)
+
+
+def line_end(ctx: PythonContext, node: ast.AST) -> int:
+    """Offset of the end of the node's last line (before its newline), after any trailing comment."""
+    end = ctx.span(node)[1]
+    newline = ctx.text.find("\n", end)
+    if newline < 0:
+        return len(ctx.text)
+    return newline - 1 if newline > 0 and ctx.text[newline - 1] == "\r" else newline
+
+
+def terminates(statements: list[ast.stmt]) -> bool:
+    """Whether control can never fall off the end of these statements (unknown shapes count as terminating)."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(last, ast.If):
+        return terminates(last.body) and terminates(last.orelse)
+    if isinstance(last, (ast.With, ast.AsyncWith)):
+        return terminates(last.body)
+    if isinstance(last, ast.Try):
+        if last.finalbody and terminates(last.finalbody):
+            return True
+        body_done = terminates(last.body) or (last.orelse and terminates(last.orelse))
+        return bool(body_done) and all(terminates(h.body) for h in last.handlers)
+    if isinstance(last, ast.While):
+        return isinstance(last.test, ast.Constant) and bool(last.test.value) and not any(isinstance(n, ast.Break) for n in ast.walk(last))
+    if isinstance(last, (ast.For, ast.AsyncFor, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.Delete)):
+        return False
+    return True
+
+
+def contract_signature(
+    method: ContractMethod, context_annotation: str | None, typevar: str | None, names: dict[str, str], indent: str
+) -> str:
+    """`async def name(self, a: T, ...) -> R:` as the SDK writes it, with the class's own context type."""
+
+    def annotate(text: str | None) -> str | None:
+        if text is None:
+            return None
+        if typevar and re.search(rf"\b{re.escape(typevar)}\b", text):
+            if context_annotation is None:
+                return None
+            text = re.sub(rf"\b{re.escape(typevar)}\b", context_annotation, text)
+        return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: names.get(m.group(0), m.group(0)), text)
+
+    params = ["self"]
+    for name in method.params:
+        annotation = annotate(method.annotations.get(name))
+        params.append(f"{name}: {annotation}" if annotation else name)
+    returns = annotate(method.returns)
+    head = f"{'async ' if method.is_async else ''}def {method.name}("
+    tail = f") -> {returns}:" if returns else "):"
+    one_line = f"{indent}{head}{', '.join(params)}{tail}"
+    if len(one_line) <= 100:
+        return one_line
+    inner = indent + "    "
+    return f"{indent}{head}\n" + "".join(f"{inner}{p},\n" for p in params) + f"{indent}{tail}"
+
+
+def annotation_symbols(method: ContractMethod, modules: dict[str, str], typevar: str | None) -> dict[str, str]:
+    used: dict[str, str] = {}
+    for text in [*method.annotations.values(), method.returns]:
+        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text or ""):
+            if name in modules and name != typevar:
+                used[name] = modules[name]
+    return used
+
+
+def context_annotation_of(store: StoreClass) -> str | None:
+    """The class's context type: `Store[X]`'s X, else what its own methods write for `context`."""
+    if store.context_annotation:
+        return store.context_annotation
+    for function in store.methods.values():
+        for arg in [*function.args.args, *function.args.kwonlyargs]:
+            if arg.arg == "context" and arg.annotation is not None:
+                return store.ctx.segment(arg.annotation)
+    return None
+
+
+def relative_module(ctx: PythonContext, node: ast.ImportFrom) -> str:
+    return resolve_relative(ctx.module_name, node.level, node.module, ctx.path.name == "__init__.py")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# who authenticates (CK306)
+# ---------------------------------------------------------------------------------------------------------------------
+
+IDENTITY = re.compile(
+    r"(?i)(^|_)(user|users|username|user_?id|uid|sub|email|account|account_?id|tenant|tenant_?id|owner|owner_?id|"
+    r"principal|identity|claims|member|customer|customer_?id|org|org_?id|organization)(_|$)"
+)
+
+
+@dataclass
+class IdentityContext:
+    ctx: PythonContext
+    call: ast.Call  # the process(...) call
+    evidence: str  # what carries the identity, e.g. "user_id"
+
+
+def identity_contexts(pctx: ProjectContext) -> list[IdentityContext]:
+    """`server.process(body, context)` calls whose context carries a (non-literal) user identity."""
+    found: list[IdentityContext] = []
+    for path in pctx.project.grep(b".process(", "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        uses_chatkit = ctx.imports.imports_package("chatkit")
+        for node in ast.walk(ctx.tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "process"):
+                continue
+            receiver = _receiver_text(node.func.value).lower()
+            if not uses_chatkit and "server" not in receiver and "chatkit" not in receiver:
+                continue
+            context = next((k.value for k in node.keywords if k.arg == "context"), node.args[1] if len(node.args) > 1 else None)
+            if context is None:
+                continue
+            evidence = _identity_in(ctx, context, node)
+            if evidence:
+                found.append(IdentityContext(ctx, node, evidence))
+    return found
+
+
+def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0) -> str | None:
+    function = _enclosing(ctx, at, (ast.FunctionDef, ast.AsyncFunctionDef))
+    roots: list[ast.AST] = [expr]
+    if isinstance(expr, ast.Name) and depth < 2:
+        scope = function or ctx.tree
+        for node in ast.walk(scope):
+            value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == expr.id)
+            if value is not None:
+                roots.append(value)
+        if function is not None:  # a parameter: `context: Ctx = Depends(get_user_context)`
+            arguments = [*function.args.args, *function.args.kwonlyargs]
+            defaults = [None] * (len(function.args.args) - len(function.args.defaults)) + list(function.args.defaults)
+            defaults += list(function.args.kw_defaults)
+            for arg, default in zip(arguments, defaults):
+                if arg.arg == expr.id:
+                    roots += [n for n in (arg.annotation, default) if n is not None]
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENTITY.search(key.value):
+                        if not (isinstance(value, ast.Constant)):
+                            return key.value
+            elif isinstance(node, ast.keyword) and node.arg and IDENTITY.search(node.arg):
+                if not isinstance(node.value, ast.Constant):
+                    return node.arg
+            elif isinstance(node, ast.Name) and node is not expr and IDENTITY.search(node.id) and node.id != "request":
+                return node.id
+            elif isinstance(node, ast.Attribute) and IDENTITY.search(node.attr):
+                return f"{_receiver_text(node) or node.attr}"
+            elif isinstance(node, ast.Call) and _call_name(node.func) == "Depends" and node.args:
+                dependency = _call_name(node.args[0]) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else ""
+                if IDENTITY.search(dependency.replace("get_", "")) or "auth" in dependency.lower():
+                    return dependency
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# how the app is started (CK308)
+# ---------------------------------------------------------------------------------------------------------------------
+
+SERVER_COMMANDS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi")
+
+
+@dataclass
+class Launcher:
+    source: Path  # the file that starts the app (Dockerfile, Procfile, compose, platform file, script)
+    line: int
+    command: str
+    production: bool
+    workers: int
+    entries: list[Path]  # Python files the command starts
+
+
+def launchers(pctx: ProjectContext) -> list[Launcher]:
+    cached = getattr(pctx, "_ck_launchers", None)
+    if cached is not None:
+        return cached
+    project = pctx.project
+    found: list[Launcher] = []
+    for path in project.files:
+        kind = _launcher_kind(path)
+        if kind is None:
+            continue
+        try:
+            text = project.read_bytes(path).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line, command in _commands(kind, text):
+            entries, workers = _entries_and_workers(pctx, path.parent, command)
+            if kind == "vercel":
+                entries = [e for e in (path.parent / command,) if e.is_file()]
+            if entries:
+                found.append(Launcher(path, line, command, kind != "script", workers, entries))
+    # uvicorn.run("app.main:app", workers=4) in Python launchers: several workers, development or not
+    for path in project.grep(b"workers", "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        for call in ctx.calls_to("uvicorn", "run"):
+            workers_kw = next((k for k in call.keywords if k.arg == "workers"), None)
+            if workers_kw is None or not isinstance(workers_kw.value, ast.Constant) or not isinstance(workers_kw.value.value, int):
+                continue
+            target = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app"), None)
+            entries = [path]
+            if isinstance(target, ast.Constant) and isinstance(target.value, str):
+                entries += _resolve_app_string(pctx, path.parent, target.value)
+            found.append(Launcher(path, call.lineno, ctx.segment(call), False, workers_kw.value.value, entries))
+    pctx._ck_launchers = found
+    return found
+
+
+def _launcher_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.startswith("dockerfile") or name.endswith(".dockerfile") or name == "containerfile":
+        return "dockerfile"
+    if name in ("procfile",) or name.startswith("procfile."):
+        return "procfile"
+    if re.fullmatch(r"(docker-)?compose[\w.-]*\.ya?ml", name):
+        return "compose"
+    if name in ("render.yaml", "render.yml", "railway.json", "railway.toml", "fly.toml", "app.yaml", "nixpacks.toml", "app.json"):
+        return "platform"
+    if name == "vercel.json":
+        return "vercel"
+    if name.endswith(".sh") or name == "makefile":
+        return "script"
+    return None
+
+
+_CONTINUATION = re.compile(r"\\\r?\n")
+
+
+def _commands(kind: str, text: str) -> Iterator[tuple[int, str]]:
+    if kind == "dockerfile":
+        joined = _CONTINUATION.sub(" ", text)
+        for number, line in enumerate(joined.splitlines(), start=1):
+            match = re.match(r"\s*(CMD|ENTRYPOINT)\s+(.*)", line, re.IGNORECASE)
+            if match:
+                yield number, _unjson(match.group(2))
+    elif kind == "procfile":
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = re.match(r"\s*[\w-]+\s*:\s*(.+)", line)
+            if match:
+                yield number, match.group(1)
+    elif kind in ("compose", "platform"):
+        lines = text.splitlines()
+        for number, line in enumerate(lines, start=1):
+            match = re.match(r"""\s*["']?(command|startCommand|start_command|entrypoint|cmd|web|app|release)["']?\s*[:=]\s*(.+)""", line)
+            if match:
+                value = match.group(2).strip().rstrip(",")
+                if value in ("", ">", "|", ">-", "|-"):  # a block scalar or a list below
+                    value = " ".join(l.strip().lstrip("- ").strip("'\"") for l in lines[number:number + 12] if l.strip().startswith("-") or value)
+                yield number, _unjson(value)
+    elif kind == "vercel":
+        for match in re.finditer(r'"src"\s*:\s*"([^"]+\.py)"', text):
+            yield text.count("\n", 0, match.start()) + 1, match.group(1)
+        for match in re.finditer(r'"(api/[^"]+\.py)"\s*:', text):
+            yield text.count("\n", 0, match.start()) + 1, match.group(1)
+    elif kind == "script":
+        joined = _CONTINUATION.sub(" ", text)
+        for number, line in enumerate(joined.splitlines(), start=1):
+            if any(word in line for word in SERVER_COMMANDS) and not line.lstrip().startswith("#"):
+                yield number, line.strip()
+
+
+def _unjson(value: str) -> str:
+    value = value.strip()
+    if value.startswith("["):
+        import json
+
+        try:
+            parts = json.loads(value)
+            return " ".join(str(p) for p in parts)
+        except ValueError:
+            return value.strip("[]").replace('"', " ").replace(",", " ")
+    return value.strip("'\"")
+
+
+def _entries_and_workers(pctx: ProjectContext, base: Path, command: str, depth: int = 0) -> tuple[list[Path], int]:
+    tokens = command.replace(";", " ").replace("&&", " ").split()
+    entries: list[Path] = []
+    workers = 1
+    server = any(t.rsplit("/", 1)[-1] in SERVER_COMMANDS for t in tokens)
+    app_dir = base
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if token in ("--app-dir", "--chdir") and following:
+            app_dir = (base / following.strip("'\"")).resolve()
+        if token in ("--workers", "-w") and following.isdigit():
+            workers = max(workers, int(following))
+        match = re.match(r"--workers=(\d+)", token)
+        if match:
+            workers = max(workers, int(match.group(1)))
+    for index, token in enumerate(tokens):
+        token = token.strip("'\"")
+        previous = tokens[index - 1] if index else ""
+        if server and re.fullmatch(r"[\w.]+:[\w.()]+", token):
+            entries += _resolve_app_string(pctx, app_dir, token)
+        elif server and previous in ("run", "dev") and token.endswith(".py"):
+            entries += [p for p in (app_dir / token, base / token) if p.is_file()][:1]
+        elif previous == "-m" and re.fullmatch(r"[\w.]+", token) and token not in SERVER_COMMANDS:
+            entries += _resolve_module_from(pctx, base, token)
+        elif token.endswith(".py") and (previous.startswith("python") or previous.endswith("/python") or previous == "exec"):
+            script = next((p for p in (base / token, pctx.project.root / token) if p.is_file()), None)
+            if script is not None:
+                entries.append(script)
+                if depth == 0:  # a start script that runs the server itself: os.system("uvicorn main:app ...")
+                    text = pctx.project.read_bytes(script).decode("utf-8", "replace")
+                    for string in re.findall(r"""["']([^"'\n]*(?:uvicorn|gunicorn|hypercorn)[^"'\n]*)["']""", text):
+                        more, more_workers = _entries_and_workers(pctx, script.parent, string, depth + 1)
+                        entries += more
+                        workers = max(workers, more_workers)
+    return entries, workers
+
+
+def _resolve_app_string(pctx: ProjectContext, base: Path, app: str) -> list[Path]:
+    module = app.split(":", 1)[0]
+    return _resolve_module_from(pctx, base, module)
+
+
+def _resolve_module_from(pctx: ProjectContext, base: Path, module: str) -> list[Path]:
+    parts = module.split(".")
+    for root in (base, base / "src"):
+        candidate = root.joinpath(*parts)
+        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+            if path.is_file():
+                return [path.resolve()]
+    resolved = pctx.project.resolve_module(module)
+    return [resolved] if resolved is not None else []
+
+
+def reachable_files(pctx: ProjectContext, entries: Iterable[Path]) -> set[Path]:
+    """Project Python files imported, directly or not, by the entry files (lazy imports count)."""
+    seen: set[Path] = set()
+    stack = [p.resolve() for p in entries]
+    known = set(pctx.project.files)
+    resolved: dict[str, Path | None] = {}
+
+    def resolve(module: str) -> Path | None:
+        if module not in resolved:
+            resolved[module] = pctx.project.resolve_module(module) if module else None
+        return resolved[module]
+
+    while stack:
+        path = stack.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        ctx = pctx.parsed(path) if path in known else None
+        if ctx is None:
+            try:
+                from chatkit_fix.pyast import ImportMap
+
+                tree = ast.parse(path.read_bytes())
+                imports = ImportMap(tree, pctx.project.module_name(path), path.name == "__init__.py")
+                names = imports.names
+            except (OSError, SyntaxError, ValueError):
+                continue
+        else:
+            imports = ctx.imports
+            names = imports.names
+        modules = set(imports.modules)
+        for qualified in names.values():
+            modules.update(q for q in qualified)  # `from pkg import module` imports pkg.module
+        for module in modules:
+            target = resolve(module)
+            if target is not None and target.resolve() not in seen:
+                stack.append(target.resolve())
+            # a package's __init__ runs for any of its submodules
+            parts = module.split(".")
+            for size in range(1, len(parts)):
+                package = resolve(".".join(parts[:size]))
+                if package is not None and package.name == "__init__.py" and package.resolve() not in seen:
+                    stack.append(package.resolve())
+    return seen

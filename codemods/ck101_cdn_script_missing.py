@@ -1,0 +1,592 @@
+"""The project renders ChatKit but no page loads chatkit.js, so `<openai-chatkit>` is never defined.
+
+## Why
+`@openai/chatkit-react` does not contain the web component. `<ChatKit>` renders an `<openai-chatkit>` element and
+calls `setOptions()` only after `customElements.whenDefined("openai-chatkit")` resolves. That happens only when
+`https://cdn.platform.openai.com/deployments/chatkit/chatkit.js` has been loaded; `@openai/chatkit` on npm is
+types only. Without the script the promise never resolves: the panel stays blank, with no error in the console and
+no request to the back end.
+
+The rule looks where the script may be loaded: the Next app router's root layout (`app/` or `src/app/`, route
+groups), any layout or page, the pages router's `_document`/`_app`, Vite's `index.html`, Docusaurus' `scripts`
+or `Root.tsx`, and `document.createElement("script")`. A `<ChatKit>` nothing mounts is dead code and gets no
+finding; a near-miss URL is CK102, not this rule. The finding sits where the fix goes: the root layout,
+`_app`/`_document`, `index.html` or `docusaurus.config`.
+
+## Wrong
+```tsx
+// app/layout.tsx
+export default function RootLayout({ children }: { children: React.ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}
+```
+
+## Right
+```tsx
+// app/layout.tsx
+import Script from "next/script";
+
+export default function RootLayout({ children }: { children: React.ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />
+        {children}
+      </body>
+    </html>
+  );
+}
+```
+For Vite, `<script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>` in the
+`<head>` of `index.html`.
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.frontend import (
+    CDN_URL,
+    FrontendModel,
+    at_line_start,
+    ensure_import,
+    find_all,
+    frontend_model,
+    indent_unit,
+    insert_first_child,
+    jsx_elements_named,
+    line_indent,
+    property_key,
+    relative,
+    returned_expression,
+    span,
+    unwrap,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK101",
+    slug="cdn-script-missing",
+    safety=Safety.SAFE,
+    summary="ChatKit is rendered but no page loads chatkit.js from the OpenAI CDN (the panel stays blank)",
+    url="https://github.com/openai/chatkit-js#quickstart",
+    languages=("tsx", "html"),
+    triggers=(b"chatkit",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+SCRIPT_TAG = f'<script src="{CDN_URL}" async></script>'
+
+
+@RULE.check_project
+def check(pctx):
+    model = frontend_model(pctx.project)
+    if not model.relevant:
+        return
+    rendered: dict = {}
+    for element in model.elements:
+        rendered.setdefault(model.root_of(element.path).path, []).append(element.path)
+    for path in model.dynamic_chatkit_files():
+        rendered.setdefault(model.root_of(path).path, []).append(path)
+    for root in model.roots:
+        users = rendered.get(root.path)
+        if not users:
+            continue
+        if _loads_script(model, root):
+            continue
+        yield from _report(pctx, model, root, sorted(set(users)))
+
+
+def _loads_script(model: FrontendModel, root) -> bool:
+    for ref in model.script_refs:
+        if model.root_of(ref.path) is not root:
+            continue
+        if ref.path.suffix.lower() in (".html", ".htm") and ref.path not in root.html_files:
+            continue
+        return True  # official or near miss (CK102 owns near misses)
+    return any(model.root_of(path) is root for path in model.dynamic_script_loads)
+
+
+def _report(pctx, model: FrontendModel, root, users):
+    where = relative(model, users[0])
+    message = (f"ChatKit is rendered ({where}) but no page loads chatkit.js: <openai-chatkit> is never defined and "
+               "the panel stays blank")
+    entries = set()
+    for path in users:
+        entries |= model.entries_reaching(path)
+    layouts = model.root_layouts(root)
+    if layouts:
+        covering = [layout for layout in layouts if any(_inside(entry, layout.parent) for entry in entries)] or layouts[:1]
+        for layout in covering:
+            yield _layout_finding(pctx, model, layout, message)
+        return
+    if root.pages_dirs and root.is_next:
+        special = {p.stem: p for p in model.files_of_root(root)
+                   if p.parent in root.pages_dirs and p.stem in ("_app", "_document") and p.suffix in (".tsx", ".jsx", ".js", ".ts")}
+        if "_app" in special:
+            yield _app_finding(pctx, model, special["_app"], message)
+            return
+        if "_document" in special:
+            yield _document_finding(pctx, model, special["_document"], message)
+            return
+    html = [p for p in root.html_files if p in entries] or [p for p in root.html_files if p.parent == root.path and p.name == "index.html"]
+    if html:
+        for page in html:
+            yield _html_finding(pctx, page, message)
+        return
+    if root.docusaurus_config is not None:
+        yield _docusaurus_finding(pctx, model, root.docusaurus_config, message)
+        return
+    element = next((e for e in model.elements if e.path == users[0]), None)
+    ctx = pctx.parsed(users[0])
+    if ctx is None:
+        return
+    anchor = span(element.node) if element is not None and hasattr(element.node, "range") else (0, 0)
+    yield ctx.finding(anchor, message, hint=f"load {CDN_URL} in the page that renders ChatKit (a <script> tag or next/script)")
+
+
+def _inside(path, folder) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _script_element(local: str) -> str:
+    return f'<{local} src="{CDN_URL}" strategy="afterInteractive" />'
+
+
+def _layout_finding(pctx, model: FrontendModel, layout, message):
+    ctx = pctx.parsed(layout)
+    script = model.script(layout)
+    bodies = jsx_elements_named(script, "body") if script is not None else []
+    hint = f'add <Script src="{CDN_URL}" strategy="afterInteractive" /> inside <body> (import Script from "next/script")'
+    body = next((b for b in bodies if b.kind() == "jsx_element"), None)
+    if body is None:
+        anchor = span(bodies[0]) if bodies else (0, 0)
+        return ctx.finding(anchor, message, hint=hint)
+    local, import_edit = ensure_import(ctx, script, "next/script", "Script", default=True)
+    child = insert_first_child(ctx, script.text, body, _script_element(local))
+    return ctx.finding(span(body.child(0)), message, fix=[import_edit, child], hint=hint)
+
+
+def _app_finding(pctx, model: FrontendModel, app, message):
+    ctx = pctx.parsed(app)
+    script = model.script(app)
+    hint = f'render <Script src="{CDN_URL}" strategy="afterInteractive" /> in _app (import Script from "next/script")'
+    returned = None
+    for function in find_all(script.root, "function_declaration") + find_all(script.root, "arrow_function"):
+        candidate = returned_expression(function)
+        if candidate is not None and candidate.kind() in ("jsx_element", "jsx_self_closing_element", "jsx_fragment"):
+            returned = candidate
+            break
+    if returned is None:
+        return ctx.finding((0, 0), message, hint=hint)
+    local, import_edit = ensure_import(ctx, script, "next/script", "Script", default=True)
+    text = script.text
+    start, end = span(returned)
+    if returned.kind() == "jsx_element":
+        edit = insert_first_child(ctx, text, returned, _script_element(local))
+    elif at_line_start(text, start):
+        indent = line_indent(text, start)
+        unit = indent_unit(text)
+        inner = "\n".join((unit + line if line.strip() else line) for line in text[start:end].split("\n"))
+        edit = ctx.replace((start, end), f"<>\n{indent}{unit}{_script_element(local)}\n{indent}{inner}\n{indent}</>")
+    else:
+        edit = ctx.replace((start, end), f"<>{_script_element(local)}{text[start:end]}</>")
+    return ctx.finding((start, end), message, fix=[import_edit, edit], hint=hint)
+
+
+def _document_finding(pctx, model: FrontendModel, document, message):
+    ctx = pctx.parsed(document)
+    script = model.script(document)
+    heads = [h for h in jsx_elements_named(script, "Head") if h.kind() == "jsx_element"]
+    hint = f'add <script src="{CDN_URL}" async /> inside <Head> of _document'
+    if not heads:
+        return ctx.finding((0, 0), message, hint=hint)
+    edit = insert_first_child(ctx, script.text, heads[0], f'<script src="{CDN_URL}" async />')
+    return ctx.finding(span(heads[0].child(0)), message, fix=edit, hint=hint)
+
+
+def _html_finding(pctx, page, message):
+    ctx = pctx.parsed(page)
+    text = ctx.text
+    hint = f"add {SCRIPT_TAG} to the <head> of {page.name}"
+    head_end = next((t for t in ctx.tags if t.name == "head" and t.closing), None)
+    head_start = next((t for t in ctx.tags if t.name == "head" and not t.closing), None)
+    anchor = (head_start.start, head_start.end) if head_start is not None else (0, 0)
+    if head_end is not None:
+        offset = head_end.start
+        if at_line_start(text, offset):
+            line_start = text.rfind("\n", 0, offset) + 1
+            inside = [t for t in ctx.tags if head_start is not None and head_start.end <= t.start < head_end.start and not t.closing]
+            indent = line_indent(text, inside[-1].start) if inside and at_line_start(text, inside[-1].start) else \
+                line_indent(text, offset) + indent_unit(text)
+            edit = ctx.insert(line_start, f"{indent}{SCRIPT_TAG}\n")
+        else:
+            edit = ctx.insert(offset, SCRIPT_TAG)
+        return ctx.finding(anchor, message, fix=edit, hint=hint)
+    if head_start is not None:
+        return ctx.finding(anchor, message, fix=ctx.insert(head_start.end, SCRIPT_TAG), hint=hint)
+    return ctx.finding(anchor, message, hint=hint)
+
+
+def _docusaurus_finding(pctx, model: FrontendModel, config, message):
+    ctx = pctx.parsed(config)
+    script = model.script(config)
+    entry = f'{{ src: "{CDN_URL}", async: true }}'
+    hint = f"add {entry} to `scripts` in {config.name}"
+    text = script.text
+    for pair in find_all(script.root, "pair"):
+        if property_key(pair) != "scripts":
+            continue
+        value = unwrap(pair.field("value"))
+        if value is None or value.kind() != "array":
+            return ctx.finding(span(pair), message, hint=hint)
+        items = [c for c in value.named_children() if c.kind() != "comment"]
+        if items:
+            last_end = span(items[-1])[1]
+            if at_line_start(text, span(items[-1])[0]):
+                edit = ctx.insert(last_end, f",\n{line_indent(text, span(items[-1])[0])}{entry}")
+            else:
+                edit = ctx.insert(last_end, f", {entry}")
+        else:
+            start, end = span(value)
+            edit = ctx.replace((start, end), f"[{entry}]")
+        return ctx.finding(span(pair), message, fix=edit, hint=hint)
+    config_object = _config_object(script)
+    if config_object is None:
+        return ctx.finding((0, 0), message, hint=hint)
+    members = [c for c in config_object.named_children() if c.kind() != "comment"]
+    if not members:
+        return ctx.finding(span(config_object), message, hint=hint)
+    first = members[0]
+    indent = line_indent(text, span(first)[0])
+    edit = ctx.insert(span(first)[0], f"scripts: [{entry}],\n{indent}")
+    start = span(config_object)[0]
+    return ctx.finding((start, start + 1), message, fix=edit, hint=hint)
+
+
+def _config_object(script):
+    """The object literal a Docusaurus config exports (`const config = {...}`, `module.exports = {...}`)."""
+    best = None
+    for kind in ("variable_declarator", "assignment_expression", "export_statement"):
+        for node in find_all(script.root, kind):
+            value = node.field("value") if kind != "assignment_expression" else node.field("right")
+            value = unwrap(value) if value is not None else None
+            if value is not None and value.kind() == "object":
+                keys = {property_key(m) for m in value.named_children()}
+                if "title" in keys or "url" in keys or "presets" in keys:
+                    return value
+                best = best or value
+    return best
+
+
+DOCUMENT = """import { Head, Html, Main, NextScript } from "next/document";
+
+export default function Document() {
+  return (
+    <Html lang="en">
+      @HEAD@
+      <body>
+        <Main />
+        <NextScript />
+      </body>
+    </Html>
+  );
+}
+"""
+GROUP_LAYOUT = """import type { ReactNode } from "react";
+
+export default function GroupLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}
+"""
+DYNAMIC_PAGE = """"use client";
+
+import { useEffect, useState } from "react";
+
+type ChatKitModule = typeof import("@openai/chatkit-react");
+
+function Panel({ kit }: { kit: ChatKitModule }) {
+  const chatkit = kit.useChatKit({ api: { url: "/api/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <kit.ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+
+export default function ChatPage() {
+  const [kit, setKit] = useState<ChatKitModule | null>(null);
+  useEffect(() => {
+    void import("@openai/chatkit-react").then(setKit);
+  }, []);
+  return kit ? <Panel kit={kit} /> : <p>Loading…</p>;
+}
+"""
+DOCUSAURUS_JS = """// @ts-check
+
+/** @type {import('@docusaurus/types').Config} */
+const config = {
+  title: "Docs",
+  url: "https://example.com",
+  baseUrl: "/",
+@SCRIPTS@};
+
+module.exports = config;
+"""
+NEXT_PAGE = """"use client";
+
+import ChatPanel from "@/components/ChatPanel";
+
+export default function Home() {
+  return <ChatPanel />;
+}
+"""
+CHAT_PANEL = """"use client";
+
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+export default function ChatPanel() {
+  const { control } = useChatKit({ api: { url: "/api/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={control} className="h-[600px] w-full" />;
+}
+"""
+PACKAGE_NEXT = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
+PACKAGE_VITE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
+TSCONFIG_ALIAS = '{\n  // paths as create-next-app writes them\n  "compilerOptions": {"paths": {"@/*": ["./src/*"]},},\n}\n'
+LAYOUT_BEFORE = """import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+export const metadata: Metadata = { title: "Support" };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body className="antialiased">
+        {children}
+      </body>
+    </html>
+  );
+}
+"""
+LAYOUT_AFTER = """import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import "./globals.css";
+import Script from "next/script";
+
+export const metadata: Metadata = { title: "Support" };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body className="antialiased">
+        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />
+        {children}
+      </body>
+    </html>
+  );
+}
+"""
+INDEX_HTML = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <title>Chat</title>
+{script}  </head>
+  <body>
+    <div id="root"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+"""
+VITE_MAIN = """import { createRoot } from "react-dom/client";
+import App from "./App";
+
+createRoot(document.getElementById("root")!).render(<App />);
+"""
+VITE_APP = """import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+export default function App() {
+  const chatkit = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+"""
+
+RULE.cases(
+    valid=[
+        Valid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_AFTER,
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, name="next root layout loads the script"),
+        Valid({
+            "package.json": PACKAGE_VITE,
+            "index.html": INDEX_HTML.format(script=f'    <script src="{CDN_URL}"></script>\n'),
+            "src/main.tsx": VITE_MAIN,
+            "src/App.tsx": VITE_APP,
+        }, name="vite index.html"),
+        Valid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": "export default function Home() {\n  return <main>Hello</main>;\n}\n",
+            "components/OldChat.tsx": CHAT_PANEL,
+        }, name="dead code: nothing mounts the widget"),
+        Valid({
+            "package.json": PACKAGE_VITE,
+            "index.html": INDEX_HTML.format(script=""),
+            "src/main.tsx": VITE_MAIN,
+            "src/App.tsx": """import { useEffect } from "react";
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+const CHATKIT_SRC = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
+
+export default function App() {
+  useEffect(() => {
+    const script = document.createElement("script");
+    script.src = CHATKIT_SRC;
+    script.async = true;
+    document.head.appendChild(script);
+  }, []);
+  const chatkit = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+""",
+        }, name="script injected with createElement"),
+        Valid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL.replace(
+                'import { ChatKit, useChatKit } from "@openai/chatkit-react";',
+                'import Script from "next/script";\nimport { ChatKit, useChatKit } from "@openai/chatkit-react";').replace(
+                '  return <ChatKit control={control} className="h-[600px] w-full" />;',
+                '  return (\n    <>\n      <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" />\n'
+                '      <ChatKit control={control} className="h-[600px] w-full" />\n    </>\n  );'),
+        }, name="per-page next/script"),
+        Valid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+            "index.html": INDEX_HTML.format(script='    <script src="https://cdn.openai.com/chatkit/chatkit.js"></script>\n'),
+        }, name="near-miss URL is CK102 only"),
+        Valid({
+            "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
+            "docusaurus.config.js": DOCUSAURUS_JS.replace("@SCRIPTS@", f"  scripts: [{{ src: \"{CDN_URL}\", async: true }}],\n"),
+            "src/theme/Root.js": "import ChatPanel from \"../components/ChatPanel\";\n\n"
+                                 "export default function Root({ children }) {\n  return <>{children}<ChatPanel /></>;\n}\n",
+            "src/components/ChatPanel.tsx": CHAT_PANEL,
+        }, name="docusaurus scripts"),
+    ],
+    invalid=[
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next app router"),
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "tsconfig.json": TSCONFIG_ALIAS,
+            "src/app/layout.tsx": "import type { ReactNode } from \"react\";\n\n"
+                                  "export default function RootLayout({ children }: { children: ReactNode }) {\n"
+                                  "  return (\n    <html lang=\"en\">\n      <body>{children}</body>\n    </html>\n  );\n}\n",
+            "src/app/(dashboard)/layout.tsx": "import type { ReactNode } from \"react\";\n\n"
+                                              "export default function DashboardLayout({ children }: { children: ReactNode }) {\n"
+                                              "  return <section className=\"p-4\">{children}</section>;\n}\n",
+            "src/app/(dashboard)/chat/page.tsx": NEXT_PAGE,
+            "src/components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "src/app/layout.tsx": "import type { ReactNode } from \"react\";\nimport Script from \"next/script\";\n\n"
+                                  "export default function RootLayout({ children }: { children: ReactNode }) {\n"
+                                  "  return (\n    <html lang=\"en\">\n      <body>\n"
+                                  f"        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n"
+                                  "        {children}\n      </body>\n    </html>\n  );\n}\n",
+        }, findings=1, name="src/app, route group, @/ alias, one-line body"),
+        Invalid({
+            "package.json": PACKAGE_VITE,
+            "index.html": INDEX_HTML.format(script=""),
+            "src/main.tsx": VITE_MAIN,
+            "src/App.tsx": VITE_APP,
+        }, {"index.html": INDEX_HTML.format(script=f"    {SCRIPT_TAG}\n")}, findings=1, name="vite index.html"),
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "pages/_app.tsx": "import type { AppProps } from \"next/app\";\n\n"
+                              "export default function App({ Component, pageProps }: AppProps) {\n"
+                              "  return <Component {...pageProps} />;\n}\n",
+            "pages/index.tsx": "import ChatPanel from \"../components/ChatPanel\";\n\n"
+                               "export default function Home() {\n  return <ChatPanel />;\n}\n",
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "pages/_app.tsx": "import type { AppProps } from \"next/app\";\nimport Script from \"next/script\";\n\n"
+                              "export default function App({ Component, pageProps }: AppProps) {\n"
+                              f"  return <><Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" /><Component {{...pageProps}} /></>;\n}}\n",
+        }, findings=1, name="pages router _app"),
+        Invalid({
+            "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
+            "docusaurus.config.ts": "import type { Config } from \"@docusaurus/types\";\n\n"
+                                    "const config: Config = {\n  title: \"Docs\",\n  url: \"https://example.com\",\n  baseUrl: \"/\",\n};\n\n"
+                                    "export default config;\n",
+            "src/theme/Root.tsx": "import type { ReactNode } from \"react\";\nimport ChatPanel from \"../components/ChatPanel\";\n\n"
+                                  "export default function Root({ children }: { children: ReactNode }) {\n"
+                                  "  return (\n    <>\n      {children}\n      <ChatPanel />\n    </>\n  );\n}\n",
+            "src/components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "docusaurus.config.ts": "import type { Config } from \"@docusaurus/types\";\n\n"
+                                    f"const config: Config = {{\n  scripts: [{{ src: \"{CDN_URL}\", async: true }}],\n"
+                                    "  title: \"Docs\",\n  url: \"https://example.com\",\n  baseUrl: \"/\",\n};\n\n"
+                                    "export default config;\n",
+        }, findings=1, name="docusaurus Root.tsx"),
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": "import dynamic from \"next/dynamic\";\n\n"
+                            "const ChatPanel = dynamic(() => import(\"../components/ChatPanel\"), { ssr: false });\n\n"
+                            "export default function Home() {\n  return <ChatPanel />;\n}\n",
+            "components/ChatPanel.tsx": """"use client";
+
+export default function ChatPanel() {
+  return <openai-chatkit className="block h-[600px]" />;
+}
+""",
+        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next/dynamic and the raw element"),
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head>\n          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
+            "pages/chat.tsx": "import ChatPanel from \"../components/ChatPanel\";\n\n"
+                              "export default function Chat() {\n  return <ChatPanel />;\n}\n",
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head>\n"
+                                                    f"          <script src=\"{CDN_URL}\" async />\n"
+                                                    "          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
+        }, findings=1, name="pages router _document"),
+        Invalid({
+            "package.json": PACKAGE_NEXT,
+            "app/(marketing)/layout.tsx": GROUP_LAYOUT,
+            "app/(marketing)/page.tsx": "export default function Home() {\n  return <h1>Hi</h1>;\n}\n",
+            "app/(app)/layout.tsx": GROUP_LAYOUT,
+            "app/(app)/chat/page.tsx": DYNAMIC_PAGE,
+        }, {
+            "app/(app)/layout.tsx": GROUP_LAYOUT.replace('import type { ReactNode } from "react";',
+                                                         'import type { ReactNode } from "react";\nimport Script from "next/script";').replace(
+                "      <body>{children}</body>",
+                f"      <body>\n        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n        {{children}}\n      </body>"),
+        }, findings=1, name="several root layouts, dynamic import of chatkit-react"),
+        Invalid({
+            "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
+            "docusaurus.config.js": DOCUSAURUS_JS.replace("@SCRIPTS@", "  scripts: [\n    \"/js/analytics.js\",\n  ],\n"),
+            "src/theme/Root.js": "import ChatPanel from \"../components/ChatPanel\";\n\n"
+                                 "export default function Root({ children }) {\n  return (\n    <>\n      {children}\n      <ChatPanel />\n    </>\n  );\n}\n",
+            "src/components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "docusaurus.config.js": DOCUSAURUS_JS.replace(
+                "@SCRIPTS@", f"  scripts: [\n    \"/js/analytics.js\",\n    {{ src: \"{CDN_URL}\", async: true }},\n  ],\n"),
+        }, findings=1, name="docusaurus config with scripts"),
+    ],
+)

@@ -1,0 +1,173 @@
+"""A script tag loads chatkit.js from a near-miss URL, so the web component never loads.
+
+## Why
+The ChatKit web component is served from one place only:
+`https://cdn.platform.openai.com/deployments/chatkit/chatkit.js`. `@openai/chatkit` on npm holds type definitions
+and no JavaScript, so `cdn.jsdelivr.net/npm/@openai/chatkit…` and `unpkg.com/@openai/chatkit…` serve nothing that
+defines `<openai-chatkit>`; guessed URLs such as `cdn.openai.com/chatkit/chatkit.js` or
+`cdn.openai.com/chatkit/v1/chatkit.js` answer 404. The script fails to load (a network error at most), the custom
+element is never defined and `<ChatKit>` stays blank.
+
+The rule checks `<script src>` in HTML, `<Script>`/`<script>` in JSX, `document.createElement("script")` sources,
+Docusaurus `scripts` and constants holding the URL, in code reachable from a page or entry.
+
+## Wrong
+```html
+<script src="https://cdn.openai.com/chatkit/chatkit.js" async></script>
+```
+
+## Right
+```html
+<script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+```
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.frontend import CDN_URL, frontend_model
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK102",
+    slug="cdn-script-wrong-url",
+    safety=Safety.SAFE,
+    summary="chatkit.js loaded from a near-miss URL (cdn.openai.com, jsdelivr/unpkg of @openai/chatkit)",
+    url="https://github.com/openai/chatkit-js#quickstart",
+    languages=("tsx", "html"),
+    triggers=(b"chatkit",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+@RULE.check_project
+def check(pctx):
+    model = frontend_model(pctx.project)
+    if not model.relevant:
+        return
+    for ref in model.script_refs:
+        if ref.verdict != "near-miss":
+            continue
+        ctx = pctx.parsed(ref.path)
+        if ctx is None or ctx.text[ref.span[0]:ref.span[1]] != ref.url:
+            continue
+        yield ctx.finding(
+            ref.span,
+            f"chatkit.js loaded from {ref.url}: nothing is served there that defines <openai-chatkit>, so ChatKit "
+            "stays blank",
+            fix=ctx.replace(ref.span, CDN_URL),
+            hint=f"use {CDN_URL}",
+        )
+
+
+PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
+PAGE = """import ChatPanel from "../components/ChatPanel";
+
+export default function Home() {
+  return <ChatPanel />;
+}
+"""
+PANEL = """"use client";
+
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+export default function ChatPanel() {
+  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={control} className="h-[600px] w-full" />;
+}
+"""
+LAYOUT = """import Script from "next/script";
+import type { ReactNode } from "react";
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <head>
+        <Script
+          src="@URL@"
+          strategy="beforeInteractive"
+        />
+      </head>
+      <body>{children}</body>
+    </html>
+  );
+}
+"""
+HTML = """<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <title>Chat</title>
+    <script src="@URL@" async></script>
+  </head>
+  <body>
+    <div id="root"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+"""
+def _fill(template: str, url: str) -> str:
+    return template.replace("@URL@", url)
+
+
+MAIN = """import { createRoot } from "react-dom/client";
+import ChatPanel from "./ChatPanel";
+
+createRoot(document.getElementById("root")!).render(<ChatPanel />);
+"""
+
+RULE.cases(
+    valid=[
+        Valid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
+               "components/ChatPanel.tsx": PANEL}, name="official URL in the layout"),
+        Valid({"index.html": _fill(HTML, "https://cdn.jsdelivr.net/npm/marked/marked.min.js"),
+               "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL}, name="unrelated CDN script"),
+        Valid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
+               "components/ChatPanel.tsx": PANEL,
+               "components/Legacy.tsx": 'export const OLD_SRC = "https://cdn.openai.com/chatkit/chatkit.js";\n'},
+              name="near miss in dead code"),
+    ],
+    invalid=[
+        Invalid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, "https://cdn.openai.com/chatkit/chatkit.js"),
+                 "app/page.tsx": PAGE, "components/ChatPanel.tsx": PANEL},
+                {"app/layout.tsx": _fill(LAYOUT, CDN_URL)}, findings=1, name="next/script in the root layout"),
+        Invalid({"index.html": _fill(HTML, "https://cdn.jsdelivr.net/npm/@openai/chatkit@1.9.0/dist/chatkit.js"),
+                 "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL},
+                {"index.html": _fill(HTML, CDN_URL)}, findings=1, name="jsdelivr in index.html"),
+        Invalid({"index.html": _fill(HTML, "https://cdn.openai.com/chatkit/v1/chatkit.js"),
+                 "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL},
+                {"index.html": _fill(HTML, CDN_URL)}, findings=1, name="versioned guess"),
+        Invalid({"src/main.tsx": MAIN, "index.html": _fill(HTML, "/vite.svg").replace(
+                    '    <script src="/vite.svg" async></script>\n', ""),
+                 "src/ChatPanel.tsx": """import { useEffect } from "react";
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+const CHATKIT_SCRIPT = 'https://unpkg.com/@openai/chatkit/dist/index.js';
+
+export default function ChatPanel() {
+  useEffect(() => {
+    const script = document.createElement("script");
+    script.src = CHATKIT_SCRIPT;
+    document.body.appendChild(script);
+  }, []);
+  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={control} className="h-[600px] w-full" />;
+}
+"""},
+                {"src/ChatPanel.tsx": """import { useEffect } from "react";
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+const CHATKIT_SCRIPT = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
+
+export default function ChatPanel() {
+  useEffect(() => {
+    const script = document.createElement("script");
+    script.src = CHATKIT_SCRIPT;
+    document.body.appendChild(script);
+  }, []);
+  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={control} className="h-[600px] w-full" />;
+}
+"""}, findings=1, name="createElement with a const"),
+    ],
+)

@@ -1,0 +1,316 @@
+"""`<ChatKit>` is mounted inside a container hidden with `display: none` (Tailwind `hidden`, the `hidden` attribute).
+
+## Why
+This rule rests on field reports (the seed document's issue 6), not on OpenAI's documentation, and it could not be
+reproduced here: there was no browser and the ChatKit web component could not be downloaded. The reports say that
+a ChatKit mounted while an ancestor has `display: none` initialises with a zero-sized frame and stays blank or
+broken after the container is shown. OpenAI's own starter hides ChatKit while loading with
+`opacity-0 pointer-events-none`, never `display: none`, and the samples mount it in a sized, visible container.
+
+The rule walks the JSX ancestors of a reachable `<ChatKit>`/`<openai-chatkit>` in its component and looks for
+`style={{ display: "none" }}` (also `display: open ? "flex" : "none"`), the class token `hidden` exactly
+(`overflow-hidden` and `md:hidden` are not it; `clsx`/`cn` arguments and template strings count) and the `hidden`
+attribute. When the hiding depends on a condition the fix mounts ChatKit under the same condition
+(`{open && <ChatKit …/>}`); `useChatKit` stays where it is, at the top of the component, so its state survives.
+An always-hidden container gets the report only.
+
+## Wrong
+```tsx
+<div className={open ? "block" : "hidden"}>
+  <ChatKit control={chatkit.control} className="h-[600px] w-full" />
+</div>
+```
+
+## Right
+```tsx
+<div className={open ? "block" : "hidden"}>
+  {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}
+</div>
+```
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.frontend import (
+    attribute_value,
+    condition_text,
+    frontend_model,
+    jsx_ancestors,
+    jsx_attributes,
+    negated_text,
+    opening_of,
+    property_key,
+    span,
+    string_value,
+    unwrap,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK105",
+    slug="hidden-container",
+    safety=Safety.SAFE,
+    summary="<ChatKit> inside a container hidden with display:none (Tailwind `hidden`, the hidden attribute)",
+    url="https://github.com/openai/openai-chatkit-starter-app/blob/main/components/ChatKitPanel.tsx",
+    languages=("tsx",),
+    triggers=(b"chatkit",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+class Hidden:
+    def __init__(self, how: str, visible: str | None):
+        self.how = how
+        self.visible = visible  # the condition under which the container is shown; None: always hidden
+
+
+@RULE.check_project
+def check(pctx):
+    model = frontend_model(pctx.project)
+    if not model.relevant:
+        return
+    for element in model.elements:
+        if element.kind not in ("react", "raw"):
+            continue
+        found = _hidden_ancestor(element.node)
+        if found is None:
+            continue
+        container, hidden = found
+        ctx = pctx.parsed(element.path)
+        if ctx is None:
+            continue
+        opening = opening_of(element.node)
+        start = span(opening)[0]
+        name = "ChatKit" if element.kind == "react" else "openai-chatkit"
+        where = "itself" if container == element.node else f"its container on line {ctx.line_of(span(container))}"
+        message = (f"<{name}> is mounted while {where} is hidden with {hidden.how}: a web component initialised in a "
+                   "display:none container may never render (field reports)")
+        if hidden.visible is None:
+            yield ctx.finding((start, span(opening)[1]), message,
+                              hint="hide it with opacity/visibility or mount it only when shown")
+            continue
+        yield ctx.finding((start, span(opening)[1]), message, fix=_mount_when(ctx, element.node, hidden.visible),
+                          hint=f"mount it only when shown: {{{hidden.visible} && <{name} …/>}}")
+
+
+def _hidden_ancestor(element):
+    own = _hidden(opening_of(element))
+    if own is not None:
+        return element, own
+    for kind, node in jsx_ancestors(element):
+        if kind == "conditional":
+            return None  # already mounted conditionally below the hiding container
+        hidden = _hidden(opening_of(node))
+        if hidden is not None:
+            return node, hidden
+    return None
+
+
+def _hidden(opening) -> Hidden | None:
+    attributes = jsx_attributes(opening)
+    attribute = attributes.get("hidden")
+    if attribute is not None:
+        value = attribute_value(attribute)
+        if value is None or value.kind() == "true":
+            return Hidden("the hidden attribute", None)
+        if value.kind() != "false" and string_value(value) is None:
+            return Hidden("the hidden attribute", negated_text(value))
+    style = attributes.get("style")
+    if style is not None:
+        value = unwrap(attribute_value(style))
+        if value is not None and value.kind() == "object":
+            for pair in value.named_children():
+                if pair.kind() == "pair" and property_key(pair) == "display":
+                    found = _none_display(pair.field("value"))
+                    if found is not None:
+                        return found
+    for name in ("className", "class"):
+        attribute = attributes.get(name)
+        if attribute is not None:
+            value = attribute_value(attribute)
+            if value is not None:
+                found = _hidden_class(value)
+                if found is not None:
+                    return found
+    return None
+
+
+def _none_display(value) -> Hidden | None:
+    value = unwrap(value)
+    if value is None:
+        return None
+    if string_value(value) == "none":
+        return Hidden("display: none", None)
+    if value.kind() == "ternary_expression":
+        consequence = string_value(unwrap(value.field("consequence")))
+        alternative = string_value(unwrap(value.field("alternative")))
+        if consequence == "none" and alternative != "none":
+            return Hidden("display: none", negated_text(value.field("condition")))
+        if alternative == "none" and consequence != "none":
+            return Hidden("display: none", condition_text(value.field("condition")))
+        if alternative == "none" and consequence == "none":
+            return Hidden("display: none", None)
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+def _hidden_class(node) -> Hidden | None:
+    """Whether a className expression can yield the token `hidden`, and when it does not."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    kind = node.kind()
+    value = string_value(node)
+    if value is not None:
+        return Hidden("the class `hidden`", None) if "hidden" in _tokens(value) else None
+    if kind == "template_string":
+        pieces = []
+        for child in node.children():
+            if child.kind() == "string_fragment":
+                pieces.append(child.text())
+            elif child.kind() == "template_substitution":
+                pieces.append(" \x00 ")
+                inner = [c for c in child.named_children() if c.kind() != "comment"]
+                found = _hidden_class(inner[0]) if inner else None
+                if found is not None:
+                    return found
+        return Hidden("the class `hidden`", None) if "hidden" in _tokens("".join(pieces)) else None
+    if kind == "ternary_expression":
+        consequence = _hidden_class(node.field("consequence"))
+        alternative = _hidden_class(node.field("alternative"))
+        if consequence is not None and alternative is not None:
+            return Hidden("the class `hidden`", None)
+        if consequence is not None and consequence.visible is None:
+            return Hidden("the class `hidden`", negated_text(node.field("condition")))
+        if alternative is not None and alternative.visible is None:
+            return Hidden("the class `hidden`", condition_text(node.field("condition")))
+        return None
+    if kind == "binary_expression":
+        operator = node.field("operator").text()
+        if operator == "&&":
+            right = _hidden_class(node.field("right"))
+            if right is not None and right.visible is None:
+                return Hidden("the class `hidden`", negated_text(node.field("left")))
+            return None
+        if operator == "+":
+            return _hidden_class(node.field("left")) or _hidden_class(node.field("right"))
+        return None
+    if kind == "call_expression":
+        for argument in node.field("arguments").named_children():
+            argument = unwrap(argument)
+            if argument.kind() == "object":
+                for pair in argument.named_children():
+                    key = property_key(pair) if pair.kind() == "pair" else None
+                    if key and "hidden" in _tokens(key):
+                        return Hidden("the class `hidden`", negated_text(pair.field("value")))
+                continue
+            found = _hidden_class(argument)
+            if found is not None:
+                return found
+        return None
+    return None
+
+
+def _mount_when(ctx, element, condition: str):
+    start, end = span(element)
+    text = ctx.text[start:end]
+    parent = element.parent()
+    if parent is not None and parent.kind() == "jsx_element":
+        return ctx.replace((start, end), f"{{{condition} && {text}}}")
+    return ctx.replace((start, end), f"{condition} ? {text} : null")
+
+
+PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
+HTML = '''<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+  </head>
+  <body>
+    <div id="root"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+'''
+MAIN = '''import { createRoot } from "react-dom/client";
+import Widget from "./Widget";
+
+createRoot(document.getElementById("root")!).render(<Widget />);
+'''
+WIDGET = '''import { useState } from "react";
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+@IMPORTS@
+export default function Widget() {
+  const [open, setOpen] = useState(false);
+  const chatkit = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return (
+    <div>
+      <button type="button" onClick={() => setOpen(!open)}>Chat</button>
+@BODY@
+    </div>
+  );
+}
+'''
+
+
+def _widget(body: str, imports: str = "") -> dict[str, str]:
+    text = WIDGET.replace("@IMPORTS@\n", imports).replace("@BODY@", body.rstrip("\n"))
+    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN, "src/Widget.tsx": text}
+
+
+def _fixed(body: str, imports: str = "") -> dict[str, str]:
+    return {"src/Widget.tsx": WIDGET.replace("@IMPORTS@\n", imports).replace("@BODY@", body.rstrip("\n"))}
+
+
+CLSX = 'import clsx from "clsx";\n'
+
+RULE.cases(
+    valid=[
+        Valid(_widget('      <div className="overflow-hidden md:hidden rounded-xl">\n'
+                      '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
+              name="overflow-hidden and md:hidden are not display:none"),
+        Valid(_widget('      <div className={open ? "opacity-100" : "pointer-events-none opacity-0"}>\n'
+                      '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
+              name="opacity like the starter"),
+        Valid(_widget('      <div className={open ? "block" : "hidden"}>\n'
+                      '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>'),
+              name="already mounted conditionally"),
+        Valid(_widget('      {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}'),
+              name="conditional mount"),
+    ],
+    invalid=[
+        Invalid(_widget('      <div className={open ? "block" : "hidden"}>\n'
+                        '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
+                _fixed('      <div className={open ? "block" : "hidden"}>\n'
+                       '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>'),
+                findings=1, name="tailwind hidden in a ternary"),
+        Invalid(_widget('      <div style={{ display: open ? "flex" : "none", height: 600 }}>\n'
+                        '        <ChatKit\n          control={chatkit.control}\n          className="h-full w-full"\n        />\n      </div>'),
+                _fixed('      <div style={{ display: open ? "flex" : "none", height: 600 }}>\n'
+                       '        {open && <ChatKit\n          control={chatkit.control}\n          className="h-full w-full"\n        />}\n      </div>'),
+                findings=1, name="inline style display none"),
+        Invalid(_widget('      <section hidden={!open}>\n        <div className="h-[600px]">\n'
+                        '          <ChatKit control={chatkit.control} className="h-full w-full" />\n        </div>\n      </section>'),
+                _fixed('      <section hidden={!open}>\n        <div className="h-[600px]">\n'
+                       '          {open && <ChatKit control={chatkit.control} className="h-full w-full" />}\n        </div>\n      </section>'),
+                findings=1, name="hidden attribute two levels up"),
+        Invalid(_widget('      <aside className={clsx("fixed bottom-4 right-4", !open && "hidden")}>\n'
+                        '        <ChatKit control={chatkit.control} className="h-[600px] w-[400px]" />\n      </aside>', CLSX),
+                _fixed('      <aside className={clsx("fixed bottom-4 right-4", !open && "hidden")}>\n'
+                       '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-[400px]" />}\n      </aside>', CLSX),
+                findings=1, name="clsx condition"),
+        Invalid(_widget('      <div className={`panel ${open ? "flex" : "hidden"} flex-col`}>\n'
+                        '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
+                _fixed('      <div className={`panel ${open ? "flex" : "hidden"} flex-col`}>\n'
+                       '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>'),
+                findings=1, name="template literal class"),
+        Invalid(_widget('      <div className="hidden lg:block">\n'
+                        '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
+                None, findings=1, name="always hidden below lg: report only"),
+    ],
+)

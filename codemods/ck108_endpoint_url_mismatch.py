@@ -1,0 +1,236 @@
+"""The front end's `api.url` path matches no back-end route that calls `ChatKitServer.process`.
+
+## Why
+ChatKit posts every request (`threads.create`, `threads.list`, …) to `api.url`. When its path differs from the
+FastAPI route that hands the body to `server.process()` (`/chatkit` against `/api/chatkit`, a router prefix
+forgotten, `/chat` left from an older back end) every request gets 404 or 405, and ChatKit shows a generic error
+banner, or nothing at all while it retries.
+
+The rule is cross-file. The front end's URL is resolved through constants, template strings, imports and
+`import.meta.env.X ?? "fallback"`; the back end's routes through `APIRouter(prefix=…)`, `include_router(…, prefix=…)`
+and `mount`. Next route handlers (`app/api/**/route.ts`, `pages/api/**`), Next rewrites and Vite `server.proxy`
+entries count as routes: the request is served or forwarded there. A back end with no route reaching `process()`
+is CK211, not this rule. When exactly one ChatKit route exists the unsafe fix points the URL at it.
+
+## Wrong
+```tsx
+// front end
+useChatKit({ api: { url: "http://localhost:8000/chatkit", domainKey: "domain_pk_localhost_dev" } });
+```
+```python
+# back end
+router = APIRouter(prefix="/api")
+
+@router.post("/chatkit")
+async def chatkit_endpoint(request: Request): ...
+```
+
+## Right
+```tsx
+useChatKit({ api: { url: "http://localhost:8000/api/chatkit", domainKey: "domain_pk_localhost_dev" } });
+```
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.frontend import (
+    endpoints_near,
+    frontend_model,
+    known_url,
+    span,
+    url_match,
+    url_path,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK108",
+    slug="endpoint-url-mismatch",
+    safety=Safety.UNSAFE,
+    summary="api.url path matches no back-end route that calls ChatKitServer.process (every request 404s)",
+    url="https://openai.github.io/chatkit-python/server",
+    languages=("tsx",),
+    triggers=(b"chatkit",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+@RULE.check_project
+def check(pctx):
+    model = frontend_model(pctx.project)
+    if not model.relevant:
+        return
+    seen = set()
+    for usage in model.usages:
+        api = usage.api
+        if api is None or usage.hosted:
+            continue
+        url_prop = api.get("url")
+        if url_prop is None or url_prop.value is None:
+            continue
+        endpoints = endpoints_near(model, usage.path)
+        if not endpoints:
+            continue
+        parts = model.string_parts(url_prop.path, url_prop.value)
+        url, complete = known_url(parts)
+        if not url:
+            continue
+        if complete:
+            if "://" not in url and not url.startswith("/"):
+                continue  # relative to the page: cannot judge
+            path = url_path(url)
+        else:
+            if not url.startswith("/"):
+                continue
+            path = url_path(url)
+        if path is None:
+            continue
+        routes = model.frontend_routes(model.root_of(usage.path))
+        if any(url_match(path, route, prefix) for route, prefix, _ in routes):
+            continue  # served by a Next route handler, a rewrite or a Vite proxy
+        if _matches(path, complete, endpoints):
+            continue
+        key = (url_prop.path, id(url_prop.node), path)
+        if key in seen:
+            continue
+        seen.add(key)
+        yield _finding(pctx, model, url_prop, parts, path, endpoints)
+
+
+def _matches(path: str, complete: bool, endpoints) -> bool:
+    for endpoint in endpoints:
+        for route in endpoint.paths:
+            if path == route:
+                return True
+            if not complete and (route.endswith(path) or path.endswith(route)):
+                return True  # the base URL is unknown (an environment variable)
+            if not endpoint.prefix_known and path.endswith(route):
+                return True  # a router we could not see included: its mount prefix is unknown
+    return False
+
+
+def _finding(pctx, model, url_prop, parts, path, endpoints):
+    routes = sorted({route for endpoint in endpoints for route in endpoint.paths})
+    listed = ", ".join(routes)
+    message = f"api.url path {path} matches no back-end ChatKit route ({listed}): every request gets 404"
+    ctx = pctx.parsed(url_prop.path)
+    anchor = span(url_prop.value if url_prop.value is not None else url_prop.node)
+    hint = f"point api.url at {routes[0]}" if len(routes) == 1 else f"point api.url at one of {listed}"
+    if len(endpoints) != 1 or len(routes) != 1 or not endpoints[0].prefix_known:
+        return ctx.finding(anchor, message, hint=hint)
+    target = routes[0]
+    for part in reversed(parts):  # the literal that ends with the URL's path: the fix goes there
+        if part.text is None or part.span is None or part.path is None:
+            break
+        text = part.text.split("?", 1)[0].split("#", 1)[0]
+        trimmed = text.rstrip("/")
+        if path != "/" and trimmed.endswith(path):
+            part_ctx = pctx.parsed(part.path)
+            start = part.span[0] + len(trimmed) - len(path)
+            end = start + len(path)
+            if part_ctx.text[start:end] != path:
+                break
+            return part_ctx.finding((start, end), message, fix=part_ctx.replace((start, end), target), hint=hint)
+        if part.text:
+            break
+    return ctx.finding(anchor, message, hint=hint)
+
+
+BACKEND = '''from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+from chatkit.server import StreamingResult
+
+from .server import server
+
+router = APIRouter(prefix="/api")
+
+
+@router.post("/chatkit")
+async def chatkit_endpoint(request: Request):
+    result = await server.process(await request.body(), {})
+    if isinstance(result, StreamingResult):
+        return StreamingResponse(result, media_type="text/event-stream")
+    return Response(content=result.json, media_type="application/json")
+
+
+app = FastAPI()
+app.include_router(router)
+'''
+PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"vite": "7.2.4"}}\n'
+HTML = '''<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+  </head>
+  <body>
+    <div id="root"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+'''
+MAIN = '''import { createRoot } from "react-dom/client";
+import Chat from "./Chat";
+
+createRoot(document.getElementById("root")!).render(<Chat />);
+'''
+CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
+import { CHATKIT_URL } from "./config";
+
+export default function Chat() {
+  const chatkit = useChatKit({ api: { url: CHATKIT_URL, domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+'''
+VITE_CONFIG = '''import { defineConfig } from "vite";
+
+export default defineConfig({
+  server: { proxy: { "/api": { target: "http://localhost:8000", changeOrigin: true } } },
+});
+'''
+
+
+def _project(config: str, backend: str = BACKEND, **extra: str) -> dict[str, str]:
+    return {"frontend/package.json": PACKAGE, "frontend/index.html": HTML, "frontend/src/main.tsx": MAIN,
+            "frontend/src/Chat.tsx": CHAT, "frontend/src/config.ts": config, "backend/app/main.py": backend, **extra}
+
+
+ENV_CONFIG = 'const API_BASE = import.meta.env.VITE_API_BASE ?? "http://localhost:8000";\n\nexport const CHATKIT_URL = `${API_BASE}/chatkit`;\n'
+NEXT_ROUTE = '''export async function POST(request: Request): Promise<Response> {
+  return fetch("http://localhost:8000/api/chatkit", { method: "POST", body: await request.text() });
+}
+'''
+
+RULE.cases(
+    valid=[
+        Valid(_project('export const CHATKIT_URL = "http://localhost:8000/api/chatkit";\n'), name="absolute URL, router prefix"),
+        Valid(_project('export const CHATKIT_URL = "/api/chatkit";\n', **{"frontend/vite.config.ts": VITE_CONFIG}),
+              name="vite proxy"),
+        Valid(_project('export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/chatkit`;\n'),
+              name="unknown base, known tail"),
+        Valid(_project('export const CHATKIT_URL = "/chatkit";\n',
+                       **{"frontend/package.json": PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
+                          "frontend/app/layout.tsx": "export default function RootLayout() {\n  return null;\n}\n",
+                          "frontend/app/chatkit/route.ts": NEXT_ROUTE}), name="next route handler proxies"),
+        Valid(_project('export const CHATKIT_URL = "http://localhost:3000/api/chat/kit";\n',
+                       **{"frontend/package.json": PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
+                          "frontend/app/layout.tsx": "export default function RootLayout() {\n  return null;\n}\n",
+                          "frontend/app/api/[...path]/route.ts": NEXT_ROUTE}), name="absolute URL to a next catch-all route"),
+        Valid(_project('export const CHATKIT_URL = "http://localhost:8000/chat";\n',
+                       BACKEND.replace("server.process(await request.body(), {})", "{}")), name="no process(): CK211"),
+    ],
+    invalid=[
+        Invalid(_project(ENV_CONFIG), {"frontend/src/config.ts": ENV_CONFIG.replace("}/chatkit`", "}/api/chatkit`")},
+                findings=1, unsafe=True, name="env fallback in a config module"),
+        Invalid(_project('export const CHATKIT_URL = "http://127.0.0.1:8000/chat";\n'),
+                {"frontend/src/config.ts": 'export const CHATKIT_URL = "http://127.0.0.1:8000/api/chatkit";\n'},
+                findings=1, unsafe=True, name="stale path"),
+        Invalid(_project('export const CHATKIT_URL = "/chatkit";\n', **{"frontend/vite.config.ts": VITE_CONFIG}),
+                {"frontend/src/config.ts": 'export const CHATKIT_URL = "/api/chatkit";\n'},
+                findings=1, unsafe=True, name="outside the vite proxy"),
+        Invalid(_project('export const CHATKIT_URL = "http://localhost:8000/chatkit";\n',
+                         BACKEND.replace('@router.post("/chatkit")', '@router.post("/chatkit")\n@router.post("/v2/chatkit")')),
+                None, findings=1, unsafe=True, name="two routes: report only"),
+    ],
+)

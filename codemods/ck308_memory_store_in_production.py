@@ -1,0 +1,153 @@
+"""An in-memory store must not serve a production deployment or several worker processes.
+
+## Why
+A store that keeps threads in dicts and lists on the instance loses them whenever the process ends: every deploy,
+restart, crash or scale-down. The browser still holds the thread id, so the next `threads.get_by_id` fails with
+HTTP 500 and `threads.add_user_message` gets a 200 and an aborted stream. With several workers (`--workers 4`,
+`gunicorn -w 4`) it is worse at once: each process has its own copy, so a thread created by one worker does not
+exist for the next request, which another worker answers.
+
+"Production" means a Dockerfile `CMD`/`ENTRYPOINT`, a compose `command`, a Procfile, or a platform entry (Vercel,
+Render, Railway, Fly, App Engine) that starts a module from which the store is reachable by imports. A development
+launcher (`uvicorn main:app --reload`, a `__main__` block) with one worker is fine.
+
+## Wrong
+```dockerfile
+CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--workers", "4"]
+```
+```python
+chatkit_store = MemoryStore()   # main.py
+```
+
+## Right
+```python
+chatkit_store = PostgresStore(os.environ["DATABASE_URL"])   # or SQLite on a volume for one instance
+```
+The finding sits on the store's instantiation. No automatic fix: pick a persistent store (the official samples'
+`MemoryStore` says "A production app would implement this using a persistent database").
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis import store as st
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK308",
+    slug="memory-store-in-production",
+    safety=Safety.REPORT,
+    summary="an in-memory store is served by a production entry point (Dockerfile, compose, Procfile, platform) or by several workers",
+    url="https://github.com/openai/openai-chatkit-advanced-samples/blob/main/examples/customer-support/backend/app/memory_store.py",
+    module=__name__,
+    explanation=__doc__,
+)
+
+
+@RULE.check_project
+def check_project(pctx):
+    memory = [s for s in st.project_store_classes(pctx) if not s.is_abstract() and st.is_in_memory(s)]
+    if not memory:
+        return
+    serving = [launcher for launcher in st.launchers(pctx) if launcher.production or launcher.workers > 1]
+    if not serving:
+        return
+    reach = [(launcher, st.reachable_files(pctx, launcher.entries)) for launcher in serving]
+    for store in memory:
+        for instantiation in st.instantiations(pctx, store):
+            path = instantiation.ctx.path.resolve()
+            launcher = next((l for l, files in reach if path in files), None)
+            if launcher is None:
+                continue
+            ctx = pctx.parsed(instantiation.ctx.path)
+            where = f"{pctx.project.relative(launcher.source)}:{launcher.line}"
+            if launcher.workers > 1:
+                detail = (f"{launcher.workers} worker processes ({where}) each keep their own copy, so a thread created "
+                          "by one is missing for the next request; all of them lose every thread on restart")
+            else:
+                detail = f"the production entry point {where} serves it: every deploy or restart loses all threads"
+            yield ctx.finding(
+                ctx.header_span(instantiation.call),
+                f"{store.name} keeps threads in process memory: {detail}",
+                hint="use a persistent store (Postgres, SQLite on a volume, Redis) in production",
+            )
+
+
+_MEMORY = '''from chatkit.store import NotFoundError, Store
+
+
+class MemoryStore(Store[dict]):
+    def __init__(self):
+        self.threads = {}
+        self.items = {}
+
+    async def load_thread(self, thread_id, context):
+        if thread_id not in self.threads:
+            raise NotFoundError(thread_id)
+        return self.threads[thread_id]
+
+    async def save_thread(self, thread, context):
+        self.threads[thread.id] = thread
+'''
+
+_MAIN = '''from fastapi import FastAPI
+from chatkit.server import ChatKitServer
+
+from app.memory_store import MemoryStore
+
+
+class AppChatKitServer(ChatKitServer[dict]):
+    async def respond(self, thread, input, context):
+        yield None
+
+
+app = FastAPI()
+server = AppChatKitServer(MemoryStore())
+'''
+
+_POSTGRES = '''from chatkit.store import Store
+
+
+class PostgresStore(Store[dict]):
+    def __init__(self, pool):
+        self.pool = pool
+        self.cache = {}
+
+    async def load_thread(self, thread_id, context):
+        row = await self.pool.fetchrow("select * from threads where id = $1", thread_id)
+        return row
+'''
+
+RULE.cases(
+    valid=[
+        Valid({"backend/app/memory_store.py": _MEMORY, "backend/app/main.py": _MAIN,
+               "backend/requirements.txt": "fastapi\n", "backend/run.sh": "uvicorn app.main:app --reload --port 8000\n"},
+              name="development launcher with reload"),
+        Valid({"backend/app/store.py": _POSTGRES, "backend/app/main.py": _MAIN.replace("memory_store import MemoryStore", "store import PostgresStore")
+               .replace("MemoryStore()", "PostgresStore(pool)"),
+               "backend/requirements.txt": "fastapi\n", "backend/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n'},
+              name="persistent store in production"),
+        Valid({"backend/chatkit_server.py": _MEMORY + "\n\ndef get_server():\n    return MemoryStore()\n",
+               "backend/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n# from chatkit_server import get_server\n",
+               "backend/requirements.txt": "fastapi\n", "backend/Dockerfile": "FROM python:3.11-slim\nCMD [\"python\", \"start_server.py\"]\n",
+               "backend/start_server.py": "import os\nos.system('uvicorn main:app --host 0.0.0.0 --port 7860 --workers 1')\n"},
+              name="store not reachable from the production entry point"),
+    ],
+    invalid=[
+        Invalid({"backend/app/memory_store.py": _MEMORY, "backend/app/main.py": _MAIN, "backend/requirements.txt": "fastapi\n",
+                 "backend/Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n'},
+                None, findings=1, name="Dockerfile CMD"),
+        Invalid({"app/memory_store.py": _MEMORY, "app/main.py": _MAIN, "requirements.txt": "fastapi\n",
+                 "Procfile": "web: gunicorn -k uvicorn.workers.UvicornWorker -w 4 app.main:app\n"},
+                None, findings=1, name="Procfile with several workers"),
+        Invalid({"chatbot-backend/app/memory_store.py": _MEMORY, "chatbot-backend/app/main.py": _MAIN,
+                 "chatbot-backend/pyproject.toml": "[project]\nname = 'x'\n",
+                 "docker-compose.yml": "services:\n  api:\n    build: ./chatbot-backend\n    command: uvicorn app.main:app --host 0.0.0.0 --reload\n    working_dir: /app\n",
+                 "chatbot-backend/Dockerfile": "FROM python:3.12\nCMD uvicorn app.main:app --host 0.0.0.0 --port $PORT\n"},
+                None, findings=1, name="compose and Dockerfile shell form"),
+        Invalid({"backend/memory_store.py": _MEMORY,
+                 "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
+                                    "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=4)\n"},
+                None, findings=1, name="several workers from a __main__ launcher"),
+    ],
+)
