@@ -1,0 +1,189 @@
+"""A custom `api.fetch` rewrites or re-serialises ChatKit's request bodies, or invents request types.
+
+## Why
+ChatKit's requests are its protocol: a JSON body discriminated on `type` (`threads.create`,
+`threads.add_user_message`, `items.feedback`, …) that `ChatKitServer.process()` validates with pydantic, and
+`multipart/form-data` for direct attachment uploads. A custom fetch that parses and re-serialises the body, adds or
+renames fields, or builds its own `{ type: "threads.…" }` requests drifts from the protocol with every ChatKit
+release: the server answers 400/500 (`union_tag_invalid`, missing `params`), uploads lose their files, and streams
+break in ways ChatKit reports only as a generic error. `api.fetch` is for transport concerns (headers,
+credentials, retries); per-request data belongs in headers or in the server's request context.
+
+The rule follows `api.fetch` in its three shapes and reports `JSON.parse(init.body)`, a `body:` other than
+`init.body`, assignments to `init.body`, and request objects with a ChatKit `type` built inside the fetch. It has no
+automatic fix.
+
+## Wrong
+```tsx
+fetch: async (input, init) => {
+  const body = JSON.parse(String(init?.body));
+  body.metadata = { userId };
+  return fetch(input, { ...init, body: JSON.stringify(body) });
+},
+```
+
+## Right
+```tsx
+fetch: async (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set("X-User-Id-Hint", userId);  // or resolve the user from the token on the server
+  return fetch(input, { ...init, headers });
+},
+```
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.frontend import (
+    fetch_function,
+    find_all,
+    frontend_model,
+    function_parameters,
+    property_key,
+    span,
+    string_value,
+    unwrap,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK110",
+    slug="fetch-rewrites-body",
+    safety=Safety.REPORT,
+    summary="custom api.fetch rewrites or re-serialises request bodies, or invents ChatKit request types",
+    url="https://openai.github.io/chatkit-python/server",
+    languages=("tsx",),
+    triggers=(b"chatkit",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+REQUEST_PREFIXES = ("threads.", "items.", "attachments.")
+
+
+@RULE.check_project
+def check(pctx):
+    model = frontend_model(pctx.project)
+    if not model.relevant:
+        return
+    seen = set()
+    for usage in model.usages:
+        found = fetch_function(model, usage)
+        if found is None:
+            continue
+        path, function = found
+        if (path, span(function)) in seen:
+            continue
+        seen.add((path, span(function)))
+        problems = list(_problems(function))
+        if not problems:
+            continue
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        problems.sort(key=lambda item: span(item[0]))
+        node = problems[0][0]
+        start, end = span(node)
+        line_end = ctx.text.find("\n", start)
+        anchor = (start, line_end if start < line_end < end else end)
+        what = "; ".join(dict.fromkeys(reason for _, reason in problems))
+        yield ctx.finding(anchor, f"custom api.fetch {what}: ChatKit's protocol bodies must reach the server as sent",
+                          hint="pass init.body through untouched; send extra data as headers or derive it on the server")
+
+
+def _is_init_body(node, init: str | None) -> bool:
+    node = unwrap(node)
+    if node is None or node.kind() != "member_expression" or init is None:
+        return False
+    obj = unwrap(node.field("object"))
+    return node.field("property").text() == "body" and obj is not None and obj.kind() == "identifier" and obj.text() == init
+
+
+def _problems(function):
+    params = function_parameters(function)
+    init = params[1] if len(params) > 1 and params[1] else None
+    for call in find_all(function, "call_expression"):
+        callee = call.field("function")
+        if callee is not None and callee.text() == "JSON.parse":
+            args = call.field("arguments").text()
+            if ".body" in args or (init is not None and init in args):
+                yield call, "parses the request body"
+    for pair in find_all(function, "pair"):
+        key = property_key(pair)
+        value = pair.field("value")
+        if key == "body" and value is not None and not _is_init_body(value, init):
+            yield pair, "replaces the request body"
+        if key == "type":
+            literal = string_value(unwrap(value))
+            if literal and literal.startswith(REQUEST_PREFIXES):
+                yield pair, f"builds its own `{literal}` request"
+    for assignment in find_all(function, "assignment_expression"):
+        left = assignment.field("left")
+        if left is not None and left.kind() == "member_expression" and left.field("property").text() == "body":
+            yield assignment, "rewrites the request body"
+
+
+PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"vite": "7.2.4"}}\n'
+HTML = '''<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
+  </head>
+  <body>
+    <div id="root"></div>
+    <script type="module" src="/src/main.tsx"></script>
+  </body>
+</html>
+'''
+MAIN = '''import { createRoot } from "react-dom/client";
+import { Chat } from "./Chat";
+
+createRoot(document.getElementById("root")!).render(<Chat userId="u1" />);
+'''
+CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+export function Chat({ userId }: { userId: string }) {
+  const chatkit = useChatKit({
+    api: {
+      url: "/chatkit",
+      domainKey: "domain_pk_localhost_dev",
+@FETCH@
+    },
+  });
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+'''
+
+
+def _vite(fetch: str, **extra: str) -> dict[str, str]:
+    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN,
+            "src/Chat.tsx": CHAT.replace("@FETCH@", fetch.rstrip("\n")), **extra}
+
+
+RULE.cases(
+    valid=[
+        Valid(_vite('''      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set("X-User", userId);
+        return fetch(input, { ...init, headers });
+      },'''), name="headers only"),
+        Valid(_vite('''      async fetch(input: RequestInfo | URL, init?: RequestInit) {
+        return fetch(input, { method: init?.method, body: init?.body, headers: init?.headers, credentials: "include" });
+      },'''), name="body passed through"),
+    ],
+    invalid=[
+        Invalid(_vite('''      fetch: async (input, init) => {
+        const body = JSON.parse(String(init?.body));
+        body.metadata = { userId };
+        return fetch(input, { ...init, body: JSON.stringify(body) });
+      },'''), None, findings=1, name="parse and re-serialise"),
+        Invalid({**_vite("      fetch: rewrite,"), "src/Chat.tsx": CHAT.replace("@FETCH@", "      fetch: rewrite,").replace(
+            "export function Chat", '''function rewrite(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const request = { type: "threads.create", params: { input: { content: [] } } };
+  return fetch(input, { ...init, body: init?.method === "POST" ? JSON.stringify(request) : init?.body });
+}
+
+export function Chat''')}, None, findings=1, name="named function inventing a request type"),
+    ],
+)
