@@ -204,7 +204,7 @@ def _requirements(lines: list[str]) -> dict[str, str]:
 
 
 def _pyproject_requirements(data: bytes) -> list[str]:
-    import tomllib
+    from ._toml import tomllib
 
     try:
         document = tomllib.loads(data.decode("utf-8", "replace"))
@@ -222,7 +222,7 @@ def _pyproject_requirements(data: bytes) -> list[str]:
 
 
 def _toml_lock(data: bytes) -> dict[str, str]:
-    import tomllib
+    from ._toml import tomllib
 
     try:
         document = tomllib.loads(data.decode("utf-8", "replace"))

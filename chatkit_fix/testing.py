@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
+from .config import Settings, load_settings
 from .engine import Engine, RunResult, parses
 from .project import Project
 from .rules import Case, Rule, load_rules
@@ -34,14 +34,14 @@ def read_files(root: Path, names) -> dict[str, str]:
 
 
 def run_rules(root: Path, codes: set[str], unsafe: bool = False, write: bool = True, settings: Settings | None = None):
-    settings = settings or Settings(root=root)
+    settings = settings or load_settings(root)
     project = Project.discover(root, settings, [root])
     engine = Engine(project, load_rules(), codes)
     return engine.apply(unsafe=unsafe, write=write)
 
 
 def check_rules(root: Path, codes: set[str], settings: Settings | None = None) -> RunResult:
-    settings = settings or Settings(root=root)
+    settings = settings or load_settings(root)
     project = Project.discover(root, settings, [root])
     return Engine(project, load_rules(), codes).check()
 

@@ -1913,24 +1913,8 @@ def append_member(ctx, text: str, obj, member: str):
 
 
 def token_getter(project) -> str | None:
-    """`[tool.chatkit-fix] token-getter`: from the run's settings, or, for settings built by hand (no config file),
-    from the project's own pyproject.toml."""
-    value = project.settings.token_getter
-    if value or project.settings.config_path is not None:
-        return value
-    pyproject = project.root / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = document.get("tool", {}).get("chatkit-fix", {}).get("token-getter")
-    return value if isinstance(value, str) and value.strip() else None
+    """`[tool.chatkit-fix] token-getter`: where the front end gets its bearer token."""
+    return project.settings.token_getter
 
 
 def top_level_statement(node):
