@@ -122,7 +122,7 @@ def _report(pctx, model: FrontendModel, root, users):
     if layouts:
         covering = [layout for layout in layouts if any(_inside(entry, layout.parent) for entry in entries)] or layouts[:1]
         for layout in covering:
-            yield _layout_finding(pctx, model, layout, message)
+            yield layout_finding(pctx, model, layout, message)
         return
     if root.pages_dirs and root.is_next:
         special = {p.stem: p for p in model.files_of_root(root)
@@ -136,7 +136,7 @@ def _report(pctx, model: FrontendModel, root, users):
     html = [p for p in root.html_files if p in entries] or [p for p in root.html_files if p.parent == root.path and p.name == "index.html"]
     if html:
         for page in html:
-            yield _html_finding(pctx, page, message)
+            yield html_finding(pctx, page, message)
         return
     if root.docusaurus_config is not None:
         yield _docusaurus_finding(pctx, model, root.docusaurus_config, message)
@@ -157,7 +157,8 @@ def _script_element(local: str) -> str:
     return f'<{local} src="{CDN_URL}" strategy="afterInteractive" />'
 
 
-def _layout_finding(pctx, model: FrontendModel, layout, message):
+def layout_finding(pctx, model: FrontendModel, layout, message):
+    """The finding for a Next root layout, with the fix; `chatkit-fix init` merges with this same fix."""
     ctx = pctx.parsed(layout)
     script = model.script(layout)
     bodies = jsx_elements_named(script, "body") if script is not None else []
@@ -209,7 +210,8 @@ def _document_finding(pctx, model: FrontendModel, document, message):
     return ctx.finding(span(heads[0].child(0)), message, fix=edit, hint=hint)
 
 
-def _html_finding(pctx, page, message):
+def html_finding(pctx, page, message):
+    """The finding for an HTML entry page, with the fix; `chatkit-fix init` merges with this same fix."""
     ctx = pctx.parsed(page)
     text = ctx.text
     hint = f"add {SCRIPT_TAG} to the <head> of {page.name}"

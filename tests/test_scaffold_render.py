@@ -154,32 +154,80 @@ def test_dry_run_writes_nothing_and_shows_the_plan(tmp_path: Path) -> None:
     assert {r.path for r in report.updated} == {"backend/chatkit_settings.py", "backend/.env.example"}
 
 
-def test_existing_fastapi_main_and_next_layout_need_a_merge_and_are_not_touched(tmp_path: Path) -> None:
+USER_MAIN = """from fastapi import FastAPI
+
+from .auth import AuthMiddleware
+from .routes import api
+
+app = FastAPI(title="todo")
+app.add_middleware(AuthMiddleware)
+app.include_router(api)
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run("backend.main:app")
+"""
+
+
+def test_existing_main_and_layout_are_merged_by_codemods(tmp_path: Path) -> None:
     main = tmp_path / "backend/main.py"
     main.parent.mkdir()
-    main.write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    main.write_text(USER_MAIN)
     (tmp_path / "web/src/app").mkdir(parents=True)
-    layout = tmp_path / "web/src/app/layout.jsx"
-    layout.write_text("export default function RootLayout({ children }) { return children; }\n")
+    layout = tmp_path / "web/src/app/layout.tsx"
+    layout.write_text(
+        'import "./globals.css";\n\nexport default function RootLayout({ children }: { children: React.ReactNode }) {\n'
+        '  return (\n    <html lang="en">\n      <body>\n        {children}\n      </body>\n    </html>\n  );\n}\n'
+    )
     (tmp_path / "web/package.json").write_text('{\n    "dependencies": {"next": "15.0.0"}\n}\n')
 
-    report = generate(tmp_path, force=True)
+    report = generate(tmp_path)
 
-    merges = {result.path: result.reason for result in report.needs_merge}
-    assert set(merges) == {"backend/main.py", "web/src/app/layout.jsx"}
-    assert "include_router" in merges["backend/main.py"]
-    assert "next/script" in merges["web/src/app/layout.jsx"]
-    assert main.read_text() == "from fastapi import FastAPI\n\napp = FastAPI()\n"
+    assert {r.path for r in report.merged} == {"backend/main.py", "web/src/app/layout.tsx"}
+    merged_main = main.read_text()
+    for line in USER_MAIN.splitlines():
+        assert line in merged_main.splitlines(), f"user line lost: {line!r}"
+    lines = merged_main.splitlines()
+    assert "from .chatkit_router import router as chatkit_router, settings as chatkit_settings" in lines
+    include = lines.index("app.include_router(chatkit_router)")
+    cors = lines.index("app.add_middleware(")
+    assert lines.index("app.include_router(api)") < include < cors < lines.index('if __name__ == "__main__":')
+    assert lines.index("app.add_middleware(AuthMiddleware)") < cors, "CORS must be added last (outermost)"
+    merged_layout = layout.read_text()
+    assert 'import Script from "next/script";' in merged_layout
+    assert '<Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />' in merged_layout
     assert (tmp_path / "web/src/components/ChatKitWidget.tsx").exists()
     assert not (tmp_path / "web/src/app/page.tsx").exists(), "an existing app keeps its own pages"
     package = (tmp_path / "web/package.json").read_text()
     assert package.startswith('{\n    "dependencies": {\n        "@openai/chatkit-react": "^1.6.1",')
 
-    layout.write_text(
-        'import Script from "next/script";\n<Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" />\n'
-    )
-    main.write_text("from .chatkit_router import router\n")
-    assert not generate(tmp_path).needs_merge, "files that already have the additions need nothing"
+    again = generate(tmp_path)
+    assert not again.changed and not again.needs_merge, "a second init changes nothing"
+
+
+def test_an_unmergeable_layout_is_reported_and_untouched(tmp_path: Path) -> None:
+    (tmp_path / "web/src/app").mkdir(parents=True)
+    layout = tmp_path / "web/src/app/layout.jsx"
+    layout.write_text("export default function RootLayout({ children }) { return children; }\n")
+    (tmp_path / "web/package.json").write_text('{"dependencies": {"next": "15.0.0"}}\n')
+    main = tmp_path / "backend/main.py"
+    main.parent.mkdir()
+    main.write_text("from starlette.applications import Starlette\n\napp = Starlette()\n")
+
+    report = generate(tmp_path, force=True)
+
+    merges = {result.path: result.reason for result in report.needs_merge}
+    assert set(merges) == {"backend/main.py", "web/src/app/layout.jsx"}
+    assert "include_router" in merges["backend/main.py"] and "next/script" in merges["web/src/app/layout.jsx"]
+    assert main.read_text() == "from starlette.applications import Starlette\n\napp = Starlette()\n"
+    assert layout.read_text() == "export default function RootLayout({ children }) { return children; }\n"
 
 
 def test_a_foreign_file_with_a_generated_name_is_not_overwritten(tmp_path: Path) -> None:
@@ -271,7 +319,8 @@ def test_framework_is_detected_from_package_json(tmp_path: Path) -> None:
     report = generate(tmp_path)
 
     assert (tmp_path / "client/src/ChatKitWidget.tsx").exists()
-    assert [r.path for r in report.needs_merge] == ["client/index.html"]
+    assert [r.path for r in report.merged] == ["client/index.html"]
+    assert "chatkit.js" in (tmp_path / "client/index.html").read_text()
     assert not (tmp_path / "client/src/main.tsx").exists()
     existing = tmp_path / "api-only"
     existing.mkdir()

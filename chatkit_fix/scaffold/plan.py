@@ -51,6 +51,8 @@ class PlannedFile:
     """For MERGE files: what the user's file needs."""
     merged_marker: str = ""
     """For MERGE files: text whose presence shows the file already has our additions."""
+    merger: str = ""
+    """For MERGE files: the codemod that adds them (see merge.py)."""
 
     @property
     def relative(self) -> str:
@@ -130,6 +132,7 @@ def backend_files(backend: Path, options: InitOptions) -> list[PlannedFile]:
                 " then CORSMiddleware (added last) with origins from CHATKIT_CORS_ORIGINS"
             ),
             merged_marker="chatkit_router",
+            merger="fastapi-main",
         ),
         PlannedFile(backend / ".env.example", "backend/env.example.j2"),
     ]
@@ -178,6 +181,7 @@ def add_next_files(plan: Plan, target: Path, frontend: FrontendApp, generated: s
             Kind.MERGE,
             merge_hint=f"existing root layout: {script_hint}",
             merged_marker=CDN_URL,
+            merger="next-layout",
         )
     )
     page = app_dir / "page.tsx"
@@ -198,6 +202,7 @@ def add_vite_files(plan: Plan, frontend: FrontendApp, generated: set[str]) -> No
             Kind.MERGE,
             merge_hint=f'existing index.html: add `<script src="{CDN_URL}" async></script>` to <head> (CK101)',
             merged_marker=CDN_URL,
+            merger="html-page",
         )
     )
     if frontend.is_new or (src / "main.tsx").as_posix() in generated:

@@ -15,6 +15,7 @@ class Action(str, Enum):
     SKIPPED_EDITED = "skipped_edited"
     OVERWRITTEN = "overwritten"
     NEEDS_MERGE = "needs_merge"
+    MERGED = "merged"
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,13 @@ class InitReport:
         return self.with_action(Action.NEEDS_MERGE)
 
     @property
+    def merged(self) -> list[FileResult]:
+        return self.with_action(Action.MERGED)
+
+    @property
     def changed(self) -> bool:
         """Whether files were (or, in a dry run, would be) written."""
-        return any(r.action in (Action.CREATED, Action.UPDATED, Action.OVERWRITTEN) for r in self.files)
+        return any(r.action in (Action.CREATED, Action.UPDATED, Action.OVERWRITTEN, Action.MERGED) for r in self.files)
 
     def to_dict(self) -> dict[str, Any]:
         return {
