@@ -197,10 +197,6 @@ def argument(call: ast.Call, position: int | None, name: str) -> ast.expr | None
     return None
 
 
-def has_star_kwargs(call: ast.Call) -> bool:
-    return any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)
-
-
 def unawait(node: ast.expr | None) -> ast.expr | None:
     return node.value if isinstance(node, ast.Await) else node
 
@@ -277,8 +273,9 @@ def module_helper(ctx, name: str, code: str, near: ast.AST):
     for statement in ctx.tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and statement.name == name:
             return None
-    line = near.lineno
-    top = next(s for s in ctx.tree.body if s.lineno <= line <= (s.end_lineno or s.lineno)) if hasattr(near, "lineno") else near
+    line = getattr(near, "lineno", 1)
+    before = [s for s in ctx.tree.body if s.lineno <= line] or ctx.tree.body[:1]
+    top = before[-1] if before else near  # the top-level statement that holds `near`
     start = ctx.full_span(top)[0]
     line = ctx.source.position(start)[0]
     while line > 1 and ctx.source.line_text(line - 1).lstrip().startswith("#"):
@@ -426,9 +423,6 @@ def all_origins(ctx, expr: ast.expr | None, scope: ast.AST | None = None, depth:
 
 
 # ---- ChatKitServer subclasses and respond() ----------------------------------------------------------------------
-
-
-RESPOND_MESSAGE_NAMES = ("input_user_message", "user_message", "input", "item", "message")
 
 
 @dataclass
@@ -598,9 +592,6 @@ def streams_events_to_user(ctx, run: ast.Call) -> bool:
             if receiver is run or (isinstance(receiver, ast.Name) and receiver.id in names):
                 return True
     return False
-
-
-HISTORY_CONVERTERS = ("to_agent_input", "simple_to_agent_input")
 
 
 def is_history_conversion(ctx, call: ast.AST) -> bool:

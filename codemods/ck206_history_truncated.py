@@ -1,0 +1,339 @@
+"""The agent must see the newest part of the thread, not the oldest, and not just the current message.
+
+## Why
+`load_thread_items(thread.id, after, limit, order, context)` with `order="asc"` and a limit returns the *oldest*
+`limit` items: once a thread is longer than the limit the agent keeps answering the start of the conversation and
+never sees the latest messages (the upstream quickstart has this bug). Load `"desc"` (the newest `limit` items) and
+reverse them, as the official samples do.
+
+A `respond()` that gives the agent only the current message (`Runner.run_streamed(agent, input=text)` or
+`simple_to_agent_input(input_user_message)`) forgets everything said before: every turn starts from scratch. That
+one is reported, not fixed: history can travel in several ways (`previous_response_id`, `conversation_id`, an Agents
+SDK session, or the thread items). Only the run that reaches the user through `stream_agent_response` (or a
+`stream_events()` loop in `respond`) is judged: a title or classifier agent that sees one message is fine.
+
+## Wrong
+```python
+page = await self.store.load_thread_items(thread.id, None, 20, "asc", context)
+agent_input = await simple_to_agent_input(page.data)
+```
+
+## Right
+```python
+page = await self.store.load_thread_items(thread.id, None, 20, "desc", context)
+agent_input = await simple_to_agent_input(list(reversed(page.data)))   # newest 20, oldest first
+```
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis.server import (
+    argument,
+    call_name,
+    calls_named,
+    enclosing_function,
+    flow_of,
+    is_history_conversion,
+    is_none,
+    is_run,
+    is_run_streamed,
+    is_stream_agent_response,
+    parent_of,
+    respond_methods,
+    server_method_of,
+    streams_events_to_user,
+    string_value,
+    walk_scope,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK206",
+    slug="history-truncated",
+    safety=Safety.SAFE,
+    summary="history loaded oldest-first with a limit (use desc + reversed), or only the current message given",
+    url="https://openai.github.io/chatkit-python/guides/respond-to-user-message/#load-thread-history-recommended-default",
+    triggers=((b"load_thread_items", b"asc"), (b"ChatKitServer", b"run_streamed")),
+    module=__name__,
+    explanation=__doc__,
+)
+
+HISTORY_KEYWORDS = ("previous_response_id", "conversation_id", "session", "auto_previous_response_id")
+HISTORY_CALLS = ("load_thread_items", "load_thread", "load_item", "to_input_list", "get_items")
+ORDER_INSENSITIVE = ("reversed", "sorted", "len", "bool", "set")
+
+
+@RULE.check
+def check(ctx):
+    yield from _oldest_first(ctx)
+    yield from _single_message(ctx)
+
+
+# ---- order="asc" with a limit ------------------------------------------------------------------------------------
+
+
+def _oldest_first(ctx):
+    for call in calls_named(ctx, "load_thread_items"):
+        if call_name(call) != "load_thread_items" or not isinstance(call.func, ast.Attribute):
+            continue
+        order = argument(call, 3, "order")
+        limit = argument(call, 2, "limit")
+        after = argument(call, 1, "after")
+        if string_value(order) != "asc" or limit is None or is_none(limit) or (after is not None and not is_none(after)):
+            continue
+        func = enclosing_function(ctx, call)
+        if func is None or not _feeds_the_agent(ctx, call, func) or _in_loop(ctx, call, func):
+            continue
+        message = (
+            "thread history loaded with order=\"asc\" and a limit: that is the OLDEST items, so once the thread is "
+            "longer the agent never sees the latest messages"
+        )
+        quote = ctx.segment(order)[0]
+        edits = [ctx.replace(order, f"{quote}desc{quote}")]
+        data_edits = _reverse_data(ctx, call, func)
+        if data_edits is None:
+            yield ctx.finding(ctx.header_span(call), message, fix=ctx.todo(call, 'load order="desc" and reverse '
+                              "the page's items before converting them"), complete=False,
+                              hint='order="desc", then list(reversed(page.data))')
+            continue
+        yield ctx.finding(ctx.header_span(call), message, fix=edits + data_edits,
+                          hint='order="desc", then list(reversed(page.data))')
+
+
+def _feeds_the_agent(ctx, call: ast.Call, func: ast.AST) -> bool:
+    streamed = converted = plain_run = False
+    for node in walk_scope(func):
+        if isinstance(node, ast.Call):
+            if is_run_streamed(ctx, node) or is_stream_agent_response(ctx, node):
+                streamed = True
+            elif is_history_conversion(ctx, node):
+                converted = True
+            elif is_run(ctx, node):
+                plain_run = True
+    if streamed:
+        return True
+    if plain_run:
+        return False  # a title or classifier agent
+    return converted or server_method_of(ctx, call) is not None
+
+
+def _in_loop(ctx, node: ast.AST, func: ast.AST) -> bool:
+    current = parent_of(ctx, node)
+    while current is not None and current is not func:
+        if isinstance(current, (ast.While, ast.For, ast.AsyncFor)):
+            return True
+        current = parent_of(ctx, current)
+    return False
+
+
+def _reverse_data(ctx, call: ast.Call, func: ast.AST) -> list | None:
+    """Edits wrapping the page's `.data` in `list(reversed(...))`; [] when it is already reordered; None if unknown."""
+    parent = parent_of(ctx, call)
+    holder = parent if isinstance(parent, ast.Await) else call
+    above = parent_of(ctx, holder)
+    if isinstance(above, ast.Attribute) and above.attr == "data":
+        return _wrap([above], ctx)
+    if not (isinstance(above, ast.Assign) and len(above.targets) == 1 and isinstance(above.targets[0], ast.Name)):
+        return None
+    name = above.targets[0].id
+    if len(flow_of(ctx, func).bindings.get(name, [])) != 1:
+        return None
+    uses = []
+    for node in walk_scope(func):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+            outer = parent_of(ctx, node)
+            if isinstance(outer, ast.Attribute) and outer.attr == "data":
+                uses.append(outer)
+            elif not (isinstance(outer, ast.Attribute) and outer.attr in ("has_more", "after")):
+                return None  # the page itself travels on
+    if not uses:
+        return None
+    return _wrap(uses, ctx)
+
+
+def _wrap(uses: list[ast.Attribute], ctx) -> list:
+    edits = []
+    for use in uses:
+        outer = parent_of(ctx, use)
+        if isinstance(outer, ast.Call) and isinstance(outer.func, ast.Name) and outer.func.id in ORDER_INSENSITIVE:
+            continue
+        start, end = ctx.span(use)
+        edits += [ctx.insert(start, "list(reversed("), ctx.insert(end, "))")]
+    return edits
+
+
+# ---- only the current message ------------------------------------------------------------------------------------
+
+
+def _single_message(ctx):
+    for respond in respond_methods(ctx):
+        if respond.message is None:
+            continue
+        flow = flow_of(ctx, respond.func)
+        for node in walk_scope(respond.func):
+            if not is_run_streamed(ctx, node):
+                continue
+            if any(k.arg in HISTORY_KEYWORDS or k.arg is None for k in node.keywords):
+                continue
+            agent_input = argument(node, 1, "input")
+            if agent_input is None or not streams_events_to_user(ctx, node):
+                continue
+            nodes, params = flow.closure(agent_input)
+            if respond.message not in params or params & {respond.thread, respond.context}:
+                continue
+            if any(_history_source(n) for n in nodes):
+                continue
+            yield ctx.finding(
+                ctx.header_span(node),
+                f"the agent gets only the current message ({respond.message}): every turn starts without the "
+                "thread's history",
+                hint="load the thread: page = await self.store.load_thread_items(thread.id, None, 20, \"desc\", "
+                     "context); agent_input = await simple_to_agent_input(list(reversed(page.data)))",
+            )
+
+
+def _history_source(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call) and call_name(node) in HISTORY_CALLS:
+        return True
+    return isinstance(node, ast.Attribute) and node.attr in ("store", "history", "messages")
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from agents import Runner\n"
+            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class AgentServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=agent_ctx)\n"
+            "        async for event in stream_agent_response(agent_ctx, result):\n"
+            "            yield event\n",
+            filename="app.py",
+            name="official shape",
+        ),
+        Valid(
+            "from agents import Runner\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def _title(self, thread, user_message):\n"
+            "        run = await Runner.run(self.title_agent, input=await self.converter.to_agent_input(user_message))\n"
+            "        thread.title = run.final_output\n\n"
+            "    async def _first_messages(self, thread, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 3, 'asc', context)\n"
+            "        run = await Runner.run(self.title_agent, input=await self.converter.to_agent_input(page.data))\n"
+            "        return run.final_output\n",
+            filename="server.py",
+            name="title agent with one message or the first ones",
+        ),
+        Valid(
+            "from agents import Runner\n"
+            "from chatkit.agents import stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        result = Runner.run_streamed(self.agent, await simple_to_agent_input(item),\n"
+            "                                     previous_response_id=thread.metadata.get('last_response_id'))\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="history by previous_response_id",
+        ),
+        Valid(
+            "async def export_all(store, thread, context):\n"
+            "    after = None\n"
+            "    while True:\n"
+            "        page = await store.load_thread_items(thread.id, after, 100, 'asc', context)\n"
+            "        yield page.data\n"
+            "        if not page.has_more:\n"
+            "            break\n"
+            "        after = page.after\n",
+            filename="export.py",
+            name="paginated export",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            "from agents import Runner\n"
+            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class TodoChatKitServer(ChatKitServer['RequestContext']):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        items_page = await self.store.load_thread_items(\n"
+            "            thread.id, after=None, limit=50, order=\"asc\", context=context\n"
+            "        )\n"
+            "        items = items_page.data\n"
+            "        input_items = await simple_to_agent_input(items)\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, input=input_items, context=agent_context)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n",
+            "from agents import Runner\n"
+            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class TodoChatKitServer(ChatKitServer['RequestContext']):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        items_page = await self.store.load_thread_items(\n"
+            "            thread.id, after=None, limit=50, order=\"desc\", context=context\n"
+            "        )\n"
+            "        items = list(reversed(items_page.data))\n"
+            "        input_items = await simple_to_agent_input(items)\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, input=input_items, context=agent_context)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n",
+            filename="app/chatkit_server.py",
+            findings=1,
+            name="keywords, asc",
+        ),
+        Invalid(
+            "from chatkit.agents import simple_to_agent_input\n\n"
+            "async def build_input(store, thread, context):\n"
+            "    return await simple_to_agent_input((await store.load_thread_items(thread.id, None, 20, 'asc', context)).data)\n",
+            "from chatkit.agents import simple_to_agent_input\n\n"
+            "async def build_input(store, thread, context):\n"
+            "    return await simple_to_agent_input(list(reversed((await store.load_thread_items(thread.id, None, 20, 'desc', context)).data)))\n",
+            filename="history.py",
+            findings=1,
+            name="positional, inline",
+        ),
+        Invalid(
+            "from agents import Runner\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class AppChatKitServer(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        from chatkit.agents import AgentContext, stream_agent_response\n"
+            "        user_input_text = self._extract_text(input) if input else ''\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, input=user_input_text, context=agent_context)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n",
+            None,
+            filename="backend/app/chatkit_server.py",
+            findings=1,
+            name="only the current message (report)",
+        ),
+        Invalid(
+            "from agents import Runner as R\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class IncidentServer(ChatKitServer):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        text = ''\n"
+            "        for part in item.content:\n"
+            "            text += part.text\n"
+            "        result = R.run_streamed(self.agent, input=text, context=context['user'])\n"
+            "        async for event in result.stream_events():\n"
+            "            yield self.convert(event)\n",
+            None,
+            filename="chatkit_server.py",
+            findings=1,
+            name="hand-rolled stream of the current message (report)",
+        ),
+    ],
+)

@@ -1,0 +1,258 @@
+"""`respond()` must not store what ChatKit already stores.
+
+## Why
+`ChatKitServer` persists the user message itself (`store.add_thread_item`) *before* it calls `respond()`, and it
+persists every item `respond()` yields in a `ThreadItemDoneEvent` (a `thread.item.done` event). A `respond()` that
+also calls `add_thread_item(thread.id, input_user_message, context)` stores the user message twice: the thread shows
+it twice and the agent's history holds it twice. Saving an assistant item by hand and then yielding it as done does
+the same to the answer (with an append-only store, two rows with one id).
+
+## Wrong
+```python
+async def respond(self, thread, input_user_message, context):
+    await self.store.add_thread_item(thread.id, input_user_message, context)
+    ...
+```
+
+## Right
+```python
+async def respond(self, thread, input_user_message, context):
+    # the user message is already in the store; yield items as done and ChatKit stores them
+    ...
+```
+The fix removes the extra write. It is unsafe because a store that relied on it (for example, one that filters or
+rewrites items on the way in) may behave differently: review the diff.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis.server import (
+    argument,
+    call_name,
+    flow_of,
+    remove_statement,
+    respond_methods,
+    statement_of,
+    walk_scope,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK207",
+    slug="duplicate-persistence",
+    safety=Safety.UNSAFE,
+    summary="respond() stores the user message (already stored) or an item it also yields as done",
+    url="https://openai.github.io/chatkit-python/concepts/thread-stream-events/",
+    triggers=((b"ChatKitServer", b"add_thread_item"), (b"ChatKitServer", b"save_item")),
+    module=__name__,
+    explanation=__doc__,
+)
+
+WRITES = ("add_thread_item", "save_item")
+
+
+@RULE.check
+def check(ctx):
+    for respond in respond_methods(ctx):
+        flow = flow_of(ctx, respond.func)
+        done_items = _yielded_done_items(respond.func)
+        for node in walk_scope(respond.func):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and call_name(node) in WRITES):
+                continue
+            item = argument(node, 1, "item")
+            if not isinstance(item, ast.Name):
+                continue
+            if respond.message and _is_message(flow, item.id, respond.message):
+                what = f"the user message ({respond.message}), which ChatKit stored before calling respond()"
+            elif item.id in done_items:
+                what = f"{item.id}, which respond() also yields in a ThreadItemDoneEvent that ChatKit stores"
+            else:
+                continue
+            statement = statement_of(ctx, node)
+            removal = remove_statement(ctx, statement) if _is_plain_write(statement, node) else None
+            message = f"respond() stores {what}: it is stored twice"
+            if removal is None:
+                yield ctx.finding(ctx.header_span(node), message, fix=ctx.todo(node, "remove this write: ChatKit "
+                                  "stores the item itself"), complete=False, hint="remove the write")
+            else:
+                yield ctx.finding(ctx.header_span(node), message, fix=removal, hint="remove the write")
+
+
+def _is_message(flow, name: str, message: str) -> bool:
+    """The item is the user message: the parameter itself, an alias of it, or a user message rebuilt from it."""
+    if flow.bindings.get(message):
+        return False
+    if name == message:
+        return True
+    values = flow.values(name)
+    if len(values) != 1:
+        return False
+    value = values[0]
+    if isinstance(value, ast.Name) and value.id == message:
+        return True
+    if not _is_user_message(value):
+        return False
+    _, params = flow.closure(value)
+    return message in params
+
+
+def _is_user_message(value: ast.expr) -> bool:
+    if isinstance(value, ast.Call) and call_name(value) == "UserMessageItem":
+        return True
+    if isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values):
+            if (
+                isinstance(key, ast.Constant)
+                and key.value in ("role", "type")
+                and isinstance(item, ast.Constant)
+                and item.value in ("user", "user_message")
+            ):
+                return True
+    return False
+
+
+def _yielded_done_items(func: ast.AST) -> set[str]:
+    names = set()
+    for node in walk_scope(func):
+        if isinstance(node, ast.Yield) and isinstance(node.value, ast.Call):
+            call = node.value
+            if call_name(call) != "ThreadItemDoneEvent":
+                continue
+            item = argument(call, 0, "item")
+            while isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute) and item.func.attr == "model_copy":
+                item = item.func.value
+            if isinstance(item, ast.Name):
+                names.add(item.id)
+    return names
+
+
+def _is_plain_write(statement: ast.stmt | None, call: ast.Call) -> bool:
+    if not isinstance(statement, ast.Expr):
+        return False
+    value = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+    return value is call
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from chatkit.server import ChatKitServer\n"
+            "from chatkit.types import HiddenContextItem, ThreadItemDoneEvent\n\n\n"
+            "class CatServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        async for event in self.run(thread, item, context):\n"
+            "            yield event\n\n"
+            "    async def action(self, thread, action, sender, context):\n"
+            "        await self.store.add_thread_item(thread.id, HiddenContextItem(id='x', thread_id=thread.id,\n"
+            "                                         created_at=now(), content='picked'), context=context)\n"
+            "        yield ThreadItemDoneEvent(item=self.message(thread, 'ok'))\n",
+            filename="app/server.py",
+            name="hidden context in an action",
+        ),
+        Valid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        note = make_note(thread)\n"
+            "        await self.store.add_thread_item(thread.id, note, context)\n"
+            "        yield progress()\n",
+            filename="server.py",
+            name="an item respond() does not yield",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class MyChatKitServer(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        try:\n"
+            "            # Add the current user message to the thread first\n"
+            "            await self.store.add_thread_item(thread.id, input, context)\n"
+            "            page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
+            "            async for event in self.stream(page):\n"
+            "                yield event\n"
+            "        except Exception:\n"
+            "            raise\n",
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class MyChatKitServer(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        try:\n"
+            "            # Add the current user message to the thread first\n"
+            "            page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
+            "            async for event in self.stream(page):\n"
+            "                yield event\n"
+            "        except Exception:\n"
+            "            raise\n",
+            filename="routes/chatkit.py",
+            findings=1,
+            unsafe=True,
+            name="user message added again",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer as Base\n\n\n"
+            "class ChatbotServer(Base[dict]):\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        if user_message:\n"
+            "            await self.data_store.save_item(thread.id, item=user_message, context=context)\n"
+            "        from chatkit.types import ThreadItemDoneEvent\n"
+            "        answer = self.answer(thread)\n"
+            "        await self.store.add_thread_item(thread.id, answer, context)\n"
+            "        yield ThreadItemDoneEvent(item=answer.model_copy(update={'status': 'done'}))\n",
+            "from chatkit.server import ChatKitServer as Base\n\n\n"
+            "class ChatbotServer(Base[dict]):\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        if user_message:\n"
+            "            pass\n"
+            "        from chatkit.types import ThreadItemDoneEvent\n"
+            "        answer = self.answer(thread)\n"
+            "        yield ThreadItemDoneEvent(item=answer.model_copy(update={'status': 'done'}))\n",
+            filename="src/chatkit/server.py",
+            findings=2,
+            unsafe=True,
+            name="aliased base, keyword item, assistant item yielded as done",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class RAGServer(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        text = ''\n"
+            "        for part in input.content:\n"
+            "            text += part.text\n"
+            "        user_item = {'id': new_id(), 'type': 'message', 'role': 'user', 'content': [text]}\n"
+            "        await self.store.add_thread_item(thread.id, user_item, context)\n"
+            "        yield answer(text)\n",
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class RAGServer(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        text = ''\n"
+            "        for part in input.content:\n"
+            "            text += part.text\n"
+            "        user_item = {'id': new_id(), 'type': 'message', 'role': 'user', 'content': [text]}\n"
+            "        yield answer(text)\n",
+            filename="backend/chatkit_server.py",
+            findings=1,
+            unsafe=True,
+            name="user message rebuilt from the input",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        await asyncio.gather(self.store.add_thread_item(thread.id, input_user_message, context), log())\n"
+            "        yield done()\n",
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        # chatkit-fix: TODO[CK207] remove this write: ChatKit stores the item itself\n"
+            "        await asyncio.gather(self.store.add_thread_item(thread.id, input_user_message, context), log())\n"
+            "        yield done()\n",
+            filename="server.py",
+            findings=1,
+            unsafe=True,
+            name="inside gather: TODO marker",
+        ),
+    ],
+)

@@ -1,0 +1,205 @@
+"""`ErrorEvent` takes a code the installed SDK knows (or `"custom"`) plus `message` and `allow_retry`, nothing else.
+
+## Why
+`chatkit.types.ErrorEvent(code=..., message=..., allow_retry=...)` validates `code` against `ErrorCode` (in 1.6:
+`"stream.error"`) or `"custom"`. Any other code (`"authentication_required"`, `"processing_error"`) raises a pydantic
+`ValidationError` while `respond()` is handling another error, so the user sees a generic stream error instead of
+your message. Unknown keyword arguments (`level=`, `error=`, `detail=`) are silently dropped: `ErrorEvent(level=
+"danger", message=...)` looks right and is not (`level` belongs to `NoticeEvent`); `ErrorEvent(error="...")` shows
+no text at all. The valid codes are read from the installed `chatkit.errors.ErrorCode`.
+
+## Wrong
+```python
+yield ErrorEvent(code="authentication_required", message="Please sign in", allow_retry=False)
+yield ErrorEvent(level="danger", error="Agent initialisation failed")
+```
+
+## Right
+```python
+yield ErrorEvent(code="custom", message="Please sign in", allow_retry=False)
+yield ErrorEvent(message="Agent initialisation failed")
+```
+The fix sets `code="custom"` (keeping the message), turns `error=`/`detail=`/`text=`/`msg=` into `message=` when
+there is no message, and removes the other unknown arguments.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis.server import calls_named, may_name, string_value
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK208",
+    slug="error-event-code",
+    safety=Safety.SAFE,
+    summary="ErrorEvent with a code the installed SDK rejects, or with unknown keyword arguments",
+    url="https://github.com/openai/chatkit-python/blob/main/chatkit/errors.py",
+    triggers=(b"ErrorEvent",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+FIELDS_1_6 = ("type", "code", "message", "allow_retry")
+MESSAGE_ALIASES = ("error", "detail", "text", "msg", "description", "error_message")
+
+
+def _facts() -> tuple[list[str], list[str]]:
+    from chatkit_fix.sdk import chatkit_facts
+
+    facts = chatkit_facts()
+    codes = list(facts.get("error_codes") or ["custom", "stream.error"])
+    fields = list((facts.get("event_fields") or {}).get("ErrorEvent") or FIELDS_1_6)
+    return codes, fields
+
+
+@RULE.check
+def check(ctx):
+    codes = fields = None
+    for call in calls_named(ctx, "ErrorEvent"):
+        if not (may_name(ctx, call.func, "ErrorEvent") and ctx.refers_to(call.func, "chatkit", "ErrorEvent")):
+            continue
+        if codes is None:
+            codes, fields = _facts()
+        problems: list[str] = []
+        edits = []
+        code = next((k for k in call.keywords if k.arg == "code"), None)
+        if code is not None:
+            value = string_value(code.value)
+            if value is not None and value not in codes:
+                problems.append(f"code={value!r} is not a code of the installed SDK ({', '.join(repr(c) for c in codes)})")
+                quote = ctx.segment(code.value)[0]
+                quote = quote if quote in "'\"" else '"'
+                edits.append(ctx.replace(code.value, f"{quote}custom{quote}"))
+        has_message = any(k.arg == "message" for k in call.keywords)
+        unknown = [k for k in call.keywords if k.arg is not None and k.arg not in fields]
+        for keyword in unknown:
+            if not has_message and keyword.arg in MESSAGE_ALIASES:
+                problems.append(f"{keyword.arg}= is ignored (the text goes in message=)")
+                start = ctx.span(keyword)[0]
+                edits.append(ctx.replace((start, start + len(keyword.arg)), "message"))
+                has_message = True
+            else:
+                problems.append(f"{keyword.arg}= is not a field of ErrorEvent and is silently dropped")
+                edits.append(_remove_keyword(ctx, call, keyword))
+        if not problems:
+            continue
+        yield ctx.finding(
+            ctx.header_span(call),
+            "ErrorEvent(...): " + "; ".join(problems),
+            fix=edits,
+            hint='ErrorEvent(code="custom", message="...", allow_retry=...)',
+        )
+
+
+def _remove_keyword(ctx, call: ast.Call, keyword: ast.keyword):
+    """Delete `keyword` and the comma that separates it from its neighbour."""
+    items = sorted([*call.args, *call.keywords], key=lambda n: ctx.span(n)[0])
+    index = next(i for i, n in enumerate(items) if n is keyword)
+    start, end = ctx.span(keyword)
+    text = ctx.text
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    rest = text[end:line_end if line_end >= 0 else len(text)].strip()
+    if not text[line_start:start].strip() and rest in ("", ","):
+        return ctx.delete_lines(keyword)
+    if index + 1 < len(items):
+        next_start = ctx.span(items[index + 1])[0]
+        if "#" in text[end:next_start]:  # keep a comment that sits between the arguments
+            return ctx.delete((start, text.index(",", end, next_start) + 1))
+        return ctx.delete((start, next_start))
+    if index > 0:
+        comma = text.find(",", ctx.span(items[index - 1])[1], start)
+        return ctx.delete((comma, end))
+    return ctx.delete((start, ctx.span(call)[1] - 1))
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from chatkit.types import ErrorEvent\n"
+            "from chatkit.errors import ErrorCode\n\n"
+            "def errors():\n"
+            "    yield ErrorEvent(code='custom', message='Sign in again', allow_retry=False)\n"
+            "    yield ErrorEvent(code=ErrorCode.STREAM_ERROR, allow_retry=True)\n"
+            "    yield ErrorEvent(code='stream.error')\n"
+            "    yield ErrorEvent(message='x')\n",
+            filename="server.py",
+        ),
+        Valid(
+            "class ErrorEvent:\n    def __init__(self, **kw):\n        pass\n\n"
+            "ErrorEvent(level='danger', code='bad')\n",
+            filename="events.py",
+            name="a local ErrorEvent",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            "from chatkit.types import ErrorEvent\n\n"
+            "async def respond():\n"
+            "    yield ErrorEvent(\n"
+            "        code=\"authentication_required\",\n"
+            "        message=\"No user context provided\",\n"
+            "        allow_retry=False\n"
+            "    )\n",
+            "from chatkit.types import ErrorEvent\n\n"
+            "async def respond():\n"
+            "    yield ErrorEvent(\n"
+            "        code=\"custom\",\n"
+            "        message=\"No user context provided\",\n"
+            "        allow_retry=False\n"
+            "    )\n",
+            filename="chatkit_server.py",
+            findings=1,
+            name="invalid code",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n"
+            "class S(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        from chatkit.types import ErrorEvent, NoticeEvent\n"
+            "        yield ErrorEvent(level='danger', message='Authentication required')\n"
+            "        yield ErrorEvent(message='Agent failed', level='danger')\n"
+            "        yield NoticeEvent(level='danger', message='fine')\n",
+            "from chatkit.server import ChatKitServer\n\n"
+            "class S(ChatKitServer):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        from chatkit.types import ErrorEvent, NoticeEvent\n"
+            "        yield ErrorEvent(message='Authentication required')\n"
+            "        yield ErrorEvent(message='Agent failed')\n"
+            "        yield NoticeEvent(level='danger', message='fine')\n",
+            filename="routes/chatkit.py",
+            findings=2,
+            name="level= in lazy import",
+        ),
+        Invalid(
+            "import chatkit.types as ck\n\n"
+            "def fail(exc):\n"
+            "    return ck.ErrorEvent(code='processing_error', error=str(exc), allow_retry=True,)\n",
+            "import chatkit.types as ck\n\n"
+            "def fail(exc):\n"
+            "    return ck.ErrorEvent(code='custom', message=str(exc), allow_retry=True,)\n",
+            filename="errors.py",
+            findings=1,
+            name="module alias, error= and code",
+        ),
+        Invalid(
+            "from chatkit.server import ErrorEvent\n\n"
+            "def fail():\n"
+            "    return ErrorEvent(\n"
+            "        message='x',\n"
+            "        severity='high',\n"
+            "    )\n",
+            "from chatkit.server import ErrorEvent\n\n"
+            "def fail():\n"
+            "    return ErrorEvent(\n"
+            "        message='x',\n"
+            "    )\n",
+            filename="errors.py",
+            findings=1,
+            name="re-export through chatkit.server, trailing comma",
+        ),
+    ],
+)

@@ -1,0 +1,302 @@
+"""Chat-completions and LiteLLM models give every streamed item the id `__fake_id__`: remap it.
+
+## Why
+`stream_agent_response` reuses the model's output item id as the `AssistantMessageItem` id. Models that do not use
+the OpenAI Responses API (`OpenAIChatCompletionsModel`, `LitellmModel`, `AnyLLMModel`, a `"litellm/..."` model
+name, or any model after `set_default_openai_api("chat_completions")`) emit every item with the placeholder id
+`agents.models.fake_id.FAKE_RESPONSES_ID == "__fake_id__"`. So every assistant message of every thread gets the same
+id: the store overwrites or duplicates them, the UI merges messages, and retry, feedback and delete act on the wrong
+item. chatkit 1.6.5 has no handling for it (openai/chatkit-python#36 is open).
+
+## Wrong
+```python
+model = OpenAIChatCompletionsModel(model="gemini-2.0-flash", openai_client=gemini_client)
+...
+result = Runner.run_streamed(Agent(name="a", model=model), agent_input, context=agent_context)
+async for event in stream_agent_response(agent_context, result):
+    yield event
+```
+
+## Right
+```python
+async for event in _remap_fake_ids(stream_agent_response(agent_context, result), agent_context):
+    yield event
+```
+where `_remap_fake_ids` (added to the module once by the fix) gives each `__fake_id__` item an id from
+`store.generate_item_id("message", thread, context)` and rewrites the later updates of that item. Any remapping of
+`__fake_id__` already in the module counts as handled; a Responses-API model needs none.
+"""
+
+from __future__ import annotations
+
+from chatkit_fix.analysis.server import (
+    agent_context_of,
+    chatcmpl_reason_for_run,
+    dotted,
+    loop_over,
+    module_helper,
+    run_of_stream,
+    stream_calls,
+    stream_is_wrapped,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK209",
+    slug="fake-id-collision",
+    safety=Safety.SAFE,
+    summary="chat-completions/LiteLLM model streamed with stream_agent_response and no __fake_id__ remapping",
+    url="https://github.com/openai/chatkit-python/issues/36",
+    triggers=(b"stream_agent_response",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+HELPER = "_remap_fake_ids"
+HELPER_CODE = '''async def _remap_fake_ids(events, agent_context):
+    """Chat-completions and LiteLLM models stream every item with the placeholder id "__fake_id__": give each such
+    item an id of its own from the store, so assistant messages stop overwriting each other (chatkit-python#36)."""
+    fake, current = "__fake_id__", None
+    async for event in events:
+        item = getattr(event, "item", None)
+        if getattr(item, "id", None) == fake:
+            if event.type == "thread.item.added" or current is None:
+                current = agent_context.store.generate_item_id(
+                    "message", agent_context.thread, agent_context.request_context
+                )
+            event = event.model_copy(update={"item": item.model_copy(update={"id": current})})
+        elif getattr(event, "item_id", None) == fake and current is not None:
+            event = event.model_copy(update={"item_id": current})
+        yield event
+'''
+
+
+@RULE.check
+def check(ctx):
+    if "__fake_id__" in ctx.text or "FAKE_RESPONSES_ID" in ctx.text:
+        return  # any remapping of __fake_id__ counts as handled
+    pending = []
+    for stream in stream_calls(ctx):
+        run = run_of_stream(ctx, stream)
+        if run is None:
+            continue
+        reason = chatcmpl_reason_for_run(ctx, run)
+        if reason is None or stream_is_wrapped(ctx, stream) or _remapped_in_loop(ctx, stream):
+            continue
+        pending.append((stream, reason))
+    if not pending:
+        return
+    first = min((stream for stream, _ in pending), key=lambda node: ctx.span(node)[0])
+    helper = module_helper(ctx, HELPER, HELPER_CODE, first)  # one place for every finding of the file
+    for stream, reason in pending:
+        message = (
+            f"the run uses a chat-completions model ({reason}) and stream_agent_response() streams its items "
+            "unchanged: every assistant message gets the id __fake_id__ and messages overwrite each other"
+        )
+        agent_context = dotted(agent_context_of(stream)) if agent_context_of(stream) is not None else None
+        if agent_context is None:
+            yield ctx.finding(ctx.header_span(stream), message, fix=ctx.todo(stream, "give __fake_id__ items "
+                              "ids from store.generate_item_id(...) before yielding them"), complete=False,
+                              hint="remap __fake_id__ to store.generate_item_id(...)")
+            continue
+        start, end = ctx.span(stream)
+        edits = [helper, ctx.insert(start, f"{HELPER}("), ctx.insert(end, f", {agent_context})")]
+        yield ctx.finding(ctx.header_span(stream), message, fix=edits,
+                          hint=f"{HELPER}(stream_agent_response(...), {agent_context})")
+
+
+def _remapped_in_loop(ctx, stream) -> bool:
+    """The loop over the stream gives items new ids itself (`generate_item_id` or an id assignment in its body)."""
+    loop = loop_over(ctx, stream)
+    if loop is None:
+        return False
+    import ast
+
+    for node in ast.walk(loop):
+        if isinstance(node, ast.Attribute) and node.attr == "generate_item_id":
+            return True
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr in ("id", "item_id") for t in node.targets
+        ):
+            return True
+    return False
+
+
+_SERVER_HEAD = (
+    "from agents import Agent, Runner\n"
+    "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+    "from chatkit.server import ChatKitServer\n"
+)
+
+RULE.cases(
+    valid=[
+        Valid(
+            _SERVER_HEAD + "\n\nagent = Agent(name='a', model='gpt-4.1-mini')\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, [], context=agent_ctx)\n"
+            "        async for event in stream_agent_response(agent_ctx, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="Responses model",
+        ),
+        Valid(
+            _SERVER_HEAD + "from agents import OpenAIChatCompletionsModel\n\n"
+            "model = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=client)\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(Agent(name='a', model=model), [], context=agent_ctx)\n"
+            "        id_map = {}\n"
+            "        async for event in stream_agent_response(agent_ctx, result):\n"
+            "            if event.type == 'thread.item.added':\n"
+            "                id_map[event.item.id] = self.store.generate_item_id('message', thread, context)\n"
+            "                event.item.id = id_map[event.item.id]\n"
+            "            yield event\n",
+            filename="server.py",
+            name="remapped in the loop",
+        ),
+        Valid(
+            _SERVER_HEAD + "from agents.extensions.models.litellm_model import LitellmModel\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        agent = Agent(name='a', model=LitellmModel(model='gemini/gemini-2.0-flash'))\n"
+            "        result = Runner.run_streamed(agent, [], context=agent_ctx)\n"
+            "        async for event in fix_ids(stream_agent_response(agent_ctx, result)):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="wrapped by the project's own remapper",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            _SERVER_HEAD + "from agents import OpenAIChatCompletionsModel, AsyncOpenAI\n\n"
+            "client = AsyncOpenAI(base_url='https://generativelanguage.googleapis.com/v1beta/openai/')\n"
+            "model = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=client)\n"
+            "agent = Agent(name='Assistant', model=model)\n\n\n"
+            "# The server\n"
+            "class GeminiServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, [], context=agent_ctx)\n"
+            "        async for event in stream_agent_response(agent_ctx, result):\n"
+            "            yield event\n",
+            _SERVER_HEAD + "from agents import OpenAIChatCompletionsModel, AsyncOpenAI\n\n"
+            "client = AsyncOpenAI(base_url='https://generativelanguage.googleapis.com/v1beta/openai/')\n"
+            "model = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=client)\n"
+            "agent = Agent(name='Assistant', model=model)\n\n\n"
+            + HELPER_CODE + "\n\n"
+            "# The server\n"
+            "class GeminiServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, [], context=agent_ctx)\n"
+            "        async for event in _remap_fake_ids(stream_agent_response(agent_ctx, result), agent_ctx):\n"
+            "            yield event\n",
+            filename="app/chatkit_server.py",
+            findings=1,
+            name="OpenAIChatCompletionsModel in the same file",
+        ),
+        Invalid(
+            {
+                "backend/app/llm.py": "from agents.extensions.models.litellm_model import LitellmModel as LLM\n\n"
+                "def build_model():\n    return LLM(model='openrouter/x')\n",
+                "backend/app/agent.py": "from agents import Agent\nfrom app.llm import build_model\n\n"
+                "support_agent = Agent(name='support', model=build_model())\n",
+                "backend/app/server.py": "from agents.run import Runner as R\n"
+                "from chatkit.server import ChatKitServer\n\n"
+                "from app.agent import support_agent\n\n\n"
+                "class SupportServer(ChatKitServer):\n"
+                "    async def respond(self, thread, item, context):\n"
+                "        from chatkit.agents import AgentContext, stream_agent_response\n"
+                "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+                "        result = R.run_streamed(support_agent, [], context=ctx)\n"
+                "        async for event in stream_agent_response(\n"
+                "            ctx,\n"
+                "            result,\n"
+                "        ):\n"
+                "            yield event\n",
+                "backend/pyproject.toml": "[project]\nname = 'x'\n",
+            },
+            {
+                "backend/app/server.py": "from agents.run import Runner as R\n"
+                "from chatkit.server import ChatKitServer\n\n"
+                "from app.agent import support_agent\n\n\n"
+                + HELPER_CODE + "\n\n"
+                "class SupportServer(ChatKitServer):\n"
+                "    async def respond(self, thread, item, context):\n"
+                "        from chatkit.agents import AgentContext, stream_agent_response\n"
+                "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+                "        result = R.run_streamed(support_agent, [], context=ctx)\n"
+                "        async for event in _remap_fake_ids(stream_agent_response(\n"
+                "            ctx,\n"
+                "            result,\n"
+                "        ), ctx):\n"
+                "            yield event\n",
+            },
+            findings=1,
+            name="LiteLLM model two modules away, aliases, lazy imports",
+        ),
+        Invalid(
+            {
+                "api/config.py": "from agents import AsyncOpenAI, OpenAIChatCompletionsModel, RunConfig\n\n"
+                "gemini = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=AsyncOpenAI())\n"
+                "run_config = RunConfig(model=gemini, tracing_disabled=True)\n",
+                "api/index.py": "from agents import Agent, Runner\n"
+                "from chatkit.agents import AgentContext, stream_agent_response\n"
+                "from chatkit.server import ChatKitServer\n"
+                "from api.config import run_config\n\n\n"
+                "class SimpleChatServer(ChatKitServer):\n"
+                "    async def respond(self, thread, input, context):\n"
+                "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+                "        result = Runner.run_streamed(Agent(name='x'), [], context=agent_context, run_config=run_config)\n"
+                "        async for event in stream_agent_response(agent_context, result):\n"
+                "            yield event\n",
+            },
+            {
+                "api/index.py": "from agents import Agent, Runner\n"
+                "from chatkit.agents import AgentContext, stream_agent_response\n"
+                "from chatkit.server import ChatKitServer\n"
+                "from api.config import run_config\n\n\n"
+                + HELPER_CODE + "\n\n"
+                "class SimpleChatServer(ChatKitServer):\n"
+                "    async def respond(self, thread, input, context):\n"
+                "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+                "        result = Runner.run_streamed(Agent(name='x'), [], context=agent_context, run_config=run_config)\n"
+                "        async for event in _remap_fake_ids(stream_agent_response(agent_context, result), agent_context):\n"
+                "            yield event\n",
+            },
+            findings=1,
+            name="RunConfig with a chat-completions model imported from another module (Vercel layout)",
+        ),
+        Invalid(
+            "from agents import Agent, Runner, set_default_openai_api\n"
+            "from chatkit.agents import stream_agent_response\n\n"
+            "set_default_openai_api('chat_completions')\n\n"
+            "async def stream_a(ctx, items):\n"
+            "    async for event in stream_agent_response(ctx, Runner.run_streamed(Agent(name='a', model='gpt-4o'), items, context=ctx)):\n"
+            "        yield event\n\n"
+            "async def stream_b(ctx, items):\n"
+            "    result = Runner.run_streamed(Agent(name='b'), items, context=ctx)\n"
+            "    async for event in stream_agent_response(ctx, result):\n"
+            "        yield event\n",
+            "from agents import Agent, Runner, set_default_openai_api\n"
+            "from chatkit.agents import stream_agent_response\n\n"
+            "set_default_openai_api('chat_completions')\n\n"
+            + HELPER_CODE + "\n\n"
+            "async def stream_a(ctx, items):\n"
+            "    async for event in _remap_fake_ids(stream_agent_response(ctx, Runner.run_streamed(Agent(name='a', model='gpt-4o'), items, context=ctx)), ctx):\n"
+            "        yield event\n\n"
+            "async def stream_b(ctx, items):\n"
+            "    result = Runner.run_streamed(Agent(name='b'), items, context=ctx)\n"
+            "    async for event in _remap_fake_ids(stream_agent_response(ctx, result), ctx):\n"
+            "        yield event\n",
+            filename="stream.py",
+            findings=2,
+            name="default API set to chat completions, helper inserted once",
+        ),
+    ],
+)

@@ -1,0 +1,224 @@
+"""Per-request data must not live on the `ChatKitServer` instance or in module globals.
+
+## Why
+One `ChatKitServer` instance serves every request, and requests run concurrently on one event loop. A `respond()`
+(or a helper it calls) that keeps per-request state on `self` (`self.accumulated_text = ""`, `self.user_id =
+context["user_id"]`, `self.current_thread = thread`) or in a module global (`global current_user`) shares it between
+all users: two streams interleave and one user's text, thread or identity leaks into another's answer. It works in a
+one-user demo and breaks under load.
+
+## Wrong
+```python
+class IncidentServer(ChatKitServer):
+    async def respond(self, thread, input, context):
+        self.accumulated_text = ""
+        async for event in result.stream_events():
+            self.accumulated_text += text_of(event)
+```
+
+## Right
+```python
+class IncidentServer(ChatKitServer):
+    async def respond(self, thread, input, context):
+        accumulated_text = ""          # a local: one per request
+        async for event in result.stream_events():
+            accumulated_text += text_of(event)
+```
+Keep request data in locals, pass it to helpers as arguments, or put it in the request context (`context`) or the
+`AgentContext`. Shared resources set once (a client, an agent, a lazily created cache guarded by `if self.x is
+None`) are fine. Report only: moving state needs a decision about where it belongs.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis.server import (
+    dotted,
+    methods,
+    parent_of,
+    server_classes,
+    walk_scope,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK210",
+    slug="request-state-on-server",
+    safety=Safety.REPORT,
+    summary="per-request or per-user data kept on the ChatKitServer instance or in module globals",
+    url="https://openai.github.io/chatkit-python/guides/pass-extra-app-context-to-your-model/",
+    triggers=((b"ChatKitServer", b"self."), (b"ChatKitServer", b"global ")),
+    module=__name__,
+    explanation=__doc__,
+)
+
+SETUP_METHODS = ("__init__", "__post_init__", "setup", "__aenter__", "__enter__", "startup", "initialize", "init")
+REQUEST_ENTRY = ("respond", "action", "add_feedback", "transcribe", "handle_stream_cancelled", "sync_action")
+
+
+@RULE.check
+def check(ctx):
+    for cls in server_classes(ctx):
+        by_name = {m.name: m for m in methods(cls)}
+        request_methods = _reachable(by_name)
+        reported: set[str] = set()
+        for name in sorted(request_methods, key=lambda n: by_name[n].lineno):
+            method = by_name[name]
+            for node, attribute in _self_writes(ctx, method):
+                if attribute in reported or _lazy_init(ctx, node, attribute, method):
+                    continue
+                reported.add(attribute)
+                yield ctx.finding(
+                    ctx.header_span(node),
+                    f"{name}() keeps self.{attribute} on the server instance, which every request shares: concurrent "
+                    "requests overwrite each other's state",
+                    hint=f"use a local variable (or the request context) instead of self.{attribute}",
+                )
+            for node in walk_scope(method):
+                if isinstance(node, ast.Global):
+                    for global_name in node.names:
+                        if f"global {global_name}" in reported:
+                            continue
+                        reported.add(f"global {global_name}")
+                        yield ctx.finding(
+                            ctx.header_span(node),
+                            f"{name}() writes the module global {global_name}: every request and user shares it",
+                            hint=f"keep {global_name} in a local or in the request context",
+                        )
+
+
+def _reachable(by_name: dict[str, ast.AST]) -> set[str]:
+    """Request-time methods: the entry points ChatKit calls and the methods they call through self."""
+    found = {name for name in REQUEST_ENTRY if name in by_name}
+    pending = list(found)
+    while pending:
+        method = by_name[pending.pop()]
+        for node in walk_scope(method):
+            if (
+                isinstance(node, ast.Attribute)
+                and dotted(node.value) == "self"
+                and node.attr in by_name
+                and node.attr not in found
+                and node.attr not in SETUP_METHODS
+            ):
+                found.add(node.attr)
+                pending.append(node.attr)
+    return found
+
+
+def _self_writes(ctx, method: ast.AST):
+    for node in walk_scope(method):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for element in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+                if isinstance(element, ast.Attribute) and dotted(element.value) == "self":
+                    yield node, element.attr
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) > 1
+            and dotted(node.args[0]) == "self"
+        ):
+            name = node.args[1].value if isinstance(node.args[1], ast.Constant) else "<attribute>"
+            yield node, str(name)
+
+
+def _lazy_init(ctx, node: ast.AST, attribute: str, method: ast.AST) -> bool:
+    """`if self.x is None: self.x = ...` and friends: a shared resource created once, not request state."""
+    current = parent_of(ctx, node)
+    while current is not None and current is not method:
+        if isinstance(current, ast.If):
+            for test in ast.walk(current.test):
+                if isinstance(test, ast.Attribute) and test.attr == attribute and dotted(test.value) == "self":
+                    return True
+                if isinstance(test, ast.Constant) and test.value == attribute:
+                    return True  # hasattr(self, "x")
+        current = parent_of(ctx, current)
+    return False
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class CustomerSupportServer(ChatKitServer[dict]):\n"
+            "    def __init__(self, store, agent=None):\n"
+            "        super().__init__(store)\n"
+            "        self.agent = agent\n"
+            "        self.title_agent = None\n\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        if self.title_agent is None:\n"
+            "            self.title_agent = build_title_agent()\n"
+            "        self.agent_state.set_meal(thread.id, 'veg')\n"
+            "        thread.title = 'Trip'\n"
+            "        text = ''\n"
+            "        yield make_event(text)\n",
+            filename="app/server.py",
+            name="setup in __init__, lazy init, method calls, locals",
+        ),
+        Valid(
+            "class Accumulator:\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        self.text = ''\n"
+            "        yield self.text\n",
+            filename="other.py",
+            name="not a ChatKitServer",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class IncidentChatKitServer(ChatKitServer):\n"
+            "    def __init__(self):\n"
+            "        super().__init__(store=chat_store)\n"
+            "        self.accumulated_text = ''\n\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        self.accumulated_text = ''\n"
+            "        async for event in self.events(input):\n"
+            "            yield self._transform(event)\n\n"
+            "    def _transform(self, event):\n"
+            "        self.accumulated_text += event.text\n"
+            "        return event\n",
+            None,
+            filename="chatkit_server.py",
+            findings=1,
+            name="accumulated text on self",
+        ),
+        Invalid(
+            "import chatkit.server\n\n"
+            "current_user = None\n\n\n"
+            "class Bot(chatkit.server.ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        global current_user\n"
+            "        current_user = context['user']\n"
+            "        self.thread_id, self.ctx = thread.id, context\n"
+            "        yield await self.answer(item)\n\n"
+            "    async def answer(self, item):\n"
+            "        setattr(self, 'last_item', item)\n"
+            "        return item\n",
+            None,
+            filename="bot.py",
+            findings=4,
+            name="global, tuple target, setattr in a helper",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer as Base\n\n\n"
+            "class MerakServer(Base['Ctx']):\n"
+            "    async def action(self, thread, action, sender, context):\n"
+            "        self.current_user: str = context.user_id\n"
+            "        self.counter += 1\n"
+            "        yield self.widget_for(action)\n",
+            None,
+            filename="app/integrations/chatkit_server.py",
+            findings=2,
+            name="action(), annotated and augmented writes",
+        ),
+    ],
+)

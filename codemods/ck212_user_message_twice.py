@@ -1,0 +1,321 @@
+"""The loaded thread history already ends with the user message: do not append it again.
+
+## Why
+`ChatKitServer` stores the new user message (`thread.item.done`) *before* it calls `respond()`. So
+`load_thread_items(thread.id, ...)` inside `respond()` already returns it as the newest item. Appending
+`input_user_message` to the converted history again sends the question twice: the model answers a doubled prompt,
+token use grows, and some models reply to "both" messages.
+
+## Wrong
+```python
+page = await self.store.load_thread_items(thread.id, None, 20, "desc", context)
+agent_input = await simple_to_agent_input(list(reversed(page.data)))
+agent_input += await simple_to_agent_input(input_user_message)
+```
+
+## Right
+```python
+page = await self.store.load_thread_items(thread.id, None, 20, "desc", context)
+agent_input = await simple_to_agent_input(list(reversed(page.data)))
+```
+The fix drops the second copy (the `append`/`extend`/`+=` statement, or the `+ [...]` operand). History that is
+filtered or sliced to leave the current message out is not reported.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from chatkit_fix.analysis.server import (
+    argument,
+    call_name,
+    flow_of,
+    is_none,
+    is_run_streamed,
+    remove_statement,
+    respond_methods,
+    statement_of,
+    walk_scope,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK212",
+    slug="user-message-twice",
+    safety=Safety.SAFE,
+    summary="respond() loads the thread history (which holds the user message) and appends the message again",
+    url="https://openai.github.io/chatkit-python/guides/respond-to-user-message/#load-thread-history-recommended-default",
+    triggers=((b"ChatKitServer", b"load_thread_items"),),
+    module=__name__,
+    explanation=__doc__,
+)
+
+MESSAGE = (
+    "the agent input gets {message} twice: the history loaded from the store already ends with it (ChatKit "
+    "stores it before calling respond()), and it is added again here"
+)
+
+
+@RULE.check
+def check(ctx):
+    for respond in respond_methods(ctx):
+        message = respond.message
+        if message is None:
+            continue
+        flow = flow_of(ctx, respond.func)
+        if flow.bindings.get(message):
+            continue  # the parameter is reassigned: too clever to judge
+        for run in walk_scope(respond.func):
+            if not is_run_streamed(ctx, run):
+                continue
+            agent_input = argument(run, 1, "input")
+            if agent_input is None:
+                continue
+            nodes, _ = flow.closure(agent_input)
+            names = {n.id for n in nodes if isinstance(n, ast.Name)}
+            seen: set[int] = set()
+            for statement in walk_scope(respond.func):
+                candidate = _statement_copy(flow, statement, names, message)
+                if candidate is not None and id(statement) not in seen:
+                    seen.add(id(statement))
+                    target, exclude = candidate
+                    if _is_whole_history(flow, target, message, exclude):
+                        removal = remove_statement(ctx, statement)
+                        yield _finding(ctx, statement, message, removal)
+            for node in nodes:
+                if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and id(node) not in seen:
+                    statement = statement_of(ctx, node)
+                    for keep, drop in ((node.left, node.right), (node.right, node.left)):
+                        if _reaches(flow, drop, message) and _is_whole_history(flow, keep, message, (statement,)):
+                            seen.add(id(node))
+                            yield _finding(ctx, node, message, _drop_operand(ctx, statement, node, keep))
+                            break
+
+
+def _drop_operand(ctx, statement, node: ast.BinOp, keep: ast.expr):
+    """`x = x + [message]` loses the statement; anywhere else the sum becomes its history operand."""
+    if (
+        isinstance(statement, ast.Assign)
+        and statement.value is node
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(keep, ast.Name)
+        and keep.id == statement.targets[0].id
+    ):
+        return remove_statement(ctx, statement)
+    return ctx.replace(node, ctx.segment(keep))
+
+
+def _finding(ctx, anchor: ast.AST, message: str, fix):
+    text = MESSAGE.format(message=message)
+    if fix is None:
+        return ctx.finding(ctx.header_span(anchor), text, fix=ctx.todo(anchor, f"drop the second copy of {message}"),
+                           complete=False, hint=f"drop the second copy of {message}")
+    return ctx.finding(ctx.header_span(anchor), text, fix=fix, hint=f"drop the second copy of {message}")
+
+
+def _statement_copy(flow, statement: ast.AST, names: set[str], message: str):
+    """(the list that receives the message, the statement to leave out of its history) for `x.append(message...)`,
+    `x.extend(...)`, `x.insert(...)` or `x += ...` on a list that becomes the agent input."""
+    if isinstance(statement, ast.Expr):
+        call = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in ("append", "extend", "insert")
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in names
+            and any(_reaches(flow, arg, message) for arg in call.args)
+        ):
+            return call.func.value, ()
+    if (
+        isinstance(statement, ast.AugAssign)
+        and isinstance(statement.op, ast.Add)
+        and isinstance(statement.target, ast.Name)
+        and statement.target.id in names
+        and _reaches(flow, statement.value, message)
+    ):
+        return ast.Name(id=statement.target.id, ctx=ast.Load()), (statement,)
+    return None
+
+
+def _reaches(flow, expr: ast.AST, message: str) -> bool:
+    _, params = flow.closure(expr)
+    return message in params
+
+
+def _is_whole_history(flow, expr: ast.AST, message: str, exclude: tuple = ()) -> bool:
+    """`expr` holds the loaded thread items (a load_thread_items page) and nothing derived from the message: the
+    history is not filtered, sliced or loaded `after` something."""
+    nodes, params = flow.closure(expr, exclude=exclude)
+    if message in params:
+        return False
+    loads = [n for n in nodes if isinstance(n, ast.Call) and call_name(n) == "load_thread_items"]
+    if not loads:
+        return False
+    for load in loads:
+        after = argument(load, 1, "after")
+        if after is not None and not is_none(after):
+            return False
+    for node in nodes:
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            return False
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and any(c.ifs for c in node.generators):
+            return False
+    return True
+
+
+_HEAD = (
+    "from agents import Runner\n"
+    "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+    "from chatkit.server import ChatKitServer\n\n\n"
+)
+
+RULE.cases(
+    valid=[
+        Valid(
+            _HEAD + "class AgentServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
+            "        async for event in stream_agent_response(ctx, result):\n"
+            "            yield event\n",
+            filename="app.py",
+            name="official shape",
+        ),
+        Valid(
+            _HEAD + "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        history = [i for i in reversed(page.data) if i.id != user_message.id]\n"
+            "        agent_input = await simple_to_agent_input(history)\n"
+            "        agent_input += await simple_to_agent_input(user_message)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="history filtered to leave the message out",
+        ),
+        Valid(
+            _HEAD + "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        agent_input = [profile_item(thread)]\n"
+            "        agent_input += await simple_to_agent_input(item)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="no history loaded",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            _HEAD + "class TodoServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        if input_user_message is not None:\n"
+            "            agent_input.extend(await simple_to_agent_input(input_user_message))\n"
+            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
+            "        async for event in stream_agent_response(ctx, result):\n"
+            "            yield event\n",
+            _HEAD + "class TodoServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        if input_user_message is not None:\n"
+            "            pass\n"
+            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
+            "        async for event in stream_agent_response(ctx, result):\n"
+            "            yield event\n",
+            filename="app/chatkit_server.py",
+            findings=1,
+            name="extend",
+        ),
+        Invalid(
+            "from agents.run import Runner as R\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class Bot(ChatKitServer['Ctx']):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        from chatkit.agents import simple_to_agent_input, stream_agent_response\n"
+            "        items = (await self.store.load_thread_items(thread.id, None, 30, 'desc', context)).data\n"
+            "        items.reverse()\n"
+            "        items.append(item)\n"
+            "        result = R.run_streamed(self.agent, await simple_to_agent_input(items), context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            "from agents.run import Runner as R\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class Bot(ChatKitServer['Ctx']):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        from chatkit.agents import simple_to_agent_input, stream_agent_response\n"
+            "        items = (await self.store.load_thread_items(thread.id, None, 30, 'desc', context)).data\n"
+            "        items.reverse()\n"
+            "        result = R.run_streamed(self.agent, await simple_to_agent_input(items), context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="bot.py",
+            findings=1,
+            name="thread item appended before conversion, aliases",
+        ),
+        Invalid(
+            _HEAD + "class ChatbotServer(ChatKitServer['RequestContext']):\n"
+            "    async def respond(self, thread, input_message, context):\n"
+            "        items_page = await self.store.load_thread_items(thread.id, after=None, limit=20, order='desc',\n"
+            "                                                        context=context)\n"
+            "        input_items = list(reversed(items_page.data))\n"
+            "        if input_message:\n"
+            "            input_items = input_items + [input_message]\n"
+            "        converted = await simple_to_agent_input(input_items)\n"
+            "        result = Runner.run_streamed(agent, converted, context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            _HEAD + "class ChatbotServer(ChatKitServer['RequestContext']):\n"
+            "    async def respond(self, thread, input_message, context):\n"
+            "        items_page = await self.store.load_thread_items(thread.id, after=None, limit=20, order='desc',\n"
+            "                                                        context=context)\n"
+            "        input_items = list(reversed(items_page.data))\n"
+            "        if input_message:\n"
+            "            pass\n"
+            "        converted = await simple_to_agent_input(input_items)\n"
+            "        result = Runner.run_streamed(agent, converted, context=self.ctx)\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="app/server/chatbot_server.py",
+            findings=1,
+            name="items = items + [message] after loading",
+        ),
+        Invalid(
+            _HEAD + "class S(ChatKitServer):\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        history = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        result = Runner.run_streamed(\n"
+            "            agent,\n"
+            "            history + [{'role': 'user', 'content': user_message.content[0].text}],\n"
+            "            context=self.ctx,\n"
+            "        )\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            _HEAD + "class S(ChatKitServer):\n"
+            "    async def respond(self, thread, user_message, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+            "        history = await simple_to_agent_input(list(reversed(page.data)))\n"
+            "        result = Runner.run_streamed(\n"
+            "            agent,\n"
+            "            history,\n"
+            "            context=self.ctx,\n"
+            "        )\n"
+            "        async for event in stream_agent_response(self.ctx, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            findings=1,
+            name="history + [message]",
+        ),
+    ],
+)

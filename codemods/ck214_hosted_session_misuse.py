@@ -1,0 +1,385 @@
+"""Hosted mode needs a fresh client secret from OpenAI's ChatKit sessions API, every time ChatKit asks for one.
+
+## Why
+`api: { getClientSecret }` is *hosted* mode: the widget talks to OpenAI with a short-lived `client_secret` that your
+server gets from `client.beta.chatkit.sessions.create(...)` (`POST /v1/chatkit/sessions`). ChatKit calls
+`getClientSecret(current)` at start and again whenever the secret expires. It fails silently when:
+
+- `getClientSecret` returns a constant, a mock (`"mock_secret"`) or the `current` secret it was given: the expired
+  secret comes straight back and the session dies after a few minutes;
+- the back end mints its own "client secret" (a JWT, a UUID, a session id): OpenAI rejects it, the widget never
+  loads. A secret you mint belongs to *your* protocol: use `api: { url, domainKey, fetch }` with a `ChatKitServer`;
+- `api` mixes hosted and custom options (`getClientSecret` and `url`): one of them is ignored.
+
+## Wrong
+```tsx
+useChatKit({ api: { url: "/chatkit", async getClientSecret(current) { return current ?? "mock_secret"; } } });
+```
+```python
+@router.post("/chatkit/session")
+async def session():
+    return {"client_secret": jwt.encode({"sub": user_id}, SECRET, algorithm="HS256")}
+```
+
+## Right
+```tsx
+useChatKit({ api: { async getClientSecret() {
+  const response = await fetch("/api/chatkit/session", { method: "POST" });
+  return (await response.json()).client_secret;
+} } });
+```
+```python
+@router.post("/chatkit/session")
+async def session():
+    created = await client.beta.chatkit.sessions.create(user=user_id, workflow={"id": WORKFLOW_ID})
+    return {"client_secret": created.client_secret}
+```
+Report only: choosing hosted or self-hosted mode is a design decision.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from chatkit_fix.analysis.server import (
+    definition_of,
+    dotted,
+    flow_of,
+    methods,
+    parent_of,
+    view_of,
+    walk_scope,
+)
+from chatkit_fix.findings import Safety
+from chatkit_fix.rules import Invalid, Valid, rule
+
+RULE = rule(
+    code="CK214",
+    slug="hosted-session-misuse",
+    safety=Safety.REPORT,
+    summary="hosted mode (getClientSecret) with a static, mock, self-minted or current secret, or mixed with url",
+    url="https://openai.github.io/chatkit-js/guides/authentication/",
+    languages=("python",),
+    triggers=(b"client_secret",),
+    module=__name__,
+    explanation=__doc__,
+)
+
+MOCK = re.compile(r"(mock|fake|dummy|placeholder|test)[-_ ]?(client[-_ ]?)?(secret|token|key)|^(mock|fake|dummy)", re.IGNORECASE)
+MINTING_CALLS = ("encode", "uuid4", "uuid1", "token_hex", "token_urlsafe", "token_bytes", "urandom", "randomUUID")
+CONSTANT = ("getClientSecret returns a constant: a hosted client secret expires within minutes and must come from "
+            "OpenAI's ChatKit sessions API")
+CURRENT = ("getClientSecret returns the current secret ({current}): ChatKit asks again when it expires and gets the "
+           "expired one back")
+MIXED = "api mixes hosted mode (getClientSecret) and a custom back end (url): ChatKit uses one and ignores the other"
+MOCK_SECRET = "getClientSecret can return a mock secret ({text!r}): OpenAI rejects it and the widget never loads"
+
+
+# ---- front end: what getClientSecret returns ----------------------------------------------------------------------
+
+
+@RULE.check_project
+def check_frontend(pctx):
+    from chatkit_fix.analysis.frontend import (
+        find_all,
+        frontend_model,
+        function_parameters,
+        returned_expression,
+        unwrap,
+    )
+
+    project = pctx.project
+    model = frontend_model(project)
+    if not model.relevant:
+        return
+    for usage in model.usages:
+        if not usage.hosted:
+            continue
+        prop = usage.api.get("getClientSecret")
+        if usage.custom:
+            yield _tsx_finding(pctx, prop.path, prop.node, MIXED, "keep getClientSecret (hosted) or url + domainKey (custom)")
+        target = prop.value if prop.value is not None else prop.node
+        found = model.function_value(prop.path, target)
+        if found is None:
+            value = unwrap(prop.value) if prop.value is not None else None
+            if value is not None and value.kind() in ("string", "template_string"):
+                yield _tsx_finding(pctx, prop.path, value, CONSTANT.replace("returns", "is"),
+                                   "fetch a fresh secret from your server each time")
+            continue
+        path, function = found
+        params = function_parameters(function)
+        current = params[0] if params and params[0] else None
+        returned = returned_expression(function)
+        problems = []
+        if returned is not None and (returned.kind() == "string" or (
+            returned.kind() == "template_string" and not find_all(returned, "template_substitution")
+        )):
+            problems.append((returned, CONSTANT))
+        for statement in find_all(function, "return_statement"):
+            values = [c for c in statement.named_children() if c.kind() != "comment"]
+            if values and current and _returns_current(unwrap(values[0]), current):
+                problems.append((statement, CURRENT.format(current=current)))
+                break
+        if (
+            returned is not None
+            and current
+            and _returns_current(returned, current)
+            and not any(p[0] is returned for p in problems)
+            and not any(p[1] == CURRENT.format(current=current) for p in problems)
+        ):
+            problems.append((returned, CURRENT.format(current=current)))
+        for string in find_all(function, "string_fragment"):
+            if MOCK.search(string.text()):
+                problems.append((string, MOCK_SECRET.format(text=string.text())))
+                break
+        seen = set()
+        for node, message in problems:
+            key = (node.range().start.index, message[:30])
+            if key in seen:
+                continue
+            seen.add(key)
+            yield _tsx_finding(pctx, path, node, message, "fetch a fresh secret (sessions.create) every time")
+
+
+def _returns_current(node, current: str) -> bool:
+    if node is None:
+        return False
+    if node.kind() == "identifier":
+        return node.text() == current
+    if node.kind() == "binary_expression":  # current ?? "mock", current || fallback
+        left = node.field("left")
+        return left is not None and left.kind() == "identifier" and left.text() == current
+    return False
+
+
+def _tsx_finding(pctx, path, node, message: str, hint: str):
+    ctx = pctx.parsed(path)
+    rng = node.range()
+    start, end = rng.start.index, rng.end.index
+    line_end = ctx.text.find("\n", start)
+    return ctx.finding((start, min(end, line_end if line_end >= 0 else end)), message, hint=hint)
+
+
+# ---- back end: self-minted client secrets -------------------------------------------------------------------------
+
+
+@RULE.check
+def check_backend(ctx):
+    if "chatkit" not in ctx.text.lower():
+        return
+    for node in ast.walk(ctx.tree):
+        value = None
+        if isinstance(node, ast.Dict):
+            for key, item in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value == "client_secret":
+                    value = item
+        elif isinstance(node, ast.Call):
+            value = next((k.value for k in node.keywords if k.arg == "client_secret"), None)
+        if value is None or not _returned(ctx, node):
+            continue
+        how = _minted(ctx, value)
+        if how is None:
+            continue
+        yield ctx.finding(
+            ctx.header_span(value),
+            f"the back end hands out a self-minted client_secret ({how}): hosted ChatKit only accepts secrets from "
+            "OpenAI's ChatKit sessions API, and a custom back end needs no client secret at all",
+            hint="hosted: client.beta.chatkit.sessions.create(...).client_secret; custom: api.url + fetch with "
+                 "your own auth header",
+        )
+
+
+def _function_of(ctx, node):
+    current = parent_of(ctx, node)
+    while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        current = parent_of(ctx, current)
+    return current
+
+
+def _returned(ctx, node) -> bool:
+    """The dict or model is what a function returns (directly, inside a response, or through one variable)."""
+    current = node
+    while current is not None:
+        parent = parent_of(ctx, current)
+        if isinstance(parent, ast.Return):
+            return True
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            func = _function_of(ctx, parent)
+            name = parent.targets[0].id
+            return func is not None and any(
+                isinstance(n, ast.Return) and n.value is not None
+                and any(isinstance(m, ast.Name) and m.id == name for m in ast.walk(n.value))
+                for n in walk_scope(func)
+            )
+        if not isinstance(parent, (ast.Call, ast.keyword, ast.Dict, ast.List, ast.Tuple)):
+            return False
+        current = parent
+    return False
+
+
+def _minted(ctx, value: ast.expr) -> str | None:
+    func = _function_of(ctx, value)
+    nodes = list(ast.walk(value))
+    if func is not None:
+        nodes, _ = flow_of(ctx, func).closure(value)
+    if _from_openai(nodes):
+        return None
+    how = _minting(nodes)
+    if how:
+        return how
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            body = _callee_body(ctx, node)
+            if body is not None:
+                inner = list(ast.walk(body))
+                if _from_openai(inner):
+                    return None
+                how = _minting(inner)
+                if how:
+                    return f"{how} in {dotted(node.func) or 'a helper'}()"
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return "a constant"
+    return None
+
+
+def _from_openai(nodes) -> bool:
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and node.attr == "client_secret":
+            return True
+        if isinstance(node, ast.Constant) and node.value == "client_secret":
+            return True
+        if isinstance(node, ast.Call) and "sessions" in (dotted(node.func) or ""):
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "chatkit/sessions" in node.value:
+            return True
+    return False
+
+
+def _minting(nodes) -> str | None:
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id if isinstance(node.func, ast.Name) else ""
+            if name in MINTING_CALLS:
+                return {"encode": "a JWT"}.get(name, f"{name}()")
+    return None
+
+
+def _callee_body(ctx, call: ast.Call):
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        for node in ctx.tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == func.value.id:
+                return next((m for m in methods(node) if m.name == func.attr), None)
+        if func.value.id == "self":
+            current = parent_of(ctx, call)
+            while current is not None and not isinstance(current, ast.ClassDef):
+                current = parent_of(ctx, current)
+            if current is not None:
+                return next((m for m in methods(current) if m.name == func.attr), None)
+        return None
+    if isinstance(func, ast.Name):
+        found = definition_of(ctx, view_of(ctx), func)
+        if found is not None and isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return found[1]
+    return None
+
+
+_FRONTEND = {
+    "frontend/package.json": '{"dependencies": {"@openai/chatkit-react": "^1.6.1", "react": "^19.0.0"}}\n',
+    "frontend/index.html": '<!doctype html><html><head>'
+    '<script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script></head>'
+    '<body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>\n',
+    "frontend/src/main.tsx": "import { createRoot } from 'react-dom/client';\nimport { App } from './App';\n\n"
+    "createRoot(document.getElementById('root')!).render(<App />);\n",
+}
+
+
+def _app(api: str) -> str:
+    return (
+        "import { ChatKit, useChatKit } from '@openai/chatkit-react';\n\n"
+        "export function App() {\n"
+        f"  const {{ control }} = useChatKit({{ api: {api} }});\n"
+        "  return <ChatKit control={control} className='h-[600px]' />;\n"
+        "}\n"
+    )
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            {
+                **_FRONTEND,
+                "frontend/src/App.tsx": _app(
+                    "{\n    async getClientSecret(currentSecret: string | null) {\n"
+                    "      if (!currentSecret) { console.info('first session'); }\n"
+                    "      const response = await fetch('/api/create-session', { method: 'POST' });\n"
+                    "      const data = await response.json();\n"
+                    "      return data.client_secret as string;\n    },\n  }"
+                ),
+                "backend/main.py": "from fastapi import FastAPI\nfrom openai import AsyncOpenAI\n\n"
+                "app = FastAPI()\nclient = AsyncOpenAI()\n\n\n"
+                "@app.post('/api/create-session')\n"
+                "async def create_session():\n"
+                "    session = await client.beta.chatkit.sessions.create(user='u', workflow={'id': 'wf_1'})\n"
+                "    return {'client_secret': session.client_secret}\n",
+            },
+            name="official hosted shape",
+        ),
+        Valid(
+            "import httpx\n\n"
+            "async def chatkit_session(user):\n"
+            "    async with httpx.AsyncClient() as http:\n"
+            "        response = await http.post('https://api.openai.com/v1/chatkit/sessions', json={'user': user})\n"
+            "    data = response.json()\n"
+            "    return {'client_secret': data['client_secret']}\n",
+            filename="backend/chatkit_session.py",
+            name="proxied from OpenAI over HTTP",
+        ),
+    ],
+    invalid=[
+        Invalid(
+            {
+                **_FRONTEND,
+                "frontend/src/App.tsx": _app(
+                    "{\n    url: 'http://localhost:8000/chatkit',\n"
+                    "    getClientSecret: async (current) => current ?? 'mock_secret',\n  }"
+                ),
+            },
+            None,
+            findings=3,
+            name="mixed options, current and mock secret",
+        ),
+        Invalid(
+            "import jwt\nfrom fastapi import APIRouter\n\nrouter = APIRouter(prefix='/api/chatkit')\n\n\n"
+            "class ChatKitSessionManager:\n"
+            "    @staticmethod\n"
+            "    def create_session_token(user_id):\n"
+            "        client_secret = jwt.encode({'user_id': user_id}, SECRET, algorithm='HS256')\n"
+            "        return client_secret, user_id\n\n\n"
+            "@router.post('/session')\n"
+            "async def create_chatkit_session(user_id: str):\n"
+            "    client_secret, _ = ChatKitSessionManager.create_session_token(user_id)\n"
+            "    return {\n"
+            "        'client_secret': client_secret,\n"
+            "        'user_id': user_id,\n"
+            "    }\n",
+            None,
+            filename="routes/chatkit.py",
+            findings=1,
+            name="JWT minted by a helper",
+        ),
+        Invalid(
+            "import uuid\nfrom pydantic import BaseModel\n\n\n"
+            "class ChatKitSessionResponse(BaseModel):\n    client_secret: str\n    session_id: str\n\n\n"
+            "async def create_chatkit_session():\n"
+            "    session_id = str(uuid.uuid4())\n"
+            "    client_secret = session_id\n"
+            "    return ChatKitSessionResponse(client_secret=client_secret, session_id=session_id)\n",
+            None,
+            filename="routes/chatkit.py",
+            findings=1,
+            name="session id handed out as the client secret",
+        ),
+    ],
+)
