@@ -268,6 +268,53 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
     sys.exit(EXIT_FINDINGS if pending or report.skipped_edited or report.needs_merge else EXIT_CLEAN)
 
 
+@main.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--app", "app", metavar="MODULE:ATTR",
+              help="The ASGI app to boot (default: backend.app in the config, else the FastAPI app whose route "
+                   "calls ChatKitServer.process).")
+@click.option("--app-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder uvicorn starts in (default: the parent of the app's top package).")
+@click.option("--mcp-app", metavar="MODULE:ATTR", help="The MCP tool server to boot (default: backend.mcp-app, "
+                                                       "else detected).")
+@click.option("--no-mcp", is_flag=True, help="Do not start an MCP tool server.")
+@click.option("--python", "python", metavar="PATH",
+              help="Interpreter of the project's environment (default: the one running chatkit-fix).")
+@click.option("--path", "endpoint_path", metavar="PATH", help="The ChatKit endpoint's path (default: detected).")
+@click.option("--jwt-secret", envvar="CHATKIT_FIX_JWT_SECRET", metavar="SECRET",
+              help="HS256 secret to sign test tokens with (default: the project's env or .env; generated and "
+                   "passed to the app when only the variable is known). Also CHATKIT_FIX_JWT_SECRET.")
+@click.option("--jwt-claim", "jwt_claims", multiple=True, metavar="KEY=VALUE",
+              help="Extra claim for the test tokens (repeatable; JSON values allowed), e.g. aud=my-api.")
+@click.option("--origin", metavar="URL", help="Front-end origin for the CORS check (default: configured origins).")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Extra environment for the servers (repeatable).")
+@click.option("--fake-script", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSON script of the fake OpenAI API, e.g. {"reply": "Hi {last_user_text}", "tool_call": "never"}.')
+@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds allowed for each step (start-up, each request, each stream).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--keep-logs", is_flag=True, help="Keep the servers' logs and print where.")
+@click.option("--no-color", is_flag=True, help="Never colour the output (also: NO_COLOR=1).")
+@click.option("--verbose", "-v", is_flag=True, help="Report each step on stderr as it happens.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A pyproject.toml (or chatkit-fix.toml) to read.")
+def verify(path: Path, **kwargs) -> None:
+    """Boot the back end with a fake OpenAI API and check the ChatKit protocol end to end.
+
+    Starts the app (and its MCP tool server) with uvicorn on 127.0.0.1, pointed at a local fake of the OpenAI
+    Responses API (no key needed), then checks streaming, the thread requests, auth, CORS and persistence. Each
+    failure names the rules that explain it. Exit 0 all passed, 1 a check failed, 2 a usage or setup error.
+
+    \b
+    Example:
+      chatkit-fix verify .
+      chatkit-fix verify --python .venv/bin/python --format json backend
+    """
+    from .verify.command import CommandOptions, run
+
+    sys.exit(run(CommandOptions(path=path, **kwargs)))
+
+
 @main.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format: str) -> None:
