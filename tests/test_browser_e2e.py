@@ -145,7 +145,7 @@ class E2E:
         return FrontApp(name=name, project=project, origin=origin)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     try:
         chromium = harness.find_chromium()

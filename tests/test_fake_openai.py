@@ -50,15 +50,17 @@ CHAT_WEATHER_TOOL = {
 }
 
 
-def _server_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("fake-openai")]
+def _server_threads(before: frozenset[threading.Thread] = frozenset()) -> list[threading.Thread]:
+    """fake-openai threads that were not running before: other suites may hold their own fake open."""
+    return [t for t in threading.enumerate() if t.name.startswith("fake-openai") and t not in before]
 
 
 @pytest.fixture
 def fake():
+    before = frozenset(threading.enumerate())
     with FakeOpenAI() as server:
         yield server
-    assert not _server_threads(), "server threads left running after close()"
+    assert not _server_threads(before), "server threads left running after close()"
 
 
 @pytest.fixture
@@ -289,6 +291,7 @@ def test_models_list_and_unknown_path_404(fake):
 
 
 def test_close_does_not_wait_for_idle_keep_alive_clients():
+    before = frozenset(threading.enumerate())
     fake = FakeOpenAI().start()
     client = openai.OpenAI(base_url=fake.base_url, api_key=FAKE_API_KEY, max_retries=0)
     try:
@@ -297,7 +300,7 @@ def test_close_does_not_wait_for_idle_keep_alive_clients():
         closer.start()
         closer.join(timeout=5)
         assert not closer.is_alive(), "close() blocked on an idle keep-alive connection"
-        assert not _server_threads()
+        assert not _server_threads(before)
     finally:
         client.close()
 
