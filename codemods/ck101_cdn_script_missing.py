@@ -51,9 +51,9 @@ from chatkit_fix.analysis.frontend import (
     CDN_URL,
     FrontendModel,
     at_line_start,
+    check_frontend,
     ensure_import,
     find_all,
-    frontend_model,
     indent_unit,
     insert_first_child,
     jsx_elements_named,
@@ -63,6 +63,14 @@ from chatkit_fix.analysis.frontend import (
     returned_expression,
     span,
     unwrap,
+)
+from chatkit_fix.codemods._cases import (
+    NEXT_PACKAGE,
+    edited,
+    next_page,
+    next_panel,
+    vite_app,
+    vite_html,
 )
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -82,11 +90,8 @@ RULE = rule(
 SCRIPT_TAG = f'<script src="{CDN_URL}" async></script>'
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
+@check_frontend(RULE)
+def check(pctx, model):
     rendered: dict = {}
     for element in model.elements:
         rendered.setdefault(model.root_of(element.path).path, []).append(element.path)
@@ -339,25 +344,8 @@ const config = {
 
 module.exports = config;
 """
-NEXT_PAGE = """"use client";
-
-import ChatPanel from "@/components/ChatPanel";
-
-export default function Home() {
-  return <ChatPanel />;
-}
-"""
-CHAT_PANEL = """"use client";
-
-import { ChatKit, useChatKit } from "@openai/chatkit-react";
-
-export default function ChatPanel() {
-  const { control } = useChatKit({ api: { url: "/api/chatkit", domainKey: "domain_pk_localhost_dev" } });
-  return <ChatKit control={control} className="h-[600px] w-full" />;
-}
-"""
-PACKAGE_NEXT = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
-PACKAGE_VITE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
+NEXT_PAGE = '"use client";\n\n' + next_page("ChatPanel", "@/components/ChatPanel")
+CHAT_PANEL = next_panel("/api/chatkit")
 TSCONFIG_ALIAS = '{\n  // paths as create-next-app writes them\n  "compilerOptions": {"paths": {"@/*": ["./src/*"]},},\n}\n'
 LAYOUT_BEFORE = """import type { Metadata } from "next";
 import type { ReactNode } from "react";
@@ -375,41 +363,15 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   );
 }
 """
-LAYOUT_AFTER = """import type { Metadata } from "next";
-import type { ReactNode } from "react";
-import "./globals.css";
-import Script from "next/script";
-
-export const metadata: Metadata = { title: "Support" };
-
-export default function RootLayout({ children }: { children: ReactNode }) {
-  return (
-    <html lang="en">
-      <body className="antialiased">
-        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />
-        {children}
-      </body>
-    </html>
-  );
-}
-"""
-INDEX_HTML = """<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="UTF-8" />
-    <title>Chat</title>
-{script}  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-"""
-VITE_MAIN = """import { createRoot } from "react-dom/client";
-import App from "./App";
-
-createRoot(document.getElementById("root")!).render(<App />);
-"""
+LAYOUT_AFTER = edited(
+    LAYOUT_BEFORE,
+    ('import "./globals.css";\n',
+     'import "./globals.css";\n'
+     'import Script from "next/script";\n'),
+    ('      <body className="antialiased">\n',
+     '      <body className="antialiased">\n'
+     '        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />\n'),
+)
 VITE_APP = """import { ChatKit, useChatKit } from "@openai/chatkit-react";
 
 export default function App() {
@@ -418,31 +380,29 @@ export default function App() {
 }
 """
 
+
+def _index_html(script: str) -> str:
+    head = '    <meta charset="UTF-8" />\n    <title>Chat</title>\n' + script
+    return vite_html(head, start='<!doctype html>\n<html lang="en">')
+
+
 RULE.cases(
     valid=[
         Valid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_AFTER,
             "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL,
         }, name="next root layout loads the script"),
+        Valid(vite_app("App", VITE_APP, html=_index_html(f'    <script src="{CDN_URL}"></script>\n')),
+              name="vite index.html"),
         Valid({
-            "package.json": PACKAGE_VITE,
-            "index.html": INDEX_HTML.format(script=f'    <script src="{CDN_URL}"></script>\n'),
-            "src/main.tsx": VITE_MAIN,
-            "src/App.tsx": VITE_APP,
-        }, name="vite index.html"),
-        Valid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": "export default function Home() {\n  return <main>Hello</main>;\n}\n",
             "components/OldChat.tsx": CHAT_PANEL,
         }, name="dead code: nothing mounts the widget"),
-        Valid({
-            "package.json": PACKAGE_VITE,
-            "index.html": INDEX_HTML.format(script=""),
-            "src/main.tsx": VITE_MAIN,
-            "src/App.tsx": """import { useEffect } from "react";
+        Valid(vite_app("App", """import { useEffect } from "react";
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 
 const CHATKIT_SRC = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js";
@@ -457,10 +417,9 @@ export default function App() {
   const chatkit = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
   return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
 }
-""",
-        }, name="script injected with createElement"),
+""", html=_index_html("")), name="script injected with createElement"),
         Valid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL.replace(
@@ -471,11 +430,11 @@ export default function App() {
                 '      <ChatKit control={control} className="h-[600px] w-full" />\n    </>\n  );'),
         }, name="per-page next/script"),
         Valid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL,
-            "index.html": INDEX_HTML.format(script='    <script src="https://cdn.openai.com/chatkit/chatkit.js"></script>\n'),
+            "index.html": _index_html('    <script src="https://cdn.openai.com/chatkit/chatkit.js"></script>\n'),
         }, name="near-miss URL is CK102 only"),
         Valid({
             "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
@@ -487,13 +446,13 @@ export default function App() {
     ],
     invalid=[
         Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL,
         }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next app router"),
         Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "tsconfig.json": TSCONFIG_ALIAS,
             "src/app/layout.tsx": "import type { ReactNode } from \"react\";\n\n"
                                   "export default function RootLayout({ children }: { children: ReactNode }) {\n"
@@ -510,14 +469,10 @@ export default function App() {
                                   f"        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n"
                                   "        {children}\n      </body>\n    </html>\n  );\n}\n",
         }, findings=1, name="src/app, route group, @/ alias, one-line body"),
+        Invalid(vite_app("App", VITE_APP, html=_index_html("")), {"index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+                findings=1, name="vite index.html"),
         Invalid({
-            "package.json": PACKAGE_VITE,
-            "index.html": INDEX_HTML.format(script=""),
-            "src/main.tsx": VITE_MAIN,
-            "src/App.tsx": VITE_APP,
-        }, {"index.html": INDEX_HTML.format(script=f"    {SCRIPT_TAG}\n")}, findings=1, name="vite index.html"),
-        Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "pages/_app.tsx": "import type { AppProps } from \"next/app\";\n\n"
                               "export default function App({ Component, pageProps }: AppProps) {\n"
                               "  return <Component {...pageProps} />;\n}\n",
@@ -545,7 +500,7 @@ export default function App() {
                                     "export default config;\n",
         }, findings=1, name="docusaurus Root.tsx"),
         Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": "import dynamic from \"next/dynamic\";\n\n"
                             "const ChatPanel = dynamic(() => import(\"../components/ChatPanel\"), { ssr: false });\n\n"
@@ -558,7 +513,7 @@ export default function ChatPanel() {
 """,
         }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next/dynamic and the raw element"),
         Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head>\n          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
             "pages/chat.tsx": "import ChatPanel from \"../components/ChatPanel\";\n\n"
                               "export default function Chat() {\n  return <ChatPanel />;\n}\n",
@@ -569,7 +524,7 @@ export default function ChatPanel() {
                                                     "          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
         }, findings=1, name="pages router _document"),
         Invalid({
-            "package.json": PACKAGE_NEXT,
+            "package.json": NEXT_PACKAGE,
             "app/(marketing)/layout.tsx": GROUP_LAYOUT,
             "app/(marketing)/page.tsx": "export default function Home() {\n  return <h1>Hi</h1>;\n}\n",
             "app/(app)/layout.tsx": GROUP_LAYOUT,

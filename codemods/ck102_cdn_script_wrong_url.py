@@ -24,7 +24,14 @@ Docusaurus `scripts` and constants holding the URL, in code reachable from a pag
 
 from __future__ import annotations
 
-from chatkit_fix.analysis.frontend import CDN_URL, frontend_model
+from chatkit_fix.analysis.frontend import CDN_URL, check_frontend
+from chatkit_fix.codemods._cases import (
+    NEXT_PACKAGE,
+    next_page,
+    next_panel,
+    vite_html,
+    vite_main,
+)
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -41,11 +48,8 @@ RULE = rule(
 )
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
+@check_frontend(RULE)
+def check(pctx, model):
     for ref in model.script_refs:
         if ref.verdict != "near-miss":
             continue
@@ -61,22 +65,8 @@ def check(pctx):
         )
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
-PAGE = """import ChatPanel from "../components/ChatPanel";
-
-export default function Home() {
-  return <ChatPanel />;
-}
-"""
-PANEL = """"use client";
-
-import { ChatKit, useChatKit } from "@openai/chatkit-react";
-
-export default function ChatPanel() {
-  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
-  return <ChatKit control={control} className="h-[600px] w-full" />;
-}
-"""
+PAGE = next_page("ChatPanel", "../components/ChatPanel")
+PANEL = next_panel("/chatkit")
 LAYOUT = """import Script from "next/script";
 import type { ReactNode } from "react";
 
@@ -94,41 +84,43 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   );
 }
 """
-HTML = """<!DOCTYPE html>
-<html lang="en">
-  <head>
-    <title>Chat</title>
-    <script src="@URL@" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
+HTML = vite_html('    <title>Chat</title>\n    <script src="@URL@" async></script>\n',
+                 start='<!DOCTYPE html>\n<html lang="en">')
+MAIN = vite_main("ChatPanel")
+INJECTED = """import { useEffect } from "react";
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+const CHATKIT_SCRIPT = '@URL@';
+
+export default function ChatPanel() {
+  useEffect(() => {
+    const script = document.createElement("script");
+    script.src = CHATKIT_SCRIPT;
+    document.body.appendChild(script);
+  }, []);
+  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={control} className="h-[600px] w-full" />;
+}
 """
+
+
 def _fill(template: str, url: str) -> str:
     return template.replace("@URL@", url)
 
 
-MAIN = """import { createRoot } from "react-dom/client";
-import ChatPanel from "./ChatPanel";
-
-createRoot(document.getElementById("root")!).render(<ChatPanel />);
-"""
-
 RULE.cases(
     valid=[
-        Valid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
+        Valid({"package.json": NEXT_PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
                "components/ChatPanel.tsx": PANEL}, name="official URL in the layout"),
         Valid({"index.html": _fill(HTML, "https://cdn.jsdelivr.net/npm/marked/marked.min.js"),
                "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL}, name="unrelated CDN script"),
-        Valid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
+        Valid({"package.json": NEXT_PACKAGE, "app/layout.tsx": _fill(LAYOUT, CDN_URL), "app/page.tsx": PAGE,
                "components/ChatPanel.tsx": PANEL,
                "components/Legacy.tsx": 'export const OLD_SRC = "https://cdn.openai.com/chatkit/chatkit.js";\n'},
               name="near miss in dead code"),
     ],
     invalid=[
-        Invalid({"package.json": PACKAGE, "app/layout.tsx": _fill(LAYOUT, "https://cdn.openai.com/chatkit/chatkit.js"),
+        Invalid({"package.json": NEXT_PACKAGE, "app/layout.tsx": _fill(LAYOUT, "https://cdn.openai.com/chatkit/chatkit.js"),
                  "app/page.tsx": PAGE, "components/ChatPanel.tsx": PANEL},
                 {"app/layout.tsx": _fill(LAYOUT, CDN_URL)}, findings=1, name="next/script in the root layout"),
         Invalid({"index.html": _fill(HTML, "https://cdn.jsdelivr.net/npm/@openai/chatkit@1.9.0/dist/chatkit.js"),
@@ -139,35 +131,7 @@ RULE.cases(
                 {"index.html": _fill(HTML, CDN_URL)}, findings=1, name="versioned guess"),
         Invalid({"src/main.tsx": MAIN, "index.html": _fill(HTML, "/vite.svg").replace(
                     '    <script src="/vite.svg" async></script>\n', ""),
-                 "src/ChatPanel.tsx": """import { useEffect } from "react";
-import { ChatKit, useChatKit } from "@openai/chatkit-react";
-
-const CHATKIT_SCRIPT = 'https://unpkg.com/@openai/chatkit/dist/index.js';
-
-export default function ChatPanel() {
-  useEffect(() => {
-    const script = document.createElement("script");
-    script.src = CHATKIT_SCRIPT;
-    document.body.appendChild(script);
-  }, []);
-  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
-  return <ChatKit control={control} className="h-[600px] w-full" />;
-}
-"""},
-                {"src/ChatPanel.tsx": """import { useEffect } from "react";
-import { ChatKit, useChatKit } from "@openai/chatkit-react";
-
-const CHATKIT_SCRIPT = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
-
-export default function ChatPanel() {
-  useEffect(() => {
-    const script = document.createElement("script");
-    script.src = CHATKIT_SCRIPT;
-    document.body.appendChild(script);
-  }, []);
-  const { control } = useChatKit({ api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev" } });
-  return <ChatKit control={control} className="h-[600px] w-full" />;
-}
-"""}, findings=1, name="createElement with a const"),
+                 "src/ChatPanel.tsx": _fill(INJECTED, "https://unpkg.com/@openai/chatkit/dist/index.js")},
+                {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)}, findings=1, name="createElement with a const"),
     ],
 )

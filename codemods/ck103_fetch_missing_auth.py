@@ -40,10 +40,10 @@ from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
     append_member,
+    check_frontend,
     endpoints_near,
     ensure_import,
     free_name,
-    frontend_model,
     indent_unit,
     is_typescript,
     known_url,
@@ -53,6 +53,7 @@ from chatkit_fix.analysis.frontend import (
     url_match,
     url_path,
 )
+from chatkit_fix.codemods._cases import NEXT_LAYOUT, NEXT_PACKAGE, next_page, vite_html
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -69,11 +70,8 @@ RULE = rule(
 )
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
+@check_frontend(RULE)
+def check(pctx, model):
     for usage in model.usages:
         api = usage.api
         if api is None or api.opaque or usage.hosted or api.get("url") is None or api.get("fetch") is not None:
@@ -181,27 +179,6 @@ def current_user(authorization: str = Header(default="")) -> dict:
     return jwt.decode(token, "secret", algorithms=["HS256"])
 '''
 BACKEND_OPEN = BACKEND_MAIN.replace(", user: dict = Depends(current_user)", "").replace('{"user_id": user["sub"]}', "{}")
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
-LAYOUT = '''import Script from "next/script";
-import type { ReactNode } from "react";
-
-export default function RootLayout({ children }: { children: ReactNode }) {
-  return (
-    <html lang="en">
-      <body>
-        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />
-        {children}
-      </body>
-    </html>
-  );
-}
-'''
-PAGE = '''import ChatPanel from "@/components/ChatPanel";
-
-export default function Home() {
-  return <ChatPanel />;
-}
-'''
 PANEL = '''"use client";
 
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
@@ -236,10 +213,10 @@ PYPROJECT = '[tool.chatkit-fix]\ntoken-getter = "@/lib/auth:getToken"\n'
 
 def _project(panel: str, backend: str = BACKEND_MAIN, **extra: str) -> dict[str, str]:
     files = {
-        "frontend/package.json": PACKAGE,
+        "frontend/package.json": NEXT_PACKAGE,
         "frontend/tsconfig.json": '{"compilerOptions": {"paths": {"@/*": ["./*"]}}}\n',
-        "frontend/app/layout.tsx": LAYOUT,
-        "frontend/app/page.tsx": PAGE,
+        "frontend/app/layout.tsx": NEXT_LAYOUT,
+        "frontend/app/page.tsx": next_page("ChatPanel", "@/components/ChatPanel"),
         "frontend/components/ChatPanel.tsx": panel,
         "backend/app/main.py": backend,
         "backend/app/auth.py": BACKEND_AUTH,
@@ -325,17 +302,6 @@ async def chatkit_endpoint(request: Request, credentials: HTTPAuthorizationCrede
 app = FastAPI()
 app.include_router(router, prefix="/api")
 '''
-VITE_HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.jsx"></script>
-  </body>
-</html>
-'''
 RAW_BEFORE = '''import { useEffect, useRef } from "react";
 
 export default function Chat() {
@@ -376,7 +342,7 @@ RULE.cases(
                 {"frontend/lib/chatkit-config.ts": CONFIG_AFTER}, findings=1, unsafe=True,
                 name="spread config object, HTTPBearer router with prefixes"),
         Invalid({"frontend/package.json": '{"dependencies": {"react": "19.3.1", "vite": "7.2.4"}}\n',
-                 "frontend/index.html": VITE_HTML,
+                 "frontend/index.html": vite_html(entry="/src/main.jsx"),
                  "frontend/src/main.jsx": 'import { createRoot } from "react-dom/client";\nimport Chat from "./Chat";\n\n'
                                           'createRoot(document.getElementById("root")).render(<Chat />);\n',
                  "frontend/src/Chat.jsx": RAW_BEFORE,

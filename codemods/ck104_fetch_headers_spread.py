@@ -44,14 +44,16 @@ from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
     at_line_start,
+    check_frontend,
     declared_in_function,
-    fetch_function,
+    fetch_functions,
     find_all,
-    frontend_model,
+    first_line_span,
     function_parameters,
     identifiers_in,
     indent_unit,
     is_guarded,
+    key_literal,
     line_indent,
     property_key,
     quote_of,
@@ -61,6 +63,7 @@ from chatkit_fix.analysis.frontend import (
     unwrap,
     uses_semicolons,
 )
+from chatkit_fix.codemods._cases import VITE_HTML, VITE_PACKAGE, vite_app, vite_main
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -83,21 +86,9 @@ CONTENT_TYPE = "forces Content-Type, which breaks multipart attachment uploads"
 EMPTY_BEARER = "sends `Bearer ` with an empty token when there is none"
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
-    seen = set()
-    for usage in model.usages:
-        found = fetch_function(model, usage)
-        if found is None:
-            continue
-        path, function = found
-        key = (path, span(function))
-        if key in seen:
-            continue
-        seen.add(key)
+@check_frontend(RULE)
+def check(pctx, model):
+    for path, function in fetch_functions(model):
         ctx = pctx.parsed(path)
         script = model.script(path)
         if ctx is None or script is None:
@@ -261,12 +252,8 @@ class FetchCheck:
                 return None
             if kind != "pair":
                 return None
-            key = member.field("key")
-            if key.kind() == "string":
-                key_text = key.text()
-            elif key.kind() == "property_identifier":
-                key_text = f"{self.quote}{key.text()}{self.quote}"
-            else:
+            key_text = key_literal(member, self.quote)
+            if key_text is None:
                 return None
             name = property_key(member) or ""
             if name.lower() == "content-type":
@@ -295,9 +282,7 @@ class FetchCheck:
         return lines
 
     def header_finding(self, obj, problems, context):
-        start, end = span(obj)
-        line_end = self.text.find("\n", start)
-        anchor = (start, line_end if start < line_end < end else end)
+        anchor = first_line_span(self.text, obj)
         message = "custom api.fetch " + "; ".join(problems)
         init = self.init or "init"
         if DROPS_INIT in problems:
@@ -399,27 +384,8 @@ class FetchCheck:
                                        hint="set Authorization only when there is a token")
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import { Chat } from "./Chat";
-
-createRoot(document.getElementById("root")!).render(<Chat />);
-'''
-
-
 def _vite(chat: str, **extra: str) -> dict[str, str]:
-    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN, "src/Chat.tsx": chat, **extra}
+    return vite_app("Chat", chat, named=True, **extra)
 
 
 CHAT_TEMPLATE = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
@@ -549,8 +515,7 @@ RULE.cases(
                     **{"src/auth.ts": AUTH_LIB}), name="merged headers"),
         Valid(_vite(_chat("      fetch: (input, init) => fetch(input, { ...init, credentials: \"include\" }),")),
               name="fetch that leaves headers alone"),
-        Valid({"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN.replace("./Chat", "./Other").replace(
-            "<Chat />", "<Other />").replace("{ Chat }", "{ Other }"),
+        Valid({"package.json": VITE_PACKAGE, "index.html": VITE_HTML, "src/main.tsx": vite_main("Other", named=True),
             "src/Other.tsx": "export function Other() {\n  return null;\n}\n",
             "src/Chat.tsx": _chat(SPREAD_BEFORE)}, name="dead code"),
     ],

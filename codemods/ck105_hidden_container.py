@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
     attribute_value,
+    check_frontend,
     condition_text,
-    frontend_model,
     jsx_ancestors,
     jsx_attributes,
     negated_text,
@@ -44,6 +44,7 @@ from chatkit_fix.analysis.frontend import (
     string_value,
     unwrap,
 )
+from chatkit_fix.codemods._cases import vite_app
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -66,14 +67,9 @@ class Hidden:
         self.visible = visible  # the condition under which the container is shown; None: always hidden
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
-    for element in model.elements:
-        if element.kind not in ("react", "raw"):
-            continue
+@check_frontend(RULE)
+def check(pctx, model):
+    for element in model.jsx_elements:
         found = _hidden_ancestor(element.node)
         if found is None:
             continue
@@ -225,23 +221,6 @@ def _mount_when(ctx, element, condition: str):
     return ctx.replace((start, end), f"{condition} ? {text} : null")
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import Widget from "./Widget";
-
-createRoot(document.getElementById("root")!).render(<Widget />);
-'''
 WIDGET = '''import { useState } from "react";
 import { ChatKit, useChatKit } from "@openai/chatkit-react";
 @IMPORTS@
@@ -260,7 +239,7 @@ export default function Widget() {
 
 def _widget(body: str, imports: str = "") -> dict[str, str]:
     text = WIDGET.replace("@IMPORTS@\n", imports).replace("@BODY@", body.rstrip("\n"))
-    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN, "src/Widget.tsx": text}
+    return vite_app("Widget", text)
 
 
 def _fixed(body: str, imports: str = "") -> dict[str, str]:

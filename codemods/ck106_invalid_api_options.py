@@ -46,16 +46,19 @@ from pathlib import Path
 
 from chatkit_fix.analysis.frontend import (
     at_line_start,
+    check_frontend,
     find_all,
-    frontend_model,
+    first_line_span,
     indent_unit,
     is_typescript,
+    key_literal,
     line_indent,
     quote_of,
     span,
     string_value,
     unwrap,
 )
+from chatkit_fix.codemods._cases import vite_app
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -147,11 +150,8 @@ def _suggest(key: str, known) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
+@check_frontend(RULE)
+def check(pctx, model):
     seen = set()
     for usage in model.usages:
         schema = schema_for(model, usage.path)
@@ -166,8 +166,8 @@ def check(pctx):
             hint = f"remove it{_suggest(key, allowed)}"
             if usage.kind == "setOptions" and key in schema.handlers:
                 hint = f"listen with el.addEventListener(\"chatkit.{key[2:3].lower()}{key[3:]}\", …) instead"
-            yield ctx.finding(_first_line(ctx, prop.node), f"ChatKit has no `{key}` {what}: the types reject it and "
-                              "it is ignored at run time", hint=hint)
+            yield ctx.finding(first_line_span(ctx.text, prop.node),
+                              f"ChatKit has no `{key}` {what}: the types reject it and it is ignored at run time", hint=hint)
         api = usage.api
         if api is None:
             continue
@@ -179,32 +179,27 @@ def check(pctx):
             ctx = pctx.parsed(prop.path)
             if key == "headers":
                 fix = _headers_fix(ctx, model, api, prop)
-                yield ctx.finding(_first_line(ctx, prop.node),
+                yield ctx.finding(first_line_span(ctx.text, prop.node),
                                   "api.headers does not exist: ChatKit never sends these headers (use api.fetch)",
                                   fix=fix, hint="send headers from api.fetch, merged into new Headers(init?.headers)")
             elif key == "clientToken":
-                yield ctx.finding(_first_line(ctx, prop.node),
+                yield ctx.finding(first_line_span(ctx.text, prop.node),
                                   "api.clientToken does not exist: hosted mode uses getClientSecret, a custom back end "
                                   "authenticates through api.fetch",
                                   hint="use api.getClientSecret (hosted) or api.fetch (custom back end)")
             else:
-                yield ctx.finding(_first_line(ctx, prop.node), f"ChatKit has no `api.{key}` option: the types reject "
-                                  "it and it is ignored at run time", hint=f"remove it{_suggest(key, schema.api)}")
+                yield ctx.finding(first_line_span(ctx.text, prop.node),
+                                  f"ChatKit has no `api.{key}` option: the types reject it and it is ignored at run time",
+                                  hint=f"remove it{_suggest(key, schema.api)}")
         url = api.get("url")
         if url is not None and not hosted and not api.opaque and api.get("domainKey") is None and api.node is not None \
                 and (api.path, span(api.node)) not in seen:
             seen.add((api.path, span(api.node)))
             ctx = pctx.parsed(api.path)
-            yield ctx.finding(_first_line(ctx, api.node),
+            yield ctx.finding(first_line_span(ctx.text, api.node),
                               "api.url without api.domainKey: CustomApiConfig requires it (any placeholder works on "
                               "localhost; production verifies it against your domain allow-list)",
                               hint='add domainKey: "domain_pk_localhost_dev" for local use, your registered key in production')
-
-
-def _first_line(ctx, node) -> tuple[int, int]:
-    start, end = span(node)
-    line_end = ctx.text.find("\n", start)
-    return start, (line_end if start < line_end < end else end)
 
 
 def _headers_fix(ctx, model, api, prop):
@@ -224,12 +219,8 @@ def _headers_fix(ctx, model, api, prop):
                 continue
             if member.kind() != "pair":
                 return None
-            key = member.field("key")
-            if key.kind() == "string":
-                key_text = key.text()
-            elif key.kind() == "property_identifier":
-                key_text = f"{quote}{key.text()}{quote}"
-            else:
+            key_text = key_literal(member, quote)
+            if key_text is None:
                 return None
             lines.append(f"{name}.set({key_text}, {member.field('value').text()});")
     elif value is not None:
@@ -252,23 +243,6 @@ def _mentions(node, name: str) -> bool:
     return node is not None and any(n.text() == name for n in find_all(node, "identifier"))
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import { Chat } from "./Chat";
-
-createRoot(document.getElementById("root")!).render(<Chat token={null} />);
-'''
 CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
 
 export function Chat({ token }: { token: string | null }) {
@@ -285,7 +259,7 @@ def _chat(options: str) -> str:
 
 
 def _vite(chat: str, **extra: str) -> dict[str, str]:
-    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN, "src/Chat.tsx": chat, **extra}
+    return vite_app("Chat", chat, named=True, props="token={null}", **extra)
 
 
 HEADERS_BEFORE = '''    api: {

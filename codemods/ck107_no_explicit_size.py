@@ -33,8 +33,8 @@ from chatkit_fix.analysis.frontend import (
     append_member,
     at_line_start,
     attribute_value,
+    check_frontend,
     find_all,
-    frontend_model,
     has_spread_attributes,
     jsx_ancestors,
     jsx_attributes,
@@ -47,6 +47,7 @@ from chatkit_fix.analysis.frontend import (
     string_value,
     unwrap,
 )
+from chatkit_fix.codemods._cases import VITE_DEV_PACKAGE, vite_app, vite_main
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -220,14 +221,9 @@ def parent_sizing(element) -> str | None:
     return None
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
-    for element in model.elements:
-        if element.kind not in ("react", "raw"):
-            continue
+@check_frontend(RULE)
+def check(pctx, model):
+    for element in model.jsx_elements:
         node = element.node
         if sizing(node) != UNSIZED:
             continue
@@ -344,23 +340,7 @@ def _fix(ctx, element, tailwind: bool):
 
 
 PACKAGE_TW = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"tailwindcss": "4.1.0", "vite": "7.2.4"}}\n'
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import Panel from "./Panel";
-
-createRoot(document.getElementById("root")!).render(<Panel />);
-'''
+MAIN = vite_main("Panel")
 PANEL = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
 
 export default function Panel() {
@@ -377,7 +357,7 @@ def _panel(jsx: str) -> str:
 
 
 def _vite(jsx: str, package: str = PACKAGE_TW, **extra: str) -> dict[str, str]:
-    return {"package.json": package, "index.html": HTML, "src/main.tsx": MAIN, "src/Panel.tsx": _panel(jsx), **extra}
+    return vite_app("Panel", _panel(jsx), package=package, **extra)
 
 
 RULE.cases(
@@ -406,10 +386,10 @@ RULE.cases(
         Invalid(_vite('    <section className="p-4">\n      <ChatKit control={chatkit.control} className="w-full rounded-xl" />\n    </section>'),
                 {"src/Panel.tsx": _panel('    <section className="p-4">\n      <ChatKit control={chatkit.control} className="w-full rounded-xl h-[600px]" />\n    </section>')},
                 findings=1, name="tailwind classes without a height"),
-        Invalid(_vite('    <div>\n      <ChatKit control={chatkit.control} style={{ width: "100%" }} />\n    </div>', PACKAGE),
+        Invalid(_vite('    <div>\n      <ChatKit control={chatkit.control} style={{ width: "100%" }} />\n    </div>', VITE_DEV_PACKAGE),
                 {"src/Panel.tsx": _panel('    <div>\n      <ChatKit control={chatkit.control} style={{ width: "100%", height: 600 }} />\n    </div>')},
                 findings=1, name="style without a height"),
-        Invalid({**_vite('    <ChatKit control={chatkit.control} />', PACKAGE),
+        Invalid({**_vite('    <ChatKit control={chatkit.control} />', VITE_DEV_PACKAGE),
                  "src/main.tsx": MAIN.replace("<Panel />", "<StrictMode>\n    <Panel />\n  </StrictMode>").replace(
                      'import { createRoot', 'import { StrictMode } from "react";\nimport { createRoot')},
                 {"src/Panel.tsx": _panel('    <ChatKit control={chatkit.control} style={{ height: 600, width: "100%" }} />')},

@@ -34,13 +34,14 @@ useChatKit({ api: { url: "http://localhost:8000/api/chatkit", domainKey: "domain
 from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
+    check_frontend,
     endpoints_near,
-    frontend_model,
     known_url,
     span,
     url_match,
     url_path,
 )
+from chatkit_fix.codemods._cases import VITE_DEV_PACKAGE, VITE_HTML, vite_main
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -57,11 +58,8 @@ RULE = rule(
 )
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
+@check_frontend(RULE)
+def check(pctx, model):
     seen = set()
     for usage in model.usages:
         api = usage.api
@@ -158,23 +156,6 @@ async def chatkit_endpoint(request: Request):
 app = FastAPI()
 app.include_router(router)
 '''
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import Chat from "./Chat";
-
-createRoot(document.getElementById("root")!).render(<Chat />);
-'''
 CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
 import { CHATKIT_URL } from "./config";
 
@@ -192,8 +173,9 @@ export default defineConfig({
 
 
 def _project(config: str, backend: str = BACKEND, **extra: str) -> dict[str, str]:
-    return {"frontend/package.json": PACKAGE, "frontend/index.html": HTML, "frontend/src/main.tsx": MAIN,
-            "frontend/src/Chat.tsx": CHAT, "frontend/src/config.ts": config, "backend/app/main.py": backend, **extra}
+    return {"frontend/package.json": VITE_DEV_PACKAGE, "frontend/index.html": VITE_HTML,
+            "frontend/src/main.tsx": vite_main("Chat"), "frontend/src/Chat.tsx": CHAT, "frontend/src/config.ts": config,
+            "backend/app/main.py": backend, **extra}
 
 
 ENV_CONFIG = 'const API_BASE = import.meta.env.VITE_API_BASE ?? "http://localhost:8000";\n\nexport const CHATKIT_URL = `${API_BASE}/chatkit`;\n'
@@ -210,11 +192,11 @@ RULE.cases(
         Valid(_project('export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/chatkit`;\n'),
               name="unknown base, known tail"),
         Valid(_project('export const CHATKIT_URL = "/chatkit";\n',
-                       **{"frontend/package.json": PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
+                       **{"frontend/package.json": VITE_DEV_PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
                           "frontend/app/layout.tsx": "export default function RootLayout() {\n  return null;\n}\n",
                           "frontend/app/chatkit/route.ts": NEXT_ROUTE}), name="next route handler proxies"),
         Valid(_project('export const CHATKIT_URL = "http://localhost:3000/api/chat/kit";\n',
-                       **{"frontend/package.json": PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
+                       **{"frontend/package.json": VITE_DEV_PACKAGE.replace('"react"', '"next": "16.4.6", "react"'),
                           "frontend/app/layout.tsx": "export default function RootLayout() {\n  return null;\n}\n",
                           "frontend/app/api/[...path]/route.ts": NEXT_ROUTE}), name="absolute URL to a next catch-all route"),
         Valid(_project('export const CHATKIT_URL = "http://localhost:8000/chat";\n',

@@ -33,8 +33,8 @@ from chatkit_fix.analysis.frontend import (
     FUNCTION_KINDS,
     ancestors,
     at_line_start,
+    check_frontend,
     find_all,
-    frontend_model,
     jsx_ancestors,
     line_indent,
     opening_of,
@@ -42,6 +42,7 @@ from chatkit_fix.analysis.frontend import (
     string_value,
     unwrap,
 )
+from chatkit_fix.codemods._cases import NEXT_LAYOUT, NEXT_PACKAGE, next_page
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -60,14 +61,9 @@ RULE = rule(
 FALSY = ("false", "null", "undefined", "0", '""', "''")
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
-    for element in model.elements:
-        if element.kind not in ("react", "raw"):
-            continue
+@check_frontend(RULE)
+def check(pctx, model):
+    for element in model.jsx_elements:
         script = model.script(element.path)
         if script is None:
             continue
@@ -238,27 +234,6 @@ def _fix(ctx, element, kind, node, flag):
     return None
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.4.6", "react": "19.3.1"}}\n'
-LAYOUT = '''import Script from "next/script";
-import type { ReactNode } from "react";
-
-export default function RootLayout({ children }: { children: ReactNode }) {
-  return (
-    <html lang="en">
-      <body>
-        <Script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" strategy="afterInteractive" />
-        {children}
-      </body>
-    </html>
-  );
-}
-'''
-PAGE = '''import Chat from "../components/Chat";
-
-export default function Home() {
-  return <Chat />;
-}
-'''
 CHAT = '''"use client";
 
 import { useState } from "react";
@@ -286,7 +261,8 @@ def _chat(jsx: str, handler: str = "    onReady: () => setReady(true),", before:
 
 
 def _next(chat: str) -> dict[str, str]:
-    return {"package.json": PACKAGE, "app/layout.tsx": LAYOUT, "app/page.tsx": PAGE, "components/Chat.tsx": chat}
+    return {"package.json": NEXT_PACKAGE, "app/layout.tsx": NEXT_LAYOUT,
+            "app/page.tsx": next_page("Chat", "../components/Chat"), "components/Chat.tsx": chat}
 
 
 RULE.cases(

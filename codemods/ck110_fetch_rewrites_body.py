@@ -35,15 +35,17 @@ fetch: async (input, init) => {
 from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
-    fetch_function,
+    check_frontend,
+    fetch_functions,
     find_all,
-    frontend_model,
+    first_line_span,
     function_parameters,
     property_key,
     span,
     string_value,
     unwrap,
 )
+from chatkit_fix.codemods._cases import VITE_DEV_PACKAGE, vite_app
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -62,20 +64,9 @@ RULE = rule(
 REQUEST_PREFIXES = ("threads.", "items.", "attachments.")
 
 
-@RULE.check_project
-def check(pctx):
-    model = frontend_model(pctx.project)
-    if not model.relevant:
-        return
-    seen = set()
-    for usage in model.usages:
-        found = fetch_function(model, usage)
-        if found is None:
-            continue
-        path, function = found
-        if (path, span(function)) in seen:
-            continue
-        seen.add((path, span(function)))
+@check_frontend(RULE)
+def check(pctx, model):
+    for path, function in fetch_functions(model):
         problems = list(_problems(function))
         if not problems:
             continue
@@ -83,10 +74,7 @@ def check(pctx):
         if ctx is None:
             continue
         problems.sort(key=lambda item: span(item[0]))
-        node = problems[0][0]
-        start, end = span(node)
-        line_end = ctx.text.find("\n", start)
-        anchor = (start, line_end if start < line_end < end else end)
+        anchor = first_line_span(ctx.text, problems[0][0])
         what = "; ".join(dict.fromkeys(reason for _, reason in problems))
         yield ctx.finding(anchor, f"custom api.fetch {what}: ChatKit's protocol bodies must reach the server as sent",
                           hint="pass init.body through untouched; send extra data as headers or derive it on the server")
@@ -124,23 +112,6 @@ def _problems(function):
             yield assignment, "rewrites the request body"
 
 
-PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1"}, "devDependencies": {"vite": "7.2.4"}}\n'
-HTML = '''<!doctype html>
-<html>
-  <head>
-    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script>
-  </head>
-  <body>
-    <div id="root"></div>
-    <script type="module" src="/src/main.tsx"></script>
-  </body>
-</html>
-'''
-MAIN = '''import { createRoot } from "react-dom/client";
-import { Chat } from "./Chat";
-
-createRoot(document.getElementById("root")!).render(<Chat userId="u1" />);
-'''
 CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
 
 export function Chat({ userId }: { userId: string }) {
@@ -157,8 +128,8 @@ export function Chat({ userId }: { userId: string }) {
 
 
 def _vite(fetch: str, **extra: str) -> dict[str, str]:
-    return {"package.json": PACKAGE, "index.html": HTML, "src/main.tsx": MAIN,
-            "src/Chat.tsx": CHAT.replace("@FETCH@", fetch.rstrip("\n")), **extra}
+    return vite_app("Chat", CHAT.replace("@FETCH@", fetch.rstrip("\n")), named=True, props='userId="u1"',
+                    package=VITE_DEV_PACKAGE, **extra)
 
 
 RULE.cases(

@@ -47,6 +47,7 @@ from chatkit_fix.analysis.server import (
     string_value,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -388,7 +389,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from fastapi.responses import StreamingResponse, Response\n"
             "from chatkit.server import StreamingResult, NonStreamingResult\n\n"
             "@chatkit_router.post('/chatkit')\n"
@@ -400,17 +401,10 @@ RULE.cases(
             "        return Response(content=result.json, media_type='application/json')\n"
             "    else:\n"
             "        return Response(content=str(result), media_type='application/json')\n",
-            "from fastapi.responses import StreamingResponse, Response\n"
-            "from chatkit.server import StreamingResult, NonStreamingResult\n\n"
-            "@chatkit_router.post('/chatkit')\n"
-            "async def chatkit_endpoint(request):\n"
-            "    result = await chatkit_server.process(await request.body(), {'user_id': 'u'})\n"
-            "    if isinstance(result, StreamingResult):\n"
-            "        return StreamingResponse(result, media_type='text/event-stream')\n"
-            "    elif isinstance(result, NonStreamingResult):\n"
-            "        return Response(content=result.json, media_type='application/json')\n"
-            "    else:\n"
-            "        return Response(content=result.json, media_type='application/json')\n",
+            ("        return StreamingResponse(result)\n",
+             "        return StreamingResponse(result, media_type='text/event-stream')\n"),
+            ("        return Response(content=str(result), media_type='application/json')\n",
+             "        return Response(content=result.json, media_type='application/json')\n"),
             filename="routes/chatkit.py",
             findings=2,
             name="str(result) fallback, missing media type",
@@ -437,7 +431,7 @@ RULE.cases(
             findings=3,
             name="buffered stream (Starlette), json() call, wrong media type",
         ),
-        Invalid(
+        Edited(
             _HEAD + "@app.post('/chatkit')\n"
             "async def chatkit_endpoint(request: Request) -> Response:\n"
             "    result = await server.process(await request.body(), {'request': request})\n"
@@ -445,17 +439,14 @@ RULE.cases(
             "        chunks = [chunk async for chunk in result]\n"
             "        return Response(content=b''.join(chunks), media_type='application/json')\n"
             "    return Response(content=result.json, media_type='application/json')\n",
-            _HEAD + "@app.post('/chatkit')\n"
-            "async def chatkit_endpoint(request: Request) -> Response:\n"
-            "    result = await server.process(await request.body(), {'request': request})\n"
-            "    if isinstance(result, StreamingResult):\n"
-            "        return StreamingResponse(result, media_type='text/event-stream')\n"
-            "    return Response(content=result.json, media_type='application/json')\n",
+            ("        chunks = [chunk async for chunk in result]\n"
+             "        return Response(content=b''.join(chunks), media_type='application/json')\n",
+             "        return StreamingResponse(result, media_type='text/event-stream')\n"),
             filename="main.py",
             findings=1,
             name="stream buffered by a comprehension",
         ),
-        Invalid(
+        Edited(
             "from fastapi import APIRouter, Request\n"
             "from fastapi.responses import Response, StreamingResponse\n\n"
             "router = APIRouter()\n\n"
@@ -468,18 +459,10 @@ RULE.cases(
             "    if hasattr(result, 'json'):\n"
             "        return Response(content=result.json, media_type='application/json')\n"
             "    return StreamingResponse(result, media_type='text/event-stream')\n",
-            "from fastapi import APIRouter, Request\n"
-            "from fastapi.responses import Response, StreamingResponse, JSONResponse\n\n"
-            "router = APIRouter()\n\n"
-            "@router.post('')\n"
-            "async def chatkit(request: Request):\n"
-            "    try:\n"
-            "        result = await get_server().process(await request.body(), {})\n"
-            "    except Exception as e:\n"
-            "        return JSONResponse(content={'error': str(e), 'detail': f\"failed: {e!r}\"}, status_code=500, media_type='application/json')\n"
-            "    if hasattr(result, 'json'):\n"
-            "        return Response(content=result.json, media_type='application/json')\n"
-            "    return StreamingResponse(result, media_type='text/event-stream')\n",
+            ("from fastapi.responses import Response, StreamingResponse\n",
+             "from fastapi.responses import Response, StreamingResponse, JSONResponse\n"),
+            ("        return Response(content=f'{{\"error\": \"{e}\", \"detail\": \"failed: {e!r}\"}}', status_code=500, media_type='application/json')\n",
+             "        return JSONResponse(content={'error': str(e), 'detail': f\"failed: {e!r}\"}, status_code=500, media_type='application/json')\n"),
             filename="api/v1/endpoints/chatkit.py",
             findings=1,
             name="f-string JSON error",

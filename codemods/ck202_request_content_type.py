@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.jsonpos import Value, from_python, objects_in
 from chatkit_fix.pyast import keyword
@@ -289,7 +290,7 @@ RULE.cases(
             ' "attachments": [], "inference_options": {}}}}\n',
             filename="tests/test_api.py",
         ),
-        Invalid(
+        Edited(
             "payload = {\n"
             "    'type': 'threads.add_user_message',\n"
             "    'params': {\n"
@@ -299,17 +300,10 @@ RULE.cases(
             "        },\n"
             "    },\n"
             "}\n",
-            "payload = {\n"
-            "    'type': 'threads.add_user_message',\n"
-            "    'params': {\n"
-            "        'thread_id': tid,\n"
-            "        'input': {\n"
-            "            'content': [{'type': 'input_text', 'text': msg}],\n"
-            "            'attachments': [],\n"
-            "            'inference_options': {},\n"
-            "        },\n"
-            "    },\n"
-            "}\n",
+            ("            'content': [{'type': 'text', 'text': msg}],\n",
+             "            'content': [{'type': 'input_text', 'text': msg}],\n"
+             "            'attachments': [],\n"
+             "            'inference_options': {},\n"),
             filename="client.py",
             findings=2,
             name="multi-line dict, single quotes, missing fields",
@@ -332,12 +326,13 @@ RULE.cases(
             findings=2,
             name="curl script",
         ),
-        Invalid(
+        Edited(
             "POST http://localhost:8000/chatkit\nContent-Type: application/json\n\n"
             "{\n  \"type\": \"threads.create\",\n  \"params\": {\n    \"input\": {\n      \"content\": [{\"type\": \"text\", \"text\": \"hi\"}]\n    }\n  }\n}\n",
-            "POST http://localhost:8000/chatkit\nContent-Type: application/json\n\n"
-            "{\n  \"type\": \"threads.create\",\n  \"params\": {\n    \"input\": {\n      \"content\": [{\"type\": \"input_text\", \"text\": \"hi\"}],\n"
-            "      \"attachments\": [],\n      \"inference_options\": {}\n    }\n  }\n}\n",
+            ('      "content": [{"type": "text", "text": "hi"}]\n',
+             '      "content": [{"type": "input_text", "text": "hi"}],\n'
+             '      "attachments": [],\n'
+             '      "inference_options": {}\n'),
             filename="requests/chat.http",
             findings=2,
             name=".http file",

@@ -47,8 +47,9 @@ from chatkit_fix.analysis.server import (
     stream_calls,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import OFFICIAL_RESPOND, Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Invalid, Valid, rule
+from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
     code="CK203",
@@ -188,21 +189,7 @@ def _returns_run_result(ctx, call: ast.expr) -> bool:
 
 RULE.cases(
     valid=[
-        Valid(
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class AgentServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
-            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, agent_input, context=agent_ctx)\n"
-            "        async for event in stream_agent_response(agent_ctx, result):\n"
-            "            yield event\n",
-            filename="app.py",
-            name="official shape",
-        ),
+        Valid(OFFICIAL_RESPOND, filename="app.py", name="official shape"),
         Valid(
             "from chatkit.server import ChatKitServer\n"
             "from chatkit.agents import stream_agent_response\n\n\n"
@@ -234,7 +221,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n\n"
@@ -243,20 +230,14 @@ RULE.cases(
             "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
             "        result = Runner.run_streamed(agent, 'hi', context=agent_ctx)\n"
             "        return stream_agent_response(agent_ctx, result)\n",
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class TodoServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, 'hi', context=agent_ctx)\n"
-            "        async for event in stream_agent_response(agent_ctx, result):\n"
-            "            yield event\n",
+            ("        return stream_agent_response(agent_ctx, result)\n",
+             "        async for event in stream_agent_response(agent_ctx, result):\n"
+             "            yield event\n"),
             filename="app/chatkit_server.py",
             findings=1,
             name="async def returning the stream",
         ),
-        Invalid(
+        Edited(
             "import chatkit.server as cks\n"
             "from chatkit.agents import stream_agent_response as sar\n\n\n"
             "class Bot(cks.ChatKitServer['RequestContext']):\n"
@@ -268,25 +249,20 @@ RULE.cases(
             "            self.ctx_for(thread, context),\n"
             "            self.run(item),\n"
             "        )\n",
-            "import chatkit.server as cks\n"
-            "from chatkit.agents import stream_agent_response as sar\n\n\n"
-            "class Bot(cks.ChatKitServer['RequestContext']):\n"
-            "    async def respond(self, thread, item, context):\n"
-            "        event = None\n"
-            "        if item is None:\n"
-            "            async for _event in self.empty_stream():\n"
-            "                yield _event\n"
-            "            return\n"
-            "        async for _event in sar(\n"
-            "            self.ctx_for(thread, context),\n"
-            "            self.run(item),\n"
-            "        ):\n"
-            "            yield _event\n",
+            ("            return self.empty_stream()\n"
+             "        return sar(\n",
+             "            async for _event in self.empty_stream():\n"
+             "                yield _event\n"
+             "            return\n"
+             "        async for _event in sar(\n"),
+            ("        )\n",
+             "        ):\n"
+             "            yield _event\n"),
             filename="server.py",
             findings=1,
             name="module import, two returns, multi-line call, name taken",
         ),
-        Invalid(
+        Edited(
             "from agents.run import Runner as R\n"
             "from chatkit.server import ChatKitServer\n\n\n"
             "class SupportServer(ChatKitServer):\n"
@@ -300,24 +276,13 @@ RULE.cases(
             "        )\n"
             "        async for event in stream_agent_response(agent_ctx, result):\n"
             "            yield event\n",
-            "from agents.run import Runner as R\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class SupportServer(ChatKitServer):\n"
-            "    async def respond(self, thread, user_message, context):\n"
-            "        from chatkit.agents import AgentContext, stream_agent_response\n"
-            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = R.run_streamed(\n"
-            "            support_agent,\n"
-            "            'hello',\n"
-            "            context=agent_ctx,\n"
-            "        )\n"
-            "        async for event in stream_agent_response(agent_ctx, result):\n"
-            "            yield event\n",
+            ("        result = await R.run(\n",
+             "        result = R.run_streamed(\n"),
             filename="services/chatkit_server.py",
             findings=1,
             name="awaited Runner.run streamed, aliased and lazy imports",
         ),
-        Invalid(
+        Edited(
             "import agents\n"
             "from chatkit.server import ChatKitServer\n"
             "from chatkit.agents import stream_agent_response\n\n\n"
@@ -325,18 +290,13 @@ RULE.cases(
             "    async def respond(self, thread, input, context):\n"
             "        async for e in stream_agent_response(self.agent_ctx(thread, context), await agents.Runner.run(self.agent, 'x')):\n"
             "            yield e\n",
-            "import agents\n"
-            "from chatkit.server import ChatKitServer\n"
-            "from chatkit.agents import stream_agent_response\n\n\n"
-            "class S(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        async for e in stream_agent_response(self.agent_ctx(thread, context), agents.Runner.run_streamed(self.agent, 'x')):\n"
-            "            yield e\n",
+            ("        async for e in stream_agent_response(self.agent_ctx(thread, context), await agents.Runner.run(self.agent, 'x')):\n",
+             "        async for e in stream_agent_response(self.agent_ctx(thread, context), agents.Runner.run_streamed(self.agent, 'x')):\n"),
             filename="main.py",
             findings=1,
             name="inline await, module import",
         ),
-        Invalid(
+        Edited(
             "from agents import Runner, RunResult\n"
             "from chatkit.server import ChatKitServer\n"
             "from chatkit.agents import stream_agent_response\n\n\n"
@@ -347,17 +307,9 @@ RULE.cases(
             "        result = await run_agent(self.agent, 'x')\n"
             "        async for e in stream_agent_response(self.ctx, result):\n"
             "            yield e\n",
-            "from agents import Runner, RunResult\n"
-            "from chatkit.server import ChatKitServer\n"
-            "from chatkit.agents import stream_agent_response\n\n\n"
-            "async def run_agent(agent, text) -> RunResult:\n"
-            "    return await Runner.run(agent, text)\n\n\n"
-            "class S(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        result = await run_agent(self.agent, 'x')\n"
-            "        # chatkit-fix: TODO[CK203] build the run with Runner.run_streamed(agent, input, context=...) (not awaited) and stream that result\n"
-            "        async for e in stream_agent_response(self.ctx, result):\n"
-            "            yield e\n",
+            ("        result = await run_agent(self.agent, 'x')\n",
+             "        result = await run_agent(self.agent, 'x')\n"
+             "        # chatkit-fix: TODO[CK203] build the run with Runner.run_streamed(agent, input, context=...) (not awaited) and stream that result\n"),
             filename="main.py",
             findings=1,
             name="helper annotated RunResult: TODO marker",

@@ -53,6 +53,7 @@ from chatkit_fix.analysis.server import (
     view_of,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -350,20 +351,16 @@ RULE.cases(
             findings=1,
             name="RunResult from await Runner.run",
         ),
-        Invalid(
+        Edited(
             "from agents.run import Runner as R, RunResult\n\n"
             "async def run_agent(agent, text) -> RunResult:\n"
             "    return await R.run(agent, text)\n\n"
             "async def respond(agent, text):\n"
             "    previous = await run_agent(agent, text)\n"
             "    return R.run_streamed(previous, text)\n",
-            "from agents.run import Runner as R, RunResult\n\n"
-            "async def run_agent(agent, text) -> RunResult:\n"
-            "    return await R.run(agent, text)\n\n"
-            "async def respond(agent, text):\n"
-            "    previous = await run_agent(agent, text)\n"
-            "    # chatkit-fix: TODO[CK204] pass the Agent to Runner.run_streamed (continue a finished run with result.to_input_list() + [new item] as input)\n"
-            "    return R.run_streamed(previous, text)\n",
+            ("    previous = await run_agent(agent, text)\n",
+             "    previous = await run_agent(agent, text)\n"
+             "    # chatkit-fix: TODO[CK204] pass the Agent to Runner.run_streamed (continue a finished run with result.to_input_list() + [new item] as input)\n"),
             filename="agent_runner.py",
             findings=1,
             name="helper annotated -> RunResult, aliased import",
@@ -392,7 +389,7 @@ RULE.cases(
             findings=1,
             name="wrapper object from another module",
         ),
-        Invalid(
+        Edited(
             "from agents import Runner\n\n"
             "async def respond(agent, items):\n"
             "    result = await Runner.run_streamed(\n"
@@ -401,14 +398,10 @@ RULE.cases(
             "    )\n"
             "    async for event in result:\n"
             "        yield event\n",
-            "from agents import Runner\n\n"
-            "async def respond(agent, items):\n"
-            "    result = Runner.run_streamed(\n"
-            "        agent,\n"
-            "        items,\n"
-            "    )\n"
-            "    async for event in result.stream_events():\n"
-            "        yield event\n",
+            ("    result = await Runner.run_streamed(\n",
+             "    result = Runner.run_streamed(\n"),
+            ("    async for event in result:\n",
+             "    async for event in result.stream_events():\n"),
             filename="app/agent.py",
             findings=2,
             name="awaited and iterated directly, multi-line",

@@ -44,8 +44,9 @@ from chatkit_fix.analysis.server import (
     scope_of,
     statement_of,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Invalid, Valid, rule
+from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
     code="CK205",
@@ -189,7 +190,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n\n"
@@ -204,25 +205,13 @@ RULE.cases(
             "            result = Runner.run_streamed(agent, input=items)\n"
             "            async for event in stream_agent_response(agent_context, result):\n"
             "                yield event\n",
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class TodoChatKitServer(ChatKitServer['RequestContext']):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        agent_context = AgentContext(\n"
-            "            thread=thread,\n"
-            "            store=self.store,\n"
-            "            request_context=context,\n"
-            "        )\n"
-            "        async with server:\n"
-            "            result = Runner.run_streamed(agent, input=items, context=agent_context)\n"
-            "            async for event in stream_agent_response(agent_context, result):\n"
-            "                yield event\n",
+            ("            result = Runner.run_streamed(agent, input=items)\n",
+             "            result = Runner.run_streamed(agent, input=items, context=agent_context)\n"),
             filename="app/chatkit_server.py",
             findings=1,
             name="missing context",
         ),
-        Invalid(
+        Edited(
             "from agents.run import Runner as AgentRunner\n"
             "from chatkit.server import ChatKitServer\n\n\n"
             "class AppChatKitServer(ChatKitServer):\n"
@@ -238,26 +227,19 @@ RULE.cases(
             "            )\n\n"
             "            async for event in stream_agent_response(agent_context, result):\n"
             "                yield event\n",
-            "from agents.run import Runner as AgentRunner\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class AppChatKitServer(ChatKitServer):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        from chatkit.agents import stream_agent_response, AgentContext\n"
-            "        async with make_server() as server:\n"
-            "            agent = build(server)\n"
-            "            # the context\n"
-            "            agent_context = AgentContext(\n"
-            "                thread=thread, store=self.store, request_context=context\n"
-            "            )\n"
-            "            # run it\n"
-            "            result = AgentRunner.run_streamed(agent, input=text, context=agent_context)\n\n"
-            "            async for event in stream_agent_response(agent_context, result):\n"
-            "                yield event\n",
+            ("            # run it\n"
+             "            result = AgentRunner.run_streamed(agent, input=text)\n"
+             "\n",
+             ""),
+            ("            )\n",
+             "            )\n"
+             "            # run it\n"
+             "            result = AgentRunner.run_streamed(agent, input=text, context=agent_context)\n"),
             filename="backend/app/chatkit_server.py",
             findings=1,
             name="context created after the run: moved up",
         ),
-        Invalid(
+        Edited(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n\n"
@@ -271,24 +253,13 @@ RULE.cases(
             "        )\n"
             "        async for event in stream_agent_response(ctx, result):\n"
             "            yield event\n",
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class Srv(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, user_message, context):\n"
-            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(\n"
-            "            self.agent,\n"
-            "            items,\n"
-            "            context=ctx,\n"
-            "        )\n"
-            "        async for event in stream_agent_response(ctx, result):\n"
-            "            yield event\n",
+            ("            context=context,\n",
+             "            context=ctx,\n"),
             filename="server.py",
             findings=1,
             name="request context instead of the AgentContext",
         ),
-        Invalid(
+        Edited(
             "from agents import Runner\n"
             "from chatkit.agents import stream_agent_response\n\n"
             "async def respond(agent, text, agent_ctx):\n"
@@ -297,15 +268,9 @@ RULE.cases(
             "        text,\n"
             "    )):\n"
             "        yield event\n",
-            "from agents import Runner\n"
-            "from chatkit.agents import stream_agent_response\n\n"
-            "async def respond(agent, text, agent_ctx):\n"
-            "    async for event in stream_agent_response(agent_ctx, Runner.run_streamed(\n"
-            "        agent,\n"
-            "        text,\n"
-            "        context=agent_ctx,\n"
-            "    )):\n"
-            "        yield event\n",
+            ("        text,\n",
+             "        text,\n"
+             "        context=agent_ctx,\n"),
             filename="stream.py",
             findings=1,
             name="inline run, trailing comma, parameter context",

@@ -47,6 +47,7 @@ from chatkit_fix.analysis.server import (
     string_value,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import OFFICIAL_RESPOND, Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -203,21 +204,7 @@ def _history_source(node: ast.AST) -> bool:
 
 RULE.cases(
     valid=[
-        Valid(
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class AgentServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
-            "        agent_ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, agent_input, context=agent_ctx)\n"
-            "        async for event in stream_agent_response(agent_ctx, result):\n"
-            "            yield event\n",
-            filename="app.py",
-            name="official shape",
-        ),
+        Valid(OFFICIAL_RESPOND, filename="app.py", name="official shape"),
         Valid(
             "from agents import Runner\n"
             "from chatkit.server import ChatKitServer\n\n\n"
@@ -259,7 +246,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n\n"
@@ -274,20 +261,10 @@ RULE.cases(
             "        result = Runner.run_streamed(agent, input=input_items, context=agent_context)\n"
             "        async for event in stream_agent_response(agent_context, result):\n"
             "            yield event\n",
-            "from agents import Runner\n"
-            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class TodoChatKitServer(ChatKitServer['RequestContext']):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        items_page = await self.store.load_thread_items(\n"
-            "            thread.id, after=None, limit=50, order=\"desc\", context=context\n"
-            "        )\n"
-            "        items = list(reversed(items_page.data))\n"
-            "        input_items = await simple_to_agent_input(items)\n"
-            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, input=input_items, context=agent_context)\n"
-            "        async for event in stream_agent_response(agent_context, result):\n"
-            "            yield event\n",
+            ('            thread.id, after=None, limit=50, order="asc", context=context\n',
+             '            thread.id, after=None, limit=50, order="desc", context=context\n'),
+            ("        items = items_page.data\n",
+             "        items = list(reversed(items_page.data))\n"),
             filename="app/chatkit_server.py",
             findings=1,
             name="keywords, asc",

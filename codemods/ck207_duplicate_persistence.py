@@ -37,8 +37,9 @@ from chatkit_fix.analysis.server import (
     statement_of,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Invalid, Valid, rule
+from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
     code="CK207",
@@ -164,7 +165,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class MyChatKitServer(ChatKitServer):\n"
             "    async def respond(self, thread, input, context):\n"
@@ -176,22 +177,14 @@ RULE.cases(
             "                yield event\n"
             "        except Exception:\n"
             "            raise\n",
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class MyChatKitServer(ChatKitServer):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        try:\n"
-            "            # Add the current user message to the thread first\n"
-            "            page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
-            "            async for event in self.stream(page):\n"
-            "                yield event\n"
-            "        except Exception:\n"
-            "            raise\n",
+            ("            await self.store.add_thread_item(thread.id, input, context)\n",
+             ""),
             filename="routes/chatkit.py",
             findings=1,
             unsafe=True,
             name="user message added again",
         ),
-        Invalid(
+        Edited(
             "from chatkit.server import ChatKitServer as Base\n\n\n"
             "class ChatbotServer(Base[dict]):\n"
             "    async def respond(self, thread, user_message, context):\n"
@@ -201,20 +194,16 @@ RULE.cases(
             "        answer = self.answer(thread)\n"
             "        await self.store.add_thread_item(thread.id, answer, context)\n"
             "        yield ThreadItemDoneEvent(item=answer.model_copy(update={'status': 'done'}))\n",
-            "from chatkit.server import ChatKitServer as Base\n\n\n"
-            "class ChatbotServer(Base[dict]):\n"
-            "    async def respond(self, thread, user_message, context):\n"
-            "        if user_message:\n"
-            "            pass\n"
-            "        from chatkit.types import ThreadItemDoneEvent\n"
-            "        answer = self.answer(thread)\n"
-            "        yield ThreadItemDoneEvent(item=answer.model_copy(update={'status': 'done'}))\n",
+            ("            await self.data_store.save_item(thread.id, item=user_message, context=context)\n",
+             "            pass\n"),
+            ("        await self.store.add_thread_item(thread.id, answer, context)\n",
+             ""),
             filename="src/chatkit/server.py",
             findings=2,
             unsafe=True,
             name="aliased base, keyword item, assistant item yielded as done",
         ),
-        Invalid(
+        Edited(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class RAGServer(ChatKitServer):\n"
             "    async def respond(self, thread, input, context):\n"
@@ -224,31 +213,22 @@ RULE.cases(
             "        user_item = {'id': new_id(), 'type': 'message', 'role': 'user', 'content': [text]}\n"
             "        await self.store.add_thread_item(thread.id, user_item, context)\n"
             "        yield answer(text)\n",
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class RAGServer(ChatKitServer):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        text = ''\n"
-            "        for part in input.content:\n"
-            "            text += part.text\n"
-            "        user_item = {'id': new_id(), 'type': 'message', 'role': 'user', 'content': [text]}\n"
-            "        yield answer(text)\n",
+            ("        await self.store.add_thread_item(thread.id, user_item, context)\n",
+             ""),
             filename="backend/chatkit_server.py",
             findings=1,
             unsafe=True,
             name="user message rebuilt from the input",
         ),
-        Invalid(
+        Edited(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class S(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"
             "        await asyncio.gather(self.store.add_thread_item(thread.id, input_user_message, context), log())\n"
             "        yield done()\n",
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class S(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        # chatkit-fix: TODO[CK207] remove this write: ChatKit stores the item itself\n"
-            "        await asyncio.gather(self.store.add_thread_item(thread.id, input_user_message, context), log())\n"
-            "        yield done()\n",
+            ("    async def respond(self, thread, input_user_message, context):\n",
+             "    async def respond(self, thread, input_user_message, context):\n"
+             "        # chatkit-fix: TODO[CK207] remove this write: ChatKit stores the item itself\n"),
             filename="server.py",
             findings=1,
             unsafe=True,

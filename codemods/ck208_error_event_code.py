@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis.server import calls_named, may_name, string_value
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -136,7 +137,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from chatkit.types import ErrorEvent\n\n"
             "async def respond():\n"
             "    yield ErrorEvent(\n"
@@ -144,18 +145,13 @@ RULE.cases(
             "        message=\"No user context provided\",\n"
             "        allow_retry=False\n"
             "    )\n",
-            "from chatkit.types import ErrorEvent\n\n"
-            "async def respond():\n"
-            "    yield ErrorEvent(\n"
-            "        code=\"custom\",\n"
-            "        message=\"No user context provided\",\n"
-            "        allow_retry=False\n"
-            "    )\n",
+            ('        code="authentication_required",\n',
+             '        code="custom",\n'),
             filename="chatkit_server.py",
             findings=1,
             name="invalid code",
         ),
-        Invalid(
+        Edited(
             "from chatkit.server import ChatKitServer\n\n"
             "class S(ChatKitServer):\n"
             "    async def respond(self, thread, input, context):\n"
@@ -163,13 +159,10 @@ RULE.cases(
             "        yield ErrorEvent(level='danger', message='Authentication required')\n"
             "        yield ErrorEvent(message='Agent failed', level='danger')\n"
             "        yield NoticeEvent(level='danger', message='fine')\n",
-            "from chatkit.server import ChatKitServer\n\n"
-            "class S(ChatKitServer):\n"
-            "    async def respond(self, thread, input, context):\n"
-            "        from chatkit.types import ErrorEvent, NoticeEvent\n"
-            "        yield ErrorEvent(message='Authentication required')\n"
-            "        yield ErrorEvent(message='Agent failed')\n"
-            "        yield NoticeEvent(level='danger', message='fine')\n",
+            ("        yield ErrorEvent(level='danger', message='Authentication required')\n"
+             "        yield ErrorEvent(message='Agent failed', level='danger')\n",
+             "        yield ErrorEvent(message='Authentication required')\n"
+             "        yield ErrorEvent(message='Agent failed')\n"),
             filename="routes/chatkit.py",
             findings=2,
             name="level= in lazy import",
@@ -185,18 +178,15 @@ RULE.cases(
             findings=1,
             name="module alias, error= and code",
         ),
-        Invalid(
+        Edited(
             "from chatkit.server import ErrorEvent\n\n"
             "def fail():\n"
             "    return ErrorEvent(\n"
             "        message='x',\n"
             "        severity='high',\n"
             "    )\n",
-            "from chatkit.server import ErrorEvent\n\n"
-            "def fail():\n"
-            "    return ErrorEvent(\n"
-            "        message='x',\n"
-            "    )\n",
+            ("        severity='high',\n",
+             ""),
             filename="errors.py",
             findings=1,
             name="re-export through chatkit.server, trailing comma",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 
+from chatkit_fix.codemods._cases import FRONTEND_SHELL, frontend_app
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -113,17 +114,8 @@ def _is_chatkit_route(route: str, urls: list[str]) -> bool:
 
 
 _FRONTEND = {
-    "frontend/package.json": '{"dependencies": {"@openai/chatkit-react": "^1.6.1", "react": "^19.0.0"}}\n',
-    "frontend/index.html": '<!doctype html><html><head>'
-    '<script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script></head>'
-    '<body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>\n',
-    "frontend/src/main.tsx": "import { createRoot } from 'react-dom/client';\nimport { App } from './App';\n\n"
-    "createRoot(document.getElementById('root')!).render(<App />);\n",
-    "frontend/src/App.tsx": "import { ChatKit, useChatKit } from '@openai/chatkit-react';\n\n"
-    "export function App() {\n"
-    "  const { control } = useChatKit({ api: { url: 'http://localhost:8000/chatkit', domainKey: 'local' } });\n"
-    "  return <ChatKit control={control} className='h-[600px]' />;\n"
-    "}\n",
+    **FRONTEND_SHELL,
+    "frontend/src/App.tsx": frontend_app("{ url: 'http://localhost:8000/chatkit', domainKey: 'local' }"),
 }
 
 RULE.cases(

@@ -37,8 +37,9 @@ from chatkit_fix.analysis.server import (
     statement_of,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Invalid, Valid, rule
+from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
     code="CK212",
@@ -212,7 +213,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             _HEAD + "class TodoServer(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"
             "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
@@ -223,21 +224,13 @@ RULE.cases(
             "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
             "        async for event in stream_agent_response(ctx, result):\n"
             "            yield event\n",
-            _HEAD + "class TodoServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
-            "        if input_user_message is not None:\n"
-            "            pass\n"
-            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
-            "        async for event in stream_agent_response(ctx, result):\n"
-            "            yield event\n",
+            ("            agent_input.extend(await simple_to_agent_input(input_user_message))\n",
+             "            pass\n"),
             filename="app/chatkit_server.py",
             findings=1,
             name="extend",
         ),
-        Invalid(
+        Edited(
             "from agents.run import Runner as R\n"
             "from chatkit.server import ChatKitServer\n\n\n"
             "class Bot(ChatKitServer['Ctx']):\n"
@@ -249,21 +242,13 @@ RULE.cases(
             "        result = R.run_streamed(self.agent, await simple_to_agent_input(items), context=self.ctx)\n"
             "        async for event in stream_agent_response(self.ctx, result):\n"
             "            yield event\n",
-            "from agents.run import Runner as R\n"
-            "from chatkit.server import ChatKitServer\n\n\n"
-            "class Bot(ChatKitServer['Ctx']):\n"
-            "    async def respond(self, thread, item, context):\n"
-            "        from chatkit.agents import simple_to_agent_input, stream_agent_response\n"
-            "        items = (await self.store.load_thread_items(thread.id, None, 30, 'desc', context)).data\n"
-            "        items.reverse()\n"
-            "        result = R.run_streamed(self.agent, await simple_to_agent_input(items), context=self.ctx)\n"
-            "        async for event in stream_agent_response(self.ctx, result):\n"
-            "            yield event\n",
+            ("        items.append(item)\n",
+             ""),
             filename="bot.py",
             findings=1,
             name="thread item appended before conversion, aliases",
         ),
-        Invalid(
+        Edited(
             _HEAD + "class ChatbotServer(ChatKitServer['RequestContext']):\n"
             "    async def respond(self, thread, input_message, context):\n"
             "        items_page = await self.store.load_thread_items(thread.id, after=None, limit=20, order='desc',\n"
@@ -275,22 +260,13 @@ RULE.cases(
             "        result = Runner.run_streamed(agent, converted, context=self.ctx)\n"
             "        async for event in stream_agent_response(self.ctx, result):\n"
             "            yield event\n",
-            _HEAD + "class ChatbotServer(ChatKitServer['RequestContext']):\n"
-            "    async def respond(self, thread, input_message, context):\n"
-            "        items_page = await self.store.load_thread_items(thread.id, after=None, limit=20, order='desc',\n"
-            "                                                        context=context)\n"
-            "        input_items = list(reversed(items_page.data))\n"
-            "        if input_message:\n"
-            "            pass\n"
-            "        converted = await simple_to_agent_input(input_items)\n"
-            "        result = Runner.run_streamed(agent, converted, context=self.ctx)\n"
-            "        async for event in stream_agent_response(self.ctx, result):\n"
-            "            yield event\n",
+            ("            input_items = input_items + [input_message]\n",
+             "            pass\n"),
             filename="app/server/chatbot_server.py",
             findings=1,
             name="items = items + [message] after loading",
         ),
-        Invalid(
+        Edited(
             _HEAD + "class S(ChatKitServer):\n"
             "    async def respond(self, thread, user_message, context):\n"
             "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
@@ -302,17 +278,8 @@ RULE.cases(
             "        )\n"
             "        async for event in stream_agent_response(self.ctx, result):\n"
             "            yield event\n",
-            _HEAD + "class S(ChatKitServer):\n"
-            "    async def respond(self, thread, user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        history = await simple_to_agent_input(list(reversed(page.data)))\n"
-            "        result = Runner.run_streamed(\n"
-            "            agent,\n"
-            "            history,\n"
-            "            context=self.ctx,\n"
-            "        )\n"
-            "        async for event in stream_agent_response(self.ctx, result):\n"
-            "            yield event\n",
+            ("            history + [{'role': 'user', 'content': user_message.content[0].text}],\n",
+             "            history,\n"),
             filename="server.py",
             findings=1,
             name="history + [message]",

@@ -36,6 +36,7 @@ from chatkit_fix.analysis.server import (
     project_view,
     unawait,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -149,7 +150,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Agent, AsyncOpenAI, OpenAIChatCompletionsModel\n"
             "from agents.run import RunConfig\n\n"
             "provider = AsyncOpenAI(\n"
@@ -162,18 +163,10 @@ RULE.cases(
             "    model_provider=provider,\n"
             "    tracing_disabled=True,\n"
             ")\n",
-            "from agents import Agent, AsyncOpenAI, OpenAIChatCompletionsModel, OpenAIProvider\n"
-            "from agents.run import RunConfig\n\n"
-            "provider = AsyncOpenAI(\n"
-            "    api_key=key,\n"
-            "    base_url='https://generativelanguage.googleapis.com/v1beta/openai/',\n"
-            ")\n"
-            "model = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=provider)\n"
-            "run_config = RunConfig(\n"
-            "    model=model,\n"
-            "    model_provider=OpenAIProvider(openai_client=provider),\n"
-            "    tracing_disabled=True,\n"
-            ")\n",
+            ("from agents import Agent, AsyncOpenAI, OpenAIChatCompletionsModel\n",
+             "from agents import Agent, AsyncOpenAI, OpenAIChatCompletionsModel, OpenAIProvider\n"),
+            ("    model_provider=provider,\n",
+             "    model_provider=OpenAIProvider(openai_client=provider),\n"),
             filename="agent/config.py",
             findings=1,
             name="module-level client",

@@ -51,6 +51,7 @@ from chatkit_fix.analysis.server import (
     view_of,
     walk_scope,
 )
+from chatkit_fix.codemods._cases import FRONTEND_SHELL, frontend_app
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -285,32 +286,12 @@ def _callee_body(ctx, call: ast.Call):
     return None
 
 
-_FRONTEND = {
-    "frontend/package.json": '{"dependencies": {"@openai/chatkit-react": "^1.6.1", "react": "^19.0.0"}}\n',
-    "frontend/index.html": '<!doctype html><html><head>'
-    '<script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js" async></script></head>'
-    '<body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>\n',
-    "frontend/src/main.tsx": "import { createRoot } from 'react-dom/client';\nimport { App } from './App';\n\n"
-    "createRoot(document.getElementById('root')!).render(<App />);\n",
-}
-
-
-def _app(api: str) -> str:
-    return (
-        "import { ChatKit, useChatKit } from '@openai/chatkit-react';\n\n"
-        "export function App() {\n"
-        f"  const {{ control }} = useChatKit({{ api: {api} }});\n"
-        "  return <ChatKit control={control} className='h-[600px]' />;\n"
-        "}\n"
-    )
-
-
 RULE.cases(
     valid=[
         Valid(
             {
-                **_FRONTEND,
-                "frontend/src/App.tsx": _app(
+                **FRONTEND_SHELL,
+                "frontend/src/App.tsx": frontend_app(
                     "{\n    async getClientSecret(currentSecret: string | null) {\n"
                     "      if (!currentSecret) { console.info('first session'); }\n"
                     "      const response = await fetch('/api/create-session', { method: 'POST' });\n"
@@ -340,8 +321,8 @@ RULE.cases(
     invalid=[
         Invalid(
             {
-                **_FRONTEND,
-                "frontend/src/App.tsx": _app(
+                **FRONTEND_SHELL,
+                "frontend/src/App.tsx": frontend_app(
                     "{\n    url: 'http://localhost:8000/chatkit',\n"
                     "    getClientSecret: async (current) => current ?? 'mock_secret',\n  }"
                 ),

@@ -48,6 +48,7 @@ from chatkit_fix.analysis.server import (
     unawait,
     view_of,
 )
+from chatkit_fix.codemods._cases import Edited, edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -182,6 +183,29 @@ _HEAD = (
     "agent = Agent(name='a', model=LitellmModel(model='gemini/gemini-2.0-flash'))\n"
 )
 
+_TODO_SERVER = (
+    "from agents.run import Runner as R\n"
+    "from chatkit.server import ChatKitServer\n"
+    "from app.agent import build_agent\n\n\n"
+    "class TodoServer(ChatKitServer['Ctx']):\n"
+    "    def __init__(self, store):\n"
+    "        from chatkit.agents import ThreadItemConverter\n"
+    "        super().__init__(store)\n"
+    "        self.converter = ThreadItemConverter()\n\n"
+    "    async def respond(self, thread, item, context):\n"
+    "        from chatkit.agents import AgentContext, stream_agent_response\n"
+    "        page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
+    "        history = list(reversed(page.data))\n"
+    "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+    "        result = R.run_streamed(\n"
+    "            build_agent(),\n"
+    "            await self.converter.to_agent_input(history),\n"
+    "            context=ctx,\n"
+    "        )\n"
+    "        async for event in stream_agent_response(ctx, result):\n"
+    "            yield event\n"
+)
+
 RULE.cases(
     valid=[
         Valid(
@@ -228,7 +252,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             _HEAD + "\n\nclass GeminiServer(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"
             "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
@@ -237,14 +261,9 @@ RULE.cases(
             "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
             "        async for e in stream_agent_response(ctx, result):\n"
             "            yield e\n",
-            _HEAD + "\n\n" + HELPER_CODE + "\n\nclass GeminiServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"
-            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
-            "        async for e in stream_agent_response(ctx, result):\n"
-            "            yield e\n",
+            ("\n\nclass GeminiServer", "\n\n" + HELPER_CODE + "\n\nclass GeminiServer"),
+            ("        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n",
+             "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"),
             filename="app/chatkit_server.py",
             findings=1,
             name="simple_to_agent_input and LitellmModel",
@@ -255,55 +274,19 @@ RULE.cases(
                 "gemini = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=AsyncOpenAI())\n",
                 "backend/app/agent.py": "from agents import Agent\nfrom .models import gemini\n\n"
                 "def build_agent():\n    return Agent(name='todo', model=gemini)\n",
-                "backend/app/server.py": "from agents.run import Runner as R\n"
-                "from chatkit.server import ChatKitServer\n"
-                "from app.agent import build_agent\n\n\n"
-                "class TodoServer(ChatKitServer['Ctx']):\n"
-                "    def __init__(self, store):\n"
-                "        from chatkit.agents import ThreadItemConverter\n"
-                "        super().__init__(store)\n"
-                "        self.converter = ThreadItemConverter()\n\n"
-                "    async def respond(self, thread, item, context):\n"
-                "        from chatkit.agents import AgentContext, stream_agent_response\n"
-                "        page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
-                "        history = list(reversed(page.data))\n"
-                "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-                "        result = R.run_streamed(\n"
-                "            build_agent(),\n"
-                "            await self.converter.to_agent_input(history),\n"
-                "            context=ctx,\n"
-                "        )\n"
-                "        async for event in stream_agent_response(ctx, result):\n"
-                "            yield event\n",
+                "backend/app/server.py": _TODO_SERVER,
                 "backend/requirements.txt": "openai-agents==0.24.0\n",
             },
-            {
-                "backend/app/server.py": "from agents.run import Runner as R\n"
-                "from chatkit.server import ChatKitServer\n"
-                "from app.agent import build_agent\n\n\n"
-                + HELPER_CODE + "\n\n"
-                "class TodoServer(ChatKitServer['Ctx']):\n"
-                "    def __init__(self, store):\n"
-                "        from chatkit.agents import ThreadItemConverter\n"
-                "        super().__init__(store)\n"
-                "        self.converter = ThreadItemConverter()\n\n"
-                "    async def respond(self, thread, item, context):\n"
-                "        from chatkit.agents import AgentContext, stream_agent_response\n"
-                "        page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
-                "        history = list(reversed(page.data))\n"
-                "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-                "        result = R.run_streamed(\n"
-                "            build_agent(),\n"
-                "            _assistant_history_as_text(await self.converter.to_agent_input(history)),\n"
-                "            context=ctx,\n"
-                "        )\n"
-                "        async for event in stream_agent_response(ctx, result):\n"
-                "            yield event\n",
-            },
+            {"backend/app/server.py": edited(
+                _TODO_SERVER,
+                ("from app.agent import build_agent\n\n\n", "from app.agent import build_agent\n\n\n" + HELPER_CODE + "\n\n"),
+                ("            await self.converter.to_agent_input(history),\n",
+                 "            _assistant_history_as_text(await self.converter.to_agent_input(history)),\n"),
+            )},
             findings=1,
             name="default converter on self, model in another module, inline input",
         ),
-        Invalid(
+        Edited(
             "from agents import Agent, Runner, set_default_openai_api\n"
             "from chatkit.agents import simple_to_agent_input as to_input, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n"
@@ -315,18 +298,9 @@ RULE.cases(
             "                                     await to_input(list(reversed(page.data))), context=self.ctx)\n"
             "        async for event in stream_agent_response(self.ctx, result):\n"
             "            yield event\n",
-            "from agents import Agent, Runner, set_default_openai_api\n"
-            "from chatkit.agents import simple_to_agent_input as to_input, stream_agent_response\n"
-            "from chatkit.server import ChatKitServer\n\n"
-            "set_default_openai_api('chat_completions')\n\n\n"
-            + HELPER_CODE + "\n\n"
-            "class S(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        result = Runner.run_streamed(Agent(name='a', model='gpt-4o-mini'),\n"
-            "                                     _assistant_history_as_text(await to_input(list(reversed(page.data)))), context=self.ctx)\n"
-            "        async for event in stream_agent_response(self.ctx, result):\n"
-            "            yield event\n",
+            ("\n\n\nclass S(", "\n\n\n" + HELPER_CODE + "\n\nclass S("),
+            ("await to_input(list(reversed(page.data))), context=self.ctx)",
+             "_assistant_history_as_text(await to_input(list(reversed(page.data)))), context=self.ctx)"),
             filename="server.py",
             findings=1,
             name="default API set to chat completions, aliased converter inline",

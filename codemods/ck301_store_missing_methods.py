@@ -57,20 +57,6 @@ RULE = rule(
 )
 
 
-@RULE.check
-def check(ctx):
-    for store in st.file_store_classes(ctx):
-        yield from _check_class(ctx, store)
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
 def _has_subclass(ctx, store: st.StoreClass) -> bool:
     """Another class of the project derives from this one: the leaf classes are judged, not this base."""
     needle = store.name.encode()
@@ -87,6 +73,7 @@ def _has_subclass(ctx, store: st.StoreClass) -> bool:
     return False
 
 
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     if store.open_bases or store.is_abstract() or store.defines_getattr():
         return
@@ -147,6 +134,16 @@ def _missing_finding(ctx, store: st.StoreClass, missing, contract):
     )
 
 
+_ATTACHMENT_METHODS = '''    async def save_attachment(self, attachment: Attachment, context: dict) -> None:
+        raise NotImplementedError()
+
+    async def load_attachment(self, attachment_id: str, context: dict) -> Attachment:
+        raise NotImplementedError()
+
+    async def delete_attachment(self, attachment_id: str, context: dict) -> None:
+        raise NotImplementedError()
+'''
+
 _COMPLETE = '''from chatkit.store import NotFoundError, Store
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata
 
@@ -167,15 +164,7 @@ class MemoryStore(Store[dict]):
     async def load_thread_items(self, thread_id: str, after: str | None, limit: int, order: str, context: dict) -> Page[ThreadItem]:
         return Page(data=self.items.get(thread_id, [])[:limit])
 
-    async def save_attachment(self, attachment: Attachment, context: dict) -> None:
-        raise NotImplementedError()
-
-    async def load_attachment(self, attachment_id: str, context: dict) -> Attachment:
-        raise NotImplementedError()
-
-    async def delete_attachment(self, attachment_id: str, context: dict) -> None:
-        raise NotImplementedError()
-
+''' + _ATTACHMENT_METHODS + '''
     async def load_threads(self, limit: int, after: str | None, order: str, context: dict) -> Page[ThreadMetadata]:
         return Page(data=list(self.threads.values())[:limit])
 
@@ -203,28 +192,10 @@ class MemoryStore(Store[dict]):
         self.items[thread_id] = [i for i in self.items.get(thread_id, []) if i.id != item_id]
 '''
 
-_NO_ATTACHMENTS = _COMPLETE.replace('''    async def save_attachment(self, attachment: Attachment, context: dict) -> None:
-        raise NotImplementedError()
-
-    async def load_attachment(self, attachment_id: str, context: dict) -> Attachment:
-        raise NotImplementedError()
-
-    async def delete_attachment(self, attachment_id: str, context: dict) -> None:
-        raise NotImplementedError()
-
-''', "").replace("from chatkit.types import Attachment, Page", "from chatkit.types import Page")
+_NO_ATTACHMENTS = _COMPLETE.replace(_ATTACHMENT_METHODS + "\n", "").replace("from chatkit.types import Attachment, Page", "from chatkit.types import Page")
 
 _NO_ATTACHMENTS_FIXED = _NO_ATTACHMENTS.replace("from chatkit.types import Page, ThreadItem, ThreadMetadata",
-                                                "from chatkit.types import Page, ThreadItem, ThreadMetadata, Attachment") + '''
-    async def save_attachment(self, attachment: Attachment, context: dict) -> None:
-        raise NotImplementedError()
-
-    async def load_attachment(self, attachment_id: str, context: dict) -> Attachment:
-        raise NotImplementedError()
-
-    async def delete_attachment(self, attachment_id: str, context: dict) -> None:
-        raise NotImplementedError()
-'''
+                                                "from chatkit.types import Page, ThreadItem, ThreadMetadata, Attachment") + "\n" + _ATTACHMENT_METHODS
 
 _HUMANOID = '''from typing import Any, Dict, List, Optional
 from datetime import datetime
@@ -275,7 +246,7 @@ class SimpleMemoryStore(Store):
         self.threads.pop(thread_id, None)  # drop it
 '''
 
-_HUMANOID_FIXED = _HUMANOID.replace("from chatkit.types import ThreadMetadata\n", "from chatkit.types import ThreadMetadata\n") + '''
+_HUMANOID_FIXED = _HUMANOID + '''
     # chatkit-fix: TODO[CK301] implement delete_thread_item: ChatKit calls it (it raises NotImplementedError for now)
     async def delete_thread_item(self, thread_id: str, item_id: str, context: Any) -> None:
         raise NotImplementedError
@@ -298,22 +269,8 @@ class PostgresStore(Store["RequestContext"]):
         pass
 '''
 
-_REQUEST_CONTEXT_FIXED = '''from chatkit.server import Store
-from chatkit.types import ThreadMetadata, Page, ThreadItem, Attachment
-
-
-class RequestContext:
-    def __init__(self, user_id: str):
-        self.user_id = user_id
-
-
-class PostgresStore(Store["RequestContext"]):
-    async def load_thread(self, thread_id: str, context: "RequestContext") -> ThreadMetadata:
-        return await fetch_thread(thread_id, context.user_id)
-
-    async def save_thread(self, thread: ThreadMetadata, context: "RequestContext") -> None:
-        pass
-
+_REQUEST_CONTEXT_FIXED = _REQUEST_CONTEXT.replace("from chatkit.types import ThreadMetadata\n",
+                                                  "from chatkit.types import ThreadMetadata, Page, ThreadItem, Attachment\n") + '''
     # chatkit-fix: TODO[CK301] implement load_thread_items, load_threads, add_thread_item, save_item, load_item, delete_thread, delete_thread_item: ChatKit calls them (they raise NotImplementedError for now)
     async def load_thread_items(
         self,
@@ -517,16 +474,7 @@ RULE.cases(
         Invalid(
             {"store/base.py": _DERIVED_BASE, "store/neon_store.py": _DERIVED},
             {"store/neon_store.py": "from store.base import BaseStore\nfrom chatkit.types import Attachment\n"
-             + _DERIVED.split("\n", 1)[1] + '''
-    async def save_attachment(self, attachment: Attachment, context: dict) -> None:
-        raise NotImplementedError()
-
-    async def load_attachment(self, attachment_id: str, context: dict) -> Attachment:
-        raise NotImplementedError()
-
-    async def delete_attachment(self, attachment_id: str, context: dict) -> None:
-        raise NotImplementedError()
-'''},
+             + _DERIVED.split("\n", 1)[1] + "\n" + _ATTACHMENT_METHODS},
             name="subclass in another file of a project base, module alias import",
         ),
     ],

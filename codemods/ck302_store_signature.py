@@ -50,6 +50,7 @@ import ast
 import re
 
 from chatkit_fix.analysis import store as st
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -80,20 +81,7 @@ ALIASES = {
 SKIPPED_DECORATORS = {"staticmethod", "classmethod", "property", "cached_property"}
 
 
-@RULE.check
-def check(ctx):
-    for store in st.file_store_classes(ctx):
-        yield from _check_class(ctx, store)
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     contract = st.contract()
     for name, function in store.methods.items():
@@ -734,15 +722,15 @@ RULE.cases(
 
 RULE.cases(
     invalid=[
-        Invalid(
+        Edited(
             "from typing import Any, Optional\n\nfrom chatkit.store import Store\n\n\nclass PostgresStore(Store):\n"
             "    async def load_thread(self, thread_id: str, user_id: Optional[str] = None, context: Optional[Any] = None):\n"
             "        return await self.fetch(thread_id, user_id or context['user_id'])\n\n"
             "    async def load_attachment(self, thread_id: str, attachment_id: str):\n        return None\n",
-            "from typing import Any, Optional\n\nfrom chatkit.store import Store\n\n\nclass PostgresStore(Store):\n"
-            "    async def load_thread(self, thread_id: str, context: Optional[Any] = None, user_id: Optional[str] = None):\n"
-            "        return await self.fetch(thread_id, user_id or context['user_id'])\n\n"
-            "    async def load_attachment(self, attachment_id: str, context: Optional[Any]):\n        return None\n",
+            ("    async def load_thread(self, thread_id: str, user_id: Optional[str] = None, context: Optional[Any] = None):\n",
+             "    async def load_thread(self, thread_id: str, context: Optional[Any] = None, user_id: Optional[str] = None):\n"),
+            ("    async def load_attachment(self, thread_id: str, attachment_id: str):\n",
+             "    async def load_attachment(self, attachment_id: str, context: Optional[Any]):\n"),
             filename="services/postgres_store.py",
             findings=2,
             name="extra parameter before context moves after it; unused extra dropped, context added",

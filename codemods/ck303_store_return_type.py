@@ -51,6 +51,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import store as st
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -75,31 +76,7 @@ NOT_FOUND_LIKE = {"ValueError", "KeyError"}
 CATCH_ALL = {"Exception", "BaseException"}
 
 
-@RULE.check
-def check(ctx):
-    stores = st.file_store_classes(ctx)
-    for store in stores:
-        yield from _check_class(ctx, store)
-    if "Page" in ctx.text and ctx.imports.imports_package("chatkit"):
-        page_fields = None
-        for call in ctx.calls():
-            func = call.func.value if isinstance(call.func, ast.Subscript) else call.func  # Page[ThreadItem](...)
-            if not ctx.refers_to(func, "chatkit", "Page"):
-                continue
-            page_fields = page_fields or st.contract().page_fields
-            finding = _check_page_call(ctx, call, page_fields)
-            if finding is not None:
-                yield finding
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     contract = st.contract()
     for name, function in store.methods.items():
@@ -110,6 +87,20 @@ def _check_class(ctx, store: st.StoreClass):
             yield from _check_page_returns(ctx, store, function, contract)
         if name in NOT_FOUND_METHODS:
             yield from _check_not_found(ctx, store, function, method)
+
+
+@RULE.check
+def check_page_calls(ctx):  # `Page(...)` built anywhere in the file, in a store class or not
+    if "Page" in ctx.text and ctx.imports.imports_package("chatkit"):
+        page_fields = None
+        for call in ctx.calls():
+            func = call.func.value if isinstance(call.func, ast.Subscript) else call.func  # Page[ThreadItem](...)
+            if not ctx.refers_to(func, "chatkit", "Page"):
+                continue
+            page_fields = page_fields or st.contract().page_fields
+            finding = _check_page_call(ctx, call, page_fields)
+            if finding is not None:
+                yield finding
 
 
 # ---- Page returns --------------------------------------------------------------------------------------------------
@@ -432,34 +423,22 @@ class SimpleMemoryStore(Store):
         return {}
 '''
 
-_HUMANOID_FIXED = '''from typing import Any, Dict, List, Optional
-
-from chatkit.store import Store, NotFoundError
-from chatkit.types import ThreadMetadata, Page
-
-
-class SimpleMemoryStore(Store):
-    def __init__(self):
-        self.threads: Dict[str, ThreadMetadata] = {}
-        self.thread_items: Dict[str, List[Dict]] = {}
-
-    async def load_thread_items(self, thread_id: str, after: Optional[str], limit: int, order: str, context: Any):
-        items = self.thread_items.get(thread_id, [])
-        return Page(
+_HUMANOID_FIXED = (
+    _HUMANOID.replace("from chatkit.store import Store\n", "from chatkit.store import Store, NotFoundError\n")
+    .replace("from chatkit.types import ThreadMetadata\n", "from chatkit.types import ThreadMetadata, Page\n")
+    .replace('''        return {
+            "items": items[:limit],
+            "has_more": len(items) > limit
+        }
+''', '''        return Page(
             data=items[:limit],
             has_more=len(items) > limit,
         )
-
-    async def load_threads(self, limit: int, after: Optional[str], order: str, context: Any):
-        threads = list(self.threads.values())
-        return Page(data=threads[:limit], has_more=len(threads) > limit)
-
-    async def load_item(self, thread_id: str, item_id: str, context: Any) -> Dict:
-        for item in self.thread_items.get(thread_id, []):
-            if item.id == item_id:
-                return item
-        raise NotFoundError(f"Item {item_id} not found")
-'''
+''')
+    .replace('return {"items": threads[:limit], "has_more": len(threads) > limit, "total": len(threads)}',
+             "return Page(data=threads[:limit], has_more=len(threads) > limit)")
+    .replace("        return {}\n", '        raise NotFoundError(f"Item {item_id} not found")\n')
+)
 
 _BASEL = '''from chatkit.store import Store
 from chatkit.types import ThreadMetadata, ThreadItem, Page
@@ -487,31 +466,13 @@ class MemoryStore(Store[dict]):
         return Page(first_id=threads[0].id if threads else None, items=threads, last_id=threads[-1].id if threads else None)
 '''
 
-_BASEL_FIXED = '''from chatkit.store import Store, NotFoundError
-from chatkit.types import ThreadMetadata, ThreadItem, Page
-
-
-class MemoryStore(Store[dict]):
-    async def load_thread_items(self, thread_id: str, after: str | None, limit: int, order: str, context: dict) -> Page[ThreadItem]:
-        items = self._thread_items[thread_id][:limit]
-        return Page(
-            data=items,
-            has_more=len(items) >= limit if limit > 0 else False,
-            after=None
-        )
-
-    async def load_item(self, thread_id: str, item_id: str, context: dict) -> ThreadItem:
-        if thread_id not in self._thread_items:
-            raise NotFoundError(f"Thread {thread_id} not found")
-        for item in self._thread_items[thread_id]:
-            if item.id == item_id:
-                return item
-        raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
-
-    async def load_threads(self, limit: int, after: str | None, order: str, context: dict) -> Page[ThreadMetadata]:
-        threads = list(self._threads.values())[:limit]
-        return Page(data=threads, after=threads[-1].id if threads else None)
-'''
+_BASEL_FIXED = (
+    _BASEL.replace("from chatkit.store import Store\n", "from chatkit.store import Store, NotFoundError\n")
+    .replace("            next_cursor=None\n", "            after=None\n")
+    .replace("raise ValueError(", "raise NotFoundError(")
+    .replace("return Page(first_id=threads[0].id if threads else None, items=threads, last_id=threads[-1].id if threads else None)",
+             "return Page(data=threads, after=threads[-1].id if threads else None)")
+)
 
 _TASKPILOT = '''from chatkit.store import Store
 
@@ -533,27 +494,13 @@ class CustomChatKitStore(Store):
         return None
 '''
 
-_TASKPILOT_FIXED = '''from chatkit.store import Store, NotFoundError
-
-
-class CustomChatKitStore(Store):
-    def __init__(self):
-        self.threads = {}
-        self.items = {}
-
-    async def load_thread(self, thread_id: str, context):
-        if thread_id not in self.threads:
-            raise NotFoundError(f'Thread {thread_id} not found')
-        return self.threads[thread_id]
-
-    async def load_item(self, thread_id: str, item_id: str, context):
-        """Load specific thread item"""
-        if thread_id in self.items:
-            for item in self.items[thread_id]:
-                if getattr(item, 'id', None) == item_id:
-                    return item
-        raise NotFoundError(f'Item {item_id} not found')
-'''
+_TASKPILOT_FIXED = (
+    _TASKPILOT.replace("from chatkit.store import Store\n", "from chatkit.store import Store, NotFoundError\n")
+    .replace("        return self.threads.get(thread_id)\n",
+             "        if thread_id not in self.threads:\n            raise NotFoundError(f'Thread {thread_id} not found')\n"
+             "        return self.threads[thread_id]\n")
+    .replace("        return None\n", "        raise NotFoundError(f'Item {item_id} not found')\n")
+)
 
 _CALLER = '''from chatkit.server import ChatKitServer, Store
 
@@ -611,9 +558,12 @@ RULE.cases(
         Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", findings=3, name="dicts instead of Page, empty dict for missing"),
         Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", findings=4, name="invalid Page fields and ValueError"),
         Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", findings=2, name="None for a missing thread or item"),
-        Invalid(_CALLER, _CALLER.replace("return [i for i in", "return Page(data=[i for i in").replace("][:limit]\n", "][:limit])\n")
-                .replace("from chatkit.server import ChatKitServer, Store\n", "from chatkit.server import ChatKitServer, Store\nfrom chatkit.types import Page\n"),
-                filename="chatkit_server.py", unsafe=True, name="list returned and read as a list: unsafe"),
+        Edited(_CALLER,
+               ("from chatkit.server import ChatKitServer, Store\n",
+                "from chatkit.server import ChatKitServer, Store\nfrom chatkit.types import Page\n"),
+               ("        return [i for i in self.items if i.thread_id == thread_id][:limit]\n",
+                "        return Page(data=[i for i in self.items if i.thread_id == thread_id][:limit])\n"),
+               filename="chatkit_server.py", unsafe=True, name="list returned and read as a list: unsafe"),
     ],
 )
 
@@ -670,15 +620,17 @@ RULE.cases(
 
 RULE.cases(
     invalid=[
-        Invalid(
+        Edited(
             "from chatkit.store import Store\n\n\nclass PostgresStore(Store):\n"
             "    async def load_thread(self, thread_id, context=None):\n        try:\n"
             "            row = await self.fetch(thread_id)\n            if not row:\n                return None\n"
             "            return row\n        except Exception as e:\n            logger.error(e)\n            return None\n",
-            "from chatkit.store import Store, NotFoundError\n\n\nclass PostgresStore(Store):\n"
-            "    async def load_thread(self, thread_id, context=None):\n        try:\n"
-            "            row = await self.fetch(thread_id)\n            if not row:\n                raise NotFoundError(f\"Thread {thread_id} not found\")\n"
-            "            return row\n        except Exception as e:\n            logger.error(e)\n            raise\n",
+            ("from chatkit.store import Store\n",
+             "from chatkit.store import Store, NotFoundError\n"),
+            ("                return None\n",
+             '                raise NotFoundError(f"Thread {thread_id} not found")\n'),
+            ("            return None\n",
+             "            raise\n"),
             filename="services/postgres_store.py",
             findings=2,
             name="None for a missing row, None for any error",

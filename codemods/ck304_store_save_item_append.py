@@ -54,20 +54,7 @@ UPSERT_SQL = re.compile(r"on\s+conflict|replace\s+into|insert\s+or\s+replace|ups
 INSERT_SQL = re.compile(r"\binsert\s+into\b", re.IGNORECASE)
 
 
-@RULE.check
-def check(ctx):
-    for store in st.file_store_classes(ctx):
-        yield from _check_class(ctx, store)
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     function = store.methods.get("save_item")
     method = st.contract().by_name.get("save_item")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import store as st
+from chatkit_fix.codemods._cases import Edited, edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -50,20 +51,7 @@ NOW_CALLS = {"now", "utcnow", "today", "time", "time_ns"}
 CREATE_CALLS = {"get_or_create", "create_thread", "new_thread"}
 
 
-@RULE.check
-def check(ctx):
-    for store in st.file_store_classes(ctx):
-        yield from _check_class(ctx, store)
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     function = store.methods.get("load_thread")
     method = st.contract().by_name.get("load_thread")
@@ -181,22 +169,16 @@ class MemoryStore(Store[dict]):
             return new_thread
 '''
 
-_BASEL_FIXED = '''import uuid
-from datetime import datetime
-
-from chatkit.server import Store
-from chatkit.types import ThreadMetadata
-from chatkit.store import NotFoundError
-
-
-class MemoryStore(Store[dict]):
-    async def load_thread(self, thread_id: str, context: dict) -> ThreadMetadata:
-        """Load a thread by ID, creating a new one if it doesn't exist"""
-        if thread_id in self._threads:
-            return self._threads[thread_id]
-        else:
-            raise NotFoundError(f"Thread {thread_id} not found")
-'''
+_BASEL_FIXED = edited(
+    _BASEL,
+    ("from chatkit.types import ThreadMetadata\n",
+     "from chatkit.types import ThreadMetadata\n"
+     "from chatkit.store import NotFoundError\n"),
+    ("            new_thread = ThreadMetadata(id=thread_id, created_at=datetime.now(), metadata={})\n"
+     "            self._threads[thread_id] = new_thread\n"
+     "            return new_thread\n",
+     '            raise NotFoundError(f"Thread {thread_id} not found")\n'),
+)
 
 _TASKPILOT = '''from datetime import datetime
 from chatkit.store import Store
@@ -267,10 +249,11 @@ RULE.cases(
         Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", unsafe=True, name="creates in an else branch"),
         Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", unsafe=True, name="returns a new thread at the end"),
         Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", name="not applied without --unsafe-fixes"),
-        Invalid(
+        Edited(
             _SETDEFAULT,
-            _SETDEFAULT.replace("        thread = self.threads.setdefault", "        # chatkit-fix: TODO[CK305] raise NotFoundError here instead of "
-                                "creating the thread (ChatKit creates threads itself)\n        thread = self.threads.setdefault"),
+            ("    async def load_thread(self, tid, context):\n",
+             "    async def load_thread(self, tid, context):\n"
+             "        # chatkit-fix: TODO[CK305] raise NotFoundError here instead of creating the thread (ChatKit creates threads itself)\n"),
             filename="services/thread_store.py",
             unsafe=True,
             name="setdefault: TODO marker",

@@ -46,20 +46,7 @@ RULE = rule(
 )
 
 
-@RULE.check
-def check(ctx):
-    for store in st.file_store_classes(ctx):
-        yield from _check_class(ctx, store)
-
-
-@RULE.check_project
-def check_project(pctx):
-    for store in st.project_only_store_classes(pctx):
-        ctx = pctx.parsed(store.path)
-        if ctx is not None:
-            yield from _check_class(ctx, store)
-
-
+@st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     for function in store.methods.values():
         if not isinstance(function, ast.AsyncFunctionDef):

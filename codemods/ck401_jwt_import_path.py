@@ -47,13 +47,7 @@ NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user",
 
 @RULE.check_project
 def check(pctx):
-    project = pctx.project
-    for path in web.python_sources(project, NEEDLES):
-        if not web.may_name_decoder(project.read_bytes(path)):
-            continue
-        ctx = pctx.parsed(path)
-        if ctx is None:
-            continue
+    for ctx in web.decoder_files(pctx, NEEDLES):
         for node in ast.walk(ctx.tree):
             if isinstance(node, ast.ImportFrom) and not any(a.name == "*" for a in node.names):
                 yield from _check_import(ctx, node)

@@ -61,12 +61,7 @@ NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt")
 @RULE.check_project
 def check(pctx):
     project = pctx.project
-    for path in web.python_sources(project, NEEDLES):
-        if not web.may_name_decoder(project.read_bytes(path)):
-            continue
-        ctx = pctx.parsed(path)
-        if ctx is None:
-            continue
+    for ctx in web.decoder_files(pctx, NEEDLES):
         for node in ast.walk(ctx.tree):
             if not isinstance(node, ast.Call):
                 continue

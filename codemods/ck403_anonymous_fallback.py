@@ -52,6 +52,7 @@ import re
 from dataclasses import dataclass, field
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Edit, Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -686,7 +687,7 @@ RULE.cases(
             unsafe=True,
             name="respond default without a ChatKit endpoint to fix",
         ),
-        Invalid(
+        Edited(
             "import jwt\nfrom fastapi import Depends, FastAPI, Header\n\napp = FastAPI()\n\n\n"
             "def current_user(authorization: str = Header(default='')):\n"
             "    try:\n"
@@ -694,18 +695,15 @@ RULE.cases(
             "    except jwt.InvalidTokenError:\n"
             "        user = 'guest'\n"
             "    return user\n",
-            "import jwt\nfrom fastapi import Depends, FastAPI, Header, HTTPException\n\napp = FastAPI()\n\n\n"
-            "def current_user(authorization: str = Header(default='')):\n"
-            "    try:\n"
-            "        return jwt.decode(authorization[7:], KEY, algorithms=['HS256'])['sub']\n"
-            "    except jwt.InvalidTokenError:\n"
-            "        raise HTTPException(status_code=401, detail='invalid token')\n"
-            "    return user\n",
+            ("from fastapi import Depends, FastAPI, Header\n",
+             "from fastapi import Depends, FastAPI, Header, HTTPException\n"),
+            ("        user = 'guest'\n",
+             "        raise HTTPException(status_code=401, detail='invalid token')\n"),
             filename="deps.py",
             unsafe=True,
             name="guest fallback in a dependency",
         ),
-        Invalid(
+        Edited(
             "from typing import Optional\nfrom fastapi import Header, HTTPException\n\n\n"
             "def extract_user_context(\n"
             '    x_user_role: Optional[str] = Header(None, alias="X-User-Role"),\n'
@@ -714,15 +712,9 @@ RULE.cases(
             "    if not x_user_role or not x_user_id:\n"
             '        raise HTTPException(status_code=401, detail="Missing authentication headers")\n'
             "    return x_user_id\n",
-            "from typing import Optional\nfrom fastapi import Header, HTTPException\n\n\n"
-            "# chatkit-fix: TODO[CK403] take the user from a verified token (Authorization: Bearer), not from client-supplied X-User-* headers\n"
-            "def extract_user_context(\n"
-            '    x_user_role: Optional[str] = Header(None, alias="X-User-Role"),\n'
-            '    x_user_id: Optional[str] = Header(None, alias="X-User-Id")\n'
-            "):\n"
-            "    if not x_user_role or not x_user_id:\n"
-            '        raise HTTPException(status_code=401, detail="Missing authentication headers")\n'
-            "    return x_user_id\n",
+            ("def extract_user_context(\n",
+             "# chatkit-fix: TODO[CK403] take the user from a verified token (Authorization: Bearer), not from client-supplied X-User-* headers\n"
+             "def extract_user_context(\n"),
             filename="backend/auth.py",
             findings=2,
             unsafe=True,

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import ImportMap, literal
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -261,13 +262,14 @@ RULE.cases(
               filename="backend/tests/test_tokens.py", name="tests peek at their own tokens"),
     ],
     invalid=[
-        Invalid(
+        Edited(
             PYJWT_ENCODE + "def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY)\n",
-            PYJWT_ENCODE + 'def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n',
+            ("    return jwt.decode(token, SECRET_KEY)\n",
+             '    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n'),
             filename="auth.py",
             name="PyJWT, encoder in the same module",
         ),
-        Invalid(
+        Edited(
             "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
             "def verify(token, secret):\n"
             "    payload = jose_jwt.decode(\n"
@@ -275,14 +277,9 @@ RULE.cases(
             "        secret,\n"
             "    )\n"
             "    return payload\n",
-            "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
-            "def verify(token, secret):\n"
-            "    payload = jose_jwt.decode(\n"
-            "        token,\n"
-            "        secret,\n"
-            "        algorithms=[ALGORITHM],\n"
-            "    )\n"
-            "    return payload\n",
+            ("        secret,\n",
+             "        secret,\n"
+             "        algorithms=[ALGORITHM],\n"),
             filename="app/auth/jwt_utils.py",
             name="python-jose alias, module constant, trailing comma",
         ),

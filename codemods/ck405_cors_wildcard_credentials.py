@@ -42,6 +42,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited, edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import literal
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -123,20 +124,14 @@ BASEL = (
     '    allow_headers=["*"],  # Allow all headers\n'
     ")\n"
 )
-BASEL_FIXED = (
-    "from fastapi import FastAPI\n"
-    "from fastapi.middleware.cors import CORSMiddleware\n"
-    "import os\n"
-    "\n"
-    "app = FastAPI()\n"
-    "\n"
-    "# Configure CORS middleware for development (allow all origins)\n"
-    "app.add_middleware(\n"
-    "    CORSMiddleware,\n"
-    '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(","),  # Allow all origins for development\n'
-    '    allow_methods=["*"],  # Allow all HTTP methods\n'
-    '    allow_headers=["*"],  # Allow all headers\n'
-    ")\n"
+BASEL_FIXED = edited(
+    BASEL,
+    ("from fastapi.middleware.cors import CORSMiddleware\n",
+     "from fastapi.middleware.cors import CORSMiddleware\n"
+     "import os\n"),
+    ('    allow_origins=["*"],  # Allow all origins for development\n'
+     "    allow_credentials=True,\n",
+     '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(","),  # Allow all origins for development\n'),
 )
 
 RULE.cases(
@@ -196,15 +191,16 @@ RULE.cases(
             unsafe=True,
             name="Starlette Middleware list, alias, origins in a variable",
         ),
-        Invalid(
+        Edited(
             '"""API."""\nfrom fastapi import FastAPI, Request\nfrom fastapi.middleware.cors import CORSMiddleware\n\n'
             "app = FastAPI()\n"
             "app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins='*')\n\n"
             "@app.get('/me')\ndef me(request: Request):\n    return {'session': request.cookies.get('session')}\n",
-            '"""API."""\nfrom fastapi import FastAPI, Request\nfrom fastapi.middleware.cors import CORSMiddleware\nimport os\n\n'
-            "app = FastAPI()\n"
-            "app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:3000').split(','))\n\n"
-            "@app.get('/me')\ndef me(request: Request):\n    return {'session': request.cookies.get('session')}\n",
+            ("from fastapi.middleware.cors import CORSMiddleware\n",
+             "from fastapi.middleware.cors import CORSMiddleware\n"
+             "import os\n"),
+            ("app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins='*')\n",
+             "app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:3000').split(','))\n"),
             filename="api/index.py",
             unsafe=True,
             name="back end reads cookies: credentials kept",

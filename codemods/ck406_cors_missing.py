@@ -39,6 +39,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -165,26 +166,21 @@ BACKEND = (
     "    result = await server.process(await request.body(), {})\n"
     "    return Response(content=result.json, media_type=\"application/json\")\n"
 )
-BACKEND_FIXED = (
-    "from fastapi import FastAPI, Request\n"
-    "from fastapi.responses import Response, StreamingResponse\n"
-    "from fastapi.middleware.cors import CORSMiddleware\n"
-    "import os\n"
-    "\n"
-    "app = FastAPI(title=\"ChatKit API\")\n"
-    "\n"
-    "app.add_middleware(\n"
-    "    CORSMiddleware,\n"
-    '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:5173").split(","),\n'
-    '    allow_methods=["*"],\n'
-    '    allow_headers=["*"],\n'
-    ")\n"
-    "\n"
-    "\n"
-    '@app.post("/chatkit")\n'
-    "async def chatkit_endpoint(request: Request):\n"
-    "    result = await server.process(await request.body(), {})\n"
-    "    return Response(content=result.json, media_type=\"application/json\")\n"
+BACKEND_FIXED = edited(
+    BACKEND,
+    ("from fastapi.responses import Response, StreamingResponse\n",
+     "from fastapi.responses import Response, StreamingResponse\n"
+     "from fastapi.middleware.cors import CORSMiddleware\n"
+     "import os\n"),
+    ('app = FastAPI(title="ChatKit API")\n',
+     'app = FastAPI(title="ChatKit API")\n'
+     "\n"
+     "app.add_middleware(\n"
+     "    CORSMiddleware,\n"
+     '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:5173").split(","),\n'
+     '    allow_methods=["*"],\n'
+     '    allow_headers=["*"],\n'
+     ")\n"),
 )
 
 RULE.cases(

@@ -31,6 +31,7 @@ The fix moves the whole CORS statement (with its comment) below the last middlew
 from __future__ import annotations
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -185,7 +186,7 @@ RULE.cases(
             },
             name="auth middleware class in another module",
         ),
-        Invalid(
+        Edited(
             PREFIX + "from fastapi.responses import JSONResponse\n\napp = FastAPI()\n"
             "app.add_middleware(CORSMiddleware, allow_origins=['http://localhost:5173'], allow_headers=['*'])\n\n\n"
             '@app.middleware("http")\n'
@@ -193,17 +194,17 @@ RULE.cases(
             '    if not request.headers.get("authorization", "").startswith("Bearer "):\n'
             '        return JSONResponse({"detail": "unauthorized"}, status_code=401)\n'
             "    return await call_next(request)\n",
-            PREFIX + "from fastapi.responses import JSONResponse\n\napp = FastAPI()\n\n\n"
-            '@app.middleware("http")\n'
-            "async def require_bearer(request, call_next):\n"
-            '    if not request.headers.get("authorization", "").startswith("Bearer "):\n'
-            '        return JSONResponse({"detail": "unauthorized"}, status_code=401)\n'
-            "    return await call_next(request)\n\n\n"
-            "app.add_middleware(CORSMiddleware, allow_origins=['http://localhost:5173'], allow_headers=['*'])\n",
+            ("app.add_middleware(CORSMiddleware, allow_origins=['http://localhost:5173'], allow_headers=['*'])\n",
+             ""),
+            ("    return await call_next(request)\n",
+             "    return await call_next(request)\n"
+             "\n"
+             "\n"
+             "app.add_middleware(CORSMiddleware, allow_origins=['http://localhost:5173'], allow_headers=['*'])\n"),
             filename="app.py",
             name="@app.middleware with an early return",
         ),
-        Invalid(
+        Edited(
             PREFIX + "from slowapi.middleware import SlowAPIMiddleware\nfrom middleware.auth import auth_middleware\n\n"
             "def create_app():\n"
             "    application = FastAPI()\n"
@@ -213,30 +214,24 @@ RULE.cases(
             "    async def authentication_middleware(request, call_next):\n"
             "        return await auth_middleware(request, call_next)\n"
             "    return application\n",
-            PREFIX + "from slowapi.middleware import SlowAPIMiddleware\nfrom middleware.auth import auth_middleware\n\n"
-            "def create_app():\n"
-            "    application = FastAPI()\n"
-            "    application.add_middleware(SlowAPIMiddleware)\n\n"
-            '    @application.middleware("http")\n'
-            "    async def authentication_middleware(request, call_next):\n"
-            "        return await auth_middleware(request, call_next)\n\n"
-            "    application.add_middleware(CORSMiddleware, allow_origins=['*'])\n"
-            "    return application\n",
+            ("    application.add_middleware(CORSMiddleware, allow_origins=['*'])\n",
+             ""),
+            ("        return await auth_middleware(request, call_next)\n",
+             "        return await auth_middleware(request, call_next)\n"
+             "\n"
+             "    application.add_middleware(CORSMiddleware, allow_origins=['*'])\n"),
             filename="src/app/factory.py",
             name="factory, rate limiter, delegating auth function",
         ),
-        Invalid(
+        Edited(
             PREFIX + "from starlette.middleware import Middleware\nfrom starlette.middleware.trustedhost import TrustedHostMiddleware\n\n"
             "app = FastAPI(middleware=[\n"
             "    Middleware(TrustedHostMiddleware, allowed_hosts=['example.com']),\n"
             "    Middleware(CORSMiddleware, allow_origins=['https://example.com']),\n"
             "])\n",
-            PREFIX + "from starlette.middleware import Middleware\nfrom starlette.middleware.trustedhost import TrustedHostMiddleware\n\n"
-            "# chatkit-fix: TODO[CK407] make CORSMiddleware the first item of middleware=[...] and add no middleware after it\n"
-            "app = FastAPI(middleware=[\n"
-            "    Middleware(TrustedHostMiddleware, allowed_hosts=['example.com']),\n"
-            "    Middleware(CORSMiddleware, allow_origins=['https://example.com']),\n"
-            "])\n",
+            ("app = FastAPI(middleware=[\n",
+             "# chatkit-fix: TODO[CK407] make CORSMiddleware the first item of middleware=[...] and add no middleware after it\n"
+             "app = FastAPI(middleware=[\n"),
             filename="main.py",
             name="constructor list: TODO",
         ),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -166,20 +167,22 @@ RULE.cases(
             },
             name="router with prefix in another file",
         ),
-        Invalid(
+        Edited(
             MAIN + '@app.api_route("/api/chat", methods=["POST", "OPTIONS"])\n'
             "async def chat(request: Request):\n"
             "    return await server.process(await request.body(), {})\n",
-            MAIN + '@app.api_route("/api/chat", methods=["POST"])\n'
-            "async def chat(request: Request):\n"
-            "    return await server.process(await request.body(), {})\n",
+            ('@app.api_route("/api/chat", methods=["POST", "OPTIONS"])\n',
+             '@app.api_route("/api/chat", methods=["POST"])\n'),
             filename="main.py",
             name="api_route with OPTIONS among other methods",
         ),
-        Invalid(
+        Edited(
             MAIN + '@app.api_route("/support/chatkit", methods=["OPTIONS"])\n'
             "def preflight():\n    return Response()\n",
-            MAIN,
+            ('@app.api_route("/support/chatkit", methods=["OPTIONS"])\n'
+             "def preflight():\n"
+             "    return Response()\n",
+             ""),
             filename="main.py",
             name="api_route OPTIONS only, at end of file",
         ),

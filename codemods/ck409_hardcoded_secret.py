@@ -35,6 +35,7 @@ import ast
 import re
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -214,7 +215,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from pydantic_settings import BaseSettings\n\n"
             "class Settings(BaseSettings):\n"
             '    DATABASE_URL: str = "sqlite:///./taskpilot.db"\n'
@@ -222,13 +223,10 @@ RULE.cases(
             '    JWT_ALGORITHM: str = "HS256"\n'
             '    BETTER_AUTH_SECRET: str = "dev-secret-key"\n'
             '    OPENAI_API_KEY: str = "sk-test-key"  # Required for OpenAI Agents SDK\n',
-            "from pydantic_settings import BaseSettings\n\n"
-            "class Settings(BaseSettings):\n"
-            '    DATABASE_URL: str = "sqlite:///./taskpilot.db"\n'
-            "    JWT_SECRET: str\n"
-            '    JWT_ALGORITHM: str = "HS256"\n'
-            "    BETTER_AUTH_SECRET: str\n"
-            '    OPENAI_API_KEY: str = "sk-test-key"  # Required for OpenAI Agents SDK\n',
+            ('    JWT_SECRET: str = "dev-secret-key-change-in-production"\n',
+             "    JWT_SECRET: str\n"),
+            ('    BETTER_AUTH_SECRET: str = "dev-secret-key"\n',
+             "    BETTER_AUTH_SECRET: str\n"),
             filename="backend/config.py",
             findings=2,
             unsafe=True,

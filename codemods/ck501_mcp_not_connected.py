@@ -44,18 +44,18 @@ from chatkit_fix.analysis.mcp import (
     completed_run,
     expression_key,
     free_name,
+    importers,
     indent_edits,
     indent_unit,
     is_agent_call,
     is_fastapi_app,
-    module_names,
     own_nodes,
-    project_module,
     region_from,
     statement_end_line,
     stored_names,
     uses_of,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import keyword
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -238,15 +238,7 @@ def _global(ctx, module: Module, name_node: ast.Name):
 
 def _connected_in_other_modules(ctx, module: Module, name: str) -> bool:
     """Another project module imports the client and connects it, or uses it in ways we cannot follow."""
-    names = module_names(ctx.project, ctx.path)
-    for path in ctx.project.grep(name.encode(), "python"):
-        if path == ctx.path:
-            continue
-        other = project_module(ctx.project, ctx.project.module_name(path))
-        if other is None or other.path != path:
-            continue
-        locals_ = [local for local, bound in other.imports.names.items() if any(f"{n}.{name}" in bound for n in names)]
-        module_import = [local for local, bound in other.imports.names.items() if bound & names]
+    for other, locals_, module_import in importers(ctx, name):
         for local in locals_:
             if any(use.kind != "agent" for use in uses_of(other, local)):
                 return True
@@ -387,7 +379,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n"
             "from chatkit.agents import stream_agent_response\n\n\nclass Server:\n"
             "    async def respond(self, thread, input_user_message, context):\n"
@@ -396,14 +388,20 @@ RULE.cases(
             "        # stream it\n"
             "        result = Runner.run_streamed(agent, 'hi', context=ctx)\n\n"
             "        async for event in stream_agent_response(ctx, result):\n            yield event\n",
-            "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n"
-            "from chatkit.agents import stream_agent_response\n\n\nclass Server:\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        async with MCPServerStreamableHttp(\n            params={'url': MCP_URL},\n        ) as server:\n"
-            "            agent = Agent(name='a', mcp_servers=[server])\n"
-            "            # stream it\n"
-            "            result = Runner.run_streamed(agent, 'hi', context=ctx)\n\n"
-            "            async for event in stream_agent_response(ctx, result):\n                yield event\n",
+            ("        server = MCPServerStreamableHttp(\n",
+             "        async with MCPServerStreamableHttp(\n"),
+            ("        )\n"
+             "        agent = Agent(name='a', mcp_servers=[server])\n"
+             "        # stream it\n"
+             "        result = Runner.run_streamed(agent, 'hi', context=ctx)\n",
+             "        ) as server:\n"
+             "            agent = Agent(name='a', mcp_servers=[server])\n"
+             "            # stream it\n"
+             "            result = Runner.run_streamed(agent, 'hi', context=ctx)\n"),
+            ("        async for event in stream_agent_response(ctx, result):\n"
+             "            yield event\n",
+             "            async for event in stream_agent_response(ctx, result):\n"
+             "                yield event\n"),
             filename="server.py", name="local client wrapped",
         ),
         Invalid(
@@ -416,17 +414,15 @@ RULE.cases(
             "        return await agents.Runner.run(agent, q)\n",
             filename="ask.py", name="inline client hoisted",
         ),
-        Invalid(
+        Edited(
             "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom agents import Agent\n"
             "from agents.mcp import MCPServerStreamableHttp as Http\n\n"
             "tools = Http(params={'url': 'http://127.0.0.1:8001/mcp'})\nagent = Agent(name='a', mcp_servers=[tools])\n\n"
             "@asynccontextmanager\nasync def lifespan(app):\n    print('start')\n    yield\n    print('stop')\n\n"
             "app = FastAPI(lifespan=lifespan)\n",
-            "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom agents import Agent\n"
-            "from agents.mcp import MCPServerStreamableHttp as Http\n\n"
-            "tools = Http(params={'url': 'http://127.0.0.1:8001/mcp'})\nagent = Agent(name='a', mcp_servers=[tools])\n\n"
-            "@asynccontextmanager\nasync def lifespan(app):\n    print('start')\n    async with tools:\n        yield\n"
-            "    print('stop')\n\napp = FastAPI(lifespan=lifespan)\n",
+            ("    yield\n",
+             "    async with tools:\n"
+             "        yield\n"),
             filename="main.py", name="module client, existing lifespan",
         ),
         Invalid(
@@ -458,38 +454,31 @@ RULE.cases(
             "        return await Runner.run(Agent(name='b', mcp_servers=[mcp_server]), q)\n",
             filename="factory.py", findings=2, name="factory, lazy import, TypedDict params",
         ),
-        Invalid(
+        Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStdio\n\n"
             "def run(q):\n    server = MCPServerStdio(params={'command': 'uvx'})\n"
             "    agent = Agent(name='a', mcp_servers=[server])\n    return Runner.run_sync(agent, q)\n",
-            "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStdio\n\n"
-            "def run(q):\n    # chatkit-fix: TODO[CK501] connect `server`: use it inside `async with server:` in an async function\n"
-            "    server = MCPServerStdio(params={'command': 'uvx'})\n"
-            "    agent = Agent(name='a', mcp_servers=[server])\n    return Runner.run_sync(agent, q)\n",
+            ("def run(q):\n",
+             "def run(q):\n"
+             "    # chatkit-fix: TODO[CK501] connect `server`: use it inside `async with server:` in an async function\n"),
             filename="sync_run.py", name="sync function: TODO",
         ),
-        Invalid(
+        Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n\n"
             "async def stream(q):\n    server = MCPServerStreamableHttp(params={'url': URL})\n"
             "    agent = Agent(name='a', mcp_servers=[server])\n    return Runner.run_streamed(agent, q)\n",
-            "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n\n"
-            "async def stream(q):\n"
-            "    # chatkit-fix: TODO[CK501] connect `server` with `async with` around its use (a value that still needs "
-            "the MCP session is returned out of the block)\n"
-            "    server = MCPServerStreamableHttp(params={'url': URL})\n"
-            "    agent = Agent(name='a', mcp_servers=[server])\n    return Runner.run_streamed(agent, q)\n",
+            ("async def stream(q):\n",
+             "async def stream(q):\n"
+             "    # chatkit-fix: TODO[CK501] connect `server` with `async with` around its use (a value that still needs the MCP session is returned out of the block)\n"),
             filename="stream.py", name="stream returned: TODO",
         ),
-        Invalid(
+        Edited(
             "from agents import Agent\nfrom agents.mcp import MCPServerStdio\n\nclass Bot:\n"
             "    def __init__(self):\n        self.files = MCPServerStdio(params={'command': 'npx'})\n\n"
             "    def agent(self):\n        return Agent(name='a', mcp_servers=[self.files])\n",
-            "from agents import Agent\nfrom agents.mcp import MCPServerStdio\n\nclass Bot:\n"
-            "    def __init__(self):\n"
-            "        # chatkit-fix: TODO[CK501] connect `self.files` once (`await self.files.connect()` at startup, "
-            "`cleanup()` in the same task at shutdown)\n"
-            "        self.files = MCPServerStdio(params={'command': 'npx'})\n\n"
-            "    def agent(self):\n        return Agent(name='a', mcp_servers=[self.files])\n",
+            ("    def __init__(self):\n",
+             "    def __init__(self):\n"
+             "        # chatkit-fix: TODO[CK501] connect `self.files` once (`await self.files.connect()` at startup, `cleanup()` in the same task at shutdown)\n"),
             filename="bot.py", name="attribute: TODO",
         ),
     ],

@@ -57,6 +57,7 @@ from chatkit_fix.analysis.mcp import (
     statement_end_line,
     uses_of,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -384,7 +385,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n"
             "from chatkit.agents import stream_agent_response\n\nclass S:\n"
             "    async def respond(self, thread, item, context):\n"
@@ -393,25 +394,23 @@ RULE.cases(
             "            result = Runner.run_streamed(agent, 'x', context=ctx)\n"
             "        # stream\n"
             "        async for event in stream_agent_response(ctx, result):\n            yield event\n",
-            "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n"
-            "from chatkit.agents import stream_agent_response\n\nclass S:\n"
-            "    async def respond(self, thread, item, context):\n"
-            "        async with MCPServerStreamableHttp(params={'url': URL}) as server:\n"
-            "            agent = Agent(name='a', mcp_servers=[server])\n"
-            "            result = Runner.run_streamed(agent, 'x', context=ctx)\n"
-            "            # stream\n"
-            "            async for event in stream_agent_response(ctx, result):\n                yield event\n",
+            ("        # stream\n"
+             "        async for event in stream_agent_response(ctx, result):\n"
+             "            yield event\n",
+             "            # stream\n"
+             "            async for event in stream_agent_response(ctx, result):\n"
+             "                yield event\n"),
             filename="server.py", name="loop after the block",
         ),
-        Invalid(
+        Edited(
             "from agents import Agent, Runner as R\nfrom agents.mcp import MCPServerStdio\n\n"
             "async def events(q):\n    server = MCPServerStdio(params={'command': 'npx'})\n    async with server:\n"
             "        run = R.run_streamed(Agent(name='a', mcp_servers=[server]), q)\n"
             "        stream = run.stream_events()\n    async for e in stream:\n        yield e\n",
-            "from agents import Agent, Runner as R\nfrom agents.mcp import MCPServerStdio\n\n"
-            "async def events(q):\n    server = MCPServerStdio(params={'command': 'npx'})\n    async with server:\n"
-            "        run = R.run_streamed(Agent(name='a', mcp_servers=[server]), q)\n"
-            "        stream = run.stream_events()\n        async for e in stream:\n            yield e\n",
+            ("    async for e in stream:\n"
+             "        yield e\n",
+             "        async for e in stream:\n"
+             "            yield e\n"),
             filename="events.py", name="async with name, stream_events",
         ),
         Invalid(

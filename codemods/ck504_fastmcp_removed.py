@@ -40,9 +40,8 @@ from chatkit_fix.analysis.mcp import (
     add_keyword,
     delete_arguments,
     guarded_by_import_error,
+    importers,
     mcp_major,
-    module_names,
-    project_module,
 )
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import keyword
@@ -264,19 +263,12 @@ def _portable(module: Module, value: ast.AST) -> bool:
 
 
 def _used_in_other_modules(ctx, module: Module, name: str) -> bool:
-    names = module_names(ctx.project, ctx.path)
-    for path in ctx.project.grep(name.encode(), "python"):
-        if path == ctx.path:
-            continue
-        other = project_module(ctx.project, ctx.project.module_name(path))
-        if other is None or other.path != path:
-            continue
-        for local, bound in other.imports.names.items():
-            if any(f"{n}.{name}" in bound for n in names):
-                for node in ast.walk(other.tree):
-                    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == local
-                            and node.attr in ("run", *SITES)):
-                        return True
+    for other, locals_, _ in importers(ctx, name):
+        for local in locals_:
+            for node in ast.walk(other.tree):
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == local
+                        and node.attr in ("run", *SITES)):
+                    return True
     return False
 
 

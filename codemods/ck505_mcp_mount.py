@@ -51,6 +51,7 @@ from chatkit_fix.analysis.mcp import (
     project_module,
     statement_end_line,
 )
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import keyword, literal
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -371,16 +372,14 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(
+        Edited(
             "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\n"
             "mcp = MCPServer('tools')\n\n@asynccontextmanager\nasync def lifespan(app):\n    await init_db()\n    yield\n\n"
             "app = FastAPI(lifespan=lifespan)\n\n@app.post('/chatkit')\nasync def chatkit():\n    pass\n\n"
             "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n",
-            "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\n"
-            "mcp = MCPServer('tools')\n\n@asynccontextmanager\nasync def lifespan(app):\n    await init_db()\n"
-            "    async with mcp.session_manager.run():\n        yield\n\n"
-            "app = FastAPI(lifespan=lifespan)\n\n@app.post('/chatkit')\nasync def chatkit():\n    pass\n\n"
-            "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n",
+            ("    yield\n",
+             "    async with mcp.session_manager.run():\n"
+             "        yield\n"),
             filename="main.py", name="existing lifespan",
         ),
         Invalid(

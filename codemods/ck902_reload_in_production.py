@@ -105,18 +105,15 @@ def check_entry_points(pctx):
         for command in commands_in(path, text):
             if not command.production:
                 continue
-            script = shell_script(command.argv)
-            if script is not None:
-                target = _find_file(project, path, script)
+            for named_in, find, findings in ((shell_script, _find_file, _shell_findings),
+                                             (python_script, _find_python, _python_findings)):
+                named = named_in(command.argv)
+                if named is None:
+                    continue
+                target = find(project, path, named)
                 if target is not None and target not in seen:
                     seen.add(target)
-                    yield from _shell_findings(pctx, target)
-            runs = python_script(command.argv)
-            if runs is not None:
-                target = _find_python(project, path, runs)
-                if target is not None and target not in seen:
-                    seen.add(target)
-                    yield from _python_findings(pctx, target)
+                    yield from findings(pctx, target)
 
 
 def _find_file(project, base: Path, relative: str) -> Path | None:

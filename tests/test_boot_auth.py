@@ -21,6 +21,7 @@ from chatkit_fix.verify.protocol import ChatKitClient, threads_create
 pytestmark = pytest.mark.slow
 
 FIXTURE = Path(__file__).parent / "projects" / "boot_auth"
+SHARED_STORE = Path(__file__).parent / "projects" / "boot" / "_shared" / "store.py"  # the boot fixtures' store
 SECRET = "boot-auth-test-secret-of-at-least-32-bytes"
 ENV = {"JWT_SECRET": SECRET}
 
@@ -33,6 +34,7 @@ def _token(sub: str = "u1", secret: str = SECRET) -> str:
 def backend(tmp_path: Path) -> Path:
     target = tmp_path / "backend"
     shutil.copytree(FIXTURE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(SHARED_STORE, target / "store.py")
     return target
 
 

@@ -54,6 +54,13 @@ def span(node) -> tuple[int, int]:
     return rng.start.index, rng.end.index
 
 
+def first_line_span(text: str, node) -> tuple[int, int]:
+    """The span of a node cut at the end of its first line: where a finding about a multi-line node sits."""
+    start, end = span(node)
+    line_end = text.find("\n", start)
+    return start, (line_end if start < line_end < end else end)
+
+
 def unwrap(node):
     """Strip parentheses, `as`, `satisfies`, `!` and type assertions around an expression."""
     while node is not None and node.kind() in WRAPPER_KINDS:
@@ -119,6 +126,17 @@ def property_key(node) -> str | None:
     if kind == "method_definition":
         name = node.field("name")
         return name.text() if name is not None else None
+    return None
+
+
+def key_literal(pair, quote: str) -> str | None:
+    """The key of an object `pair` as a string literal, written with `quote` when it is a bare name; None when it is
+    computed."""
+    key = pair.field("key")
+    if key.kind() == "string":
+        return key.text()
+    if key.kind() == "property_identifier":
+        return f"{quote}{key.text()}{quote}"
     return None
 
 
@@ -989,6 +1007,11 @@ class FrontendModel:
         """Rendered ChatKits in reachable code."""
         return [e for e in self.all_elements if self.reachable(e.path)]
 
+    @property
+    def jsx_elements(self) -> list[Element]:
+        """The rendered ChatKits written as JSX elements: `<ChatKit>` and `<openai-chatkit>`."""
+        return [e for e in self.elements if e.kind in ("react", "raw")]
+
     def dynamic_chatkit_files(self) -> list[Path]:
         return [p for p in self.chatkit_files if (s := self.script(p)) is not None and self._dynamic_chatkit(s)
                 and self.reachable(p)]
@@ -1769,6 +1792,22 @@ def frontend_model(project) -> FrontendModel:
     return model
 
 
+def check_frontend(rule):
+    """Decorate `check(pctx, model)` to run once per run on the project's front-end model, when the project has
+    ChatKit front-end code (`model.relevant`): the project check of a front-end rule."""
+
+    def register(check):
+        @rule.check_project
+        def check_project(pctx):
+            model = frontend_model(pctx.project)
+            if model.relevant:
+                yield from check(pctx, model)
+
+        return check
+
+    return register
+
+
 # ---- shared queries the rules use ----------------------------------------------------------------------------------
 
 def url_match(path: str, route: str, prefix: bool) -> bool:
@@ -1943,6 +1982,20 @@ def fetch_function(model: FrontendModel, usage: Usage):
     if prop.kind == "method_definition":
         return prop.path, prop.node
     return model.function_value(prop.path, prop.value)
+
+
+def fetch_functions(model: FrontendModel) -> Iterator[tuple[Path, object]]:
+    """(path, function node) of every custom `api.fetch` of the usages (see `fetch_function`), each function once."""
+    seen = set()
+    for usage in model.usages:
+        found = fetch_function(model, usage)
+        if found is None:
+            continue
+        path, function = found
+        key = (path, span(function))
+        if key not in seen:
+            seen.add(key)
+            yield path, function
 
 
 def identifiers_in(node, name: str) -> list:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..pyast import ImportMap, ancestors, is_main_guard, parent_map
+from .web import own_nodes
 
 CLIENT_CLASSES = ("MCPServerStreamableHttp", "MCPServerSse", "MCPServerStdio")
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -137,17 +138,6 @@ def _assigned(statement: ast.stmt) -> Iterator[tuple[str, ast.expr]]:
         yield statement.target.id, statement.value
 
 
-def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """Every node inside a function, not descending into nested functions, lambdas or classes."""
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, SCOPE_TYPES):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-
-
 def _own_statements(function: ast.AST) -> Iterator[ast.stmt]:
     return (node for node in own_nodes(function) if isinstance(node, ast.stmt))
 
@@ -182,6 +172,21 @@ def module_names(project, path: Path) -> set[str]:
             names.add(module_name_for(path.relative_to(root).parts))
     names.discard("")
     return names or {path.stem}
+
+
+def importers(ctx, name: str) -> Iterator[tuple[Module, list[str], list[str]]]:
+    """The other project modules that mention `name`, each with its local names for this file's `name` (`from app.mcp
+    import client`) and for this file itself (`from app import mcp`, then `mcp.client`)."""
+    names = module_names(ctx.project, ctx.path)
+    for path in ctx.project.grep(name.encode(), "python"):
+        if path == ctx.path:
+            continue
+        other = project_module(ctx.project, ctx.project.module_name(path))
+        if other is None or other.path != path:
+            continue
+        bound = other.imports.names.items()
+        yield (other, [local for local, qualified in bound if any(f"{n}.{name}" in qualified for n in names)],
+               [local for local, qualified in bound if qualified & names])
 
 
 def resolve_function(module: Module, func: ast.expr, scope: ast.AST | None = None):

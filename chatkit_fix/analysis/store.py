@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,10 @@ from chatkit_fix.pyast import is_symbol, resolve_relative
 
 if TYPE_CHECKING:
     from chatkit_fix.context import ProjectContext, PythonContext
+    from chatkit_fix.findings import Finding
+    from chatkit_fix.rules import Rule
+
+    ClassCheck = Callable[[PythonContext, "StoreClass"], Iterable[Finding]]
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 STORE_TRIGGERS = ((b"Store", b"chatkit"),)
@@ -313,6 +317,29 @@ def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
 def project_only_store_classes(pctx: ProjectContext) -> list[StoreClass]:
     """The store classes per-file checks cannot see: they are the project pass's share of a rule."""
     return [store for store in project_store_classes(pctx) if not store.direct]
+
+
+def check_store_classes(rule: Rule) -> Callable[[ClassCheck], ClassCheck]:
+    """Decorate `check(ctx, store)` to run on every store class: per file on the file's own Store subclasses
+    (`file_store_classes`), and once per run on the ones only the project pass finds (`project_only_store_classes`),
+    with the context of the file that defines the class."""
+
+    def register(per_class: ClassCheck) -> ClassCheck:
+        @rule.check
+        def check(ctx):
+            for store in file_store_classes(ctx):
+                yield from per_class(ctx, store)
+
+        @rule.check_project
+        def check_project(pctx):
+            for store in project_only_store_classes(pctx):
+                ctx = pctx.parsed(store.path)
+                if ctx is not None:
+                    yield from per_class(ctx, store)
+
+        return per_class
+
+    return register
 
 
 def _resolves_to_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, target: StoreClass) -> bool:

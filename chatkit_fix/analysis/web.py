@@ -14,8 +14,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit
+
+if TYPE_CHECKING:
+    from chatkit_fix.context import PythonContext
 
 # ---- generic ast helpers -----------------------------------------------------------------------------------------
 
@@ -891,6 +895,18 @@ def may_name_decoder(data: bytes) -> bool:
         (b"token" in lowered or b"jwt" in lowered)
         and any(verb in lowered for verb in (b"decode", b"verify", b"validate", b"parse", b"check"))
     ) or b"current_user" in lowered or b"authenticate" in lowered
+
+
+def decoder_files(pctx, needles: Iterable[bytes]) -> Iterator[PythonContext]:
+    """The parsed contexts of the project's Python files (tests excluded) that hold one of `needles` and may mention a
+    token decoder (`may_name_decoder`)."""
+    project = pctx.project
+    for path in python_sources(project, needles):
+        if not may_name_decoder(project.read_bytes(path)):
+            continue
+        ctx = pctx.parsed(path)
+        if ctx is not None:
+            yield ctx
 
 
 def is_decoder_name(name: str) -> bool:
