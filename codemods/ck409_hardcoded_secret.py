@@ -202,6 +202,12 @@ RULE.cases(
     valid=[
         Valid('import os\nJWT_SECRET = os.environ["JWT_SECRET"]\nOPENAI_API_KEY = os.getenv("OPENAI_API_KEY")\n', filename="config.py"),
         Valid(
+            'def redact(user, password):\n    if password is None:\n        password = ""\n    else:\n        password = ":****"\n'
+            '    secret = ", secret unknown (pass --jwt-secret)"\n    return user + password + secret\n',
+            filename="redact.py",
+            name="masks and messages are not secrets",
+        ),
+        Valid(
             'DOMAIN_KEY = "domain_pk_68f1b0a3c2d94e8fb1a2c3d4e5f60718"\nSECRET_KEY_ENV = "JWT_SECRET"\n'
             'OPENAI_API_KEY = "sk-test-key"\nAPI_KEY = "your-api-key-here"\nJWT_ALGORITHM = "HS256"\n',
             filename="settings.py",

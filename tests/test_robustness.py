@@ -122,28 +122,38 @@ def _python_cases():
 PYTHON_CASES = list(_python_cases())
 
 
-def _statement_lines(text: str) -> list[int]:
-    """Lines where a new top-level or nested statement starts: safe places for a comment or a blank line."""
+def _statement_lines(text: str) -> dict[int, str | None]:
+    """Lines where a statement starts (safe places for a comment), each with the first line of the top-level
+    statement that encloses it (None for top-level statements themselves)."""
     tree = ast.parse(text)
-    lines = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt):
-            lines.add(node.lineno)
-    return sorted(lines)
+    source_lines = text.splitlines()
+    lines: dict[int, str | None] = {}
+    def start(node: ast.stmt) -> int:  # a decorated definition starts at its first decorator
+        decorators = getattr(node, "decorator_list", None)
+        return decorators[0].lineno if decorators else node.lineno
+
+    for top in tree.body:
+        lines[start(top)] = None
+        for node in ast.walk(top):
+            if isinstance(node, ast.stmt) and node is not top:
+                lines.setdefault(start(node), source_lines[top.lineno - 1])
+    return dict(sorted(lines.items()))
 
 
 @st.composite
 def mutations(draw, text: str):
     lines = text.splitlines(keepends=True)
-    candidates = _statement_lines(text)
-    inserts = draw(st.lists(st.sampled_from(candidates), max_size=4, unique=True))
+    enclosing = _statement_lines(text)
+    inserts = draw(st.lists(st.sampled_from(sorted(enclosing)), max_size=4, unique=True))
     tags = []
     for number in sorted(inserts, reverse=True):
         indent = lines[number - 1][: len(lines[number - 1]) - len(lines[number - 1].lstrip())]
         tag = f"# fuzz-mark-{number}-\u00e9\u6f22"
-        blank = draw(st.booleans())
-        lines.insert(number - 1, f"{indent}{tag}\n" + ("\n" if blank else ""))
-        tags.append(tag)
+        extra_blank = draw(st.booleans())
+        # a blank line detaches the comment from the statement: a fix that deletes the statement may take the
+        # comment that documents it, but never a detached one
+        lines.insert(number - 1, f"{indent}{tag}\n\n" + ("\n" if extra_blank else ""))
+        tags.append((tag, enclosing[number]))
     mutated = "".join(lines)
     crlf = draw(st.booleans())
     bom = draw(st.booleans())
@@ -174,7 +184,9 @@ def test_mutated_fixtures_keep_findings_and_bytes(rule, case, data, tmp_path_fac
     decoded = result.decode("utf-8-sig")
     if crlf:
         assert "\n" not in decoded.replace("\r\n", "")
-    for tag in tags:
+    for tag, header in tags:
+        if header is not None and header not in decoded:
+            continue  # the fix deleted the whole definition this comment sat inside
         assert decoded.count(tag) == 1, f"mutation {tag!r} lost"
     assert parses(SourceFile.from_bytes(root / name, result), decoded)
     assert not run_rules(root, {rule.code}, unsafe=case.unsafe).fixed

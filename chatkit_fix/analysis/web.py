@@ -1140,6 +1140,10 @@ def is_secret_value(kind: str, value: str) -> bool:
         return False  # empty, public domain keys, and environment variable names
     if re.match(r"^(https?|postgres(ql)?|mysql|sqlite|redis)://", value) or value.startswith(("/", "./", "${", "{{")):
         return False
+    if not re.search(r"[A-Za-z0-9]{3}", value) or re.fullmatch(r"\W*\*{3,}\W*", value):
+        return False  # masks such as ":****" and punctuation are what code prints instead of a secret
+    if re.search(r"\s", value) and re.search(r"[(),;!?]|^\W", value):
+        return False  # prose (a message mentioning a secret), not a credential
     if kind == "key":
         return looks_like_openai_key(value) or (len(value) >= 20 and " " not in value and not PLACEHOLDER.search(value))
     return True
