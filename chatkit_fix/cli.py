@@ -155,10 +155,15 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         _explain_setup(project, settings, enabled)
     bar = _progress_bar(len(project.targets), options)
     engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
+    import gc
+
+    # Syntax trees are acyclic and live until the run ends: the cyclic collector would only re-walk them.
+    gc.disable()
     try:
         try:
             result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
         finally:
+            gc.enable()
             if bar is not None:
                 bar.close()
     except KeyboardInterrupt:

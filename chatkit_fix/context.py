@@ -351,6 +351,14 @@ class ProjectContext:
         self._contexts: dict[Path, FileContext] = {}
         self.rule: Rule | None = None
         self.errors: list[SourceError] = []
+        self.memo: dict[str, object] = {}  # project-wide facts rules derive once per run; cleared when files change
+
+    def replace_sources(self, sources: dict[Path, SourceFile]) -> None:
+        """Fixed files replace their old text; every other parsed file stays cached."""
+        for path, source in sources.items():
+            self._sources[path] = source
+            self._contexts.pop(path, None)
+        self.memo.clear()
 
     def context(self, path: Path) -> FileContext | None:
         """The file's context, or None when it cannot be read or decoded (reported by the per-file pass)."""

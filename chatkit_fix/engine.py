@@ -54,6 +54,7 @@ class Engine:
         self.rules = [rules[code] for code in sorted(enabled) if code in rules]
         self.jobs = max(1, jobs)
         self.progress = progress  # called as progress(files done, files in the run) during check
+        self._pctx: ProjectContext | None = None  # kept across fix passes: only changed files are parsed again
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
 
     # ---- selection ------------------------------------------------------------------------------------------------
@@ -111,8 +112,9 @@ class Engine:
             _WORKER_ENGINE = self  # inherited by forked workers
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-                paths = [path for path, _ in candidates]
-                chunk = max(1, len(paths) // (self.jobs * 4))
+                # largest files first in small chunks, so no worker is left with all the heavy ones
+                paths = sorted((path for path, _ in candidates), key=lambda p: -len(self.project.read_bytes(p)))
+                chunk = max(1, min(8, len(paths) // (self.jobs * 16)))
                 outcomes = []
                 for outcome in pool.map(_worker_check, paths, chunksize=chunk):
                     outcomes.append(outcome)
@@ -144,11 +146,21 @@ class Engine:
             message = f"internal error in {running or 'engine'}: {type(exc).__name__}: {exc}"
             return source, [], FileError(path, 1, message, running)
 
-    def _check_project(self, sources: dict[Path, SourceFile]) -> tuple[list[Finding], list[FileError]]:
+    def _project_rules(self) -> list[Rule]:
+        """Rules with a project check; when the run names files, only those that could report in one of them."""
         rules = [rule for rule in self.rules if rule.project_checks]
+        if self.project.named_files_only:
+            named = [(t, language_of(t), self.project.read_bytes(t)) for t in self.project.targets]
+            rules = [rule for rule in rules if any(rule.may_report_in(*target) for target in named)]
+        return rules
+
+    def _check_project(self, sources: dict[Path, SourceFile]) -> tuple[list[Finding], list[FileError]]:
+        rules = self._project_rules()
         if not rules:
             return [], []
-        pctx = ProjectContext(self.project, dict(sources))
+        if self._pctx is None:
+            self._pctx = ProjectContext(self.project, dict(sources))
+        pctx = self._pctx
         targets = set(self.project.targets)
         findings: list[Finding] = []
         errors: list[FileError] = []
@@ -275,6 +287,8 @@ class Engine:
         """Run the rules again: per-file checks on the changed files, project checks on everything."""
         for path in changed:
             self.project.update_bytes(path, current[path].encode(current[path].text))
+        if self._pctx is not None:
+            self._pctx.replace_sources({path: current[path] for path in changed})
         result = RunResult(errors=previous.errors, applied=previous.applied, files_checked=previous.files_checked)
         result.findings = [f for f in previous.findings if f.path not in changed and not self._from_project_rule(f)]
         sources = dict(current)

@@ -41,6 +41,7 @@ class Project:
     settings: Settings
     files: list[Path] = field(default_factory=list)
     targets: list[Path] = field(default_factory=list)
+    named_files_only: bool = False  # the run names files, not folders: project checks are gated on them
     _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
 
@@ -70,6 +71,7 @@ class Project:
                 targets.extend(f for f in project.files if _inside(f, resolved))
         project.files = sorted(known)
         project.targets = sorted(set(targets))
+        project.named_files_only = all(given.is_file() for given in paths)
         return project
 
     # ---- file contents --------------------------------------------------------------------------------------------
@@ -119,10 +121,16 @@ class Project:
     def python_roots(self) -> list[Path]:
         """Folders that act as import roots: configured back ends, folders holding a Python project file, `src/`."""
         roots: list[Path] = [self.root / r for r in self.settings.backend_roots]
-        markers = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile", "main.py", "app.py")
+        project_files = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
         for path in self.files:
-            if path.name in markers:
+            if path.name in project_files:
                 roots.append(path.parent)
+            elif path.name in ("main.py", "app.py"):
+                # an entry module is run from its folder, unless that folder is a package: then from above it
+                folder = path.parent
+                while (folder / "__init__.py").is_file() and folder != self.root:
+                    folder = folder.parent
+                roots.append(folder)
         roots.append(self.root)
         expanded: list[Path] = []
         for root in roots:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from .findings import Finding, Safety
 
@@ -70,9 +70,10 @@ class Rule:
     summary: str
     url: str
     languages: tuple[str, ...]
-    triggers: tuple[bytes | tuple[bytes, ...], ...] = ()
+    triggers: tuple[Trigger, ...] = ()
     accepts: Callable[[Path], bool] | None = None
     explanation: str = ""
+    finding_triggers: tuple[Trigger, ...] | None = None
     file_checks: list[FileCheck] = field(default_factory=list)
     project_checks: list[ProjectCheck] = field(default_factory=list)
     valid: list[Case] = field(default_factory=list)
@@ -111,15 +112,36 @@ class Rule:
 
     def triggered_by(self, data: bytes) -> bool:
         """The byte prefilter: cheap enough to run on every file before any parsing."""
-        if not self.triggers:
-            return True
-        for trigger in self.triggers:
-            if isinstance(trigger, bytes):
-                if trigger in data:
-                    return True
-            elif all(part in data for part in trigger):
+        return _matches(self.triggers, data)
+
+    def may_report_in(self, path: Path, language: str, data: bytes) -> bool:
+        """Whether this rule's project check could put a finding in this file (see `finding_triggers`).
+
+        When a run names files rather than folders (an editor, `pass_filenames` in pre-commit), a project check that
+        none of the named files could receive is skipped: it would only be filtered out at the end.
+        """
+        if not self.wants(path, language):
+            return False
+        return self.finding_triggers is None or _matches(self.finding_triggers, data)
+
+
+Trigger = Union[bytes, tuple[bytes, ...], "re.Pattern[bytes]"]
+
+
+def _matches(triggers: tuple[Trigger, ...], data: bytes) -> bool:
+    """Any trigger matches: a bytes needle is contained, a tuple needs all its parts, a compiled pattern searches."""
+    if not triggers:
+        return True
+    for trigger in triggers:
+        if isinstance(trigger, bytes):
+            if trigger in data:
                 return True
-        return False
+        elif isinstance(trigger, tuple):
+            if all(part in data for part in trigger):
+                return True
+        elif trigger.search(data):
+            return True
+    return False
 
 
 def rule(
@@ -129,12 +151,17 @@ def rule(
     summary: str,
     url: str,
     languages: Iterable[str] = ("python",),
-    triggers: Iterable[bytes | tuple[bytes, ...]] = (),
+    triggers: Iterable[Trigger] = (),
     accepts: Callable[[Path], bool] | None = None,
     module: str = "",
     explanation: str = "",
+    finding_triggers: Iterable[Trigger] | None = None,
 ) -> Rule:
-    """Create and register a rule; call as `rule(..., module=__name__, explanation=__doc__)` in a rule module."""
+    """Create and register a rule; call as `rule(..., module=__name__, explanation=__doc__)` in a rule module.
+
+    `triggers` gate the per-file checks: a file without any is never parsed for this rule. `finding_triggers` (for
+    project checks) are bytes any file that can receive a finding contains; None means any file can.
+    """
     return Rule(
         code=code,
         slug=slug,
@@ -146,6 +173,7 @@ def rule(
         accepts=accepts,
         module=module,
         explanation=(explanation or "").strip(),
+        finding_triggers=None if finding_triggers is None else tuple(finding_triggers),
     )
 
 

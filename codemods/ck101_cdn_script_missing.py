@@ -85,6 +85,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 SCRIPT_TAG = f'<script src="{CDN_URL}" async></script>'

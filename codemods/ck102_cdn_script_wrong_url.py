@@ -45,6 +45,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 

@@ -77,6 +77,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 SPREAD = "spreads init.headers, which may be a Headers object that spreads to {}"

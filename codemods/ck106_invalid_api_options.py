@@ -72,6 +72,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 # @openai/chatkit 1.9.0 (pinned by @openai/chatkit-react 1.6.1), used when the project has no node_modules

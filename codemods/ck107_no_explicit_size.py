@@ -61,6 +61,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 SIZED, UNSIZED, UNKNOWN = "sized", "unsized", "unknown"

@@ -55,6 +55,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 

@@ -56,6 +56,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 FALSY = ("false", "null", "undefined", "0", '""', "''")

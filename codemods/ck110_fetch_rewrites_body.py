@@ -59,6 +59,7 @@ RULE = rule(
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(),
 )
 
 REQUEST_PREFIXES = ("threads.", "items.", "attachments.")

@@ -46,6 +46,7 @@ RULE = rule(
     languages=("python",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"chatkit",),
 )
 
 

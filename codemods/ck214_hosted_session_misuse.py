@@ -65,6 +65,7 @@ RULE = rule(
     triggers=(b"client_secret",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"secret",),
 )
 
 MOCK = re.compile(r"(mock|fake|dummy|placeholder|test)[-_ ]?(client[-_ ]?)?(secret|token|key)|^(mock|fake|dummy)", re.IGNORECASE)

@@ -64,6 +64,7 @@ RULE = rule(
     triggers=(*st.STORE_TRIGGERS, (b"Page", b"chatkit")),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"Store", b"load_thread", b"Page"),
 )
 
 FIELD_ALIASES = {

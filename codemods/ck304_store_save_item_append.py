@@ -45,6 +45,7 @@ RULE = rule(
     triggers=st.STORE_TRIGGERS,
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"Store", b"load_thread"),
 )
 
 APPEND_METHODS = {"append", "extend", "insert", "appendleft"}

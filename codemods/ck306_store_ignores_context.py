@@ -46,6 +46,7 @@ RULE = rule(
     url="https://openai.github.io/chatkit-python/guides/respond-to-user-message",
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"Store", b"load_thread"),
 )
 
 

@@ -29,6 +29,9 @@ The finding sits on the store's instantiation. No automatic fix: pick a persiste
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from chatkit_fix.analysis import store as st
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -41,6 +44,7 @@ RULE = rule(
     url="https://github.com/openai/openai-chatkit-advanced-samples/blob/main/examples/customer-support/backend/app/memory_store.py",
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"Store", b"store"),
 )
 
 
@@ -52,7 +56,7 @@ def check_project(pctx):
     serving = [launcher for launcher in st.launchers(pctx) if launcher.production or launcher.workers > 1]
     if not serving:
         return
-    reach = [(launcher, st.reachable_files(pctx, launcher.entries)) for launcher in serving]
+    reach = [(launcher, st.reachable_files(pctx, launcher.entries, within=_context_of(launcher))) for launcher in serving]
     for store in memory:
         for instantiation in st.instantiations(pctx, store):
             path = instantiation.ctx.path.resolve()
@@ -71,6 +75,12 @@ def check_project(pctx):
                 f"{store.name} keeps threads in process memory: {detail}",
                 hint="use a persistent store (Postgres, SQLite on a volume, Redis) in production",
             )
+
+
+def _context_of(launcher) -> Path:
+    """The folder a launcher runs code from: its own folder and its entry files' common ancestor."""
+    folders = [str(launcher.source.resolve().parent), *(str(entry.resolve().parent) for entry in launcher.entries)]
+    return Path(os.path.commonpath(folders))
 
 
 _MEMORY = '''from chatkit.store import NotFoundError, Store

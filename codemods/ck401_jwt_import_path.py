@@ -40,6 +40,7 @@ RULE = rule(
     url="https://docs.python.org/3/reference/import.html#the-module-cache",
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"decode", b"verify", b"token", b"Token", b"user", b"auth"),
 )
 
 NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user", b"authenticate")

@@ -53,6 +53,7 @@ RULE = rule(
     url="https://pyjwt.readthedocs.io/en/stable/api.html#jwt.decode",
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"decode", b"verify", b"token", b"Token", b"auth"),
 )
 
 NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt")

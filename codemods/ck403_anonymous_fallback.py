@@ -56,6 +56,9 @@ from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Edit, Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
+# a finding sits on an identity default, a swallowed auth error or an identity header
+FINDING_NEEDLES = (b"anon", b"unknown", b"guest", b"default_user", b"default-user", b"demo_user", b"demo-user",
+                   b"except", b"X-", b"x-", b"x_user", b"X_USER")
 RULE = rule(
     code="CK403",
     slug="anonymous-fallback",
@@ -64,11 +67,14 @@ RULE = rule(
     url="https://fastapi.tiangolo.com/tutorial/security/simple-oauth2/",
     module=__name__,
     explanation=__doc__,
+    finding_triggers=FINDING_NEEDLES,
 )
 
 USER_SIGNALS = (b"uthorization", b"jwt", b"Bearer", b"current_user", b"X-User", b"x-user", b"x_user", b"X-USER", b"HTTPBearer", b"OAuth2")
 ANONYMOUS_NEEDLES = (b"anon", b"unknown", b"guest", b"default_user", b"default-user", b"demo_user", b"demo-user")
 AUTH_NEEDLES = (b"decode", b"jwt", b"verify", b"token", b"Token")
+# endpoints, respond() and auth helpers live in modules that name a web or token library
+WEB_NEEDLES = (b"fastapi", b"starlette", b"chatkit", b"jwt", b"jose", b"Depends", b"Request", b"Header", b"auth")
 HEADER_NEEDLES = (b"X-User", b"x-user", b"x_user", b"X-USER", b"X_USER", b"X-UID", b"x-uid", b"x-account", b"X-Account", b"x-role", b"X-Role")
 AUTH_NAME = re.compile(r"(^|_)(auth|authenticate|authorize|current_user|get_user|verify|require_user|identity)", re.IGNORECASE)
 DETAIL_MISSING = "authentication required"
@@ -98,8 +104,8 @@ def check(pctx):
     endpoints: list[tuple[object, ast.AST, ast.AST]] = []  # ChatKit endpoints (context, handler, decorator)
     for path in sources:
         data = project.read_bytes(path)
-        wants_functions = any(n in data for n in ANONYMOUS_NEEDLES) or (
-            b"except" in data and any(n in data for n in AUTH_NEEDLES)
+        wants_functions = any(n in data for n in WEB_NEEDLES) and (
+            any(n in data for n in ANONYMOUS_NEEDLES) or (b"except" in data and any(n in data for n in AUTH_NEEDLES))
         )
         wants_headers = any(n in data for n in HEADER_NEEDLES)
         wants_endpoints = b".process(" in data

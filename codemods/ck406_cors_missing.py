@@ -52,6 +52,7 @@ RULE = rule(
     languages=("python", "tsx"),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"FastAPI", b"Starlette"),
 )
 
 

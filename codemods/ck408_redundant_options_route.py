@@ -43,6 +43,7 @@ RULE = rule(
     triggers=(b"options", b"OPTIONS"),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"options", b"OPTIONS"),
 )
 
 

@@ -39,6 +39,16 @@ from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
+# The prefilter: a secret-like name given a string literal (assignment, annotation, keyword, getenv default), a literal
+# key handed to jwt, or an OpenAI key anywhere. A superset of what the checks below report, and far narrower than
+# the words "secret" or "token", which ordinary code is full of.
+SECRET_LITERALS = (
+    re.compile(rb"(?i)(secret|passw|key|token)\w*[\"']?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"),
+    re.compile(rb"(?i)(getenv|environ\.get|setdefault)\(\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']"),
+    re.compile(rb"(?i)\.(en|de)code\([^,)]*,\s*[rbuf]{0,2}[\"']"),
+    re.compile(rb"[\"'`]sk-[A-Za-z0-9_-]{16,}"),
+)
+
 RULE = rule(
     code="CK409",
     slug="hardcoded-secret",
@@ -46,7 +56,7 @@ RULE = rule(
     summary="sk-… keys, JWT/app secrets and literal secret defaults in source",
     url="https://platform.openai.com/docs/guides/production-best-practices#api-keys",
     languages=("python", "tsx"),
-    triggers=(b"sk-", b"ecret", b"ECRET", b"assword", b"ASSWORD", b"API_KEY", b"api_key", b"apiKey", b"jwt", b"_KEY", b"TOKEN"),
+    triggers=SECRET_LITERALS,
     module=__name__,
     explanation=__doc__,
 )

@@ -65,6 +65,7 @@ RULE = rule(
     triggers=(b"streamable_http_app",),
     module=__name__,
     explanation=__doc__,
+    finding_triggers=(b"mount", b"streamable_http_app", b"session_manager"),
 )
 
 NO_TASK_GROUP = "RuntimeError: Task group is not initialized. Make sure to use run()."

@@ -164,10 +164,12 @@ def copy_project(name: str, tmp_path: Path) -> Path:
     source = PROJECTS / name
     target = tmp_path / source.name
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-    shared = source.parent / "_shared"
-    if shared.is_dir() and source.parent != PROJECTS:
+    # boot/* fixtures and boot_auth share one store, copied in at test time (as test_boot_auth.py does)
+    shared = BOOT / "_shared" if name == "boot_auth" else source.parent / "_shared"
+    if shared.is_dir() and shared.parent != PROJECTS:
         for path in shared.glob("*.py"):
-            shutil.copy(path, target / path.name)
+            if not (target / path.name).exists():
+                shutil.copy(path, target / path.name)
     return target
 
 

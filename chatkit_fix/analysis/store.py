@@ -261,7 +261,7 @@ class Instantiation:
 def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
     """Every store class of the project: per-file ones, subclasses of project store classes in other files, and
     classes handed to a ChatKitServer as its store."""
-    cached = getattr(pctx, "_ck_store_classes", None)
+    cached = pctx.memo.get("store_classes")
     if cached is not None:
         return cached
     project = pctx.project
@@ -310,7 +310,7 @@ def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
         if (class_ctx.path, node.lineno) in seen:
             continue
         add(StoreClass(class_ctx, node, False, {}, any(_base_name(b) not in NEUTRAL_BASES for b in node.bases)))
-    pctx._ck_store_classes = result
+    pctx.memo["store_classes"] = result
     return result
 
 
@@ -397,7 +397,7 @@ def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
 
 def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
     """`X(...)` calls whose result becomes the store of a ChatKitServer (constructor argument or super().__init__)."""
-    cached = getattr(pctx, "_ck_server_stores", None)
+    cached = pctx.memo.get("server_stores")
     if cached is not None:
         return cached
     found: list[Instantiation] = []
@@ -411,7 +411,7 @@ def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
             if key not in seen:
                 seen.add(key)
                 found.append(Instantiation(call_ctx, call))
-    pctx._ck_server_stores = found
+    pctx.memo["server_stores"] = found
     return found
 
 
@@ -1202,7 +1202,7 @@ class Launcher:
 
 
 def launchers(pctx: ProjectContext) -> list[Launcher]:
-    cached = getattr(pctx, "_ck_launchers", None)
+    cached = pctx.memo.get("launchers")
     if cached is not None:
         return cached
     project = pctx.project
@@ -1235,7 +1235,7 @@ def launchers(pctx: ProjectContext) -> list[Launcher]:
             if isinstance(target, ast.Constant) and isinstance(target.value, str):
                 entries += _resolve_app_string(pctx, path.parent, target.value)
             found.append(Launcher(path, call.lineno, ctx.segment(call), False, workers_kw.value.value, entries))
-    pctx._ck_launchers = found
+    pctx.memo["launchers"] = found
     return found
 
 
@@ -1358,8 +1358,13 @@ def _resolve_module_from(pctx: ProjectContext, base: Path, module: str) -> list[
     return [resolved] if resolved is not None else []
 
 
-def reachable_files(pctx: ProjectContext, entries: Iterable[Path]) -> set[Path]:
-    """Project Python files imported, directly or not, by the entry files (lazy imports count)."""
+def reachable_files(pctx: ProjectContext, entries: Iterable[Path], within: Path | None = None) -> set[Path]:
+    """Project Python files imported, directly or not, by the entry files (lazy imports count).
+
+    `within` bounds the walk to one folder, e.g. a launcher's build context: code vendored elsewhere in the tree is
+    not what that launcher runs.
+    """
+    boundary = within.resolve() if within is not None else None
     seen: set[Path] = set()
     stack = [p.resolve() for p in entries]
     known = set(pctx.project.files)
@@ -1372,7 +1377,7 @@ def reachable_files(pctx: ProjectContext, entries: Iterable[Path]) -> set[Path]:
 
     while stack:
         path = stack.pop()
-        if path in seen:
+        if path in seen or (boundary is not None and boundary not in path.parents):
             continue
         seen.add(path)
         ctx = pctx.parsed(path) if path in known else None
