@@ -1,0 +1,10 @@
+import SupportChat from "../components/SupportChat";
+
+export default function Home() {
+  return (
+    <main className="mx-auto max-w-2xl p-8">
+      <h1 className="text-2xl font-semibold">How can we help?</h1>
+      <SupportChat />
+    </main>
+  );
+}
