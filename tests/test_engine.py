@@ -299,3 +299,38 @@ def test_no_heavy_imports_for_a_file_without_chatkit_code(tmp_path):
     imported = {line.split("|")[-1].strip().split(".")[0] for line in completed.stderr.splitlines() if "|" in line}
     heavy = imported & {"libcst", "ast_grep_py", "jinja2", "black", "chatkit", "agents", "mcp", "tomlkit", "pydantic"}
     assert not heavy, f"imported at start-up: {sorted(heavy)}"
+
+
+def test_suppression_comments_in_tsx_and_html(tmp_path):
+    """`// …`, `{/* … */}` and `<!-- … -->` suppress like `#` does: here CK104 in TSX and CK102 in HTML."""
+    (tmp_path / "package.json").write_text('{"dependencies": {"@openai/chatkit-react": "1.6.1", "vite": "7.2.4"}}\n')
+    html = (
+        "<!doctype html>\n<html>\n  <head>\n"
+        "    {marker}<script src=\"https://cdn.openai.com/chatkit/chatkit.js\" async></script>\n"
+        "  </head>\n  <body><div id=\"root\"></div><script type=\"module\" src=\"/src/main.tsx\"></script></body>\n</html>\n"
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.tsx").write_text(
+        'import { createRoot } from "react-dom/client";\nimport Chat from "./Chat";\n'
+        'createRoot(document.getElementById("root")!).render(<Chat />);\n'
+    )
+    (tmp_path / "src" / "Chat.tsx").write_text(
+        'import { ChatKit, useChatKit } from "@openai/chatkit-react";\n\n'
+        "export default function Chat() {\n"
+        "  const { control } = useChatKit({\n"
+        '    api: { url: "/chatkit", domainKey: "local",\n'
+        "      // chatkit-fix: ignore[CK104]\n"
+        '      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, "X-Trace": "1" } }) },\n'
+        "  });\n"
+        '  return <div style={{ height: 600 }}>{/* chatkit-fix: ignore[CK107] */}<ChatKit control={control} style={{ height: 600 }} /></div>;\n'
+        "}\n"
+    )
+    (tmp_path / "index.html").write_text(html.format(marker=""))
+    loud = json.loads(cli("check", "--format", "json", "--select", "CK102,CK104", str(tmp_path)).output)["findings"]
+    assert {f["code"] for f in loud} == {"CK102"}, loud
+    (tmp_path / "index.html").write_text(html.format(marker="<!-- chatkit-fix: ignore[CK102] -->\n    "))
+    quiet = json.loads(cli("check", "--format", "json", "--select", "CK102,CK104", str(tmp_path)).output)["findings"]
+    assert quiet == []
+    (tmp_path / "src" / "Chat.tsx").write_text((tmp_path / "src" / "Chat.tsx").read_text().replace("ignore[CK104]", "ignore[CK999]"))
+    again = json.loads(cli("check", "--format", "json", "--select", "CK102,CK104", str(tmp_path)).output)["findings"]
+    assert [f["code"] for f in again] == ["CK104"]
