@@ -357,13 +357,21 @@ def trigger_regex() -> str:
     """One regex of every atom of every rule's byte triggers (a broad prefilter's single pass)."""
     from chatkit_fix.rules import load_rules
 
-    atoms: set[bytes] = set()
+    atoms: set[str] = set()
     for rule in load_rules().values():
         for trigger in rule.triggers:
-            atoms.update((trigger,) if isinstance(trigger, bytes) else trigger)
+            if isinstance(trigger, bytes):
+                atoms.add(re.escape(trigger.decode("utf-8", "replace")))
+            elif isinstance(trigger, tuple):
+                atoms.update(re.escape(part.decode("utf-8", "replace")) for part in trigger)
+            else:  # a compiled pattern; a leading global flag becomes a scoped one inside the alternation
+                pattern = trigger.pattern.decode("utf-8", "replace")
+                flags = "i" if trigger.flags & re.IGNORECASE else ""
+                pattern = pattern.removeprefix("(?i)")
+                atoms.add(f"(?{flags}:{pattern})" if flags else f"(?:{pattern})")
     if not atoms:
         return r"(?!)"
-    return "|".join(re.escape(a.decode("utf-8", "replace")) for a in sorted(atoms))
+    return "|".join(sorted(atoms))
 
 
 def log(message: str) -> None:
