@@ -30,7 +30,6 @@ import os
 import platform
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -48,9 +47,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the throwaway PostgreSQL cluster of the test suite
 
-from chatkit_fix.scaffold import InitOptions, init_project  # noqa: E402
-from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript  # noqa: E402
-from chatkit_fix.verify.processes import ProcessError, ServerProcess, start_uvicorn  # noqa: E402
+from chatkit_fix.scaffold import InitOptions, init_project
+from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
+from chatkit_fix.verify.processes import ProcessError, ServerProcess, start_uvicorn
 
 JWT_SECRET = "load-benchmark-secret-0123456789-abcdefghijklmnop"
 REQUEST_TIMEOUT = 120.0  # seconds, per request

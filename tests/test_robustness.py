@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import ast
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+# The pinned node_modules of the TSX type-check suite (installed once into .cache/, then reused): one install helper.
+from test_tsx_typecheck import toolchain  # noqa: F401 (a fixture)
+
 from chatkit_fix.engine import parses
+from chatkit_fix.project import SKIPPED_DIRS
 from chatkit_fix.rules import load_rules
-from chatkit_fix.sources import SourceFile
+from chatkit_fix.sources import SCRIPT_SUFFIXES, SourceFile
 from chatkit_fix.testing import check_rules, run_rules, write_files
 
 # A file counts as ChatKit-stack code when it names one of these; anything else must come out byte-identical.
 STACK_WORDS = (b"chatkit", b"agents", b"mcp", b"uvicorn", b"fastapi", b"starlette", b"jwt", b"jose", b"CORSMiddleware",
                b"threads.", b"openai")
+
+
+def _unskipped(parts: tuple[str, ...]) -> list[str]:
+    """Folder names the project walker would skip (dist, build, out, hidden folders...) get a suffix, so the copied
+    tree is checked in full instead of silently losing whole packages."""
+    return [f"{part}_" if part in SKIPPED_DIRS or part.startswith(".") else part for part in parts]
 
 
 @pytest.mark.slow
@@ -35,13 +45,15 @@ def test_site_packages_corpus(tmp_path, capsys):
     for source in sorted(site.rglob("*.py")):
         if "__pycache__" in source.parts or source.is_symlink():
             continue
-        target = tree / source.relative_to(site)
+        relative = source.relative_to(site)
+        target = tree.joinpath(*_unskipped(relative.parts[:-1]), relative.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         copied += 1
     before = {p: p.read_bytes() for p in tree.rglob("*.py")}
     codes = set(load_rules())
     checked = check_rules(tree, codes)
+    assert checked.files_checked == copied, "the walker skipped part of the corpus"
     crashes = [e for e in checked.errors if "internal error" in e.message]
     assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
     applied = run_rules(tree, codes, unsafe=True)
@@ -56,6 +68,50 @@ def test_site_packages_corpus(tmp_path, capsys):
     with capsys.disabled():
         print(f"\ncorpus: {copied} files, {len(checked.findings)} findings, {len(checked.errors)} unparseable, "
               f"{len(changed)} changed by apply, 0 crashes")
+
+
+# A script counts as ChatKit code when it names ChatKit; anything else must come out byte-identical.
+CHATKIT_WORDS = (b"chatkit", b"ChatKit", b"openai-chatkit")
+
+
+@pytest.mark.slow
+def test_npm_corpus(tmp_path, capsys, toolchain):  # noqa: F811 (the imported fixture)
+    """check + apply --unsafe-fixes over every script file of the installed npm packages: no crash, changes only to
+    files that name ChatKit, every change still parses, and a second pass changes nothing."""
+    modules = toolchain / "node_modules"
+    tree = tmp_path / "corpus"
+    originals: dict[Path, bytes] = {}
+    for source in sorted(modules.rglob("*")):
+        if source.suffix.lower() not in SCRIPT_SUFFIXES or source.is_symlink() or not source.is_file():
+            continue
+        relative = source.relative_to(modules)
+        target = tree.joinpath(*_unskipped(relative.parts[:-1]), relative.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        originals[target] = target.read_bytes()
+    assert len(originals) >= 2000, f"only {len(originals)} script files under {modules}"
+    codes = set(load_rules())
+    checked = check_rules(tree, codes)
+    assert checked.files_checked == len(originals), "the walker skipped part of the corpus"
+    crashes = [e for e in checked.errors if "internal error" in e.message]
+    assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
+    applied = run_rules(tree, codes, unsafe=True)
+    assert not [e for e in applied.errors if "internal error" in e.message or "did not converge" in e.message]
+    changed = [path for path, data in originals.items() if path.read_bytes() != data]
+    for path in changed:
+        assert any(word in originals[path] for word in CHATKIT_WORDS), f"{path} names no ChatKit but was changed"
+        after = SourceFile.from_bytes(path, path.read_bytes()).text
+        assert parses(SourceFile.from_bytes(path, originals[path]), after), f"{path} no longer parses"
+    second = run_rules(tree, codes, unsafe=True)
+    assert not second.fixed, [str(f.path) for f in second.fixed]
+    by_suffix = Counter(path.suffix.lower() for path in originals)
+    mentioning = sum(1 for data in originals.values() if any(word in data for word in CHATKIT_WORDS))
+    with capsys.disabled():
+        print(f"\nnpm corpus: {len(originals)} files (all of them: "
+              + ", ".join(f"{count} {suffix}" for suffix, count in sorted(by_suffix.items()))
+              + f"), {sum(len(d) for d in originals.values()) / 1e6:.1f} MB, {mentioning} naming ChatKit, "
+              f"{len(checked.findings)} findings, {len(checked.errors)} unreadable or unparseable, "
+              f"{len(changed)} changed by apply, 0 crashes, second pass changed 0")
 
 
 def _broken_project(root: Path, count: int) -> dict[Path, bytes]:

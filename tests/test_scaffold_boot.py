@@ -2,7 +2,7 @@
 
 Everything is checked over HTTP, as a ChatKit front end would talk to it: the agent calls the
 MCP tool as the signed-in user, threads survive a restart, users are kept apart, and bad
-tokens and bad bodies get 4xx answers instead of 500s.
+bodies get 4xx answers instead of 500s. Forged tokens and the other attacks are in test_attacks.py.
 """
 
 from __future__ import annotations
@@ -111,7 +111,6 @@ def test_sqlite_backend_with_jwt_end_to_end(tmp_path: Path, fake_openai: FakeOpe
             assert len({item["id"] for item in items}) == 4
 
             check_users_are_kept_apart(api, thread_id, items)
-            check_bad_tokens_get_401(api)
             check_bad_bodies_get_4xx(api)
             check_cors(api)
 
@@ -138,23 +137,6 @@ def check_users_are_kept_apart(api: Api, alice_thread: str, alice_items: list[di
     assert api.items(alice_thread, "alice") == alice_items
 
 
-def check_bad_tokens_get_401(api: Api) -> None:
-    body = ck.list_threads()
-    forged = {
-        "missing": {},
-        "not bearer": {"Authorization": "Basic YWxpY2U6c2VjcmV0"},
-        "empty bearer": {"Authorization": "Bearer"},
-        "expired": ck.bearer("alice", expires_in=-120),
-        "wrong secret": ck.bearer("alice", secret="another-secret-that-is-long-enough-for-hs256"),
-        "alg none": ck.bearer("alice", algorithm="none"),
-        "garbage": {"Authorization": "Bearer not.a.jwt"},
-    }
-    for name, headers in forged.items():
-        response = api.post(body, headers=headers)
-        assert response.status_code == 401, f"{name}: {response.status_code} {response.text}"
-        assert response.headers.get("www-authenticate") == "Bearer"
-
-
 def check_bad_bodies_get_4xx(api: Api) -> None:
     text_typed = ck.create_thread("hi")
     text_typed["params"]["input"]["content"][0]["type"] = "text"
@@ -165,14 +147,16 @@ def check_bad_bodies_get_4xx(api: Api) -> None:
     not_json = httpx.post(f"{api.server.url}/chatkit", content=b"{not json", headers=ck.bearer("alice"), timeout=30)
     assert not_json.status_code == 400
     oversized = ck.create_thread("x" * MAX_BODY_BYTES)
-    assert api.post(oversized, "alice").status_code == 413
+    too_large = api.post(oversized, "alice")
+    assert too_large.status_code == 400, too_large.text
+    assert "exceeds CHATKIT_MAX_BODY_BYTES" in too_large.json()["detail"]
     chunked = httpx.post(
         f"{api.server.url}/chatkit",
         content=iter([b"{" + b" " * MAX_BODY_BYTES, b"}"]),
         headers=ck.bearer("alice"),
         timeout=30,
     )
-    assert chunked.status_code == 413, "a body without Content-Length is limited too"
+    assert chunked.status_code == 400, "a body without Content-Length is limited too"
 
 
 def check_cors(api: Api) -> None:

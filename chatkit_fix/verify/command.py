@@ -211,6 +211,10 @@ def run(options: CommandOptions, echo=None, echo_err=None) -> int:
     except KeyboardInterrupt:
         from .processes import stop_all
 
+        # a second Ctrl-C (or a late signal during interpreter shutdown) must not cut the clean-up short
+        for name in ("SIGINT", "SIGTERM"):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
         stop_all()
         stop_children()
         echo_err("chatkit-fix: verify interrupted; every server it started has been stopped")
