@@ -289,7 +289,9 @@ def test_interrupted_run_leaves_no_server_behind(memory_none: Path, tmp_path: Pa
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 2, err
+    # 2 is verify's "interrupted" code; a Ctrl-C that lands again while the interpreter shuts down ends it by SIGINT,
+    # which shells read the same way. Either way the clean-up below must be complete.
+    assert process.returncode in ((2, -signal.SIGINT) if signum == signal.SIGINT else (2,)), err
     assert "every server it started has been stopped" in err
     deadline = time.monotonic() + 10
     while processes_under(project) and time.monotonic() < deadline:
