@@ -36,9 +36,10 @@ import pytest
 from browser import harness
 from scaffold_support import chatkit_client as ck
 from scaffold_support.projects import generate
-from scaffold_support.servers import base_env, free_port, uvicorn_app
+from scaffold_support.servers import base_env, uvicorn_app
 
 from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
+from chatkit_fix.verify.processes import free_port
 
 pytestmark = pytest.mark.slow
 

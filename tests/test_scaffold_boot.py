@@ -19,15 +19,11 @@ import pytest
 from scaffold_support import chatkit_client as ck
 from scaffold_support.postgres import postgres_server  # noqa: F401 (a fixture)
 from scaffold_support.projects import generate
-from scaffold_support.servers import (
-    RunningServer,
-    base_env,
-    cached_virtualenv,
-    free_port,
-    uvicorn_app,
-)
+from scaffold_support.servers import base_env, cached_virtualenv, uvicorn_app
 
+from chatkit_fix.verify import protocol
 from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
+from chatkit_fix.verify.processes import ServerProcess, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +50,7 @@ def project_env(fake: FakeOpenAI, target: Path, mcp_port: int, **extra: str) -> 
 
 
 @contextlib.contextmanager
-def mcp_server(target: Path, env: dict[str, str]) -> Iterator[RunningServer]:
+def mcp_server(target: Path, env: dict[str, str]) -> Iterator[ServerProcess]:
     port = int(env["CHATKIT_MCP_URL"].split(":")[2].split("/")[0])
     with uvicorn_app("backend.mcp_tools:app", target, env, port=port) as server:
         yield server
@@ -63,7 +59,7 @@ def mcp_server(target: Path, env: dict[str, str]) -> Iterator[RunningServer]:
 class Api:
     """A client for one running back end."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: ServerProcess) -> None:
         self.server = server
 
     def post(self, body: object, user: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -76,24 +72,24 @@ class Api:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = ck.sse_events(response.text)
         errors = [event for event in events if event["type"] == "error"]
-        assert not errors, f"{errors}\n{self.server.log_tail()}"
+        assert not errors, f"{errors}\n{self.server.log()[-4000:]}"
         return events
 
     def items(self, thread_id: str, user: str) -> list[dict]:
-        response = self.post(ck.list_items(thread_id), user)
+        response = self.post(protocol.items_list(thread_id), user)
         assert response.status_code == 200, response.text
         return response.json()["data"]
 
 
 def converse(api: Api, user: str) -> str:
     """Two turns in a new thread; returns the thread id after checking what the agent answered."""
-    events = api.stream(ck.create_thread("Remember this"), user)
+    events = api.stream(protocol.threads_create("Remember this"), user)
     assert events[0]["type"] == "thread.created"
     thread_id = events[0]["thread"]["id"]
     assert any(e["type"] == "thread.item.done" and e["item"]["type"] == "user_message" for e in events)
     assert ck.assistant_texts(events) == [f"Tool said: Saved note 1 for {user}: test"]
 
-    events = api.stream(ck.add_user_message(thread_id, "And this"), user)
+    events = api.stream(protocol.threads_add_user_message(thread_id, "And this"), user)
     assert ck.assistant_texts(events) == [f"Tool said: Saved note 2 for {user}: test"]
     return thread_id
 
@@ -116,29 +112,29 @@ def test_sqlite_backend_with_jwt_end_to_end(tmp_path: Path, fake_openai: FakeOpe
 
         with uvicorn_app("backend.main:app", tmp_path, env) as restarted:
             api = Api(restarted)
-            thread = api.post(ck.get_thread(thread_id), "alice")
+            thread = api.post(protocol.threads_get_by_id(thread_id), "alice")
             assert thread.status_code == 200, thread.text
             assert [item["id"] for item in thread.json()["items"]["data"]] == [item["id"] for item in items]
-            assert ck.assistant_texts(api.stream(ck.add_user_message(thread_id, "Once more"), "alice")) == [
+            assert ck.assistant_texts(api.stream(protocol.threads_add_user_message(thread_id, "Once more"), "alice")) == [
                 "Tool said: Saved note 3 for alice: test"
             ]
 
 
 def check_users_are_kept_apart(api: Api, alice_thread: str, alice_items: list[dict]) -> None:
-    listed = api.post(ck.list_threads(), "bob")
+    listed = api.post(protocol.threads_list(), "bob")
     assert listed.status_code == 200 and listed.json()["data"] == []
-    assert [t["id"] for t in api.post(ck.list_threads(), "alice").json()["data"]] == [alice_thread]
-    assert api.post(ck.get_thread(alice_thread), "bob").status_code == 404
+    assert [t["id"] for t in api.post(protocol.threads_list(), "alice").json()["data"]] == [alice_thread]
+    assert api.post(protocol.threads_get_by_id(alice_thread), "bob").status_code == 404
     assert api.items(alice_thread, "bob") == []
     with contextlib.suppress(httpx.HTTPError):  # the SDK aborts this stream; nothing may be written
-        api.post(ck.add_user_message(alice_thread, "let me in"), "bob")
+        api.post(protocol.threads_add_user_message(alice_thread, "let me in"), "bob")
     assert api.items(alice_thread, "alice") == alice_items
     assert api.post({"type": "threads.delete", "params": {"thread_id": alice_thread}}, "bob").status_code == 200
     assert api.items(alice_thread, "alice") == alice_items
 
 
 def check_bad_bodies_get_4xx(api: Api) -> None:
-    text_typed = ck.create_thread("hi")
+    text_typed = protocol.threads_create("hi")
     text_typed["params"]["input"]["content"][0]["type"] = "text"
     for body in (text_typed, {"type": "threads.list"}, {"type": "no.such.request", "params": {}}):
         response = api.post(body, "alice")
@@ -146,7 +142,7 @@ def check_bad_bodies_get_4xx(api: Api) -> None:
         assert "invalid ChatKit request" in response.json()["detail"]
     not_json = httpx.post(f"{api.server.url}/chatkit", content=b"{not json", headers=ck.bearer("alice"), timeout=30)
     assert not_json.status_code == 400
-    oversized = ck.create_thread("x" * MAX_BODY_BYTES)
+    oversized = protocol.threads_create("x" * MAX_BODY_BYTES)
     too_large = api.post(oversized, "alice")
     assert too_large.status_code == 400, too_large.text
     assert "exceeds CHATKIT_MAX_BODY_BYTES" in too_large.json()["detail"]
@@ -200,9 +196,9 @@ def test_memory_store_without_auth_serves_the_demo_user(tmp_path: Path, fake_ope
 
     with mcp_server(tmp_path, env), uvicorn_app("backend.main:app", tmp_path, env) as server:
         api = Api(server)
-        events = api.stream(ck.create_thread("hello"))
+        events = api.stream(protocol.threads_create("hello"))
         assert ck.assistant_texts(events) == ["Tool said: Saved note 1 for demo-user: test"]
-        assert len(api.post(ck.list_threads()).json()["data"]) == 1
+        assert len(api.post(protocol.threads_list()).json()["data"]) == 1
 
 
 def test_chat_completions_models_keep_unique_ids_and_a_working_history(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
@@ -211,10 +207,10 @@ def test_chat_completions_models_keep_unique_ids_and_a_working_history(tmp_path:
 
     with uvicorn_app("backend.main:app", tmp_path, env) as server:
         api = Api(server)
-        events = api.stream(ck.create_thread("first"), "carol")
+        events = api.stream(protocol.threads_create("first"), "carol")
         thread_id = events[0]["thread"]["id"]
         assert ck.assistant_texts(events) == ["Echo: first"]
-        assert ck.assistant_texts(api.stream(ck.add_user_message(thread_id, "second"), "carol")) == ["Echo: second"]
+        assert ck.assistant_texts(api.stream(protocol.threads_add_user_message(thread_id, "second"), "carol")) == ["Echo: second"]
         ids = [item["id"] for item in api.items(thread_id, "carol")]
         assert len(ids) == len(set(ids)) == 4 and "__fake_id__" not in ids
 
@@ -231,11 +227,11 @@ def test_postgres_backend_shared_by_two_workers(
         uvicorn_app("backend.main:app", tmp_path, env) as first,
         uvicorn_app("backend.main:app", tmp_path, env) as second,
     ):
-        thread_id = Api(first).stream(ck.create_thread("hello"), "dave")[0]["thread"]["id"]
-        events = Api(second).stream(ck.add_user_message(thread_id, "again"), "dave")
+        thread_id = Api(first).stream(protocol.threads_create("hello"), "dave")[0]["thread"]["id"]
+        events = Api(second).stream(protocol.threads_add_user_message(thread_id, "again"), "dave")
         assert ck.assistant_texts(events) == ["Tool said: Saved note 2 for dave: test"]
         assert len(Api(first).items(thread_id, "dave")) == 4
-        assert Api(second).post(ck.get_thread(thread_id), "erin").status_code == 404
+        assert Api(second).post(protocol.threads_get_by_id(thread_id), "erin").status_code == 404
     with uvicorn_app("backend.main:app", tmp_path, env) as restarted:
         assert len(Api(restarted).items(thread_id, "dave")) == 4
 

@@ -4,7 +4,7 @@ leaves no server behind when it is interrupted.
 
 The fixtures: tests/projects/boot/* (one broken pattern each, with `_shared/store.py`), boot_store, boot_auth, and
 tests/projects/verify/* (CK403, CK405, CK407, CK308: the failures only a running back end shows, with
-`_shared/store.py` and `_shared/echo.py`, a responder that needs no model).
+`_shared/echo.py`, a responder that needs no model, and the boot fixtures' `_shared/store.py`).
 """
 
 from __future__ import annotations
@@ -164,12 +164,14 @@ def copy_project(name: str, tmp_path: Path) -> Path:
     source = PROJECTS / name
     target = tmp_path / source.name
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-    # boot/* fixtures and boot_auth share one store, copied in at test time (as test_boot_auth.py does)
-    shared = BOOT / "_shared" if name == "boot_auth" else source.parent / "_shared"
-    if shared.is_dir() and shared.parent != PROJECTS:
-        for path in shared.glob("*.py"):
-            if not (target / path.name).exists():
-                shutil.copy(path, target / path.name)
+    # boot/*, boot_auth and verify/* share one store module, copied in at test time (as test_boot_auth.py does);
+    # verify/* also get their own `_shared` (the echo responder)
+    shared = [BOOT / "_shared"] if name == "boot_auth" else [source.parent / "_shared", BOOT / "_shared"]
+    for folder in shared:
+        if folder.is_dir() and folder.parent != PROJECTS:
+            for path in folder.glob("*.py"):
+                if not (target / path.name).exists():
+                    shutil.copy(path, target / path.name)
     return target
 
 

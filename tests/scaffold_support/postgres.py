@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .servers import free_port
+from chatkit_fix.verify.processes import free_port
 
 
 class PostgresUnavailable(RuntimeError):

@@ -1,84 +1,26 @@
-"""Generated apps run as real `uvicorn` processes, as a user would run them.
+"""Generated apps run as real `uvicorn` processes, as a user would run them (chatkit_fix.verify.processes).
 
-Every process is stopped when its context manager exits, even when the test fails, and
-its output is kept in a log file whose tail is shown when start-up fails.
+Every process is stopped when its context manager exits, even when the test fails; its output is in `server.log()`,
+and the tail of it is in the error when start-up fails.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-START_TIMEOUT_SECONDS = 30.0
+from chatkit_fix.verify.processes import ServerProcess, running_uvicorn
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class RunningServer:
-    url: str
-    port: int
-    log: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode}:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on port {port} within {START_TIMEOUT_SECONDS}s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@contextlib.contextmanager
 def uvicorn_app(
     app: str, cwd: Path, env: dict[str, str], port: int | None = None, python: str | Path = sys.executable
-) -> Iterator[RunningServer]:
-    """`python -m uvicorn <app>` on 127.0.0.1, from `cwd` (the generated project's root)."""
-    port = port or free_port()
-    log = Path(tempfile.mkstemp(prefix="uvicorn-", suffix=".log")[1])
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(python), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=cwd,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, process, log)
-        yield RunningServer(url=f"http://127.0.0.1:{port}", port=port, log=log)
-    finally:
-        stop(process)
+) -> AbstractContextManager[ServerProcess]:
+    """`python -m uvicorn <app>` on 127.0.0.1, from `cwd` (the generated project's root), with exactly `env`."""
+    return running_uvicorn(app, cwd, env=env, inherit_env=False, port=port, python=python)
 
 
 def base_env(extra: dict[str, str]) -> dict[str, str]:

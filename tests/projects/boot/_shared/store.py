@@ -1,4 +1,8 @@
-"""An in-memory ChatKit store for the boot fixtures (all twelve abstract methods of chatkit.store.Store)."""
+"""In-memory ChatKit stores for the boot and verify fixtures (all twelve abstract methods of chatkit.store.Store).
+
+`InMemoryStore` ignores the user (boot_auth relies on that: CK306); `UserMemoryStore` keeps one set of threads per
+user (`context["user_id"]`), so the verify fixtures pass the isolation check once their own flaw is fixed.
+"""
 
 from __future__ import annotations
 
@@ -12,35 +16,41 @@ class InMemoryStore(Store[dict[str, Any]]):
     """Threads and items kept in dicts; `add_thread_item` appends, so an id used twice is stored twice."""
 
     def __init__(self) -> None:
-        self.threads: dict[str, ThreadMetadata] = {}
-        self.items: dict[str, list[ThreadItem]] = {}
+        self.threads: dict[tuple[str, str], ThreadMetadata] = {}
+        self.items: dict[tuple[str, str], list[ThreadItem]] = {}
         self.attachments: dict[str, Attachment] = {}
 
+    def _key(self, thread_id: str, context: dict[str, Any]) -> tuple[str, str]:
+        return ("", thread_id)  # one owner for everyone
+
     async def load_thread(self, thread_id: str, context: dict[str, Any]) -> ThreadMetadata:
-        if thread_id not in self.threads:
+        key = self._key(thread_id, context)
+        if key not in self.threads:
             raise NotFoundError(f"thread {thread_id} not found")
-        return self.threads[thread_id].model_copy(deep=True)
+        return self.threads[key].model_copy(deep=True)
 
     async def save_thread(self, thread: ThreadMetadata, context: dict[str, Any]) -> None:
-        self.threads[thread.id] = ThreadMetadata.model_validate(thread.model_dump(exclude={"items"}))
+        self.threads[self._key(thread.id, context)] = ThreadMetadata.model_validate(thread.model_dump(exclude={"items"}))
 
     async def load_threads(self, limit: int, after: str | None, order: str, context: dict[str, Any]) -> Page[ThreadMetadata]:
-        return _page(list(self.threads.values()), limit, after, order)
+        owner = self._key("", context)[0]
+        return _page([t for (who, _), t in self.threads.items() if who == owner], limit, after, order)
 
     async def delete_thread(self, thread_id: str, context: dict[str, Any]) -> None:
-        self.threads.pop(thread_id, None)
-        self.items.pop(thread_id, None)
+        key = self._key(thread_id, context)
+        self.threads.pop(key, None)
+        self.items.pop(key, None)
 
     async def load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, context: dict[str, Any]
     ) -> Page[ThreadItem]:
-        return _page(list(self.items.get(thread_id, [])), limit, after, order)
+        return _page(list(self.items.get(self._key(thread_id, context), [])), limit, after, order)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: dict[str, Any]) -> None:
-        self.items.setdefault(thread_id, []).append(item)
+        self.items.setdefault(self._key(thread_id, context), []).append(item)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: dict[str, Any]) -> None:
-        items = self.items.setdefault(thread_id, [])
+        items = self.items.setdefault(self._key(thread_id, context), [])
         for index, existing in enumerate(items):
             if existing.id == item.id:
                 items[index] = item
@@ -48,13 +58,14 @@ class InMemoryStore(Store[dict[str, Any]]):
         items.append(item)
 
     async def load_item(self, thread_id: str, item_id: str, context: dict[str, Any]) -> ThreadItem:
-        for item in self.items.get(thread_id, []):
+        for item in self.items.get(self._key(thread_id, context), []):
             if item.id == item_id:
                 return item
         raise NotFoundError(f"item {item_id} not found")
 
     async def delete_thread_item(self, thread_id: str, item_id: str, context: dict[str, Any]) -> None:
-        self.items[thread_id] = [i for i in self.items.get(thread_id, []) if i.id != item_id]
+        key = self._key(thread_id, context)
+        self.items[key] = [i for i in self.items.get(key, []) if i.id != item_id]
 
     async def save_attachment(self, attachment: Attachment, context: dict[str, Any]) -> None:
         self.attachments[attachment.id] = attachment
@@ -66,6 +77,13 @@ class InMemoryStore(Store[dict[str, Any]]):
 
     async def delete_attachment(self, attachment_id: str, context: dict[str, Any]) -> None:
         self.attachments.pop(attachment_id, None)
+
+
+class UserMemoryStore(InMemoryStore):
+    """Threads and items in dicts, one set per user: nobody sees another user's threads."""
+
+    def _key(self, thread_id: str, context: dict[str, Any]) -> tuple[str, str]:
+        return (context.get("user_id") or "demo", thread_id)
 
 
 def _page(rows: list, limit: int, after: str | None, order: str) -> Page:
