@@ -371,7 +371,7 @@ def test_backend_answers_the_browsers_own_preflight(e2e: E2E) -> None:
         # A document of the Next origin that runs no script (nothing can leave 127.0.0.1 without routes).
         page.goto(app.origin + asset[0])
         allowed = page.evaluate(post, [f"{e2e.backend_url}/chatkit", token])
-        received = e2e.received(since)
+        received = _received_at_least(e2e, since, 2)
         assert allowed == {"status": 200, "body": {"data": [], "has_more": False}}, allowed
         assert [(e["method"], e["origin"], e["status"]) for e in received] == [
             ("OPTIONS", app.origin, 200),
@@ -381,11 +381,21 @@ def test_backend_answers_the_browsers_own_preflight(e2e: E2E) -> None:
         since = e2e.mark()
         page.goto(f"{e2e.fake_openai_url}/models")  # another 127.0.0.1 origin, not allowed by the back end
         refused = page.evaluate(post, [f"{e2e.backend_url}/chatkit", token])
-        received = e2e.received(since)
+        received = _received_at_least(e2e, since, 1)
         assert "error" in refused, refused
         assert [(e["method"], e["status"]) for e in received] == [("OPTIONS", 400)], received
     finally:
         context.close()
+
+
+def _received_at_least(e2e, since, count: int, timeout: float = 5.0) -> list:
+    """What the back end recorded since `since`, waiting briefly: the browser may be done before the log is."""
+    deadline = time.monotonic() + timeout
+    received = e2e.received(since)
+    while len(received) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        received = e2e.received(since)
+    return received
 
 
 # --- broken counterparts ----------------------------------------------------------------------------------------
