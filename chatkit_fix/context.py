@@ -350,7 +350,6 @@ class ProjectContext:
         self._sources = sources if sources is not None else {}
         self._contexts: dict[Path, FileContext] = {}
         self.rule: Rule | None = None
-        self.errors: list[SourceError] = []
         self.memo: dict[str, object] = {}  # project-wide facts rules derive once per run; cleared when files change
 
     def replace_sources(self, sources: dict[Path, SourceFile]) -> None:
