@@ -359,11 +359,11 @@ def trigger_regex() -> str:
 
     atoms: set[str] = set()
     for rule in load_rules().values():
-        for trigger in rule.triggers:
+        for trigger in [*rule.triggers, *(t for found in rule.language_triggers.values() for t in found)]:
             if isinstance(trigger, bytes):
                 atoms.add(re.escape(trigger.decode("utf-8", "replace")))
             elif isinstance(trigger, tuple):
-                atoms.update(re.escape(part.decode("utf-8", "replace")) for part in trigger)
+                atoms.update(re.escape(part.decode("utf-8", "replace")) for part in trigger if isinstance(part, bytes))
             else:  # a compiled pattern; a leading global flag becomes a scoped one inside the alternation
                 pattern = trigger.pattern.decode("utf-8", "replace")
                 flags = "i" if trigger.flags & re.IGNORECASE else ""

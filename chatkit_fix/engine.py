@@ -59,19 +59,38 @@ class Engine:
 
     # ---- selection ------------------------------------------------------------------------------------------------
 
-    def rules_for(self, path: Path, data: bytes | None = None) -> list[Rule]:
+    def rules_for(self, path: Path, data: bytes | None = None, among: list[Rule] | None = None) -> list[Rule]:
         language = language_of(path)
-        relative = self.project.relative(path)
+        relative = self.project.relative(path) if self._ignore_specs else ""
+        memo: dict = {}
         chosen = []
-        for rule in self.rules:
+        for rule in self.rules if among is None else among:
             if not rule.file_checks or not rule.wants(path, language):
                 continue
             if any(rule.code.startswith(prefix) for spec, prefix in self._ignore_specs if spec.match_file(relative)):
                 continue
-            if data is not None and not rule.triggered_by(data):
+            if data is not None and not rule.triggered_by(data, language, memo):
                 continue
             chosen.append(rule)
         return chosen
+
+    def _candidate_rules(self, path: Path) -> list[Rule]:
+        """The rules that must see this file: it is in scope (scope.py) and holds their triggers.
+
+        A run over folders decides the scope of every file in one sweep, so it asks that first; a run on named
+        files asks the file's own bytes first and lists the project only when a rule might concern the file.
+        """
+        project = self.project
+        rules = self.rules_for(path)
+        if rules and not project.named_files_only and not project.scope.in_scope(path):
+            rules = [rule for rule in rules if rule.anywhere]
+        if not rules:
+            return []
+        data = project.peek_bytes(path)
+        rules = self.rules_for(path, data, rules)
+        if rules and not project.scope.in_scope(path):
+            rules = [rule for rule in rules if rule.wanted_outside_scope(data)]
+        return rules
 
     # ---- check ----------------------------------------------------------------------------------------------------
 
@@ -80,10 +99,7 @@ class Engine:
         candidates: list[tuple[Path, list[Rule]]] = []
         tick = _Ticker(self.progress, len(self.project.targets))
         for path in self.project.targets:
-            rules = self.rules_for(path)
-            if rules:
-                data = self.project.read_bytes(path)
-                rules = self.rules_for(path, data)
+            rules = self._candidate_rules(path)
             if rules:
                 candidates.append((path, rules))
             else:
@@ -150,8 +166,10 @@ class Engine:
         """Rules with a project check; when the run names files, only those that could report in one of them."""
         rules = [rule for rule in self.rules if rule.project_checks]
         if self.project.named_files_only:
-            named = [(t, language_of(t), self.project.read_bytes(t)) for t in self.project.targets]
+            named = [(t, language_of(t), self.project.peek_bytes(t)) for t in self.project.targets]
             rules = [rule for rule in rules if any(rule.may_report_in(*target) for target in named)]
+            if rules and not any(self.project.scope.in_scope(t) for t in self.project.targets):
+                return []
         return rules
 
     def _check_project(self, sources: dict[Path, SourceFile]) -> tuple[list[Finding], list[FileError]]:

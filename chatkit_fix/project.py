@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import Settings
 from .pyast import module_name_for
+from .scope import PROJECT_FILES, Scope
 from .sources import language_of
 
 # Folders no project wants checked: dependencies, virtualenvs, build output and caches.
@@ -39,40 +40,64 @@ def _is_virtualenv(folder: Path) -> bool:
 class Project:
     root: Path
     settings: Settings
-    files: list[Path] = field(default_factory=list)
     targets: list[Path] = field(default_factory=list)
     named_files_only: bool = False  # the run names files, not folders: project checks are gated on them
+    _named: list[Path] = field(default_factory=list, repr=False)
     _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
 
     @classmethod
     def discover(cls, root: Path, settings: Settings, paths: list[Path]) -> Project:
-        """List the project's files once; `paths` (files or folders inside it) become the targets of the run."""
+        """`paths` (files or folders inside the project) become the targets of the run.
+
+        The project's file list is walked only when something needs it: a run on named files that no rule can
+        concern ends without listing the project.
+        """
         root = root.resolve()
         project = cls(root=root, settings=settings)
-        ignore = _IgnoreRules(root, settings.extend_exclude)
-        project.files = sorted(_walk(root, root, ignore))
-        known = set(project.files)
         targets: list[Path] = []
+        folders: list[Path] = []
         for given in paths:
             resolved = given.resolve()
             if not given.exists() and not given.is_symlink():
                 raise PathError(f"{given}: no such file or folder")
-            if not _inside(resolved, root):
+            if not inside(resolved, root):
                 raise PathError(f"{given}: resolves outside the project root {root}; run from inside the project")
             if resolved.is_file():
-                if given.is_symlink() and not _inside(given.resolve(), root):
+                if given.is_symlink() and not inside(given.resolve(), root):
                     continue
                 targets.append(resolved)  # an explicitly named file is checked even if ignored
-                known.add(resolved)
-            elif resolved == root:
-                targets.extend(project.files)
+                project._named.append(resolved)
             else:
-                targets.extend(f for f in project.files if _inside(f, resolved))
-        project.files = sorted(known)
+                folders.append(resolved)
+        for folder in folders:
+            targets.extend(f for f in project.files if inside(f, folder))
         project.targets = sorted(set(targets))
-        project.named_files_only = all(given.is_file() for given in paths)
+        project.named_files_only = not folders
         return project
+
+    @cached_property
+    def _ignore(self) -> _IgnoreRules:
+        return _IgnoreRules(self.root, self.settings.extend_exclude)
+
+    @cached_property
+    def files(self) -> list[Path]:
+        """Every file of the project (gitignore honoured) plus the files the run names."""
+        return sorted(set(_walk(self.root, self.root, self._ignore)) | set(self._named))
+
+    def files_under(self, folder: Path, language: str) -> list[Path]:
+        """The project's files of `language` inside `folder`, listing only that folder when the project is unlisted."""
+        if "files" in self.__dict__:
+            pool = [f for f in self.files if inside(f, folder)]
+        else:
+            specs = []
+            for parent in reversed([folder, *folder.parents]):
+                if parent != folder and inside(parent, self.root):
+                    spec = self._ignore.spec_for(parent)
+                    if spec is not None:
+                        specs.append((parent, spec))
+            pool = sorted(set(_walk(self.root, folder, self._ignore, specs)) | {f for f in self._named if inside(f, folder)})
+        return [f for f in pool if language_of(f) == language]
 
     # ---- file contents --------------------------------------------------------------------------------------------
 
@@ -101,8 +126,34 @@ class Project:
         """The engine's in-memory view after a fix pass, so cross-file rules see fixed files."""
         self._bytes[path] = data
 
+    def peek_bytes(self, path: Path) -> bytes:
+        """The file's bytes without keeping them: for a look that usually rules the file out."""
+        data = self._bytes.get(path)
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+        return data
+
+    @cached_property
+    def scope(self) -> Scope:
+        return Scope(self)
+
+    def all_files_of(self, language: str) -> list[Path]:
+        by_language = self.__dict__.setdefault("_by_language", {})
+        if language not in by_language:
+            by_language[language] = [f for f in self.files if language_of(f) == language]
+        return by_language[language]
+
     def files_of(self, language: str) -> list[Path]:
-        return [f for f in self.files if language_of(f) == language]
+        """The files of `language` the rules look at: for Python, those of application units (see scope.py)."""
+        files = self.all_files_of(language)
+        if language != "python":
+            return files
+        if "_python_in_scope" not in self.__dict__:
+            self.__dict__["_python_in_scope"] = [f for f in files if self.scope.in_scope(f)]
+        return self.__dict__["_python_in_scope"]
 
     def grep(self, needle: bytes, language: str | None = None) -> list[Path]:
         """Files whose bytes contain `needle`: the cheap first step of every cross-file question."""
@@ -121,9 +172,8 @@ class Project:
     def python_roots(self) -> list[Path]:
         """Folders that act as import roots: configured back ends, folders holding a Python project file, `src/`."""
         roots: list[Path] = [self.root / r for r in self.settings.backend_roots]
-        project_files = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
         for path in self.files:
-            if path.name in project_files:
+            if path.name in PROJECT_FILES:
                 roots.append(path.parent)
             elif path.name in ("main.py", "app.py"):
                 # an entry module is run from its folder, unless that folder is a package: then from above it
@@ -143,7 +193,7 @@ class Project:
         """The dotted name the file is imported as from its nearest import root."""
         best = ""
         for root in self.python_roots:
-            if _inside(path, root) and path != root:
+            if inside(path, root) and path != root:
                 name = module_name_for(path.relative_to(root).parts)
                 if not best or len(name) < len(best):
                     best = name
@@ -269,8 +319,10 @@ def _package_lock(data: bytes) -> dict[str, str]:
     return found
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies below it (on the strings: `Path.parents` is slow in the hot loops)."""
+    text, base = str(path), str(folder)
+    return text == base or text.startswith(base if base.endswith(os.sep) else base + os.sep)
 
 
 class _IgnoreRules:
@@ -329,7 +381,7 @@ def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[Path
         path = Path(entry.path)
         if entry.is_symlink():
             target = path.resolve()
-            if not _inside(target, root):
+            if not inside(target, root):
                 continue  # a link out of the project is never followed
             if target.is_dir():
                 continue  # a link inside the project points at files we already walk

@@ -71,9 +71,11 @@ class Rule:
     url: str
     languages: tuple[str, ...]
     triggers: tuple[Trigger, ...] = ()
+    language_triggers: Mapping[str, tuple[Trigger, ...]] = field(default_factory=dict)
     accepts: Callable[[Path], bool] | None = None
     explanation: str = ""
     finding_triggers: tuple[Trigger, ...] | None = None
+    anywhere: tuple[Trigger, ...] = ()
     file_checks: list[FileCheck] = field(default_factory=list)
     project_checks: list[ProjectCheck] = field(default_factory=list)
     valid: list[Case] = field(default_factory=list)
@@ -110,9 +112,15 @@ class Rule:
             return self.accepts(path)
         return language in self.languages
 
-    def triggered_by(self, data: bytes) -> bool:
-        """The byte prefilter: cheap enough to run on every file before any parsing."""
-        return _matches(self.triggers, data)
+    def triggered_by(self, data: bytes, language: str = "", memo: dict | None = None) -> bool:
+        """The byte prefilter: cheap enough to run on every file before any parsing.
+
+        `memo` (one per file) keeps each trigger's answer, so a needle shared by several rules is searched once.
+        """
+        return _matches(self.language_triggers.get(language, self.triggers), data, memo)
+
+    def wanted_outside_scope(self, data: bytes) -> bool:
+        return bool(self.anywhere) and _matches(self.anywhere, data)
 
     def may_report_in(self, path: Path, language: str, data: bytes) -> bool:
         """Whether this rule's project check could put a finding in this file (see `finding_triggers`).
@@ -125,21 +133,25 @@ class Rule:
         return self.finding_triggers is None or _matches(self.finding_triggers, data)
 
 
-Trigger = Union[bytes, tuple[bytes, ...], "re.Pattern[bytes]"]
+Trigger = Union[bytes, "re.Pattern[bytes]", tuple[Union[bytes, "re.Pattern[bytes]"], ...]]
 
 
-def _matches(triggers: tuple[Trigger, ...], data: bytes) -> bool:
-    """Any trigger matches: a bytes needle is contained, a tuple needs all its parts, a compiled pattern searches."""
+def _matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = None) -> bool:
+    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts."""
     if not triggers:
         return True
     for trigger in triggers:
-        if isinstance(trigger, bytes):
-            if trigger in data:
-                return True
-        elif isinstance(trigger, tuple):
-            if all(part in data for part in trigger):
-                return True
-        elif trigger.search(data):
+        found = None if memo is None else memo.get(trigger)
+        if found is None:
+            if isinstance(trigger, bytes):
+                found = trigger in data
+            elif isinstance(trigger, tuple):  # in order: a cheap needle first spares a pattern's search
+                found = all(part in data if isinstance(part, bytes) else part.search(data) for part in trigger)
+            else:
+                found = trigger.search(data) is not None
+            if memo is not None:
+                memo[trigger] = found
+        if found:
             return True
     return False
 
@@ -152,15 +164,21 @@ def rule(
     url: str,
     languages: Iterable[str] = ("python",),
     triggers: Iterable[Trigger] = (),
+    language_triggers: Mapping[str, Iterable[Trigger]] | None = None,
     accepts: Callable[[Path], bool] | None = None,
     module: str = "",
     explanation: str = "",
     finding_triggers: Iterable[Trigger] | None = None,
+    anywhere: Iterable[Trigger] = (),
 ) -> Rule:
     """Create and register a rule; call as `rule(..., module=__name__, explanation=__doc__)` in a rule module.
 
-    `triggers` gate the per-file checks: a file without any is never parsed for this rule. `finding_triggers` (for
-    project checks) are bytes any file that can receive a finding contains; None means any file can.
+    `triggers` gate the per-file checks: a file without any is never parsed for this rule; `language_triggers`
+    replace them for the languages it names. `finding_triggers` (for
+    project checks) are bytes any file that can receive a finding contains; None means any file can. Python rules see
+    only the files of application units (scope.py), except files holding one of `anywhere`: bytes specific enough to
+    ChatKit or MCP (a protocol message type, an MCP header) that a client script importing nothing of the stack is
+    checked too.
     """
     return Rule(
         code=code,
@@ -170,10 +188,12 @@ def rule(
         url=url,
         languages=tuple(languages),
         triggers=tuple(triggers),
+        language_triggers={language: tuple(found) for language, found in (language_triggers or {}).items()},
         accepts=accepts,
         module=module,
         explanation=(explanation or "").strip(),
         finding_triggers=None if finding_triggers is None else tuple(finding_triggers),
+        anywhere=tuple(anywhere),
     )
 
 

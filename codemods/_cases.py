@@ -153,3 +153,14 @@ def Edited(source: str, *edits: tuple[str, str], filename: str = "app.py", findi
     except ValueError as error:
         raise ValueError(f"case {name or filename!r}: {error}") from None
     return Invalid(source, fixed, filename=filename, findings=findings, unsafe=unsafe, name=name)
+
+
+def served(case: Case, entry: str, imports: str) -> Case:
+    """`case` inside the FastAPI app it belongs to: `entry` is added, importing the case's module by `imports`.
+
+    A settings or auth module imports nothing of the stack itself; it is checked because an application imports it
+    (see chatkit_fix.scope), so its cases carry that application.
+    """
+    app = f"from fastapi import FastAPI\n\nimport {imports}\n\napp = FastAPI()\n"
+    return Case(files={**case.files, entry: app}, expected=case.expected, findings=case.findings, unsafe=case.unsafe,
+                name=case.name)

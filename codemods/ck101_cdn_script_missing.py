@@ -73,6 +73,7 @@ from chatkit_fix.codemods._cases import (
     vite_html,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.project import inside
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -126,7 +127,7 @@ def _report(pctx, model: FrontendModel, root, users):
         entries |= model.entries_reaching(path)
     layouts = model.root_layouts(root)
     if layouts:
-        covering = [layout for layout in layouts if any(_inside(entry, layout.parent) for entry in entries)] or layouts[:1]
+        covering = [layout for layout in layouts if any(inside(entry, layout.parent) for entry in entries)] or layouts[:1]
         for layout in covering:
             yield layout_finding(pctx, model, layout, message)
         return
@@ -154,9 +155,6 @@ def _report(pctx, model: FrontendModel, root, users):
     anchor = span(element.node) if element is not None and hasattr(element.node, "range") else (0, 0)
     yield ctx.finding(anchor, message, hint=f"load {CDN_URL} in the page that renders ChatKit (a <script> tag or next/script)")
 
-
-def _inside(path, folder) -> bool:
-    return path == folder or folder in path.parents
 
 
 def _script_element(local: str) -> str:

@@ -51,6 +51,7 @@ RULE = rule(
     languages=("python", "text"),
     triggers=(b"threads.", b"UserMessage", b"AssistantMessage", (b"role", b"content", b'"text"'), (b"role", b"content", b"'text'")),
     accepts=_accepts,
+    anywhere=(b"threads.create", b"threads.add_user_message"),
     module=__name__,
     explanation=__doc__,
 )

@@ -35,18 +35,19 @@ import ast
 import re
 
 from chatkit_fix.analysis import web
-from chatkit_fix.codemods._cases import Edited
+from chatkit_fix.codemods._cases import Edited, served
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
 # The prefilter: a secret-like name given a string literal (assignment, annotation, keyword, getenv default), a literal
 # key handed to jwt, or an OpenAI key anywhere. A superset of what the checks below report, and far narrower than
 # the words "secret" or "token", which ordinary code is full of.
+OPENAI_KEY_LITERAL = re.compile(rb"[\"'`]sk-[A-Za-z0-9_-]{16,}")
 SECRET_LITERALS = (
     re.compile(rb"(?i)(secret|passw|key|token)\w*[\"']?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"),
     re.compile(rb"(?i)(getenv|environ\.get|setdefault)\(\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']"),
     re.compile(rb"(?i)\.(en|de)code\([^,)]*,\s*[rbuf]{0,2}[\"']"),
-    re.compile(rb"[\"'`]sk-[A-Za-z0-9_-]{16,}"),
+    OPENAI_KEY_LITERAL,
 )
 
 RULE = rule(
@@ -57,6 +58,7 @@ RULE = rule(
     url="https://platform.openai.com/docs/guides/production-best-practices#api-keys",
     languages=("python", "tsx"),
     triggers=SECRET_LITERALS,
+    language_triggers={"tsx": ((b"sk-", OPENAI_KEY_LITERAL),)},  # front-end code is checked for OpenAI keys only
     module=__name__,
     explanation=__doc__,
 )
@@ -231,7 +233,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Edited(
+        served(Edited(
             "from pydantic_settings import BaseSettings\n\n"
             "class Settings(BaseSettings):\n"
             '    DATABASE_URL: str = "sqlite:///./taskpilot.db"\n'
@@ -247,8 +249,8 @@ RULE.cases(
             findings=2,
             unsafe=True,
             name="pydantic settings defaults",
-        ),
-        Invalid(
+        ), "backend/main.py", "config"),
+        served(Invalid(
             "import os\n\nclass Settings:\n"
             "    BETTER_AUTH_SECRET: str = os.getenv(\n"
             '        "BETTER_AUTH_SECRET",\n'
@@ -259,8 +261,8 @@ RULE.cases(
             filename="backend/src/core/config.py",
             unsafe=True,
             name="literal default of os.getenv",
-        ),
-        Invalid(
+        ), "backend/main.py", "src.core.config"),
+        served(Invalid(
             "import os\nfrom pydantic_settings import BaseSettings\n\nclass AuthSettings(BaseSettings):\n"
             '    BETTER_AUTH_SECRET: str = os.getenv("BETTER_AUTH_SECRET", "default_secret_key_change_me")\n'
             '    ALGORITHM: str = os.getenv("ALGORITHM", "HS256")\n',
@@ -270,7 +272,7 @@ RULE.cases(
             filename="backend/src/core/config.py",
             unsafe=True,
             name="os.getenv default in a settings class: field made required",
-        ),
+        ), "backend/main.py", "src.core.config"),
         Invalid(
             '"""App."""\nfrom openai import OpenAI\n\nSECRET_KEY = "super-secret-signing-key"\n'
             f'client = OpenAI(api_key="{FAKE_KEY}")\n',

@@ -47,6 +47,7 @@ RULE = rule(
     summary="hand-made JSON-RPC or mcp-session-id calls to an MCP endpoint; MCPServerSse for a Streamable HTTP server",
     url="https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#streamable-http",
     triggers=(b"jsonrpc", b"mcp-session-id", b"Mcp-Session-Id", b"MCPServerSse", (b"ClientSession", b"mcp")),
+    anywhere=(b"mcp-session-id", b"Mcp-Session-Id", b"MCP-Session-Id"),
     module=__name__,
     explanation=__doc__,
 )

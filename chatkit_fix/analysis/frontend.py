@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..project import inside
 from ..sources import HTML_SUFFIXES, SCRIPT_SUFFIXES, SourceError, SourceFile
 
 CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
@@ -722,7 +723,7 @@ class FrontendModel:
     def root_of(self, path: Path) -> FrontendRoot:
         best = self.roots[0]
         for root in self.roots:
-            if _inside(path, root.path) and len(root.path.parts) >= len(best.path.parts):
+            if inside(path, root.path) and len(root.path.parts) >= len(best.path.parts):
                 best = root
         return best
 
@@ -739,16 +740,16 @@ class FrontendModel:
                     deps = document.get(section)
                     if isinstance(deps, dict):
                         root.dependencies.update({str(k): str(v) for k, v in deps.items()})
-        owned = [p for p in self.project.files if _inside(p, folder)]
-        nested = [Path(r) for r in self.project.frontend_roots if Path(r) != folder and _inside(Path(r), folder)]
+        owned = [p for p in self.project.files if inside(p, folder)]
+        nested = [Path(r) for r in self.project.frontend_roots if Path(r) != folder and inside(Path(r), folder)]
 
         def own(path: Path) -> bool:
-            return not any(_inside(path, other) for other in nested)
+            return not any(inside(path, other) for other in nested)
 
         owned = [p for p in owned if own(p)]
         root.aliases = self._aliases(folder, owned)
         for candidate in (folder / "app", folder / "src" / "app"):
-            if any(p.parent == candidate and p.stem in ("layout", "page") and p.suffix in RESOLVE_SUFFIXES for p in owned) or "next" in root.dependencies and any(_inside(p, candidate) and p.stem == "page" for p in owned):
+            if any(p.parent == candidate and p.stem in ("layout", "page") and p.suffix in RESOLVE_SUFFIXES for p in owned) or "next" in root.dependencies and any(inside(p, candidate) and p.stem == "page" for p in owned):
                 root.app_dirs.append(candidate)
         is_docusaurus = False
         for path in owned:
@@ -762,7 +763,7 @@ class FrontendModel:
         for candidate in (folder / "pages", folder / "src" / "pages"):
             next_pages = ("next" in root.dependencies or root.next_config is not None) and not is_docusaurus
             docusaurus_pages = is_docusaurus and candidate == folder / "src" / "pages"
-            if (next_pages or docusaurus_pages) and any(_inside(p, candidate) for p in owned):
+            if (next_pages or docusaurus_pages) and any(inside(p, candidate) for p in owned):
                 root.pages_dirs.append(candidate)
         # Next serves public/*.html as static files, not as the app's pages; elsewhere (CRA) public/index.html is the page
         root.html_files = [p for p in owned if p.suffix.lower() in HTML_SUFFIXES and not (
@@ -893,14 +894,14 @@ class FrontendModel:
         if suffix not in RESOLVE_SUFFIXES:
             return False
         for app_dir in root.app_dirs:
-            if _inside(path, app_dir) and path.stem in NEXT_ENTRY_STEMS:
+            if inside(path, app_dir) and path.stem in NEXT_ENTRY_STEMS:
                 return True
         for pages_dir in root.pages_dirs:
-            if _inside(path, pages_dir) and "api" not in path.relative_to(pages_dir).parts[:1]:
+            if inside(path, pages_dir) and "api" not in path.relative_to(pages_dir).parts[:1]:
                 return True
-        if root.docusaurus_config is not None and _inside(path, root.path / "src" / "theme"):
+        if root.docusaurus_config is not None and inside(path, root.path / "src" / "theme"):
             return True
-        relative = path.relative_to(root.path).with_suffix("").as_posix() if _inside(path, root.path) else ""
+        relative = path.relative_to(root.path).with_suffix("").as_posix() if inside(path, root.path) else ""
         return relative in CONVENTIONAL_ENTRIES and not root.app_dirs
 
     def _has_entries(self, root: FrontendRoot) -> bool:
@@ -1347,17 +1348,17 @@ class FrontendModel:
             if top:
                 layouts.extend(top[:1])
                 continue
-            groups = [p for p in files if p.stem == "layout" and p.suffix in RESOLVE_SUFFIXES and _inside(p, app_dir)
+            groups = [p for p in files if p.stem == "layout" and p.suffix in RESOLVE_SUFFIXES and inside(p, app_dir)
                       and all(part.startswith("(") for part in p.parent.relative_to(app_dir).parts)]
             # the shallowest layout of each route group
             for layout in sorted(groups, key=lambda p: len(p.parts)):
-                if not any(_inside(layout.parent, other.parent) for other in layouts):
+                if not any(inside(layout.parent, other.parent) for other in layouts):
                     layouts.append(layout)
         return layouts
 
     def app_dir_of(self, path: Path) -> Path | None:
         for app_dir in self.root_of(path).app_dirs:
-            if _inside(path, app_dir):
+            if inside(path, app_dir):
                 return app_dir
         return None
 
@@ -1370,7 +1371,7 @@ class FrontendModel:
         files = self.files_of_root(root)
         for app_dir in root.app_dirs:
             for path in files:
-                if path.stem == "route" and path.suffix in RESOLVE_SUFFIXES and _inside(path, app_dir):
+                if path.stem == "route" and path.suffix in RESOLVE_SUFFIXES and inside(path, app_dir):
                     parts = [p for p in path.parent.relative_to(app_dir).parts if not p.startswith(("(", "@"))]
                     prefix = any(p.startswith("[") for p in parts)
                     clean = []
@@ -1382,7 +1383,7 @@ class FrontendModel:
         for pages_dir in root.pages_dirs:
             api = pages_dir / "api"
             for path in files:
-                if _inside(path, api) and path.suffix in RESOLVE_SUFFIXES:
+                if inside(path, api) and path.suffix in RESOLVE_SUFFIXES:
                     parts = list(path.relative_to(pages_dir).with_suffix("").parts)
                     if parts[-1] == "index":
                         parts.pop()
@@ -1458,9 +1459,6 @@ def _declared_in(scope, name: str):
                 return target
     return None
 
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 # ---- the back end's ChatKit endpoints (stdlib ast) ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit
+from chatkit_fix.project import inside
 
 if TYPE_CHECKING:
     from chatkit_fix.context import PythonContext
@@ -1014,7 +1015,7 @@ def has_proxy(project, root: Path) -> bool:
         if b"rewrites" in project.read_bytes(config):
             return True
     for path in project.files:
-        relative = path.relative_to(root).as_posix() if root in path.parents else None
+        relative = path.relative_to(root).as_posix() if path != root and inside(path, root) else None
         if relative and re.search(r"(^|/)(app/api/.+/route|pages/api/.+)\.(ts|js|tsx|jsx|mjs)$", relative):
             return True
     return False
@@ -1022,6 +1023,7 @@ def has_proxy(project, root: Path) -> bool:
 
 SERVER_SIDE = re.compile(r"(^|/)(app/api/|pages/api/|server/)|(^|/)(middleware|route|server)\.(t|j)sx?$|\.config\.|(^|/)(vite|next|webpack|jest|vitest|playwright)\b")
 LOCAL_URL = re.compile(r"^https?://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:(\d+))?(/[^\s]*)?$")
+LOCAL_HOSTS = (b"://localhost", b"://127.0.0.1", b"://0.0.0.0", b"://[::1]")  # the hosts of LOCAL_URL, as bytes
 URL_KEYS = {"url", "baseurl", "baseURL", "apiurl", "endpoint", "apibaseurl", "backendurl", "host", "server"}
 URL_VARIABLE = re.compile(r"api|backend|server|base|url|endpoint|host|chat", re.IGNORECASE)
 
@@ -1038,18 +1040,26 @@ class FrontendCall:
 def absolute_backend_urls(project, pctx) -> list[FrontendCall]:
     """Front-end code (browser side) that calls a local back end by absolute URL, per front end without a proxy."""
     found: list[FrontendCall] = []
-    roots = frontend_roots(project)
-    for path in project.grep(b"http", "tsx"):
-        root = next((r for r in sorted(roots, key=lambda r: -len(r.parts)) if r in path.parents), None)
+    roots = sorted(frontend_roots(project), key=lambda r: -len(r.parts))
+    proxied: dict[Path, bool] = {}
+    ports: dict[Path, int | None] = {}
+    for path in project.files_of("tsx"):
+        data = project.peek_bytes(path)
+        if not any(host in data for host in LOCAL_HOSTS):  # what LOCAL_URL needs, as bytes
+            continue
+        root = next((r for r in roots if r != path and inside(path, r)), None)
         relative = path.relative_to(root).as_posix() if root else project.relative(path)
         if is_test_path(project, path) or SERVER_SIDE.search(relative) or "node_modules" in relative:
             continue
-        data = project.read_bytes(path)
         if b"use server" in data[:200]:
             continue
-        if root is not None and has_proxy(project, root):
-            continue
-        own_port = frontend_port(project, root) if root else None
+        if root is not None:
+            if root not in proxied:
+                proxied[root] = has_proxy(project, root)
+                ports[root] = frontend_port(project, root)
+            if proxied[root]:
+                continue
+        own_port = ports[root] if root else None
         ctx = pctx.parsed(path)
         if ctx is None:
             continue

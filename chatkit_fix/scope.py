@@ -1,0 +1,203 @@
+"""Which Python files belong to an application of the ChatKit stack: the only files the Python rules look at.
+
+A repository also holds code nobody in it wrote: a vendored package, a committed virtualenv, a copied SDK. Such
+code never imports the ChatKit stack (or *is* the stack), so no rule has anything to say about it, yet parsing it
+costs far more than everything else. The unit of that decision is what is deployed and imported together:
+
+- a file under a folder holding a Python project file (`pyproject.toml`, `requirements.txt`, ...; the nearest one,
+  the project root included) or a configured back-end root belongs to that service, packages and all;
+- else a file inside a regular package (its folder has `__init__.py`) belongs to the topmost such package;
+- else it belongs to its own folder.
+
+A unit is an application unit when one of its files imports the stack (see STACK: the ChatKit SDKs, FastAPI and
+Starlette, the token libraries); outside a service, files under a folder named like a stack
+package are the stack's own code (a copied SDK) and do not count. The units an application unit imports (a `core/`
+settings package next to the app, an `auth/` package holding the token decoder) and the units importing it (the
+entry script) are application units too, one import away: settings and auth helpers need no web import of their
+own. Any other file that names ChatKit is in scope on its own.
+
+Deciding this reads each Python file once and looks only at its import lines: far cheaper than one parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .sources import language_of
+
+# The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
+# (A Django or Flask endpoint of a ChatKit server names ChatKit, which puts it in scope by itself.)
+STACK = frozenset({"chatkit", "agents", "mcp", "openai", "fastapi", "starlette", "uvicorn", "jwt", "jose", "authlib"})
+PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
+
+_IMPORT_LINE = re.compile(rb"[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([\w. \t,]+))")
+
+
+def imported_names(data: bytes) -> frozenset[str]:
+    """Top-level names of the absolute imports in `data`, from its import lines alone (no parse).
+
+    Finds every `import` keyword with one bytes search, then matches its line: function-level imports and
+    `if __name__ == "__main__": import uvicorn` count too. Words after "import" in prose may add a stray name,
+    which only ever widens the scope.
+    """
+    names: set[str] = set()
+    find = data.find
+    at = find(b"import")
+    while at != -1:
+        line = _IMPORT_LINE.match(data, data.rfind(b"\n", 0, at) + 1)
+        if line is not None:
+            if line.group(1) is not None:
+                names.add(line.group(1).split(b".", 1)[0].decode("ascii", "replace"))
+            else:
+                for part in line.group(2).split(b","):
+                    words = part.split()
+                    if words:
+                        names.add(words[0].split(b".", 1)[0].decode("ascii", "replace"))
+        at = find(b"import", at + 6)
+    names.discard("")
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Files deployed and imported together: a service folder, a top-level regular package, or a plain folder."""
+
+    folder: Path
+    kind: str  # service | package | folder
+
+    def import_keys(self, paths: list[Path], root: Path) -> list[tuple[Path, str]]:
+        """(folder, name) pairs: an import of top-level `name` run from `folder` reaches into this unit."""
+        if self.kind == "service":
+            return []  # a service is deployed on its own
+        keys = [(folder.parent, folder.name) for folder in (self.folder, *self.folder.parents) if folder != root and root in folder.parents]
+        if self.kind == "folder":
+            keys.extend((self.folder, p.stem) for p in paths)
+        return keys
+
+    @property
+    def import_base(self) -> Path:
+        return self.folder.parent if self.kind == "package" else self.folder
+
+
+class Scope:
+    """Answers `in_scope(path)` for the project's Python files; decided once per unit, on demand."""
+
+    def __init__(self, project):
+        self.project = project
+        self._unit_of_folder: dict[Path, Unit] = {}
+        self._services: dict[Path, bool] = {}
+        self._decided: dict[Path, bool] = {}
+        self._own: dict[Unit, tuple[bool, frozenset[str]]] = {}
+        self._members: dict[Unit, list[Path]] | None = None
+        self._applications: set[Unit] | None = None
+
+    # ---- units -------------------------------------------------------------------------------------------------
+
+    def unit_of(self, path: Path) -> Unit:
+        folder = path.parent
+        unit = self._unit_of_folder.get(folder)
+        if unit is None:
+            unit = self._unit_of_folder[folder] = self._find_unit(folder)
+        return unit
+
+    def _find_unit(self, folder: Path) -> Unit:
+        project = self.project
+        services = {project.root / r for r in project.settings.backend_roots}
+        for candidate in (folder, *folder.parents):
+            if candidate in services or self._holds_project_file(candidate):
+                return Unit(candidate, "service")
+            if candidate == project.root:
+                break
+        if folder != project.root and (folder / "__init__.py").is_file():
+            top = folder
+            while top.parent != project.root and (top.parent / "__init__.py").is_file():
+                top = top.parent
+            return Unit(top, "package")
+        return Unit(folder, "folder")
+
+    def _holds_project_file(self, folder: Path) -> bool:
+        held = self._services.get(folder)
+        if held is None:
+            # `setup.py` inside a package is a module of it, not a project file
+            held = not (folder / "__init__.py").is_file() and any((folder / name).is_file() for name in PROJECT_FILES)
+            self._services[folder] = held
+        return held
+
+    def _members_of_all(self) -> dict[Unit, list[Path]]:
+        if self._members is None:
+            members: dict[Unit, list[Path]] = defaultdict(list)
+            for path in self.project.all_files_of("python"):
+                members[self.unit_of(path)].append(path)
+            self._members = dict(members)
+        return self._members
+
+    def _files_of(self, unit: Unit) -> list[Path]:
+        if self._members is not None or not self.project.named_files_only:
+            return self._members_of_all().get(unit, [])
+        # a run on named files lists only the unit's own folder, not the whole project
+        return [p for p in self.project.files_under(unit.folder, "python") if self.unit_of(p) == unit]
+
+    def _own_imports(self, unit: Unit) -> tuple[bool, frozenset[str]]:
+        """Whether the unit imports the stack itself, and every top-level name its files import."""
+        if unit not in self._own:
+            names: set[str] = set()
+            uses_stack = False
+            for path in self._files_of(unit):
+                imported = imported_names(self.project.peek_bytes(path))
+                names |= imported
+                uses_stack = uses_stack or bool(imported & STACK) and not self._part_of_stack(unit, path)
+            self._own[unit] = (uses_stack, frozenset(names))
+        return self._own[unit]
+
+    def _part_of_stack(self, unit: Unit, path: Path) -> bool:
+        """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
+        if unit.kind == "service":
+            return False  # a service's own `chatkit/` or `agents/` folder is the user's code
+        return any(part in STACK for part in path.parent.relative_to(self.project.root).parts)
+
+    def _stack_only(self, unit: Unit) -> bool:
+        return all(self._part_of_stack(unit, path) for path in self._files_of(unit))
+
+    # ---- the decision ------------------------------------------------------------------------------------------
+
+    @property
+    def applications(self) -> set[Unit]:
+        """Application units: those importing the stack, the units they import, and the units importing them."""
+        if self._applications is None:
+            members = self._members_of_all()
+            by_name: dict[tuple[Path, str], list[Unit]] = defaultdict(list)
+            for unit, paths in members.items():
+                for key in unit.import_keys(paths, self.project.root):
+                    by_name[key].append(unit)
+            seeds = {unit for unit in members if self._own_imports(unit)[0]}
+            applications = set(seeds)
+            for unit in members:
+                # a script runs from its folder or any folder above it: names resolve against all of them
+                bases = {unit.import_base, *unit.import_base.parents, *self.project.python_roots}
+                reached = {
+                    other for name in self._own_imports(unit)[1] - STACK for base in bases
+                    for other in by_name.get((base, name), ())
+                }
+                if unit in seeds:
+                    applications |= reached  # what the application imports: settings, auth helpers
+                elif reached & seeds and not self._stack_only(unit):
+                    applications.add(unit)  # what imports the application: its entry script
+            self._applications = applications
+        return self._applications
+
+    def in_scope(self, path: Path) -> bool:
+        """Python files: whether they belong to an application unit. Other languages are always in scope."""
+        known = self._decided.get(path)
+        if known is None:
+            known = self._decided[path] = language_of(path) != "python" or self._decide(path)
+        return known
+
+    def _decide(self, path: Path) -> bool:
+        unit = self.unit_of(path)
+        if self._own_imports(unit)[0] or unit in self.applications:
+            return True
+        data = self.project.peek_bytes(path)
+        return b"chatkit" in data or b"ChatKit" in data  # a file that names ChatKit is about ChatKit
