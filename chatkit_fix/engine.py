@@ -56,10 +56,13 @@ class Engine:
         self.progress = progress  # called as progress(files done, files in the run) during check
         self._pctx: ProjectContext | None = None  # kept across fix passes: only changed files are parsed again
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
+        project.scope.jobs = self.jobs
+        project.scope.about += tuple(trigger for rule in self.rules for trigger in rule.anywhere)
 
     # ---- selection ------------------------------------------------------------------------------------------------
 
     def rules_for(self, path: Path, data: bytes | None = None, among: list[Rule] | None = None) -> list[Rule]:
+        """The rules for this file: its language, per-file-ignores and, given its bytes, their triggers."""
         language = language_of(path)
         relative = self.project.relative(path) if self._ignore_specs else ""
         memo: dict = {}
@@ -83,13 +86,11 @@ class Engine:
         project = self.project
         rules = self.rules_for(path)
         if rules and not project.named_files_only and not project.scope.in_scope(path):
-            rules = [rule for rule in rules if rule.anywhere]
-        if not rules:
             return []
-        data = project.peek_bytes(path)
-        rules = self.rules_for(path, data, rules)
-        if rules and not project.scope.in_scope(path):
-            rules = [rule for rule in rules if rule.wanted_outside_scope(data)]
+        if rules:
+            rules = self.rules_for(path, project.peek_bytes(path), rules)
+        if rules and project.named_files_only and not project.scope.in_scope(path):
+            return []
         return rules
 
     # ---- check ----------------------------------------------------------------------------------------------------

@@ -32,10 +32,6 @@ class PathError(Exception):
     """A path given on the command line that cannot be used (exit 2)."""
 
 
-def _is_virtualenv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").is_file()
-
-
 @dataclass
 class Project:
     root: Path
@@ -72,7 +68,7 @@ class Project:
                 folders.append(resolved)
         for folder in folders:
             targets.extend(f for f in project.files if inside(f, folder))
-        project.targets = sorted(set(targets))
+        project.targets = sorted(set(targets), key=str)
         project.named_files_only = not folders
         return project
 
@@ -83,7 +79,11 @@ class Project:
     @cached_property
     def files(self) -> list[Path]:
         """Every file of the project (gitignore honoured) plus the files the run names."""
-        return sorted(set(_walk(self.root, self.root, self._ignore)) | set(self._named))
+        return sorted(set(_walk(self.root, self.root, self._ignore)) | set(self._named), key=str)
+
+    @cached_property
+    def file_set(self) -> frozenset[Path]:
+        return frozenset(self.files)
 
     def files_under(self, folder: Path, language: str) -> list[Path]:
         """The project's files of `language` inside `folder`, listing only that folder when the project is unlisted."""
@@ -91,12 +91,12 @@ class Project:
             pool = [f for f in self.files if inside(f, folder)]
         else:
             specs = []
-            for parent in reversed([folder, *folder.parents]):
-                if parent != folder and inside(parent, self.root):
-                    spec = self._ignore.spec_for(parent)
+            for parent in reversed(folder.parents):
+                if inside(parent, self.root):
+                    spec = self._ignore.spec_for(str(parent))
                     if spec is not None:
-                        specs.append((parent, spec))
-            pool = sorted(set(_walk(self.root, folder, self._ignore, specs)) | {f for f in self._named if inside(f, folder)})
+                        specs.append((len(str(parent)) + 1, spec))
+            pool = set(_walk(self.root, folder, self._ignore, specs)) | {f for f in self._named if inside(f, folder)}
         return [f for f in pool if language_of(f) == language]
 
     # ---- file contents --------------------------------------------------------------------------------------------
@@ -147,12 +147,11 @@ class Project:
         return by_language[language]
 
     def files_of(self, language: str) -> list[Path]:
-        """The files of `language` the rules look at: for Python, those of application units (see scope.py)."""
-        files = self.all_files_of(language)
+        """The files of `language` the rules look at: for Python, those in scope (see scope.py)."""
         if language != "python":
-            return files
+            return self.all_files_of(language)
         if "_python_in_scope" not in self.__dict__:
-            self.__dict__["_python_in_scope"] = [f for f in files if self.scope.in_scope(f)]
+            self.__dict__["_python_in_scope"] = self.scope.python_files()
         return self.__dict__["_python_in_scope"]
 
     def grep(self, needle: bytes, language: str | None = None) -> list[Path]:
@@ -326,11 +325,14 @@ def inside(path: Path, folder: Path) -> bool:
 
 
 class _IgnoreRules:
-    """`.gitignore` files (nested ones too, each relative to its folder) plus `extend-exclude`."""
+    """`.gitignore` files (nested ones too, each relative to its folder) plus `extend-exclude`.
+
+    Paths are plain strings here: the walk visits every file of the project, and Path objects cost more than the walk.
+    """
 
     def __init__(self, root: Path, extra: list[str]):
-        self.root = root
-        self._specs: dict[Path, object] = {}
+        self.root_length = len(str(root)) + 1
+        self._specs: dict[str, object] = {}
         self._extra = self._compile(extra) if extra else None
 
     @staticmethod
@@ -339,13 +341,14 @@ class _IgnoreRules:
 
         return pathspec.GitIgnoreSpec.from_lines(lines)
 
-    def spec_for(self, folder: Path):
+    def spec_for(self, folder: str):
         if folder not in self._specs:
-            gitignore = folder / ".gitignore"
+            gitignore = os.path.join(folder, ".gitignore")
             spec = None
-            if gitignore.is_file():
+            if os.path.isfile(gitignore):
                 try:
-                    lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                    with open(gitignore, encoding="utf-8", errors="replace") as handle:
+                        lines = handle.read().splitlines()
                 except OSError:
                     lines = []
                 if any(line.strip() and not line.startswith("#") for line in lines):
@@ -353,42 +356,51 @@ class _IgnoreRules:
             self._specs[folder] = spec
         return self._specs[folder]
 
-    def ignored(self, path: Path, is_dir: bool, specs: list[tuple[Path, object]]) -> bool:
+    def ignored(self, path: str, is_dir: bool, specs: list[tuple[int, object]]) -> bool:
+        """`specs` holds (length of the folder's path + 1, its spec) for the .gitignore files above `path`."""
+        suffix = "/" if is_dir else ""
         verdict = False
-        for base, spec in specs:
-            rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-            decision = spec.check_file(rel).include  # True: ignored, False: re-included by `!`, None: no pattern
+        for base_length, spec in specs:
+            decision = spec.check_file(_posix(path[base_length:]) + suffix).include  # True: ignored, False: `!`
             if decision is not None:
                 verdict = decision
-        if self._extra is not None:
-            rel = path.relative_to(self.root).as_posix() + ("/" if is_dir else "")
-            if self._extra.match_file(rel):
-                verdict = True
+        if self._extra is not None and self._extra.match_file(_posix(path[self.root_length:]) + suffix):
+            verdict = True
         return verdict
 
 
-def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[Path, object]] | None = None):
+def _posix(relative: str) -> str:
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, object]] | None = None):
     """Yield the files under `folder`, pruning ignored folders and never following a symlink out of `root`."""
-    specs = list(specs or [])
+    yield from map(Path, _walk_names(str(root), str(folder), ignore, list(specs or [])))
+
+
+def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, object]]):
     spec = ignore.spec_for(folder)
     if spec is not None:
-        specs.append((folder, spec))
+        specs = [*specs, (len(folder) + 1, spec)]
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return
     for entry in entries:
-        path = Path(entry.path)
         if entry.is_symlink():
-            target = path.resolve()
-            if not inside(target, root):
+            target = os.path.realpath(entry.path)
+            if not (target == root or target.startswith(root + os.sep)):
                 continue  # a link out of the project is never followed
-            if target.is_dir():
+            if os.path.isdir(target):
                 continue  # a link inside the project points at files we already walk
         if entry.is_dir(follow_symlinks=False):
-            if entry.name in SKIPPED_DIRS or _is_virtualenv(path) or ignore.ignored(path, True, specs):
+            if (
+                entry.name in SKIPPED_DIRS
+                or os.path.isfile(os.path.join(entry.path, "pyvenv.cfg"))  # a virtualenv
+                or ignore.ignored(entry.path, True, specs)
+            ):
                 continue
-            yield from _walk(root, path, ignore, specs)
+            yield from _walk_names(root, entry.path, ignore, specs)
         elif entry.is_file():
-            if not ignore.ignored(path, False, specs):
-                yield path
+            if not ignore.ignored(entry.path, False, specs):
+                yield entry.path

@@ -117,10 +117,7 @@ class Rule:
 
         `memo` (one per file) keeps each trigger's answer, so a needle shared by several rules is searched once.
         """
-        return _matches(self.language_triggers.get(language, self.triggers), data, memo)
-
-    def wanted_outside_scope(self, data: bytes) -> bool:
-        return bool(self.anywhere) and _matches(self.anywhere, data)
+        return matches(self.language_triggers.get(language, self.triggers), data, memo)
 
     def may_report_in(self, path: Path, language: str, data: bytes) -> bool:
         """Whether this rule's project check could put a finding in this file (see `finding_triggers`).
@@ -130,14 +127,15 @@ class Rule:
         """
         if not self.wants(path, language):
             return False
-        return self.finding_triggers is None or _matches(self.finding_triggers, data)
+        return self.finding_triggers is None or matches(self.finding_triggers, data)
 
 
-Trigger = Union[bytes, "re.Pattern[bytes]", tuple[Union[bytes, "re.Pattern[bytes]"], ...]]
+Trigger = Union[bytes, "re.Pattern[bytes]", tuple[Union[bytes, "re.Pattern[bytes]"], ...], Callable[[bytes], bool]]
 
 
-def _matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = None) -> bool:
-    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts."""
+def matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = None) -> bool:
+    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts, a
+    function of the bytes (the same test a check applies before it parses) says yes."""
     if not triggers:
         return True
     for trigger in triggers:
@@ -147,8 +145,10 @@ def _matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = Non
                 found = trigger in data
             elif isinstance(trigger, tuple):  # in order: a cheap needle first spares a pattern's search
                 found = all(part in data if isinstance(part, bytes) else part.search(data) for part in trigger)
-            else:
+            elif isinstance(trigger, re.Pattern):
                 found = trigger.search(data) is not None
+            else:
+                found = bool(trigger(data))
             if memo is not None:
                 memo[trigger] = found
         if found:
@@ -176,9 +176,8 @@ def rule(
     `triggers` gate the per-file checks: a file without any is never parsed for this rule; `language_triggers`
     replace them for the languages it names. `finding_triggers` (for
     project checks) are bytes any file that can receive a finding contains; None means any file can. Python rules see
-    only the files of application units (scope.py), except files holding one of `anywhere`: bytes specific enough to
-    ChatKit or MCP (a protocol message type, an MCP header) that a client script importing nothing of the stack is
-    checked too.
+    only the files in scope (scope.py); `anywhere` are bytes specific enough to ChatKit or MCP (a protocol message
+    type, an MCP header) that a file holding one is in scope even when it imports nothing of the stack.
     """
     return Rule(
         code=code,

@@ -14,7 +14,8 @@ Starlette, the token libraries); outside a service, files under a folder named l
 package are the stack's own code (a copied SDK) and do not count. The units an application unit imports (a `core/`
 settings package next to the app, an `auth/` package holding the token decoder) and the units importing it (the
 entry script) are application units too, one import away: settings and auth helpers need no web import of their
-own. Any other file that names ChatKit is in scope on its own.
+own. Any other file about ChatKit is in scope on its own: it names ChatKit, or holds bytes a rule declares
+specific enough (`Rule.anywhere`: a protocol message type, an MCP session header).
 
 Deciding this reads each Python file once and looks only at its import lines: far cheaper than one parse.
 """
@@ -26,11 +27,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .rules import Trigger, matches
 from .sources import language_of
 
 # The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
 # (A Django or Flask endpoint of a ChatKit server names ChatKit, which puts it in scope by itself.)
 STACK = frozenset({"chatkit", "agents", "mcp", "openai", "fastapi", "starlette", "uvicorn", "jwt", "jose", "authlib"})
+ABOUT_CHATKIT = (b"chatkit", b"ChatKit")  # a file that names ChatKit is about ChatKit, whatever it imports
+PARALLEL_SURVEY = 1000  # files; below this forking the workers costs more than it saves
 PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
 
 _IMPORT_LINE = re.compile(rb"[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([\w. \t,]+))")
@@ -45,9 +49,10 @@ def imported_names(data: bytes) -> frozenset[str]:
     """
     names: set[str] = set()
     find = data.find
+    first = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 BOM opens the first line
     at = find(b"import")
     while at != -1:
-        line = _IMPORT_LINE.match(data, data.rfind(b"\n", 0, at) + 1)
+        line = _IMPORT_LINE.match(data, max(first, data.rfind(b"\n", 0, at) + 1))
         if line is not None:
             if line.group(1) is not None:
                 names.add(line.group(1).split(b".", 1)[0].decode("ascii", "replace"))
@@ -92,6 +97,10 @@ class Scope:
         self._decided: dict[Path, bool] = {}
         self._own: dict[Unit, tuple[bool, frozenset[str]]] = {}
         self._members: dict[Unit, list[Path]] | None = None
+        self._surveyed: dict[Path, tuple[frozenset[str], bool]] = {}
+        self.about: tuple[Trigger, ...] = ABOUT_CHATKIT  # bytes that put a file in scope on their own
+        self.jobs = 1
+        self.services_only = False  # the cross-file checks see the named files' services, not the whole project
         self._applications: set[Unit] | None = None
 
     # ---- units -------------------------------------------------------------------------------------------------
@@ -129,9 +138,11 @@ class Scope:
     def _members_of_all(self) -> dict[Unit, list[Path]]:
         if self._members is None:
             members: dict[Unit, list[Path]] = defaultdict(list)
-            for path in self.project.all_files_of("python"):
+            every = self.project.all_files_of("python")
+            for path in every:
                 members[self.unit_of(path)].append(path)
             self._members = dict(members)
+            self.survey(every)
         return self._members
 
     def _files_of(self, unit: Unit) -> list[Path]:
@@ -145,12 +156,34 @@ class Scope:
         if unit not in self._own:
             names: set[str] = set()
             uses_stack = False
-            for path in self._files_of(unit):
-                imported = imported_names(self.project.peek_bytes(path))
+            paths = self._files_of(unit)
+            self.survey(paths)
+            for path in paths:
+                imported = self._surveyed[path][0]
                 names |= imported
                 uses_stack = uses_stack or bool(imported & STACK) and not self._part_of_stack(unit, path)
             self._own[unit] = (uses_stack, frozenset(names))
         return self._own[unit]
+
+    def survey(self, paths: list[Path]) -> None:
+        """Read each file once for its imports and whether it is about ChatKit; over both cores for many files."""
+        missing = [path for path in paths if path not in self._surveyed]
+        if self.jobs > 1 and len(missing) >= PARALLEL_SURVEY:
+            import multiprocessing
+
+            global _SURVEYING
+            _SURVEYING = self  # inherited by the forked workers
+            chunks = [missing[i::self.jobs * 4] for i in range(self.jobs * 4)]
+            with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
+                for chunk, answers in zip(chunks, pool.map(_survey_chunk, chunks)):
+                    self._surveyed.update(zip(chunk, answers))
+            return
+        for path in missing:
+            self._surveyed[path] = self._survey_one(path)
+
+    def _survey_one(self, path: Path) -> tuple[frozenset[str], bool]:
+        data = self.project.peek_bytes(path)
+        return imported_names(data), matches(self.about, data)
 
     def _part_of_stack(self, unit: Unit, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
@@ -188,6 +221,22 @@ class Scope:
             self._applications = applications
         return self._applications
 
+    def python_files(self) -> list[Path]:
+        """The project's Python files in scope, for the cross-file checks.
+
+        A run on named files of services that import the stack needs only those services: a service is deployed on
+        its own, so nothing outside it changes what is found in it, and the rest of the project is never read
+        (`services_only` then tells a check that other services' apps are not in view).
+        """
+        project = self.project
+        named = [path for path in project.targets if language_of(path) == "python"]
+        if project.named_files_only and named:
+            units = {self.unit_of(path) for path in named}
+            if all(unit.kind == "service" and self._own_imports(unit)[0] for unit in units):
+                self.services_only = True
+                return sorted({path for unit in units for path in self._files_of(unit)}, key=str)
+        return [path for path in project.all_files_of("python") if self.in_scope(path)]
+
     def in_scope(self, path: Path) -> bool:
         """Python files: whether they belong to an application unit. Other languages are always in scope."""
         known = self._decided.get(path)
@@ -199,5 +248,14 @@ class Scope:
         unit = self.unit_of(path)
         if self._own_imports(unit)[0] or unit in self.applications:
             return True
-        data = self.project.peek_bytes(path)
-        return b"chatkit" in data or b"ChatKit" in data  # a file that names ChatKit is about ChatKit
+        self.survey([path])
+        return self._surveyed[path][1]
+
+
+_SURVEYING: Scope | None = None
+
+
+def _survey_chunk(paths: list[Path]) -> list[tuple[frozenset[str], bool]]:
+    scope = _SURVEYING
+    assert scope is not None
+    return [scope._survey_one(path) for path in paths]  # noqa: SLF001

@@ -32,6 +32,8 @@ from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import module_name_for, resolve_relative
 from chatkit_fix.rules import Invalid, Valid, rule
 
+DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user", b"authenticate"))
+
 RULE = rule(
     code="CK401",
     slug="jwt-import-path",
@@ -40,15 +42,14 @@ RULE = rule(
     url="https://docs.python.org/3/reference/import.html#the-module-cache",
     module=__name__,
     explanation=__doc__,
-    finding_triggers=(b"decode", b"verify", b"token", b"Token", b"user", b"auth"),
+    finding_triggers=(DECODER_FILE,),
 )
 
-NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user", b"authenticate")
 
 
 @RULE.check_project
 def check(pctx):
-    for ctx in web.decoder_files(pctx, NEEDLES):
+    for ctx in web.decoder_files(pctx, DECODER_FILE):
         for node in ast.walk(ctx.tree):
             if isinstance(node, ast.ImportFrom) and not any(a.name == "*" for a in node.names):
                 yield from _check_import(ctx, node)

@@ -45,6 +45,8 @@ from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import ImportMap
 from chatkit_fix.rules import Invalid, Valid, rule
 
+DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt"))
+
 RULE = rule(
     code="CK402",
     slug="jwt-return-shape",
@@ -53,16 +55,15 @@ RULE = rule(
     url="https://pyjwt.readthedocs.io/en/stable/api.html#jwt.decode",
     module=__name__,
     explanation=__doc__,
-    finding_triggers=(b"decode", b"verify", b"token", b"Token", b"auth"),
+    finding_triggers=(DECODER_FILE,),
 )
 
-NEEDLES = (b"decode", b"verify", b"validate", b"token", b"jwt")
 
 
 @RULE.check_project
 def check(pctx):
     project = pctx.project
-    for ctx in web.decoder_files(pctx, NEEDLES):
+    for ctx in web.decoder_files(pctx, DECODER_FILE):
         for node in ast.walk(ctx.tree):
             if not isinstance(node, ast.Call):
                 continue

@@ -73,7 +73,7 @@ def check(pctx):
     calls = web.absolute_backend_urls(project, pctx)
     if not calls:
         return
-    target = _target(candidates, calls)
+    target = _target(candidates, calls, whole_project=not project.scope.services_only)
     if target is None:
         return
     path, ctx, app = target
@@ -86,13 +86,19 @@ def _route_paths(ctx) -> set[str]:
     return {prefixes.get(r.receiver, "") + (r.path or "") for r in web.routes(ctx)}
 
 
-def _target(candidates, calls):
-    """The app the front end calls: the one serving the called path, else the ChatKit one, else the only one."""
+def _target(candidates, calls, whole_project: bool = True):
+    """The app the front end calls: the one serving the called path, else the ChatKit one, else the only one.
+
+    When the run sees only some services (files named one by one), the app the front end calls may be out of view:
+    then only an app serving the called path is the target.
+    """
     wanted = {c.route.split("?")[0].rstrip("/") for c in calls if c.route}
     for path, ctx, app in candidates:
         served = {p.rstrip("/") for p in _route_paths(ctx) if p.strip("/")}
         if any(w.endswith(s) for w in wanted for s in served):
             return path, ctx, app
+    if not whole_project:
+        return None
     processing = [c for c in candidates if any(web.calls_process(f) for f in ast.walk(c[1].tree) if isinstance(f, web.FUNCTIONS))]
     if len(processing) == 1:
         return processing[0]

@@ -270,7 +270,7 @@ def test_given_files_still_see_the_whole_project(tmp_path, monkeypatch, cross_fi
     (tmp_path / "pyproject.toml").write_text("[tool.chatkit-fix]\n")
     (tmp_path / "backend").mkdir()
     (tmp_path / "frontend").mkdir()
-    (tmp_path / "backend" / "server.py").write_text(CLEAN)
+    (tmp_path / "backend" / "server.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
     (tmp_path / "backend" / "other.py").write_text(CLEAN)
     (tmp_path / "frontend" / "chat.tsx").write_text("// needs-backend-fix\nexport const x = 1;\n")
     monkeypatch.chdir(tmp_path / "backend")

@@ -208,7 +208,8 @@ def scratch_rule():
 
     def make(code: str, edit):
         made = rule(code=code, slug=f"scratch-{code.lower()}", safety=Safety.SAFE, summary="scratch", url="https://example.invalid",
-                    triggers=(b"scratch",), module=f"tests.scratch.{code}")
+                    triggers=(b"scratch",), module=f"tests.scratch.{code}",
+                    anywhere=(b"scratch",))  # the scratch files import nothing of the stack: no application unit
 
         @made.check
         def check(ctx):

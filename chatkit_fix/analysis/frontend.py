@@ -32,6 +32,7 @@ CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 REACT_PACKAGE = "@openai/chatkit-react"
 NEXT_ENTRY_STEMS = ("page", "layout", "template", "default", "loading", "error", "not-found", "global-error")
 CONVENTIONAL_ENTRIES = ("src/main", "src/index", "main", "index", "app/root", "app/entry.client")
+CONVENTIONAL_STEMS = frozenset(entry.rsplit("/", 1)[-1] for entry in CONVENTIONAL_ENTRIES)
 RESOLVE_SUFFIXES = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
 FUNCTION_KINDS = ("arrow_function", "function_expression", "function_declaration", "method_definition", "function")
 WRAPPER_KINDS = ("parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression",
@@ -718,7 +719,15 @@ class FrontendModel:
         folders = [Path(p) for p in self.project.frontend_roots] or [self.project.root]
         if self.project.root not in folders:
             folders.append(self.project.root)
-        return [self._make_root(folder) for folder in sorted(set(folders), key=lambda p: len(p.parts))]
+        folders = sorted(set(folders), key=lambda p: len(p.parts))
+        # each script and HTML file belongs to the deepest root holding it
+        owned: dict[Path, list[Path]] = {folder: [] for folder in folders}
+        deepest_first = folders[::-1]
+        for path in self.script_files + self.html_files:
+            owner = next((folder for folder in deepest_first if inside(path, folder)), None)
+            if owner is not None:
+                owned[owner].append(path)
+        return [self._make_root(folder, owned[folder]) for folder in folders]
 
     def root_of(self, path: Path) -> FrontendRoot:
         best = self.roots[0]
@@ -727,10 +736,11 @@ class FrontendModel:
                 best = root
         return best
 
-    def _make_root(self, folder: Path) -> FrontendRoot:
+    def _make_root(self, folder: Path, owned: list[Path]) -> FrontendRoot:
+        """The root at `folder`, owning the script and HTML files `owned` (those of no deeper root)."""
         root = FrontendRoot(folder)
         package = folder / "package.json"
-        if package in self.project.files or package.is_file():
+        if package.is_file():
             try:
                 document = json.loads(self.project.read_bytes(package) or b"{}")
             except ValueError:
@@ -740,13 +750,6 @@ class FrontendModel:
                     deps = document.get(section)
                     if isinstance(deps, dict):
                         root.dependencies.update({str(k): str(v) for k, v in deps.items()})
-        owned = [p for p in self.project.files if inside(p, folder)]
-        nested = [Path(r) for r in self.project.frontend_roots if Path(r) != folder and inside(Path(r), folder)]
-
-        def own(path: Path) -> bool:
-            return not any(inside(path, other) for other in nested)
-
-        owned = [p for p in owned if own(p)]
         root.aliases = self._aliases(folder, owned)
         for candidate in (folder / "app", folder / "src" / "app"):
             if any(p.parent == candidate and p.stem in ("layout", "page") and p.suffix in RESOLVE_SUFFIXES for p in owned) or "next" in root.dependencies and any(inside(p, candidate) and p.stem == "page" for p in owned):
@@ -893,16 +896,18 @@ class FrontendModel:
             return path in root.html_files
         if suffix not in RESOLVE_SUFFIXES:
             return False
-        for app_dir in root.app_dirs:
-            if inside(path, app_dir) and path.stem in NEXT_ENTRY_STEMS:
-                return True
+        stem = path.stem
+        if stem in NEXT_ENTRY_STEMS and any(inside(path, app_dir) for app_dir in root.app_dirs):
+            return True
         for pages_dir in root.pages_dirs:
             if inside(path, pages_dir) and "api" not in path.relative_to(pages_dir).parts[:1]:
                 return True
         if root.docusaurus_config is not None and inside(path, root.path / "src" / "theme"):
             return True
+        if stem not in CONVENTIONAL_STEMS or root.app_dirs:
+            return False
         relative = path.relative_to(root.path).with_suffix("").as_posix() if inside(path, root.path) else ""
-        return relative in CONVENTIONAL_ENTRIES and not root.app_dirs
+        return relative in CONVENTIONAL_ENTRIES
 
     def _has_entries(self, root: FrontendRoot) -> bool:
         cache = self.__dict__.setdefault("_root_has_entries", {})
@@ -1539,7 +1544,7 @@ class BackendScanner:
                 for folder in near.parents:
                     base = folder.joinpath(*parts)
                     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                        if candidate in self.project.files and self._load(candidate) is not None:
+                        if candidate in self.project.file_set and self._load(candidate) is not None:
                             candidates = [candidate]
                             break
                     if candidates:

@@ -1367,7 +1367,7 @@ def reachable_files(pctx: ProjectContext, entries: Iterable[Path], within: Path 
     boundary = within.resolve() if within is not None else None
     seen: set[Path] = set()
     stack = [p.resolve() for p in entries]
-    known = set(pctx.project.files)
+    known = pctx.project.file_set
     resolved: dict[str, Path | None] = {}
 
     def resolve(module: str) -> Path | None:

@@ -9,9 +9,10 @@ where a project class or function cannot be found and its name is all there is (
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -898,12 +899,21 @@ def may_name_decoder(data: bytes) -> bool:
     ) or b"current_user" in lowered or b"authenticate" in lowered
 
 
-def decoder_files(pctx, needles: Iterable[bytes]) -> Iterator[PythonContext]:
-    """The parsed contexts of the project's Python files (tests excluded) that hold one of `needles` and may mention a
-    token decoder (`may_name_decoder`)."""
+def decoder_bytes(needles: Iterable[bytes]) -> Callable[[bytes], bool]:
+    """The byte test of `decoder_files`: one of `needles`, and a token decoder may be named (`may_name_decoder`)."""
+    needles = tuple(needles)
+
+    def holds_decoder(data: bytes) -> bool:
+        return any(n in data for n in needles) and may_name_decoder(data)
+
+    return holds_decoder
+
+
+def decoder_files(pctx, test: Callable[[bytes], bool]) -> Iterator[PythonContext]:
+    """The parsed contexts of the project's Python files (tests excluded) that pass `test` (see `decoder_bytes`)."""
     project = pctx.project
-    for path in python_sources(project, needles):
-        if not may_name_decoder(project.read_bytes(path)):
+    for path in python_sources(project):
+        if not test(project.read_bytes(path)):
             continue
         ctx = pctx.parsed(path)
         if ctx is not None:
@@ -979,7 +989,7 @@ def dev_origins(project) -> list[str]:
 def frontend_roots(project) -> list[Path]:
     roots = []
     for root in project.frontend_roots:
-        data = project.read_bytes(root / "package.json") if (root / "package.json") in set(project.files) else b""
+        data = project.read_bytes(root / "package.json") if (root / "package.json") in project.file_set else b""
         if any(m in data for m in (b"react", b"vite", b"next", b"vue", b"svelte", b"@openai/chatkit")) or not data:
             roots.append(root)
     return roots
@@ -1003,7 +1013,11 @@ def frontend_port(project, root: Path) -> int:
 
 
 def _configs(project, root: Path, stem: bytes) -> list[Path]:
-    return [p for p in project.files if p.parent == root and p.name.encode().startswith(stem)]
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    return [root / name for name in names if name.encode().startswith(stem) and root / name in project.file_set]
 
 
 def has_proxy(project, root: Path) -> bool:
@@ -1014,11 +1028,15 @@ def has_proxy(project, root: Path) -> bool:
     for config in _configs(project, root, b"next.config"):
         if b"rewrites" in project.read_bytes(config):
             return True
-    for path in project.files:
-        relative = path.relative_to(root).as_posix() if path != root and inside(path, root) else None
-        if relative and re.search(r"(^|/)(app/api/.+/route|pages/api/.+)\.(ts|js|tsx|jsx|mjs)$", relative):
+    prefix = os.path.join(str(root), "")
+    for path in project.files_of("tsx"):
+        text = str(path)
+        if text.startswith(prefix) and API_ROUTE.search(text[len(prefix):].replace(os.sep, "/")):
             return True
     return False
+
+
+API_ROUTE = re.compile(r"(^|/)(app/api/.+/route|pages/api/.+)\.(ts|js|tsx|jsx|mjs)$")
 
 
 SERVER_SIDE = re.compile(r"(^|/)(app/api/|pages/api/|server/)|(^|/)(middleware|route|server)\.(t|j)sx?$|\.config\.|(^|/)(vite|next|webpack|jest|vitest|playwright)\b")
