@@ -65,7 +65,7 @@ class Engine:
         """The rules for this file: its language, per-file-ignores and, given its bytes, their triggers."""
         language = language_of(path)
         relative = self.project.relative(path) if self._ignore_specs else ""
-        memo: dict = {}
+        memo = self.project.note(path, data) if data is not None else {}
         chosen = []
         for rule in self.rules if among is None else among:
             if not rule.file_checks or not rule.wants(path, language):

@@ -22,6 +22,7 @@ Deciding this reads each Python file once and looks only at its import lines: fa
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class Scope:
 
     def __init__(self, project):
         self.project = project
-        self._unit_of_folder: dict[Path, Unit] = {}
+        self._unit_of_folder: dict[str, Unit] = {}
         self._services: dict[Path, bool] = {}
         self._decided: dict[Path, bool] = {}
         self._own: dict[Unit, tuple[bool, frozenset[str]]] = {}
@@ -106,10 +107,10 @@ class Scope:
     # ---- units -------------------------------------------------------------------------------------------------
 
     def unit_of(self, path: Path) -> Unit:
-        folder = path.parent
+        folder = os.path.dirname(str(path))  # strings: new Path objects cost more than the lookup
         unit = self._unit_of_folder.get(folder)
         if unit is None:
-            unit = self._unit_of_folder[folder] = self._find_unit(folder)
+            unit = self._unit_of_folder[folder] = self._find_unit(Path(folder))
         return unit
 
     def _find_unit(self, folder: Path) -> Unit:
@@ -172,11 +173,12 @@ class Scope:
             import multiprocessing
 
             global _SURVEYING
-            _SURVEYING = self  # inherited by the forked workers
-            chunks = [missing[i::self.jobs * 4] for i in range(self.jobs * 4)]
+            _SURVEYING = (self, missing)  # inherited by the forked workers: only index ranges cross the pipe
+            step = -(-len(missing) // (self.jobs * 4))
+            chunks = [(start, min(start + step, len(missing))) for start in range(0, len(missing), step)]
             with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
-                for chunk, answers in zip(chunks, pool.map(_survey_chunk, chunks)):
-                    self._surveyed.update(zip(chunk, answers))
+                for (start, end), answers in zip(chunks, pool.map(_survey_chunk, chunks)):
+                    self._surveyed.update(zip(missing[start:end], answers))
             return
         for path in missing:
             self._surveyed[path] = self._survey_one(path)
@@ -189,7 +191,8 @@ class Scope:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
         if unit.kind == "service":
             return False  # a service's own `chatkit/` or `agents/` folder is the user's code
-        return any(part in STACK for part in path.parent.relative_to(self.project.root).parts)
+        folder = os.path.dirname(str(path))[len(str(self.project.root)) + 1:]
+        return any(part in STACK for part in folder.split(os.sep))
 
     def _stack_only(self, unit: Unit) -> bool:
         return all(self._part_of_stack(unit, path) for path in self._files_of(unit))
@@ -248,14 +251,16 @@ class Scope:
         unit = self.unit_of(path)
         if self._own_imports(unit)[0] or unit in self.applications:
             return True
+        if self._part_of_stack(unit, path):
+            return False  # the stack's own code names ChatKit all over
         self.survey([path])
         return self._surveyed[path][1]
 
 
-_SURVEYING: Scope | None = None
+_SURVEYING: tuple[Scope, list[Path]] | None = None
 
 
-def _survey_chunk(paths: list[Path]) -> list[tuple[frozenset[str], bool]]:
-    scope = _SURVEYING
-    assert scope is not None
-    return [scope._survey_one(path) for path in paths]  # noqa: SLF001
+def _survey_chunk(span: tuple[int, int]) -> list[tuple[frozenset[str], bool]]:
+    assert _SURVEYING is not None
+    scope, paths = _SURVEYING
+    return [scope._survey_one(path) for path in paths[span[0]:span[1]]]  # noqa: SLF001

@@ -164,3 +164,10 @@ def served(case: Case, entry: str, imports: str) -> Case:
     app = f"from fastapi import FastAPI\n\nimport {imports}\n\napp = FastAPI()\n"
     return Case(files={**case.files, entry: app}, expected=case.expected, findings=case.findings, unsafe=case.unsafe,
                 name=case.name)
+
+
+def in_service(case: Case) -> Case:
+    """`case` in a project with a `pyproject.toml`: a service, whose own `chatkit/` folder is the user's code rather
+    than a copy of the SDK (see chatkit_fix.scope)."""
+    files = {"pyproject.toml": "[project]\nname = 'app'\n", **case.files}
+    return Case(files=files, expected=case.expected, findings=case.findings, unsafe=case.unsafe, name=case.name)

@@ -37,7 +37,7 @@ from chatkit_fix.analysis.server import (
     statement_of,
     walk_scope,
 )
-from chatkit_fix.codemods._cases import Edited
+from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Valid, rule
 
@@ -184,7 +184,7 @@ RULE.cases(
             unsafe=True,
             name="user message added again",
         ),
-        Edited(
+        in_service(Edited(
             "from chatkit.server import ChatKitServer as Base\n\n\n"
             "class ChatbotServer(Base[dict]):\n"
             "    async def respond(self, thread, user_message, context):\n"
@@ -202,7 +202,7 @@ RULE.cases(
             findings=2,
             unsafe=True,
             name="aliased base, keyword item, assistant item yielded as done",
-        ),
+        )),
         Edited(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class RAGServer(ChatKitServer):\n"

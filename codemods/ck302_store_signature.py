@@ -50,7 +50,7 @@ import ast
 import re
 
 from chatkit_fix.analysis import store as st
-from chatkit_fix.codemods._cases import Edited
+from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -653,8 +653,8 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(_DATACLASS, _DATACLASS_FIXED, filename="src/chatkit/store.py", findings=2,
-                name="dataclass context, module alias, keyword-only and misplaced context"),
+        in_service(Invalid(_DATACLASS, _DATACLASS_FIXED, filename="src/chatkit/store.py", findings=2,
+                           name="dataclass context, module alias, keyword-only and misplaced context")),
     ],
 )
 

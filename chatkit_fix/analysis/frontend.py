@@ -25,13 +25,21 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..project import inside
+from ..project import inside, watch
 from ..sources import HTML_SUFFIXES, SCRIPT_SUFFIXES, SourceError, SourceFile
 
 CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 REACT_PACKAGE = "@openai/chatkit-react"
 NEXT_ENTRY_STEMS = ("page", "layout", "template", "default", "loading", "error", "not-found", "global-error")
 CONVENTIONAL_ENTRIES = ("src/main", "src/index", "main", "index", "app/root", "app/entry.client")
+DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".d.tsx")  # type declarations: nothing in them runs or renders
+
+
+def _mentions_chatkit(data: bytes) -> bool:
+    return b"chatkit" in data or b"ChatKit" in data or b"chatkit" in data.lower()
+
+
+MENTIONS_CHATKIT = watch(("tsx", "html"), _mentions_chatkit)
 CONVENTIONAL_STEMS = frozenset(entry.rsplit("/", 1)[-1] for entry in CONVENTIONAL_ENTRIES)
 RESOLVE_SUFFIXES = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
 FUNCTION_KINDS = ("arrow_function", "function_expression", "function_declaration", "method_definition", "function")
@@ -669,7 +677,11 @@ class FrontendModel:
         self.script_files = [p for p in project.files if p.suffix.lower() in SCRIPT_SUFFIXES]
         self.html_files = [p for p in project.files if p.suffix.lower() in HTML_SUFFIXES]
         self.file_set = set(self.script_files) | set(self.html_files)
-        self.chatkit_files = [p for p in self.script_files + self.html_files if self._mentions_chatkit(p)]
+        self.chatkit_files = [
+            p for p in self.script_files + self.html_files
+            if not p.name.endswith(DECLARATION_SUFFIXES) and project.holds(p, MENTIONS_CHATKIT)
+        ]
+        self._updates_seen = len(project.updates)
 
     # ---- bytes, freshness --------------------------------------------------------------------------------------
 
@@ -678,12 +690,12 @@ class FrontendModel:
         self._seen[path] = data
         return data
 
-    def _mentions_chatkit(self, path: Path) -> bool:
-        data = self._bytes(path)
-        return b"chatkit" in data or b"ChatKit" in data or b"chatkit" in data.lower()
-
     def fresh(self) -> bool:
-        read = self.project.read_bytes
+        """No front-end file changed since the model was built (a fix may make a layout name ChatKit)."""
+        project = self.project
+        if any(p in self.file_set for p in project.updates[self._updates_seen:]):
+            return False
+        read = project.read_bytes
         return all(read(path) is data for path, data in self._seen.items())
 
     @property

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit
-from chatkit_fix.project import inside
+from chatkit_fix.project import inside, watch
 
 if TYPE_CHECKING:
     from chatkit_fix.context import PythonContext
@@ -1042,6 +1042,7 @@ API_ROUTE = re.compile(r"(^|/)(app/api/.+/route|pages/api/.+)\.(ts|js|tsx|jsx|mj
 SERVER_SIDE = re.compile(r"(^|/)(app/api/|pages/api/|server/)|(^|/)(middleware|route|server)\.(t|j)sx?$|\.config\.|(^|/)(vite|next|webpack|jest|vitest|playwright)\b")
 LOCAL_URL = re.compile(r"^https?://(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(:(\d+))?(/[^\s]*)?$")
 LOCAL_HOSTS = (b"://localhost", b"://127.0.0.1", b"://0.0.0.0", b"://[::1]")  # the hosts of LOCAL_URL, as bytes
+NAMES_LOCAL_HOST = watch(("tsx",), lambda data: any(host in data for host in LOCAL_HOSTS))
 URL_KEYS = {"url", "baseurl", "baseURL", "apiurl", "endpoint", "apibaseurl", "backendurl", "host", "server"}
 URL_VARIABLE = re.compile(r"api|backend|server|base|url|endpoint|host|chat", re.IGNORECASE)
 
@@ -1062,9 +1063,9 @@ def absolute_backend_urls(project, pctx) -> list[FrontendCall]:
     proxied: dict[Path, bool] = {}
     ports: dict[Path, int | None] = {}
     for path in project.files_of("tsx"):
-        data = project.peek_bytes(path)
-        if not any(host in data for host in LOCAL_HOSTS):  # what LOCAL_URL needs, as bytes
+        if not project.holds(path, NAMES_LOCAL_HOST):
             continue
+        data = project.read_bytes(path)
         root = next((r for r in roots if r != path and inside(path, r)), None)
         relative = path.relative_to(root).as_posix() if root else project.relative(path)
         if is_test_path(project, path) or SERVER_SIDE.search(relative) or "node_modules" in relative:
