@@ -38,15 +38,18 @@ ABOUT_CHATKIT = (b"chatkit", b"ChatKit")  # a file that names ChatKit is about C
 PARALLEL_SURVEY = 1000  # files; below this forking the workers costs more than it saves
 PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
 
-_IMPORT_LINE = re.compile(rb"[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([\w. \t,]+))")
+_IMPORT_LINE = re.compile(
+    rb"[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]*\(?([\w \t,]*)|import[ \t]+([\w. \t,]+))"
+)
 
 
 def imported_names(data: bytes) -> frozenset[str]:
-    """Top-level names of the absolute imports in `data`, from its import lines alone (no parse).
+    """The modules `data` imports absolutely, dotted, from its import lines alone (no parse).
 
     Finds every `import` keyword with one bytes search, then matches its line: function-level imports and
-    `if __name__ == "__main__": import uvicorn` count too. Words after "import" in prose may add a stray name,
-    which only ever widens the scope.
+    `if __name__ == "__main__": import uvicorn` count too. `from app import auth` gives both `app` and `app.auth`
+    (the name may be a submodule). Words after "import" in prose may add a stray name, which only ever widens the
+    scope.
     """
     names: set[str] = set()
     find = data.find
@@ -55,16 +58,27 @@ def imported_names(data: bytes) -> frozenset[str]:
     while at != -1:
         line = _IMPORT_LINE.match(data, max(first, data.rfind(b"\n", 0, at) + 1))
         if line is not None:
-            if line.group(1) is not None:
-                names.add(line.group(1).split(b".", 1)[0].decode("ascii", "replace"))
+            module, members, plain = line.groups()
+            if module is not None:
+                if not module.startswith(b"."):
+                    base = module.decode("ascii", "replace")
+                    names.add(base)
+                    for part in members.split(b","):
+                        words = part.split()
+                        if words:
+                            names.add(f"{base}.{words[0].decode('ascii', 'replace')}")
             else:
-                for part in line.group(2).split(b","):
+                for part in plain.split(b","):
                     words = part.split()
                     if words:
-                        names.add(words[0].split(b".", 1)[0].decode("ascii", "replace"))
+                        names.add(words[0].decode("ascii", "replace"))
         at = find(b"import", at + 6)
     names.discard("")
     return frozenset(names)
+
+
+def _top(name: str) -> str:
+    return name.split(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -75,12 +89,16 @@ class Unit:
     kind: str  # service | package | folder
 
     def import_keys(self, paths: list[Path], root: Path) -> list[tuple[Path, str]]:
-        """(folder, name) pairs: an import of top-level `name` run from `folder` reaches into this unit."""
+        """(folder, dotted name): importing that module, or anything inside it, from `folder` reaches this unit."""
         if self.kind == "service":
             return []  # a service is deployed on its own
-        keys = [(folder.parent, folder.name) for folder in (self.folder, *self.folder.parents) if folder != root and root in folder.parents]
+        keys = []
+        for folder in (self.folder, *self.folder.parents):
+            if folder == root or root not in folder.parents:
+                break
+            keys.append((folder.parent, ".".join(self.folder.relative_to(folder.parent).parts)))
         if self.kind == "folder":
-            keys.extend((self.folder, p.stem) for p in paths)
+            keys.extend((self.folder, p.stem) for p in paths if p.parent == self.folder)
         return keys
 
     @property
@@ -162,7 +180,7 @@ class Scope:
             for path in paths:
                 imported = self._surveyed[path][0]
                 names |= imported
-                uses_stack = uses_stack or bool(imported & STACK) and not self._part_of_stack(unit, path)
+                uses_stack = uses_stack or any(_top(n) in STACK for n in imported) and not self._part_of_stack(unit, path)
             self._own[unit] = (uses_stack, frozenset(names))
         return self._own[unit]
 
@@ -204,18 +222,21 @@ class Scope:
         """Application units: those importing the stack, the units they import, and the units importing them."""
         if self._applications is None:
             members = self._members_of_all()
-            by_name: dict[tuple[Path, str], list[Unit]] = defaultdict(list)
+            by_top: dict[tuple[Path, str], list[tuple[Unit, str]]] = defaultdict(list)
             for unit, paths in members.items():
-                for key in unit.import_keys(paths, self.project.root):
-                    by_name[key].append(unit)
+                for base, dotted in unit.import_keys(paths, self.project.root):
+                    by_top[(base, _top(dotted))].append((unit, dotted))
             seeds = {unit for unit in members if self._own_imports(unit)[0]}
             applications = set(seeds)
             for unit in members:
                 # a script runs from its folder or any folder above it: names resolve against all of them
                 bases = {unit.import_base, *unit.import_base.parents, *self.project.python_roots}
                 reached = {
-                    other for name in self._own_imports(unit)[1] - STACK for base in bases
-                    for other in by_name.get((base, name), ())
+                    other
+                    for name in self._own_imports(unit)[1] if _top(name) not in STACK
+                    for base in bases
+                    for other, dotted in by_top.get((base, _top(name)), ())
+                    if name == dotted or name.startswith(dotted + ".")
                 }
                 if unit in seeds:
                     applications |= reached  # what the application imports: settings, auth helpers

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis import web
+from chatkit_fix.codemods._cases import served
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import ImportMap
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -307,7 +308,7 @@ RULE.cases(
             },
             name="dict decoder unpacked as a tuple (seed advice applied to the wrong decoder)",
         ),
-        Invalid(
+        served(Invalid(
             {
                 "src/core/security.py": TUPLE_DECODER,
                 "main.py": "from src.auth.jwt import decode_access_token\n\n\ndef user_of(token):\n"
@@ -322,7 +323,7 @@ RULE.cases(
                 '        return payload["sub"]\n',
             },
             name="through a broken import, already tested",
-        ),
+        ), "app.py", "main"),
         Invalid(
             {
                 "app/services/auth_service.py": "import jwt\n\n\nasync def verify_token(token):\n"

@@ -966,12 +966,13 @@ def dependency_functions(func: ast.AST, decorator: ast.Call | None = None) -> li
 
 COOKIE_BACKEND = (b"request.cookies", b".cookies.get(", b"set_cookie(", b"Cookie(", b"SessionMiddleware", b"APIKeyCookie")
 COOKIE_FRONTEND = re.compile(rb"""credentials\s*:\s*['"`]include['"`]|withCredentials\s*[:=]\s*true""")
+SENDS_COOKIES = watch(("tsx",), lambda data: b"redentials" in data and COOKIE_FRONTEND.search(data) is not None)
 
 
 def uses_cookies(project) -> bool:
     """Whether cross-origin credentials matter: the front end sends cookies or the back end reads or sets them."""
     for path in project.files_of("tsx"):
-        if COOKIE_FRONTEND.search(project.read_bytes(path)):
+        if project.holds(path, SENDS_COOKIES):
             return True
     for path in python_sources(project, COOKIE_BACKEND):
         return True
