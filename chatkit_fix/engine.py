@@ -56,10 +56,20 @@ class Engine:
         self.progress = progress  # called as progress(files done, files in the run) during check
         self._pctx: ProjectContext | None = None  # kept across fix passes: only changed files are parsed again
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
+        self._by_language: dict[str, list[Rule]] = {}
         project.scope.jobs = self.jobs
         project.scope.about += tuple(trigger for rule in self.rules for trigger in rule.anywhere)
 
     # ---- selection ------------------------------------------------------------------------------------------------
+
+    def _file_rules(self, language: str) -> list[Rule]:
+        """Rules with per-file checks that may want a file of `language` (an `accepts` rule decides per path)."""
+        if language not in self._by_language:
+            self._by_language[language] = [
+                rule for rule in self.rules
+                if rule.file_checks and (rule.accepts is not None or language in rule.languages)
+            ]
+        return self._by_language[language]
 
     def rules_for(self, path: Path, data: bytes | None = None, among: list[Rule] | None = None) -> list[Rule]:
         """The rules for this file: its language, per-file-ignores and, given its bytes, their triggers."""
@@ -67,8 +77,8 @@ class Engine:
         relative = self.project.relative(path) if self._ignore_specs else ""
         memo = self.project.note(path, data) if data is not None else {}
         chosen = []
-        for rule in self.rules if among is None else among:
-            if not rule.file_checks or not rule.wants(path, language):
+        for rule in self._file_rules(language) if among is None else among:
+            if rule.accepts is not None and not rule.accepts(path):
                 continue
             if any(rule.code.startswith(prefix) for spec, prefix in self._ignore_specs if spec.match_file(relative)):
                 continue
@@ -84,9 +94,11 @@ class Engine:
         files asks the file's own bytes first and lists the project only when a rule might concern the file.
         """
         project = self.project
-        rules = self.rules_for(path)
-        if rules and not project.named_files_only and not project.scope.in_scope(path):
+        if not self._file_rules(language_of(path)):
             return []
+        if not project.named_files_only and not project.scope.in_scope(path):
+            return []
+        rules = self.rules_for(path)
         if rules:
             rules = self.rules_for(path, project.peek_bytes(path), rules)
         if rules and project.named_files_only and not project.scope.in_scope(path):

@@ -34,7 +34,8 @@ from .sources import language_of
 # The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
 # (A Django or Flask endpoint of a ChatKit server names ChatKit, which puts it in scope by itself.)
 STACK = frozenset({"chatkit", "agents", "mcp", "openai", "fastapi", "starlette", "uvicorn", "jwt", "jose", "authlib"})
-ABOUT_CHATKIT = (b"chatkit", b"ChatKit")  # a file that names ChatKit is about ChatKit, whatever it imports
+# a file that names ChatKit is about ChatKit, whatever it imports (a literal prefix: one fast pass over the bytes)
+ABOUT_CHATKIT = (re.compile(rb"hat[Kk]it"),)
 PARALLEL_SURVEY = 1000  # files; below this forking the workers costs more than it saves
 PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
 
@@ -228,12 +229,17 @@ class Scope:
                     by_top[(base, _top(dotted))].append((unit, dotted))
             seeds = {unit for unit in members if self._own_imports(unit)[0]}
             applications = set(seeds)
+            tops = {top for _, top in by_top} - STACK  # first names a unit can be imported by, bar the stack's
+            roots = self.project.python_roots
             for unit in members:
+                names = [name for name in self._own_imports(unit)[1] if _top(name) in tops]
+                if not names:
+                    continue
                 # a script runs from its folder or any folder above it: names resolve against all of them
-                bases = {unit.import_base, *unit.import_base.parents, *self.project.python_roots}
+                bases = {unit.import_base, *unit.import_base.parents, *roots}
                 reached = {
                     other
-                    for name in self._own_imports(unit)[1] if _top(name) not in STACK
+                    for name in names
                     for base in bases
                     for other, dotted in by_top.get((base, _top(name)), ())
                     if name == dotted or name.startswith(dotted + ".")

@@ -26,6 +26,7 @@ The required fields are read from the installed `chatkit.types` models.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from chatkit_fix.codemods._cases import Edited
@@ -51,7 +52,7 @@ RULE = rule(
     languages=("python", "text"),
     triggers=(b"threads.", b"UserMessage", b"AssistantMessage", (b"role", b"content", b'"text"'), (b"role", b"content", b"'text'")),
     accepts=_accepts,
-    anywhere=(b"threads.create", b"threads.add_user_message"),
+    anywhere=(re.compile(rb"threads\.(?:create|add_user_message)"),),
     module=__name__,
     explanation=__doc__,
 )
