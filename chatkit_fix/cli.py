@@ -151,10 +151,10 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         project = Project.discover(settings.root, settings, paths)
     except (ConfigError, PathError, ValueError) as exc:
         raise UsageFailure(str(exc)) from None
-    if options.verbose:
-        _explain_setup(project, settings, enabled)
     bar = _progress_bar(len(project.targets), options)
     engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
+    if options.verbose:
+        _explain_setup(project, settings, enabled)  # after the engine: it tells the scope what its rules look for
     import gc
 
     # Syntax trees are acyclic and live until the run ends: the cyclic collector would only re-walk them.
@@ -205,6 +205,8 @@ def _explain_setup(project, settings, enabled) -> None:
     click.echo(f"project root: {project.root}", err=True)
     click.echo(f"config: {settings.config_path or '(none)'}", err=True)
     click.echo(f"files: {len(project.files)} discovered, {len(project.targets)} targeted", err=True)
+    in_scope, python = len(project.files_of("python")), len(project.all_files_of("python"))
+    click.echo(f"python: {in_scope} of {python} files in application code (see README, 'Fast')", err=True)
     click.echo(f"rules: {len(enabled)} enabled", err=True)
     from .sdk import chatkit_facts
 

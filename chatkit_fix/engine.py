@@ -58,7 +58,7 @@ class Engine:
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
         self._by_language: dict[str, list[Rule]] = {}
         project.scope.jobs = self.jobs
-        project.scope.about += tuple(trigger for rule in self.rules for trigger in rule.anywhere)
+        project.scope.also_about(tuple(trigger for rule in self.rules for trigger in rule.anywhere))
 
     # ---- selection ------------------------------------------------------------------------------------------------
 

@@ -123,6 +123,12 @@ class Scope:
         self.services_only = False  # the cross-file checks see the named files' services, not the whole project
         self._applications: set[Unit] | None = None
 
+    def also_about(self, triggers: tuple[Trigger, ...]) -> None:
+        """More bytes that put a file in scope (the enabled rules' `anywhere`); only before anything is decided."""
+        if self._surveyed or self._decided:
+            raise RuntimeError("the scope was asked before the engine told it what its rules look for")
+        self.about += tuple(trigger for trigger in triggers if trigger not in self.about)
+
     # ---- units -------------------------------------------------------------------------------------------------
 
     def unit_of(self, path: Path) -> Unit:
