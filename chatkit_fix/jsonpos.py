@@ -120,7 +120,11 @@ def parse_at(text: str, start: int) -> Value | None:
 
 
 def objects_in(text: str, wanted) -> list[Value]:
-    """Outermost JSON objects embedded anywhere in `text` (a curl script, an .http file) for which `wanted` is true."""
+    """Outermost JSON objects embedded anywhere in `text` (a curl script, an .http file) for which `wanted` is true.
+
+    Each JSON value is parsed once: inside one that is not wanted, the search goes on through its parsed members
+    (re-parsing from every nested `{` made a large JSON file quadratic).
+    """
     found: list[Value] = []
     pos = 0
     while True:
@@ -128,11 +132,18 @@ def objects_in(text: str, wanted) -> list[Value]:
         if pos < 0:
             return found
         node = parse_at(text, pos)
-        if node is not None and wanted(node):
-            found.append(node)
-            pos = node.end
-        else:
+        if node is None:
             pos += 1
+            continue
+        found.extend(_outermost(node, wanted))
+        pos = node.end
+
+
+def _outermost(node: Value, wanted) -> list[Value]:
+    if node.kind == "object" and wanted(node):
+        return [node]
+    children = [value for _, _, _, value in node.members] + node.items
+    return [found for child in children for found in _outermost(child, wanted)]
 
 
 def from_python(node: ast.AST, span) -> Value | None:

@@ -215,7 +215,16 @@ class Scope:
     def _part_of_stack(self, unit: Unit, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
         if unit.kind == "service":
-            return False  # a service's own `chatkit/` or `agents/` folder is the user's code
+            # a service's own `chatkit/` or `agents/` folder is the user's code, unless it is the regular package at
+            # the service's import root: no application can have one there (it would shadow the SDK it imports), so
+            # the service is the SDK's own repository
+            relative = os.path.dirname(str(path))[len(str(unit.folder)) + 1:].split(os.sep)
+            depth = 2 if relative[0] == "src" else 1
+            package = relative[:depth]
+            return (
+                len(package) == depth and package[-1] in STACK
+                and (unit.folder.joinpath(*package) / "__init__.py").is_file()
+            )
         folder = os.path.dirname(str(path))[len(str(self.project.root)) + 1:]
         return any(part in STACK for part in folder.split(os.sep))
 
@@ -282,10 +291,10 @@ class Scope:
 
     def _decide(self, path: Path) -> bool:
         unit = self.unit_of(path)
+        if self._part_of_stack(unit, path):
+            return False  # the stack's own code (it names ChatKit all over)
         if self._own_imports(unit)[0] or unit in self.applications:
             return True
-        if self._part_of_stack(unit, path):
-            return False  # the stack's own code names ChatKit all over
         self.survey([path])
         return self._surveyed[path][1]
 

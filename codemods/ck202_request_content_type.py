@@ -190,20 +190,21 @@ def _check_python(ctx):
     emit = _Emitter(ctx, python=True)
     required: list[str] | None = None
     agent_input = ctx.imports.imports_package("agents") and "chat.completions" not in ctx.text
+    in_list: set[int] = set()  # dicts that are items of a list or tuple (walked before their items)
     for node in ast.walk(ctx.tree):
-        if isinstance(node, ast.Dict):
+        if isinstance(node, (ast.List, ast.Tuple)):
+            in_list.update(id(item) for item in node.elts if isinstance(item, ast.Dict))
+        elif isinstance(node, ast.Dict):
+            if not any(isinstance(key, ast.Constant) and key.value in ("type", "role") for key in node.keys):
+                continue  # neither a request nor a message: not worth lifting
             value = from_python(node, ctx.span)
             if _is_request(value):
                 required = required if required is not None else _required_input_fields()
                 yield from _check_request(emit, value, required)
-            elif agent_input and value.string("role") in ("user", "assistant") and _is_in_list(ctx, node):
+            elif agent_input and value.string("role") in ("user", "assistant") and id(node) in in_list:
                 yield from _check_role_message(emit, value)
         elif isinstance(node, ast.Call):
             yield from _check_model_call(ctx, emit, node)
-
-
-def _is_in_list(ctx, node: ast.AST) -> bool:
-    return isinstance(ctx.parents.get(node), (ast.List, ast.Tuple))
 
 
 def _check_model_call(ctx, emit: _Emitter, call: ast.Call):

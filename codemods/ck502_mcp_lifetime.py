@@ -92,18 +92,18 @@ def check(ctx):
 def _once_functions(module: Module) -> set:
     """Functions that run once per process, plus module functions called only from those."""
     once = set(lifespan_functions(module))
+    callers: dict[str, list[ast.Call]] = {}  # one walk of the module, not one per function and round
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            callers.setdefault(node.func.id, []).append(node)
     changed = True
     while changed:
         changed = False
         for name, definitions in module.functions.items():
-            if "." in name:
+            if "." in name or name not in callers:
                 continue
             for definition in definitions:
-                if definition in once:
-                    continue
-                callers = [n for n in ast.walk(module.tree) if isinstance(n, ast.Call) and isinstance(
-                    n.func, ast.Name) and n.func.id == name]
-                if callers and all(module.enclosing_function(c) in once for c in callers):
+                if definition not in once and all(module.enclosing_function(c) in once for c in callers[name]):
                     once.add(definition)
                     changed = True
     return once

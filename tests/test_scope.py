@@ -118,3 +118,14 @@ def test_named_files_of_a_service_never_list_the_rest_of_the_project(tmp_path):
     assert {project.relative(p) for p in project.files_of("python")} == {"svc/main.py", "svc/store.py"}
     assert "files" not in project.__dict__  # the project was never walked
     assert project.scope.services_only
+
+
+def test_the_sdks_own_repository_checks_its_examples_and_tests_not_the_sdk(tmp_path):
+    files = {
+        "pyproject.toml": "[project]\nname = 'openai-agents'\n",
+        "src/agents/__init__.py": "from .run import Runner\n",
+        "src/agents/run.py": "from openai import AsyncOpenAI\n\nclass Runner: ...\n",
+        "examples/basic.py": "from agents import Agent, Runner\n",
+        "tests/test_run.py": "from agents import Runner\n",
+    }
+    assert in_scope(tmp_path, files) == {"examples/basic.py", "tests/test_run.py"}
