@@ -350,14 +350,20 @@ class ProjectContext:
         self._sources = sources if sources is not None else {}
         self._contexts: dict[Path, FileContext] = {}
         self.rule: Rule | None = None
-        self.memo: dict[str, object] = {}  # project-wide facts rules derive once per run; cleared when files change
+        self._memos: dict[int, dict[str, object]] = {0: {}}
+        self.memo: dict[str, object] = self._memos[0]  # facts rules derive once per run and view; cleared on fixes
+
+    def view(self, index: int) -> None:
+        """The checks now see view `index` of Scope.views(): its own memo, the same parsed files."""
+        self.memo = self._memos.setdefault(index, {})
 
     def replace_sources(self, sources: dict[Path, SourceFile]) -> None:
         """Fixed files replace their old text; every other parsed file stays cached."""
         for path, source in sources.items():
             self._sources[path] = source
             self._contexts.pop(path, None)
-        self.memo.clear()
+        for memo in self._memos.values():
+            memo.clear()
 
     def context(self, path: Path) -> FileContext | None:
         """The file's context, or None when it cannot be read or decoded (reported by the per-file pass)."""

@@ -195,20 +195,29 @@ class Engine:
         targets = set(self.project.targets)
         findings: list[Finding] = []
         errors: list[FileError] = []
-        for rule in rules:
-            pctx.rule = rule
-            for check in rule.project_checks:
-                try:
-                    found = list(check(pctx))
-                except SourceError as exc:
-                    errors.append(FileError(exc.path, exc.line, exc.message))
-                    continue
-                except Exception as exc:
-                    errors.append(FileError(self.project.root, 1, f"internal error in {rule.code}: {type(exc).__name__}: {exc}", rule.code))
-                    continue
-                findings.extend(
-                    f for f in found if f.path in targets and not self._ignored_for(f.path, f.code)
-                )
+        views = self.project.scope.views()
+        # rules on Python files judge each service on its own; front-end rules pair a page with the back end it
+        # calls, wherever that is: they see the whole scope
+        passes = [(0, None, [r for r in rules if "python" not in r.languages])]
+        passes += [(index + 1, view, [r for r in rules if "python" in r.languages]) for index, view in enumerate(views)]
+        for index, view, view_rules in passes:
+            pctx.view(index)
+            with self.project.viewing(view):
+                for rule in view_rules:
+                    pctx.rule = rule
+                    for check in rule.project_checks:
+                        try:
+                            found = list(check(pctx))
+                        except SourceError as exc:
+                            errors.append(FileError(exc.path, exc.line, exc.message))
+                            continue
+                        except Exception as exc:
+                            message = f"internal error in {rule.code}: {type(exc).__name__}: {exc}"
+                            errors.append(FileError(self.project.root, 1, message, rule.code))
+                            continue
+                        findings.extend(
+                            f for f in found if f.path in targets and not self._ignored_for(f.path, f.code)
+                        )
         return findings, errors
 
     def _ignored_for(self, path: Path, code: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -55,6 +56,7 @@ class Project:
     _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
     _held: dict[Path, dict] = field(default_factory=dict, repr=False)
     updates: list[Path] = field(default_factory=list, repr=False)  # files changed in memory by fix passes, in order
+    _python_view: list[Path] | None = field(default=None, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -188,10 +190,23 @@ class Project:
             by_language[language] = [f for f in self.files if language_of(f) == language]
         return by_language[language]
 
+    @contextmanager
+    def viewing(self, python: list[Path] | None):
+        """Cross-file checks see only `python` as the project's Python files (one service: Scope.views)."""
+        scope = self.scope
+        before = scope.services_only
+        self._python_view, scope.services_only = python, python is not None or before
+        try:
+            yield
+        finally:
+            self._python_view, scope.services_only = None, before
+
     def files_of(self, language: str) -> list[Path]:
-        """The files of `language` the rules look at: for Python, those in scope (see scope.py)."""
+        """The files of `language` the rules look at: for Python, those in scope (see scope.py) and in view."""
         if language != "python":
             return self.all_files_of(language)
+        if self._python_view is not None:
+            return self._python_view
         if "_python_in_scope" not in self.__dict__:
             self.__dict__["_python_in_scope"] = self.scope.python_files()
         return self.__dict__["_python_in_scope"]

@@ -120,7 +120,7 @@ class Scope:
         self._surveyed: dict[Path, tuple[frozenset[str], bool]] = {}
         self.about: tuple[Trigger, ...] = ABOUT_CHATKIT  # bytes that put a file in scope on their own
         self.jobs = 1
-        self.services_only = False  # the cross-file checks see the named files' services, not the whole project
+        self.services_only = False  # the cross-file checks see one service (or the named files'), not every one
         self._applications: set[Unit] | None = None
 
     def also_about(self, triggers: tuple[Trigger, ...]) -> None:
@@ -271,7 +271,7 @@ class Scope:
 
         A run on named files of services that import the stack needs only those services: a service is deployed on
         its own, so nothing outside it changes what is found in it, and the rest of the project is never read
-        (`services_only` then tells a check that other services' apps are not in view).
+        (`services_only` then tells a check that other services' apps are not in view, as with `views`).
         """
         project = self.project
         named = [path for path in project.targets if language_of(path) == "python"]
@@ -281,6 +281,24 @@ class Scope:
                 self.services_only = True
                 return sorted({path for unit in units for path in self._files_of(unit)}, key=str)
         return [path for path in project.all_files_of("python") if self.in_scope(path)]
+
+    def views(self) -> list[list[Path] | None]:
+        """How the cross-file checks see the Python files: each application service on its own, or all at once.
+
+        A service is deployed on its own: its store, server and auth are judged together, never against another
+        service's (one service's signed-in user says nothing about another service's store). Application code outside
+        any service is seen with every service. None means the whole scope, as when there is one service or none.
+        """
+        if self.project.named_files_only:
+            return [None]
+        services: dict[Unit, list[Path]] = defaultdict(list)
+        shared: list[Path] = []
+        for path in self.project.files_of("python"):
+            unit = self.unit_of(path)
+            (services[unit] if unit.kind == "service" else shared).append(path)
+        if len(services) < 2:
+            return [None]
+        return [files + shared for files in services.values()]
 
     def in_scope(self, path: Path) -> bool:
         """Python files: whether they belong to an application unit. Other languages are always in scope."""

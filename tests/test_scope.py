@@ -129,3 +129,15 @@ def test_the_sdks_own_repository_checks_its_examples_and_tests_not_the_sdk(tmp_p
         "tests/test_run.py": "from agents import Runner\n",
     }
     assert in_scope(tmp_path, files) == {"examples/basic.py", "tests/test_run.py"}
+
+
+def test_each_service_is_judged_on_its_own(tmp_path):
+    """The benchmark's three apps: helpdesk passes its signed-in user to process(), trip-planner does too and its
+    store ignores it (CK306), recipes-bot has no users. Judged together, helpdesk's user was blamed on recipes-bot's
+    store and trip-planner's own fault was missed."""
+    import shutil
+
+    projects = Path(__file__).resolve().parent.parent / "benchmarks" / "projects"
+    shutil.copytree(projects, tmp_path / "apps")
+    result = CliRunner().invoke(main, ["check", "--select", "CK306", "--format", "json", str(tmp_path)])
+    assert {f["path"] for f in json.loads(result.output)["findings"]} == {"apps/trip-planner/api/memory.py"}
