@@ -78,6 +78,10 @@ def imported_names(data: bytes) -> frozenset[str]:
     return frozenset(names)
 
 
+# what one read of a Python file tells: the modules it imports, their first names, whether it is about ChatKit
+Survey = tuple[frozenset[str], frozenset[str], bool]
+
+
 def _top(name: str) -> str:
     return name.split(".", 1)[0]
 
@@ -115,9 +119,9 @@ class Scope:
         self._unit_of_folder: dict[str, Unit] = {}
         self._services: dict[Path, bool] = {}
         self._decided: dict[Path, bool] = {}
-        self._own: dict[Unit, tuple[bool, frozenset[str]]] = {}
+        self._own: dict[Unit, tuple[bool, frozenset[str], frozenset[str]]] = {}
         self._members: dict[Unit, list[Path]] | None = None
-        self._surveyed: dict[Path, tuple[frozenset[str], bool]] = {}
+        self._surveyed: dict[Path, Survey] = {}
         self.about: tuple[Trigger, ...] = ABOUT_CHATKIT  # bytes that put a file in scope on their own
         self.jobs = 1
         self.services_only = False  # the cross-file checks see one service (or the named files'), not every one
@@ -177,18 +181,20 @@ class Scope:
         # a run on named files lists only the unit's own folder, not the whole project
         return [p for p in self.project.files_under(unit.folder, "python") if self.unit_of(p) == unit]
 
-    def _own_imports(self, unit: Unit) -> tuple[bool, frozenset[str]]:
-        """Whether the unit imports the stack itself, and every top-level name its files import."""
+    def _own_imports(self, unit: Unit) -> tuple[bool, frozenset[str], frozenset[str]]:
+        """Whether the unit imports the stack itself; the modules its files import, and their first names."""
         if unit not in self._own:
             names: set[str] = set()
+            tops: set[str] = set()
             uses_stack = False
             paths = self._files_of(unit)
             self.survey(paths)
             for path in paths:
-                imported = self._surveyed[path][0]
+                imported, first_names, _ = self._surveyed[path]
                 names |= imported
-                uses_stack = uses_stack or any(_top(n) in STACK for n in imported) and not self._part_of_stack(unit, path)
-            self._own[unit] = (uses_stack, frozenset(names))
+                tops |= first_names
+                uses_stack = uses_stack or not first_names.isdisjoint(STACK) and not self._part_of_stack(unit, path)
+            self._own[unit] = (uses_stack, frozenset(names), frozenset(tops))
         return self._own[unit]
 
     def survey(self, paths: list[Path]) -> None:
@@ -208,9 +214,10 @@ class Scope:
         for path in missing:
             self._surveyed[path] = self._survey_one(path)
 
-    def _survey_one(self, path: Path) -> tuple[frozenset[str], bool]:
+    def _survey_one(self, path: Path) -> Survey:
         data = self.project.peek_bytes(path)
-        return imported_names(data), matches(self.about, data)
+        names = imported_names(data)
+        return names, frozenset(name.partition(".")[0] for name in names), matches(self.about, data)
 
     def _part_of_stack(self, unit: Unit, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
@@ -247,9 +254,11 @@ class Scope:
             tops = {top for _, top in by_top} - STACK  # first names a unit can be imported by, bar the stack's
             roots = self.project.python_roots
             for unit in members:
-                names = [name for name in self._own_imports(unit)[1] if _top(name) in tops]
-                if not names:
+                _, imported, first_names = self._own_imports(unit)
+                hits = first_names & tops
+                if not hits:
                     continue
+                names = [name for name in imported if name.partition(".")[0] in hits]
                 # a script runs from its folder or any folder above it: names resolve against all of them
                 bases = {unit.import_base, *unit.import_base.parents, *roots}
                 reached = {
@@ -314,13 +323,13 @@ class Scope:
         if self._own_imports(unit)[0] or unit in self.applications:
             return True
         self.survey([path])
-        return self._surveyed[path][1]
+        return self._surveyed[path][2]
 
 
 _SURVEYING: tuple[Scope, list[Path]] | None = None
 
 
-def _survey_chunk(span: tuple[int, int]) -> list[tuple[frozenset[str], bool]]:
+def _survey_chunk(span: tuple[int, int]) -> list[Survey]:
     assert _SURVEYING is not None
     scope, paths = _SURVEYING
     return [scope._survey_one(path) for path in paths[span[0]:span[1]]]  # noqa: SLF001
