@@ -57,6 +57,7 @@ class Project:
     _held: dict[Path, dict] = field(default_factory=dict, repr=False)
     updates: list[Path] = field(default_factory=list, repr=False)  # files changed in memory by fix passes, in order
     _python_view: list[Path] | None = field(default=None, repr=False)
+    _by_language: dict[str, list[Path]] = field(default_factory=dict, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -149,9 +150,9 @@ class Project:
         """Whether the file's bytes match `trigger`, remembered per file (see `watch`): no bytes are kept for it."""
         memo = self._held.get(path)
         if memo is None or trigger not in memo:
-            memo = self.note(path, self.peek_bytes(path))
-            if trigger not in memo:
-                memo[trigger] = matches((trigger,), self.peek_bytes(path))
+            data = self.peek_bytes(path)
+            memo = self.note(path, data)
+            matches((trigger,), data, memo)
         return memo[trigger]
 
     def note(self, path: Path, data: bytes) -> dict:
@@ -159,8 +160,7 @@ class Project:
         for more triggers (the engine adds its rules' triggers to it)."""
         memo = self._held.setdefault(path, {})
         for trigger in WATCHED.get(language_of(path), ()):
-            if trigger not in memo:
-                memo[trigger] = matches((trigger,), data)
+            matches((trigger,), data, memo)
         return memo
 
     def peek_bytes(self, path: Path) -> bytes:
@@ -185,10 +185,13 @@ class Project:
         return Scope(self)
 
     def all_files_of(self, language: str) -> list[Path]:
-        by_language = self.__dict__.setdefault("_by_language", {})
-        if language not in by_language:
-            by_language[language] = [f for f in self.files if language_of(f) == language]
-        return by_language[language]
+        if language not in self._by_language:
+            self._by_language[language] = [f for f in self.files if language_of(f) == language]
+        return self._by_language[language]
+
+    @cached_property
+    def _python_in_scope(self) -> list[Path]:
+        return self.scope.python_files()
 
     @contextmanager
     def viewing(self, python: list[Path] | None):
@@ -205,11 +208,7 @@ class Project:
         """The files of `language` the rules look at: for Python, those in scope (see scope.py) and in view."""
         if language != "python":
             return self.all_files_of(language)
-        if self._python_view is not None:
-            return self._python_view
-        if "_python_in_scope" not in self.__dict__:
-            self.__dict__["_python_in_scope"] = self.scope.python_files()
-        return self.__dict__["_python_in_scope"]
+        return self._python_view if self._python_view is not None else self._python_in_scope
 
     def grep(self, needle: bytes, language: str | None = None) -> list[Path]:
         """Files whose bytes contain `needle`: the cheap first step of every cross-file question."""
@@ -375,7 +374,7 @@ def _package_lock(data: bytes) -> dict[str, str]:
     return found
 
 
-def inside(path: Path, folder: Path) -> bool:
+def inside(path: Path | str, folder: Path | str) -> bool:
     """Whether `path` is `folder` or lies below it (on the strings: `Path.parents` is slow in the hot loops)."""
     text, base = str(path), str(folder)
     return text == base or text.startswith(base if base.endswith(os.sep) else base + os.sep)
@@ -446,7 +445,7 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
     for entry in entries:
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
-            if not (target == root or target.startswith(root + os.sep)):
+            if not inside(target, root):
                 continue  # a link out of the project is never followed
             if os.path.isdir(target):
                 continue  # a link inside the project points at files we already walk

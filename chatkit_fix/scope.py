@@ -83,7 +83,7 @@ Survey = tuple[frozenset[str], frozenset[str], bool]
 
 
 def _top(name: str) -> str:
-    return name.split(".", 1)[0]
+    return name.partition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class Scope:
     def _survey_one(self, path: Path) -> Survey:
         data = self.project.peek_bytes(path)
         names = imported_names(data)
-        return names, frozenset(name.partition(".")[0] for name in names), matches(self.about, data)
+        return names, frozenset(map(_top, names)), matches(self.about, data)
 
     def _part_of_stack(self, unit: Unit, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
@@ -258,7 +258,7 @@ class Scope:
                 hits = first_names & tops
                 if not hits:
                     continue
-                names = [name for name in imported if name.partition(".")[0] in hits]
+                names = [name for name in imported if _top(name) in hits]
                 # a script runs from its folder or any folder above it: names resolve against all of them
                 bases = {unit.import_base, *unit.import_base.parents, *roots}
                 reached = {

@@ -141,3 +141,29 @@ def test_each_service_is_judged_on_its_own(tmp_path):
     shutil.copytree(projects, tmp_path / "apps")
     result = CliRunner().invoke(main, ["check", "--select", "CK306", "--format", "json", str(tmp_path)])
     assert {f["path"] for f in json.loads(result.output)["findings"]} == {"apps/trip-planner/api/memory.py"}
+
+
+def test_a_service_seen_alone_is_not_taken_for_the_back_end_of_another_services_front_end(tmp_path):
+    """CK406 pairs a front end's cross-origin call with the app serving the called path. Seen on its own (one
+    service per pass), a ChatKit app that does not serve that path is not the target: the real one is elsewhere."""
+    server = (
+        "from chatkit.server import ChatKitServer\nfrom fastapi import FastAPI, Request\n\napp = FastAPI()\n"
+        "server: ChatKitServer = None\n\n\n@app.post({path!r})\nasync def chatkit(request: Request):\n"
+        "    return await server.process(await request.body(), {{}})\n"
+    )
+    files = {
+        "web/package.json": '{"dependencies": {"@openai/chatkit-react": "1.6.1", "next": "16.0.0"}}\n',
+        "web/app/layout.tsx": "export default function RootLayout({ children }) { return children; }\n",
+        "web/app/page.tsx": (
+            'import { ChatKit, useChatKit } from "@openai/chatkit-react";\n\nexport default function Page() {\n'
+            '  const { control } = useChatKit({ api: { url: "http://localhost:8000/chatkit", domainKey: "" } });\n'
+            "  return <ChatKit control={control} />;\n}\n"
+        ),
+        "chat/requirements.txt": "fastapi\n",
+        "chat/main.py": server.format(path="/chatkit"),
+        "admin/requirements.txt": "fastapi\n",
+        "admin/main.py": server.format(path="/admin/chatkit"),
+    }
+    write_files(tmp_path, files)
+    result = CliRunner().invoke(main, ["check", "--select", "CK406", "--format", "json", str(tmp_path)])
+    assert {f["path"] for f in json.loads(result.output)["findings"]} == {"chat/main.py"}
