@@ -20,7 +20,7 @@ from .edits import StaleFileError, apply_edits, atomic_write, select_compatible
 from .findings import FileError, Finding, Safety
 from .project import Project
 from .rules import Rule
-from .sources import SourceError, SourceFile, language_of
+from .sources import LANGUAGES, SourceError, SourceFile, language_of
 
 MAX_PASSES = 10
 PARALLEL_MIN_FILES = 48  # below this a process pool costs more than it saves
@@ -57,41 +57,50 @@ class Engine:
         self._pctx: ProjectContext | None = None  # kept across fix passes: only changed files are parsed again
         self._ignore_specs = _per_file_ignore_specs(project.settings.per_file_ignores)
         self._by_language: dict[str, list[Rule]] = {}
-        project.scope.jobs = self.jobs
+        project.jobs = self.jobs
+        for language in LANGUAGES:
+            project.watch_also(language, [
+                trigger for rule in self._file_rules(language)
+                for trigger in rule.language_triggers.get(language, rule.triggers)
+            ])
         project.scope.also_about(tuple(trigger for rule in self.rules for trigger in rule.anywhere))
 
     # ---- selection ------------------------------------------------------------------------------------------------
 
     def _file_rules(self, language: str) -> list[Rule]:
-        """Rules with per-file checks that may want a file of `language` (an `accepts` rule decides per path)."""
+        """Rules with per-file checks on files of `language` (an `accepts` rule then decides per path)."""
         if language not in self._by_language:
             self._by_language[language] = [
                 rule for rule in self.rules
-                if rule.file_checks and (rule.accepts is not None or language in rule.languages)
+                if rule.file_checks and language in rule.languages
             ]
         return self._by_language[language]
 
-    def rules_for(self, path: Path, data: bytes | None = None, among: list[Rule] | None = None) -> list[Rule]:
-        """The rules for this file: its language, per-file-ignores and, given its bytes, their triggers."""
+    def rules_for(self, path: Path, by_bytes: bool = True) -> list[Rule]:
+        """The rules for this file: its language, per-file-ignores and, `by_bytes`, their triggers in its bytes
+        (the file's note: read only once some rule passes the other tests)."""
         language = language_of(path)
         relative = self.project.relative(path) if self._ignore_specs else ""
-        memo = self.project.note(path, data) if data is not None else {}
+        memo = None
         chosen = []
-        for rule in self._file_rules(language) if among is None else among:
+        for rule in self._file_rules(language):
             if rule.accepts is not None and not rule.accepts(path):
                 continue
             if any(rule.code.startswith(prefix) for spec, prefix in self._ignore_specs if spec.match_file(relative)):
                 continue
-            if data is not None and not rule.triggered_by(data, language, memo):
-                continue
+            if by_bytes:
+                if memo is None:
+                    memo = self.project.note(path)
+                if not rule.triggered_by(memo, language):
+                    continue
             chosen.append(rule)
         return chosen
 
     def _candidate_rules(self, path: Path) -> list[Rule]:
         """The rules that must see this file: it is in scope (scope.py) and holds their triggers.
 
-        A run over folders decides the scope of every file in one sweep, so it asks that first; a run on named
-        files asks the file's own bytes first and lists the project only when a rule might concern the file.
+        A run over folders has read every file it asks about in one sweep (`_look_ahead`); a run on named files
+        asks the file's own bytes first and lists the project only when a rule might concern the file.
         """
         project = self.project
         if not self._file_rules(language_of(path)):
@@ -99,11 +108,22 @@ class Engine:
         if not project.named_files_only and not project.scope.in_scope(path):
             return []
         rules = self.rules_for(path)
-        if rules:
-            rules = self.rules_for(path, project.peek_bytes(path), rules)
         if rules and project.named_files_only and not project.scope.in_scope(path):
             return []
         return rules
+
+    def _look_ahead(self) -> None:
+        """Read, in one sweep over the cores, every file a run over folders asks about before parsing: each Python
+        file for the scope's survey, each other target that some rule wants for its note."""
+        project = self.project
+        python = []
+        if any("python" in rule.languages for rule in self.rules):
+            python = project.scope.unsurveyed(project.all_files_of("python"))
+        others = [
+            path for path in project.targets
+            if language_of(path) != "python" and self._file_rules(language_of(path)) and self.rules_for(path, False)
+        ]
+        project.look_at(python + others)
 
     # ---- check ----------------------------------------------------------------------------------------------------
 
@@ -111,6 +131,8 @@ class Engine:
         result = RunResult()
         candidates: list[tuple[Path, list[Rule]]] = []
         tick = _Ticker(self.progress, len(self.project.targets))
+        if not self.project.named_files_only:
+            self._look_ahead()
         for path in self.project.targets:
             rules = self._candidate_rules(path)
             if rules:
@@ -333,7 +355,7 @@ class Engine:
         result.findings = [f for f in previous.findings if f.path not in changed and not self._from_project_rule(f)]
         sources = dict(current)
         for path in changed:
-            source, findings, error = self._check_one(path, self.rules_for(path, self.project.read_bytes(path)), current[path])
+            source, findings, error = self._check_one(path, self.rules_for(path), current[path])
             if error is not None:
                 result.errors.append(error)
             result.findings.extend(findings)
@@ -422,8 +444,7 @@ _WORKER_ENGINE: Engine | None = None
 def _worker_check(path: Path):
     engine = _WORKER_ENGINE
     assert engine is not None
-    data = engine.project.read_bytes(path)
-    _, findings, error = engine._check_one(path, engine.rules_for(path, data))  # noqa: SLF001
+    _, findings, error = engine._check_one(path, engine.rules_for(path))  # noqa: SLF001
     return path, findings, error
 
 

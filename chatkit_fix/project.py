@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .config import Settings
+from .parallel import fork_map
 from .pyast import module_name_for
 from .rules import Trigger, matches
 from .scope import PROJECT_FILES, Scope
@@ -28,6 +29,7 @@ SKIPPED_DIRS = frozenset(
 )
 TEXT_NAMES = ("dockerfile", "procfile", "docker-compose", "compose")
 TEXT_SUFFIXES = (".sh", ".http", ".json", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".md")
+PARALLEL_LOOK = 200  # files; below this a fork costs more than it saves
 
 
 # language -> byte tests that cross-file analyses ask of every file of that language (`Project.holds`): answered in
@@ -59,6 +61,11 @@ class Project:
     _python_view: list[Path] | None = field(default=None, repr=False)
     _by_language: dict[str, list[Path]] = field(default_factory=dict, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
+    # language -> the byte tests `note` answers: the analyses' (WATCHED) and the engine's rule triggers
+    watched: dict[str, list[Trigger]] = field(
+        default_factory=lambda: {language: list(tests) for language, tests in WATCHED.items()}, repr=False
+    )
+    jobs: int = 1  # processes `look_at` may use
 
     @classmethod
     def discover(cls, root: Path, settings: Settings, paths: list[Path]) -> Project:
@@ -146,22 +153,56 @@ class Project:
         self._held.pop(path, None)
         self.updates.append(path)
 
-    def holds(self, path: Path, trigger: Trigger) -> bool:
-        """Whether the file's bytes match `trigger`, remembered per file (see `watch`): no bytes are kept for it."""
-        memo = self._held.get(path)
-        if memo is None or trigger not in memo:
-            data = self.peek_bytes(path)
-            memo = self.note(path, data)
-            matches((trigger,), data, memo)
-        return memo[trigger]
+    def watch_also(self, language: str, triggers: list[Trigger]) -> None:
+        """More byte tests for `note` to answer on files of `language`; only before any file is noted."""
+        if self._held:
+            raise RuntimeError("byte tests were added after files were noted: their notes would be incomplete")
+        known = self.watched.setdefault(language, [])
+        known.extend(trigger for trigger in triggers if trigger not in known)
 
-    def note(self, path: Path, data: bytes) -> dict:
-        """Answer every watched trigger of the file's language while its bytes are at hand; the memo is returned
-        for more triggers (the engine adds its rules' triggers to it)."""
-        memo = self._held.setdefault(path, {})
-        for trigger in WATCHED.get(language_of(path), ()):
+    def note(self, path: Path) -> dict:
+        """Every watched byte test of the file's language (see `watch`), answered in one read and remembered; the
+        file's bytes are not kept."""
+        memo = self._held.get(path)
+        if memo is None:
+            memo = self._held[path] = self._answers(language_of(path), self.peek_bytes(path))
+        return memo
+
+    def _answers(self, language: str, data: bytes) -> dict:
+        memo: dict = {}
+        for trigger in self.watched.get(language, ()):
             matches((trigger,), data, memo)
         return memo
+
+    def holds(self, path: Path, trigger: Trigger) -> bool:
+        """Whether the file's bytes match `trigger`: from its note when the trigger is watched, else one more read."""
+        memo = self.note(path)
+        if trigger not in memo:
+            matches((trigger,), self.peek_bytes(path), memo)
+        return memo[trigger]
+
+    def look_at(self, paths: list[Path]) -> None:
+        """Read each file once for everything a run asks of its bytes before parsing: a Python file's survey
+        (scope.py), any other file's note. Over the cores when there are enough files to pay for the forks; only
+        small answers cross back (a survey, the note's tests as bits)."""
+        jobs = self.jobs if len(paths) >= PARALLEL_LOOK else 1
+        for path, answer in zip(paths, fork_map(self._look, paths, jobs)):
+            self._keep_look(path, answer)
+
+    def _look(self, path: Path):
+        language = language_of(path)
+        if language == "python":
+            return self.scope.survey_file(path)
+        memo = self._answers(language, self.peek_bytes(path))
+        return sum(1 << bit for bit, trigger in enumerate(self.watched.get(language, ())) if memo[trigger])
+
+    def _keep_look(self, path: Path, answer) -> None:
+        language = language_of(path)
+        if language == "python":
+            self.scope.record(path, answer)
+        else:
+            tests = self.watched.get(language, ())
+            self._held[path] = {trigger: bool(answer >> bit & 1) for bit, trigger in enumerate(tests)}
 
     def peek_bytes(self, path: Path) -> bytes:
         """The file's bytes without keeping them: for a look that usually rules the file out."""

@@ -72,7 +72,7 @@ class Rule:
     languages: tuple[str, ...]
     triggers: tuple[Trigger, ...] = ()
     language_triggers: Mapping[str, tuple[Trigger, ...]] = field(default_factory=dict)
-    accepts: Callable[[Path], bool] | None = None
+    accepts: Callable[[Path], bool] | None = None  # narrows the files of `languages` (by name, say)
     explanation: str = ""
     finding_triggers: tuple[Trigger, ...] | None = None
     anywhere: tuple[Trigger, ...] = ()
@@ -108,16 +108,14 @@ class Rule:
     # ---- selection ------------------------------------------------------------------------------------------------
 
     def wants(self, path: Path, language: str) -> bool:
-        if self.accepts is not None:
-            return self.accepts(path)
-        return language in self.languages
+        """A file of one of the rule's languages that `accepts`, if the rule has it, takes."""
+        return language in self.languages and (self.accepts is None or self.accepts(path))
 
-    def triggered_by(self, data: bytes, language: str = "", memo: dict | None = None) -> bool:
-        """The byte prefilter: cheap enough to run on every file before any parsing.
-
-        `memo` (one per file) keeps each trigger's answer, so a needle shared by several rules is searched once.
-        """
-        return matches(self.language_triggers.get(language, self.triggers), data, memo)
+    def triggered_by(self, memo: dict, language: str) -> bool:
+        """The byte prefilter, from the file's note (`Project.note` answers every trigger of its language's rules in
+        one read, so a needle shared by several rules is searched once)."""
+        triggers = self.language_triggers.get(language, self.triggers)
+        return not triggers or any(memo[trigger] for trigger in triggers)
 
     def may_report_in(self, path: Path, language: str, data: bytes) -> bool:
         """Whether this rule's project check could put a finding in this file (see `finding_triggers`).

@@ -36,7 +36,6 @@ from .sources import language_of
 STACK = frozenset({"chatkit", "agents", "mcp", "openai", "fastapi", "starlette", "uvicorn", "jwt", "jose", "authlib"})
 # a file that names ChatKit is about ChatKit, whatever it imports (a literal prefix: one fast pass over the bytes)
 ABOUT_CHATKIT = (re.compile(rb"hat[Kk]it"),)
-PARALLEL_SURVEY = 1000  # files; below this forking the workers costs more than it saves
 PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
 
 _IMPORT_LINE = re.compile(
@@ -80,6 +79,7 @@ def imported_names(data: bytes) -> frozenset[str]:
 
 # what one read of a Python file tells: the modules it imports, their first names, whether it is about ChatKit
 Survey = tuple[frozenset[str], frozenset[str], bool]
+_NOTHING: Survey = (frozenset(), frozenset(), False)
 
 
 def _top(name: str) -> str:
@@ -123,7 +123,6 @@ class Scope:
         self._members: dict[Unit, list[Path]] | None = None
         self._surveyed: dict[Path, Survey] = {}
         self.about: tuple[Trigger, ...] = ABOUT_CHATKIT  # bytes that put a file in scope on their own
-        self.jobs = 1
         self.services_only = False  # the cross-file checks see one service (or the named files'), not every one
         self._applications: set[Unit] | None = None
 
@@ -193,31 +192,33 @@ class Scope:
                 imported, first_names, _ = self._surveyed[path]
                 names |= imported
                 tops |= first_names
-                uses_stack = uses_stack or not first_names.isdisjoint(STACK) and not self._part_of_stack(unit, path)
+                uses_stack = uses_stack or not first_names.isdisjoint(STACK)
             self._own[unit] = (uses_stack, frozenset(names), frozenset(tops))
         return self._own[unit]
 
     def survey(self, paths: list[Path]) -> None:
-        """Read each file once for its imports and whether it is about ChatKit; over both cores for many files."""
-        missing = [path for path in paths if path not in self._surveyed]
-        if self.jobs > 1 and len(missing) >= PARALLEL_SURVEY:
-            import multiprocessing
+        """Read each file once for its imports and whether it is about ChatKit (`Project.look_at`)."""
+        self.project.look_at(self.unsurveyed(paths))
 
-            global _SURVEYING
-            _SURVEYING = (self, missing)  # inherited by the forked workers: only index ranges cross the pipe
-            step = -(-len(missing) // (self.jobs * 4))
-            chunks = [(start, min(start + step, len(missing))) for start in range(0, len(missing), step)]
-            with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
-                for (start, end), answers in zip(chunks, pool.map(_survey_chunk, chunks)):
-                    self._surveyed.update(zip(missing[start:end], answers))
-            return
-        for path in missing:
-            self._surveyed[path] = self._survey_one(path)
+    def unsurveyed(self, paths: list[Path]) -> list[Path]:
+        """Those of `paths` the survey has yet to read. The stack's own files are never read: they are never in
+        scope, and what they import makes no unit an application (`_part_of_stack`)."""
+        missing = []
+        for path in paths:
+            if path not in self._surveyed:
+                if self._part_of_stack(self.unit_of(path), path):
+                    self._surveyed[path] = _NOTHING
+                else:
+                    missing.append(path)
+        return missing
 
-    def _survey_one(self, path: Path) -> Survey:
+    def survey_file(self, path: Path) -> Survey:
         data = self.project.peek_bytes(path)
         names = imported_names(data)
         return names, frozenset(map(_top, names)), matches(self.about, data)
+
+    def record(self, path: Path, survey: Survey) -> None:
+        self._surveyed[path] = survey
 
     def _part_of_stack(self, unit: Unit, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
@@ -234,9 +235,6 @@ class Scope:
             )
         folder = os.path.dirname(str(path))[len(str(self.project.root)) + 1:]
         return any(part in STACK for part in folder.split(os.sep))
-
-    def _stack_only(self, unit: Unit) -> bool:
-        return all(self._part_of_stack(unit, path) for path in self._files_of(unit))
 
     # ---- the decision ------------------------------------------------------------------------------------------
 
@@ -270,7 +268,7 @@ class Scope:
                 }
                 if unit in seeds:
                     applications |= reached  # what the application imports: settings, auth helpers
-                elif reached & seeds and not self._stack_only(unit):
+                elif reached & seeds:
                     applications.add(unit)  # what imports the application: its entry script
             self._applications = applications
         return self._applications
@@ -324,12 +322,3 @@ class Scope:
             return True
         self.survey([path])
         return self._surveyed[path][2]
-
-
-_SURVEYING: tuple[Scope, list[Path]] | None = None
-
-
-def _survey_chunk(span: tuple[int, int]) -> list[Survey]:
-    assert _SURVEYING is not None
-    scope, paths = _SURVEYING
-    return [scope._survey_one(path) for path in paths[span[0]:span[1]]]  # noqa: SLF001

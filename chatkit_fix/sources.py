@@ -18,6 +18,7 @@ from pathlib import Path
 PYTHON_SUFFIXES = (".py", ".pyi")
 SCRIPT_SUFFIXES = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
 HTML_SUFFIXES = (".html", ".htm")
+LANGUAGES = ("python", "tsx", "html", "text")  # what `language_of` answers
 
 
 class SourceError(Exception):

@@ -43,6 +43,7 @@ from chatkit_fix.rules import Invalid, Valid, rule
 # key handed to jwt, or an OpenAI key anywhere. A superset of what the checks below report, and far narrower than
 # the words "secret" or "token", which ordinary code is full of.
 OPENAI_KEY_LITERAL = re.compile(rb"[\"'`]sk-[A-Za-z0-9_-]{16,}")
+OPENAI_KEY_SHAPE = re.compile(rb"sk-[A-Za-z0-9_-]{16,}")  # a literal prefix: one fast pass before the quote is checked
 SECRET_LITERALS = (
     re.compile(rb"(?i)(secret|passw|key|token)\w*[\"']?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"),
     re.compile(rb"(?i)(getenv|environ\.get|setdefault)\(\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']"),
@@ -58,7 +59,7 @@ RULE = rule(
     url="https://platform.openai.com/docs/guides/production-best-practices#api-keys",
     languages=("python", "tsx"),
     triggers=SECRET_LITERALS,
-    language_triggers={"tsx": ((b"sk-", OPENAI_KEY_LITERAL),)},  # front-end code is checked for OpenAI keys only
+    language_triggers={"tsx": ((OPENAI_KEY_SHAPE, OPENAI_KEY_LITERAL),)},  # front-end code is checked for OpenAI keys only
     module=__name__,
     explanation=__doc__,
 )

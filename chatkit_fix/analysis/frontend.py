@@ -18,6 +18,7 @@ import ast
 import json
 import os
 import posixpath
+import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,11 +36,11 @@ CONVENTIONAL_ENTRIES = ("src/main", "src/index", "main", "index", "app/root", "a
 DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".d.tsx")  # type declarations: nothing in them runs or renders
 
 
-def _mentions_chatkit(data: bytes) -> bool:
-    return b"chatkit" in data or b"ChatKit" in data or b"chatkit" in data.lower()
-
-
-MENTIONS_CHATKIT = watch(("tsx", "html"), _mentions_chatkit)
+_CHAT_KIT = re.compile(rb"hat[Kk]it")  # a literal prefix: one fast pass (lowering the bytes would copy them)
+# ChatKit, chatkit, Chatkit, chatKit, CHATKIT
+MENTIONS_CHATKIT = watch(("tsx", "html"), lambda data: _CHAT_KIT.search(data) is not None or b"HATKIT" in data)
+# where a chatkit.js URL may be written: chatkit next to an absolute or protocol-relative URL
+NAMES_A_CHATKIT_URL = watch(("tsx", "html"), (b"chatkit", b"//"))
 CONVENTIONAL_STEMS = frozenset(entry.rsplit("/", 1)[-1] for entry in CONVENTIONAL_ENTRIES)
 RESOLVE_SUFFIXES = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
 FUNCTION_KINDS = ("arrow_function", "function_expression", "function_declaration", "method_definition", "function")
@@ -1300,8 +1301,7 @@ class FrontendModel:
     def script_refs(self) -> list[ScriptRef]:
         """Every literal chatkit.js URL (official or near miss) in reachable code, HTML files and framework configs."""
         refs: list[ScriptRef] = []
-        candidates = [p for p in self.script_files + self.html_files
-                      if b"chatkit" in self._bytes(p) and (b"://" in self._bytes(p) or b"//cdn" in self._bytes(p))]
+        candidates = [p for p in self.script_files + self.html_files if self.project.holds(p, NAMES_A_CHATKIT_URL)]
         for path in candidates:
             parsed = self.parse(path)
             if isinstance(parsed, HtmlFile):
