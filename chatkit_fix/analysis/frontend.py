@@ -52,8 +52,15 @@ NEAR_MISS_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "esm.sh", "cdn.skypack.dev",
 
 # ---- small helpers on ast-grep nodes ---------------------------------------------------------------------------------
 
+# id -> tree of the files parsed with the plain TypeScript grammar, which has no JSX kinds: asking it for one raises,
+# and with RUST_BACKTRACE set the first such error costs ~50 ms of backtrace capture (see ScriptFile)
+_WITHOUT_JSX: dict[int, object] = {}
+
+
 def find_all(node, kind: str) -> list:
     """`node.find_all(kind=...)`, empty when the grammar has no such kind (JSX kinds in `.ts` files)."""
+    if kind.startswith("jsx_") and id(node.get_root()) in _WITHOUT_JSX:
+        return []
     try:
         return node.find_all(kind=kind)
     except RuntimeError:
@@ -418,7 +425,11 @@ class ScriptFile:
         self.path = path
         self.text = text
         grammar = "typescript" if path.suffix.lower() in (".ts", ".mts", ".cts") else "tsx"
-        self.root = SgRoot(text, grammar).root()
+        tree = SgRoot(text, grammar)
+        self.root = tree.root()
+        if grammar == "typescript":  # held while this file is: its id cannot be reused meanwhile
+            _WITHOUT_JSX[id(tree)] = tree
+            weakref.finalize(self, _WITHOUT_JSX.pop, id(tree), None)
 
     @cached_property
     def imports(self) -> list[ImportRef]:
