@@ -104,7 +104,10 @@ class Project:
     @cached_property
     def files(self) -> list[Path]:
         """Every file of the project (gitignore honoured) plus the files the run names."""
-        return sorted(set(_walk(self.root, self.root, self._ignore)) | set(self._named), key=str)
+        walked = list(_walk(self.root, self.root, self._ignore))
+        if self._named:
+            return sorted(set(walked) | set(self._named), key=str)
+        return walked  # already in the order of the paths' strings
 
     @cached_property
     def file_set(self) -> frozenset[Path]:
@@ -429,16 +432,10 @@ class _IgnoreRules:
 
     def __init__(self, root: Path, extra: list[str]):
         self.root_length = len(str(root)) + 1
-        self._specs: dict[str, object] = {}
-        self._extra = self._compile(extra) if extra else None
+        self._specs: dict[str, _Patterns | None] = {}
+        self._extra = _Patterns(extra) if extra else None
 
-    @staticmethod
-    def _compile(lines: list[str]):
-        import pathspec
-
-        return pathspec.GitIgnoreSpec.from_lines(lines)
-
-    def spec_for(self, folder: str):
+    def spec_for(self, folder: str) -> _Patterns | None:
         if folder not in self._specs:
             gitignore = os.path.join(folder, ".gitignore")
             spec = None
@@ -449,55 +446,92 @@ class _IgnoreRules:
                 except OSError:
                     lines = []
                 if any(line.strip() and not line.startswith("#") for line in lines):
-                    spec = self._compile(lines)
+                    spec = _Patterns(lines)
             self._specs[folder] = spec
         return self._specs[folder]
 
-    def ignored(self, path: str, is_dir: bool, specs: list[tuple[int, object]]) -> bool:
-        """`specs` holds (length of the folder's path + 1, its spec) for the .gitignore files above `path`."""
-        suffix = "/" if is_dir else ""
+    def ignored(self, path: str, name: str, is_dir: bool, specs: list[tuple[int, _Patterns]]) -> bool:
+        """`specs` holds (length of the folder's path + 1, its patterns) for the .gitignore files above `path`."""
         verdict = False
         for base_length, spec in specs:
-            decision = spec.check_file(_posix(path[base_length:]) + suffix).include  # True: ignored, False: `!`
+            decision = spec.decide(path[base_length:], name, is_dir)
             if decision is not None:
                 verdict = decision
-        if self._extra is not None and self._extra.match_file(_posix(path[self.root_length:]) + suffix):
+        if self._extra is not None and self._extra.decide(path[self.root_length:], name, is_dir):
             verdict = True
         return verdict
+
+
+class _Patterns:
+    """One .gitignore's patterns. Most name no folder (`*.pyc`, `node_modules/`): when all do, one regex over the
+    file's name rules out nearly every file before pathspec weighs the patterns in order."""
+
+    def __init__(self, lines: list[str]):
+        import pathspec
+
+        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        self.names = _name_filter(lines)
+
+    def decide(self, relative: str, name: str, is_dir: bool) -> bool | None:
+        """True: ignored, False: re-included by a `!` pattern, None: no pattern matches."""
+        if self.names is not None and self.names.match(name) is None:
+            return None
+        return self.spec.check_file(_posix(relative) + ("/" if is_dir else "")).include
+
+
+def _name_filter(lines: list[str]) -> re.Pattern[str] | None:
+    """A regex matching every file name some pattern could match, or None when a pattern looks at more than the
+    name (a slash inside it, `**`, an escape)."""
+    import fnmatch
+
+    names = []
+    for line in lines:
+        pattern = line.rstrip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        pattern = pattern.removeprefix("!").removesuffix("/")
+        if not pattern or "/" in pattern or "\\" in pattern or "**" in pattern:
+            return None
+        names.append(fnmatch.translate(pattern))
+    return re.compile("|".join(names)) if names else None
 
 
 def _posix(relative: str) -> str:
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
-def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, object]] | None = None):
-    """Yield the files under `folder`, pruning ignored folders and never following a symlink out of `root`."""
+def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]] | None = None):
+    """Yield the files under `folder` in the order of their paths' strings, pruning ignored folders and never
+    following a symlink out of `root`."""
     yield from map(Path, _walk_names(str(root), str(folder), ignore, list(specs or [])))
 
 
-def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, object]]):
+def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]]):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    if folder != root and any(entry.name == "pyvenv.cfg" for entry in entries):
+        return  # a virtualenv
     spec = ignore.spec_for(folder)
     if spec is not None:
         specs = [*specs, (len(folder) + 1, spec)]
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
+    kinds = []
     for entry in entries:
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
-            if not inside(target, root):
-                continue  # a link out of the project is never followed
-            if os.path.isdir(target):
-                continue  # a link inside the project points at files we already walk
+            if not inside(target, root) or os.path.isdir(target):
+                continue  # a link out of the project is never followed; one inside points at files we walk anyway
         if entry.is_dir(follow_symlinks=False):
-            if (
-                entry.name in SKIPPED_DIRS
-                or os.path.isfile(os.path.join(entry.path, "pyvenv.cfg"))  # a virtualenv
-                or ignore.ignored(entry.path, True, specs)
-            ):
-                continue
-            yield from _walk_names(root, entry.path, ignore, specs)
+            kinds.append((entry.name + "/", entry))  # sorted as the path strings of the files inside sort
         elif entry.is_file():
-            if not ignore.ignored(entry.path, False, specs):
-                yield entry.path
+            kinds.append((entry.name, entry))
+    kinds.sort(key=lambda pair: pair[0])
+    for key, entry in kinds:
+        is_dir = key[-1] == "/"
+        if is_dir and entry.name in SKIPPED_DIRS or ignore.ignored(entry.path, entry.name, is_dir, specs):
+            continue
+        if is_dir:
+            yield from _walk_names(root, entry.path, ignore, specs)
+        else:
+            yield entry.path

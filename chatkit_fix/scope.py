@@ -86,6 +86,16 @@ def _top(name: str) -> str:
     return name.partition(".")[0]
 
 
+def _with_parents(names: frozenset[str]) -> set[str]:
+    """The modules and every package above them: importing `a.b.c` imports `a` and `a.b` too."""
+    found = set(names)
+    for name in names:
+        while "." in name:
+            name = name.rpartition(".")[0]
+            found.add(name)
+    return found
+
+
 @dataclass(frozen=True)
 class Unit:
     """Files deployed and imported together: a service folder, a top-level regular package, or a plain folder."""
@@ -256,19 +266,24 @@ class Scope:
                 hits = first_names & tops
                 if not hits:
                     continue
-                names = [name for name in imported if _top(name) in hits]
+                seed = unit in seeds
                 # a script runs from its folder or any folder above it: names resolve against all of them
                 bases = {unit.import_base, *unit.import_base.parents, *roots}
-                reached = {
-                    other
-                    for name in names
+                # a seed reaches any unit; any other unit matters only if it reaches a seed
+                candidates = [
+                    (other, dotted)
+                    for top in hits
                     for base in bases
-                    for other, dotted in by_top.get((base, _top(name)), ())
-                    if name == dotted or name.startswith(dotted + ".")
-                }
-                if unit in seeds:
+                    for other, dotted in by_top.get((base, top), ())
+                    if other != unit and (seed or other in seeds)
+                ]
+                if not candidates:
+                    continue
+                modules = _with_parents(imported)
+                reached = {other for other, dotted in candidates if dotted in modules}
+                if seed:
                     applications |= reached  # what the application imports: settings, auth helpers
-                elif reached & seeds:
+                elif reached:
                     applications.add(unit)  # what imports the application: its entry script
             self._applications = applications
         return self._applications

@@ -1,0 +1,46 @@
+"""The project walk: files come in the order of their path strings, and the name prefilter of .gitignore patterns
+never changes a verdict pathspec would give."""
+
+from __future__ import annotations
+
+import pathspec
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from chatkit_fix.config import Settings
+from chatkit_fix.project import Project, _Patterns
+
+TRICKY = ["a", "a-b", "a.txt", "ab", "A", "a0", "b", "_x", "~y", "a b"]
+
+
+def test_files_come_in_the_order_of_their_paths(tmp_path):
+    for name in TRICKY:
+        (tmp_path / name).mkdir()
+        for inner in TRICKY[:4]:
+            (tmp_path / name / f"{inner}.py").write_text("")
+        (tmp_path / f"{name}.py").write_text("")
+    walked = Project.discover(tmp_path, Settings(root=tmp_path), [tmp_path]).files
+    assert walked == sorted(walked, key=str)
+    assert len(walked) == len(TRICKY) * 5
+
+
+NAMES = st.sampled_from(["main.py", "a.pyc", "node_modules", "keep.log", "x.log", "build", "docs", "README.md",
+                         "b", "ab", "[x]", "!odd", "#hash", "sp ace"])
+PATTERNS = st.sampled_from(["*.pyc", "node_modules/", "*.log", "!keep.log", "/build", "docs/**/*.md", "b", "a?",
+                            "[ab]*", "!b", "# comment", "", "**/x.log", "\\#hash", "\\!odd", "sp ace", "*", "a/b"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(PATTERNS, max_size=6), folders=st.lists(NAMES, max_size=3), name=NAMES, is_dir=st.booleans())
+def test_the_name_prefilter_never_changes_a_verdict(lines, folders, name, is_dir):
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    # the walk asks about a path only when none of its folders was ignored (it does not descend into those)
+    assume(not any(spec.check_file("/".join(folders[:depth]) + "/").include for depth in range(1, len(folders) + 1)))
+    relative = "/".join([*folders, name])
+    expected = spec.check_file(relative + ("/" if is_dir else "")).include
+    assert _Patterns(lines).decide(relative, name, is_dir) == expected
+
+
+def test_most_gitignores_get_a_name_prefilter():
+    assert _Patterns(["__pycache__/", "*.pyc", ".env", "!keep.env"]).names is not None
+    assert _Patterns(["/dist", "*.pyc"]).names is None  # anchored: depends on the folder
