@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,8 @@ FACTS_FORMAT = 2
 
 
 def installed_version(distribution: str) -> str | None:
+    from importlib import metadata  # 10 ms of imports (email, zipfile): only when a version is asked
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -112,10 +112,11 @@ def _chatkit_location(extra_path: str | None) -> Path | None:
 
 
 def _cache_key(location: Path) -> str:
-    """Changes whenever the chatkit that would be probed changes: version, place, or the files read."""
+    """Changes whenever the chatkit that would be probed changes: its place or the files read (a new version
+    rewrites them)."""
     import hashlib
 
-    parts = [str(location.resolve()), installed_version("openai-chatkit") or "", f"{sys.version_info[0]}{sys.version_info[1]}"]
+    parts = [str(location.resolve()), f"{sys.version_info[0]}{sys.version_info[1]}"]
     for name in ("__init__.py", "store.py", "types.py"):
         try:
             stat = (location / name).stat()
@@ -127,6 +128,8 @@ def _cache_key(location: Path) -> str:
 
 def probe_in_subprocess(python: str | None = None, extra_path: str | None = None) -> dict[str, Any] | None:
     """Run `probe()` in a fresh interpreter so the caller never imports chatkit itself."""
+    import subprocess
+
     env = dict(os.environ)
     if extra_path:
         env["PYTHONPATH"] = extra_path + os.pathsep + env.get("PYTHONPATH", "")
@@ -191,10 +194,7 @@ def probe() -> None:
             error_codes = [member.value for member in ErrorCode]
         except ImportError:
             error_codes = []
-    try:
-        version = metadata.version("openai-chatkit")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    version = installed_version("openai-chatkit") or "unknown"
     facts = {
         "version": version,
         "origin": f"installed openai-chatkit {version} at {Path(store_module.__file__).parent}",
