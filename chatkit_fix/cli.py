@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import NoReturn
 from pathlib import Path
 
 import click
@@ -78,6 +79,34 @@ def common_options(func):
     return func
 
 
+_OWN_PROCESS = False  # set by `run`: only a process of its own may end without the interpreter's teardown
+
+
+def run() -> None:
+    """The console script and `python -m chatkit_fix`: the CLI in a process of its own."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    main()
+
+
+def _leave(code: int) -> NoReturn:
+    """End a check or apply run with `code`.
+
+    In a process of its own the interpreter's teardown is skipped: freeing every file list, survey and syntax tree
+    one object at a time costs ~30 ms, a tenth of a run over a large tree, and nothing is left to do by then (files
+    are written atomically before this point; no temp file or child outlives the run). Under click's test runner,
+    or wherever the CLI is called as a function, a plain exit.
+    """
+    if not _OWN_PROCESS:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # a reader that went away (`| head`): what was printed is all it wanted
+    os._exit(code)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, "--version", prog_name="chatkit-fix")
 def main() -> None:
@@ -100,7 +129,7 @@ def check(**kwargs) -> None:
       chatkit-fix check backend frontend --select CK2,CK3 --format github
     """
     options = CommonOptions(**kwargs)
-    sys.exit(_run("check", options))
+    _leave(_run("check", options))
 
 
 @main.command()
@@ -118,7 +147,7 @@ def apply(dry_run: bool, diff: bool, unsafe_fixes: bool, show_fixes: bool, **kwa
       chatkit-fix apply --unsafe-fixes .   # fix, including behaviour changes
     """
     options = CommonOptions(**kwargs)
-    sys.exit(_run("apply", options, dry_run=dry_run or diff, diff=diff, unsafe=unsafe_fixes, show_fixes=show_fixes))
+    _leave(_run("apply", options, dry_run=dry_run or diff, diff=diff, unsafe=unsafe_fixes, show_fixes=show_fixes))
 
 
 def _color(no_color: bool, output_format: str) -> bool:

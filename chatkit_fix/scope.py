@@ -127,6 +127,8 @@ class Scope:
     def __init__(self, project):
         self.project = project
         self._unit_of_folder: dict[str, Unit] = {}
+        self._stack_folders: dict[str, bool] = {}
+        self._folder_verdicts: dict[str, bool | None] = {}
         self._services: dict[Path, bool] = {}
         self._decided: dict[Path, bool] = {}
         self._own: dict[Unit, tuple[bool, frozenset[str], frozenset[str]]] = {}
@@ -216,7 +218,7 @@ class Scope:
         missing = []
         for path in paths:
             if path not in self._surveyed:
-                if self._part_of_stack(self.unit_of(path), path):
+                if self._part_of_stack(path):
                     self._surveyed[path] = _NOTHING
                 else:
                     missing.append(path)
@@ -230,21 +232,27 @@ class Scope:
     def record(self, path: Path, survey: Survey) -> None:
         self._surveyed[path] = survey
 
-    def _part_of_stack(self, unit: Unit, path: Path) -> bool:
+    def _part_of_stack(self, path: Path) -> bool:
         """A file of the stack itself (`chatkit/server.py`), even where it was copied without its `__init__.py`."""
+        folder = os.path.dirname(str(path))
+        known = self._stack_folders.get(folder)
+        if known is None:
+            known = self._stack_folders[folder] = self._stack_folder(self.unit_of(path), folder)
+        return known
+
+    def _stack_folder(self, unit: Unit, folder: str) -> bool:
         if unit.kind == "service":
             # a service's own `chatkit/` or `agents/` folder is the user's code, unless it is the regular package at
             # the service's import root: no application can have one there (it would shadow the SDK it imports), so
             # the service is the SDK's own repository
-            relative = os.path.dirname(str(path))[len(str(unit.folder)) + 1:].split(os.sep)
+            relative = folder[len(str(unit.folder)) + 1:].split(os.sep)
             depth = 2 if relative[0] == "src" else 1
             package = relative[:depth]
             return (
                 len(package) == depth and package[-1] in STACK
                 and (unit.folder.joinpath(*package) / "__init__.py").is_file()
             )
-        folder = os.path.dirname(str(path))[len(str(self.project.root)) + 1:]
-        return any(part in STACK for part in folder.split(os.sep))
+        return any(part in STACK for part in folder[len(str(self.project.root)) + 1:].split(os.sep))
 
     # ---- the decision ------------------------------------------------------------------------------------------
 
@@ -330,10 +338,17 @@ class Scope:
         return known
 
     def _decide(self, path: Path) -> bool:
-        unit = self.unit_of(path)
-        if self._part_of_stack(unit, path):
-            return False  # the stack's own code (it names ChatKit all over)
-        if self._own_imports(unit)[0] or unit in self.applications:
-            return True
-        self.survey([path])
+        folder = os.path.dirname(str(path))
+        if folder not in self._folder_verdicts:  # one verdict per folder; None: each file decides by its bytes
+            unit = self.unit_of(path)
+            if self._part_of_stack(path):
+                verdict = False  # the stack's own code (it names ChatKit all over)
+            else:
+                verdict = True if self._own_imports(unit)[0] or unit in self.applications else None
+            self._folder_verdicts[folder] = verdict
+        verdict = self._folder_verdicts[folder]
+        if verdict is not None:
+            return verdict
+        if path not in self._surveyed:
+            self.survey([path])
         return self._surveyed[path][2]

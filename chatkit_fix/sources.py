@@ -13,6 +13,7 @@ import os
 import re
 import tokenize
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -31,6 +32,7 @@ class SourceError(Exception):
         self.message = message
 
 
+@lru_cache(maxsize=1 << 16)  # asked of every file several times per run
 def language_of(path: Path) -> str:
     """The parser family for a path: python, tsx, html or text."""
     suffix = path.suffix.lower()

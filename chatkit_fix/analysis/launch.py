@@ -48,7 +48,7 @@ def file_kind(path: Path) -> str | None:
         (".dockerfile", ".containerfile")
     ):
         return "dockerfile"
-    if re.fullmatch(r"(docker-)?compose([.-][\w.-]+)?\.ya?ml", name):
+    if "compose" in name and re.fullmatch(r"(docker-)?compose([.-][\w.-]+)?\.ya?ml", name):
         return "compose"
     if name == "procfile" or name.startswith("procfile."):
         return "procfile"

@@ -1245,7 +1245,7 @@ def _launcher_kind(path: Path) -> str | None:
         return "dockerfile"
     if name in ("procfile",) or name.startswith("procfile."):
         return "procfile"
-    if re.fullmatch(r"(docker-)?compose[\w.-]*\.ya?ml", name):
+    if "compose" in name and re.fullmatch(r"(docker-)?compose[\w.-]*\.ya?ml", name):
         return "compose"
     if name in ("render.yaml", "render.yml", "railway.json", "railway.toml", "fly.toml", "app.yaml", "nixpacks.toml", "app.json"):
         return "platform"
