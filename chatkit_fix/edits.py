@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_module
-import tempfile
 from pathlib import Path
 
 from .findings import Edit
@@ -62,25 +61,19 @@ def atomic_write(path: Path, data: bytes, expected: os.stat_result | None) -> No
         raise StaleFileError(f"{path} changed on disk since it was read")
     if not os.access(path, os.W_OK):
         raise PermissionError(f"{path} is read-only")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".chatkit-fix.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, stat_module.S_IMODE(current.st_mode))
-        with contextlib.suppress(OSError):
-            os.chown(tmp_name, current.st_uid, current.st_gid)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    _replace(path, data, stat_module.S_IMODE(current.st_mode), (current.st_uid, current.st_gid))
 
 
 def write_new_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Create or replace a file atomically (used by `init`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, data, mode)
+
+
+def _replace(path: Path, data: bytes, mode: int, owner: tuple[int, int] | None = None) -> None:
+    """Write `data` to a temp file beside `path`, synced, then move it over `path`: readers see old or new."""
+    import tempfile  # 4 ms of imports (random, shutil): only a run that writes pays them
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".chatkit-fix.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -88,6 +81,9 @@ def write_new_file(path: Path, data: bytes, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
+        if owner is not None:
+            with contextlib.suppress(OSError):
+                os.chown(tmp_name, *owner)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):

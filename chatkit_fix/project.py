@@ -328,7 +328,7 @@ class Project:
                 _merge(versions, _package_lock(self.read_bytes(path)), override=True)
             elif name == "pyproject.toml":
                 _merge(versions, _requirements(_pyproject_requirements(self.read_bytes(path))))
-            elif re.fullmatch(r"requirements.*\.(txt|in)", name):
+            elif name.startswith("requirements") and re.fullmatch(r"requirements.*\.(txt|in)", name):
                 _merge(versions, _requirements(self.read_bytes(path).decode("utf-8", "replace").splitlines()))
             elif name in ("uv.lock", "poetry.lock"):
                 _merge(versions, _toml_lock(self.read_bytes(path)), override=True)

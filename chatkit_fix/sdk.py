@@ -114,7 +114,7 @@ def _chatkit_location(extra_path: str | None) -> Path | None:
 def _cache_key(location: Path) -> str:
     """Changes whenever the chatkit that would be probed changes: its place or the files read (a new version
     rewrites them)."""
-    import hashlib
+    import zlib  # not hashlib: its OpenSSL binding costs 3 ms of start-up, and this key guards no secret
 
     parts = [str(location.resolve()), f"{sys.version_info[0]}{sys.version_info[1]}"]
     for name in ("__init__.py", "store.py", "types.py"):
@@ -123,7 +123,8 @@ def _cache_key(location: Path) -> str:
             parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
         except OSError:
             parts.append(f"{name}:-")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+    key = "|".join(parts).encode()
+    return f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}"
 
 
 def probe_in_subprocess(python: str | None = None, extra_path: str | None = None) -> dict[str, Any] | None:
