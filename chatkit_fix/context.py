@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from .findings import Edit, Finding, Fix, Safety
+from .pyast import walk
 from .sources import SourceError, SourceFile
 
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class PythonContext(FileContext):
         return self.imports.refers_to(node, package, symbol)
 
     def calls(self) -> Iterable[ast.Call]:
-        return (node for node in ast.walk(self.tree) if isinstance(node, ast.Call))
+        return (node for node in walk(self.tree) if isinstance(node, ast.Call))
 
     def calls_to(self, package: str, symbol: str) -> Iterable[ast.Call]:
         return (call for call in self.calls() if self.refers_to(call.func, package, symbol))

@@ -47,7 +47,7 @@ class ImportMap:
     def __init__(self, tree: ast.AST, module: str = "", is_package: bool = False):
         self.names: dict[str, set[str]] = {}
         self.modules: set[str] = set()
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.modules.add(alias.name)
@@ -90,9 +90,36 @@ def is_symbol(qualified: str, package: str, symbol: str) -> bool:
     return qualified.startswith(package + ".") and qualified.endswith("." + symbol)
 
 
+def walk(node: ast.AST) -> list[ast.AST]:
+    """`ast.walk(node)` as a list, in the same order (breadth first), at about half the cost.
+
+    A module's list is kept on the module: the rules walk the same trees over and over, and nothing edits a tree
+    (fixes are text edits; a fixed file is parsed again).
+    """
+    if isinstance(node, ast.Module):
+        found = node.__dict__.get("_chatkit_fix_nodes")
+        if found is None:
+            found = node._chatkit_fix_nodes = _breadth_first(node)
+        return found
+    return _breadth_first(node)
+
+
+def _breadth_first(node: ast.AST) -> list[ast.AST]:
+    found = [node]
+    append, extend, node_type = found.append, found.extend, ast.AST
+    for current in found:  # the list grows while it is read: every node added is visited in turn
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                extend([item for item in value if isinstance(item, node_type)])
+            elif isinstance(value, node_type):
+                append(value)
+    return found
+
+
 def parent_map(tree: ast.AST) -> dict[ast.AST, ast.AST]:
     parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     return parents
@@ -132,7 +159,7 @@ NOT_LITERAL = _NOT_LITERAL
 
 
 def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield node
 

@@ -49,6 +49,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -333,7 +334,7 @@ def _is_buffer_init(statement: ast.stmt, following: list[ast.stmt]) -> bool:
         isinstance(value, ast.Constant) and value.value in ("", b"")
     ) or (isinstance(value, ast.Call) and dotted(value.func) in ("list", "bytearray", "io.BytesIO") and not value.args)
     target = statement.targets[0].id
-    return empty and any(isinstance(n, ast.Name) and n.id == target for s in following for n in ast.walk(s))
+    return empty and any(isinstance(n, ast.Name) and n.id == target for s in following for n in walk(s))
 
 
 _HEAD = (

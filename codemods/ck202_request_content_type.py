@@ -32,7 +32,7 @@ from pathlib import Path
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.jsonpos import Value, from_python, objects_in
-from chatkit_fix.pyast import keyword
+from chatkit_fix.pyast import keyword, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 STREAMING_INPUT_REQUESTS = ("threads.create", "threads.add_user_message")
@@ -191,7 +191,7 @@ def _check_python(ctx):
     required: list[str] | None = None
     agent_input = ctx.imports.imports_package("agents") and "chat.completions" not in ctx.text
     in_list: set[int] = set()  # dicts that are items of a list or tuple (walked before their items)
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, (ast.List, ast.Tuple)):
             in_list.update(id(item) for item in node.elts if isinstance(item, ast.Dict))
         elif isinstance(node, ast.Dict):

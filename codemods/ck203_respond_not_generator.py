@@ -49,6 +49,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import OFFICIAL_RESPOND, Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
@@ -175,7 +176,7 @@ def _returns_run_result(ctx, call: ast.expr) -> bool:
     name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id if isinstance(call.func, ast.Name) else None
     if name is None:
         return False
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             if node.returns is not None and ctx.refers_to(node.returns, "agents", "RunResult"):
                 return True

@@ -55,6 +55,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -285,7 +286,7 @@ def _iterated_directly(ctx, run: ast.Call, parent: ast.AST | None):
     elif isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         name = parent.targets[0].id
         scope = scope_of(ctx, run)
-        for node in walk_scope(scope) if scope is not ctx.tree else ast.walk(ctx.tree):
+        for node in walk_scope(scope) if scope is not ctx.tree else walk(ctx.tree):
             if isinstance(node, (ast.AsyncFor, ast.comprehension)) and isinstance(node.iter, ast.Name) and node.iter.id == name:
                 if isinstance(node, ast.comprehension) and not node.is_async:
                     continue

@@ -46,6 +46,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Valid, rule
 
 RULE = rule(
@@ -131,10 +132,10 @@ def _move_definition(ctx, run: ast.Call, agent_context: ast.expr) -> list | None
     end = next(i for i, s in enumerate(block) if s is definition)
     assigned_between = set()
     for statement in block[start:end]:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 assigned_between.add(node.id)
-    used = {n.id for n in ast.walk(definition.value) if isinstance(n, ast.Name)}
+    used = {n.id for n in walk(definition.value) if isinstance(n, ast.Name)}
     if used & assigned_between:
         return None
     first, _ = ctx.source.position(ctx.span(definition)[0])

@@ -40,6 +40,7 @@ from chatkit_fix.analysis.server import (
     stream_is_wrapped,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -113,7 +114,7 @@ def _remapped_in_loop(ctx, stream) -> bool:
         return False
     import ast
 
-    for node in ast.walk(loop):
+    for node in walk(loop):
         if isinstance(node, ast.Attribute) and node.attr == "generate_item_id":
             return True
         if isinstance(node, ast.Assign) and any(

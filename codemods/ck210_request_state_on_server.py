@@ -41,6 +41,7 @@ from chatkit_fix.analysis.server import (
     walk_scope,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -135,7 +136,7 @@ def _lazy_init(ctx, node: ast.AST, attribute: str, method: ast.AST) -> bool:
     current = parent_of(ctx, node)
     while current is not None and current is not method:
         if isinstance(current, ast.If):
-            for test in ast.walk(current.test):
+            for test in walk(current.test):
                 if isinstance(test, ast.Attribute) and test.attr == attribute and dotted(test.value) == "self":
                     return True
                 if isinstance(test, ast.Constant) and test.value == attribute:

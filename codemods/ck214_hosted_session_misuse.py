@@ -53,6 +53,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import FRONTEND_SHELL, frontend_app
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -170,7 +171,7 @@ def _tsx_finding(pctx, path, node, message: str, hint: str):
 def check_backend(ctx):
     if "chatkit" not in ctx.text.lower():
         return
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         value = None
         if isinstance(node, ast.Dict):
             for key, item in zip(node.keys, node.values):
@@ -211,7 +212,7 @@ def _returned(ctx, node) -> bool:
             name = parent.targets[0].id
             return func is not None and any(
                 isinstance(n, ast.Return) and n.value is not None
-                and any(isinstance(m, ast.Name) and m.id == name for m in ast.walk(n.value))
+                and any(isinstance(m, ast.Name) and m.id == name for m in walk(n.value))
                 for n in walk_scope(func)
             )
         if not isinstance(parent, (ast.Call, ast.keyword, ast.Dict, ast.List, ast.Tuple)):
@@ -222,7 +223,7 @@ def _returned(ctx, node) -> bool:
 
 def _minted(ctx, value: ast.expr) -> str | None:
     func = _function_of(ctx, value)
-    nodes = list(ast.walk(value))
+    nodes = list(walk(value))
     if func is not None:
         nodes, _ = flow_of(ctx, func).closure(value)
     if _from_openai(nodes):
@@ -234,7 +235,7 @@ def _minted(ctx, value: ast.expr) -> str | None:
         if isinstance(node, ast.Call):
             body = _callee_body(ctx, node)
             if body is not None:
-                inner = list(ast.walk(body))
+                inner = list(walk(body))
                 if _from_openai(inner):
                     return None
                 how = _minting(inner)

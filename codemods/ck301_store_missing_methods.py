@@ -43,6 +43,7 @@ import ast
 from chatkit_fix.analysis import store as st
 from chatkit_fix.context import TODO_MARK
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -66,7 +67,7 @@ def _has_subclass(ctx, store: st.StoreClass) -> bool:
             tree = ast.parse(ctx.project.read_bytes(path))
         except (SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if not isinstance(node, ast.ClassDef) or (node.name == store.name and path == store.path):
                 continue
             if any(st._base_name(base) == store.name for base in node.bases):

@@ -52,6 +52,7 @@ import re
 from chatkit_fix.analysis import store as st
 from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -263,7 +264,7 @@ def _signature_edits(ctx, store, function, method, positional, kwonly, mapping, 
     if args.kwarg is not None:
         items.append("**" + _render_star(ctx, args.kwarg))
     if missing:
-        body_names = {n.id for n in ast.walk(ast.Module(body=function.body, type_ignores=[])) if isinstance(n, ast.Name)}
+        body_names = {n.id for n in walk(ast.Module(body=function.body, type_ignores=[])) if isinstance(n, ast.Name)}
         clash = [m for m in missing if m in body_names]
         if clash:
             return None, f"its body already uses the name{'s' if len(clash) > 1 else ''} {', '.join(clash)}"
@@ -329,7 +330,7 @@ def _rename_edits(ctx, function: st.Function, renames: dict[str, str]):
 def _names_used(function: st.Function) -> set[str]:
     names: set[str] = set()
     for statement in function.body:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, ast.arg):
@@ -412,7 +413,7 @@ def _scope_references(body: list[ast.stmt], name: str) -> list[ast.Name] | None:
             return all(visit(n) for n in node.body)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             bound = any(
-                isinstance(t, ast.Name) and t.id == name for g in node.generators for t in ast.walk(g.target)
+                isinstance(t, ast.Name) and t.id == name for g in node.generators for t in walk(g.target)
             )
             if bound:
                 return visit(node.generators[0].iter)
@@ -449,7 +450,7 @@ def _sync_callers(store: st.StoreClass, name: str, awaited: bool = False) -> boo
     """Calls of self.<name>() in the class that are (not) awaited."""
     for function in store.methods.values():
         parents = {}
-        for node in ast.walk(function):
+        for node in walk(function):
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
         for call in st.self_calls(function, [name]):

@@ -53,6 +53,7 @@ import ast
 from chatkit_fix.analysis import store as st
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -184,7 +185,7 @@ def _finding(ctx, function, ret, what, edits, note=""):
 def _dict_style_callers(ctx, method_name: str) -> list[ast.AST]:
     """Uses in this file of a `.method_name(...)` result as a dict or list (`.get("items")`, `r["items"]`, `len(r)`)."""
     found: list[ast.AST] = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, ast.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             continue
         value = node.value.value if isinstance(node.value, ast.Await) else node.value
@@ -192,7 +193,7 @@ def _dict_style_callers(ctx, method_name: str) -> list[ast.AST]:
             continue
         name = node.targets[0].id
         scope = _enclosing_function(ctx, node) or ctx.tree
-        for use in ast.walk(scope):
+        for use in walk(scope):
             if isinstance(use, ast.Call) and isinstance(use.func, ast.Attribute) and use.func.attr in ("get", "keys", "items", "values"):
                 if isinstance(use.func.value, ast.Name) and use.func.value.id == name:
                     found.append(use)

@@ -34,6 +34,7 @@ import re
 
 from chatkit_fix.analysis import store as st
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -96,11 +97,11 @@ def _appends(function: st.Function, item: str) -> list[ast.Call]:
 
 
 def _mentions(nodes, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for root in nodes for n in ast.walk(root))
+    return any(isinstance(n, ast.Name) and n.id == name for root in nodes for n in walk(root))
 
 
 def _replaces(function: st.Function, item: str, appends: list[ast.Call]) -> bool:
-    inside = {id(n) for call in appends for n in ast.walk(call)}
+    inside = {id(n) for call in appends for n in walk(call)}
     for node in st.body_nodes(function):
         if id(node) in inside:
             continue
@@ -174,7 +175,7 @@ def _fix(ctx, store: st.StoreClass, function: st.Function, item: str, append: as
     if target is None or not isinstance(statement, ast.Expr):
         return None, how
     iterable, indexable, item_text = (*target, item) if len(target) == 2 else target
-    used = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)} | {a.arg for a in ast.walk(function) if isinstance(a, ast.arg)}
+    used = {n.id for n in walk(function) if isinstance(n, ast.Name)} | {a.arg for a in walk(function) if isinstance(a, ast.arg)}
     index_name = next(n for n in ("index", "position", "i", "_index") if n not in used)
     existing_name = next(n for n in ("existing", "current", "old", "_existing") if n not in used)
     indent = st.statement_indent(ctx, statement)

@@ -29,7 +29,7 @@ import re
 
 from chatkit_fix.analysis import web
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import module_name_for, resolve_relative
+from chatkit_fix.pyast import module_name_for, resolve_relative, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user", b"authenticate"))
@@ -50,7 +50,7 @@ RULE = rule(
 @RULE.check_project
 def check(pctx):
     for ctx in web.decoder_files(pctx, DECODER_FILE):
-        for node in ast.walk(ctx.tree):
+        for node in walk(ctx.tree):
             if isinstance(node, ast.ImportFrom) and not any(a.name == "*" for a in node.names):
                 yield from _check_import(ctx, node)
 

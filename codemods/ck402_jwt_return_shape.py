@@ -43,7 +43,7 @@ import ast
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import served
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import ImportMap
+from chatkit_fix.pyast import ImportMap, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt"))
@@ -65,7 +65,7 @@ RULE = rule(
 def check(pctx):
     project = pctx.project
     for ctx in web.decoder_files(pctx, DECODER_FILE):
-        for node in ast.walk(ctx.tree):
+        for node in walk(ctx.tree):
             if not isinstance(node, ast.Call):
                 continue
             names = {web.last_name(node.func)} | {q.rsplit(".", 1)[-1] for q in ctx.imports.qualnames(node.func)}
@@ -215,7 +215,7 @@ def _unpacked_mapping(ctx, statement: ast.Assign, target, name: str, where: str)
     payload, error = names
     edits = [ctx.replace(target, payload)]
     scope = web.enclosing_function(ctx, statement) or ctx.tree
-    if error and error != "_" and sum(1 for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id == error) > 1:
+    if error and error != "_" and sum(1 for n in walk(scope) if isinstance(n, ast.Name) and n.id == error) > 1:
         indent = ctx.source.indentation(statement.lineno)
         at = web.line_after(ctx, statement.end_lineno or statement.lineno)
         prefix = "" if ctx.text[:at].endswith(("\n", "\r")) else "\n"

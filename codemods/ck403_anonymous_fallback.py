@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Edit, Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 # a finding sits on an identity default, a swallowed auth error or an identity header
@@ -167,7 +168,7 @@ def _functions(ctx, routes):
     from chatkit_fix.analysis import server
 
     responds = {r.func for r in server.respond_methods(ctx)}
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, web.FUNCTIONS):
             continue
         if node in responds or (node.name == "respond" and _in_class(ctx, node)):
@@ -321,7 +322,7 @@ def _function_sites(ctx, func, kind: str) -> list[Site]:
     if kind != "respond" and exception is not None:
         covered = {id(s.node) for s in sites}
         for handler, try_node in _carrying_handlers(ctx, func, bool(defaults or fallbacks)):
-            if any(id(n) in covered for n in ast.walk(handler)):
+            if any(id(n) in covered for n in walk(handler)):
                 continue
             sites.append(_handler_site(ctx, func, kind, handler, exception))
     return sites
@@ -494,7 +495,7 @@ def _carrying_handlers(ctx, func, has_defaults: bool):
     for node in web.own_nodes(func):
         if not isinstance(node, ast.Try):
             continue
-        if not any(_auth_operation(ctx, n) for s in node.body for n in ast.walk(s)):
+        if not any(_auth_operation(ctx, n) for s in node.body for n in walk(s)):
             continue
         sets_identity = any(web.is_identity_name(name) for s in node.body for name in web.assigned_names(s))
         if not (sets_identity or has_defaults):
@@ -529,7 +530,7 @@ def _handler_site(ctx, func, kind, handler, exception):
 
 def _header_sites(ctx) -> list[Site]:
     sites = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         header = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
             if web.last_name(node.func.value) == "headers":

@@ -36,7 +36,7 @@ import ast
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import ImportMap, literal
+from chatkit_fix.pyast import ImportMap, literal, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -134,7 +134,7 @@ def _class_attribute(project, name: str) -> ast.AST | None:
         tree = web.parse_file(project, path)
         if tree is None:
             continue
-        for cls in ast.walk(tree):
+        for cls in walk(tree):
             if not isinstance(cls, ast.ClassDef):
                 continue
             for statement in cls.body:
@@ -212,7 +212,7 @@ def _visible_algorithm(ctx) -> str | None:
         if tree is None:
             continue
         imports = ctx.imports if same else ImportMap(tree, project.module_name(path), path.name == "__init__.py")
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Call) and web.jwt_library_in(imports, node, web.JWT_ENCODE):
                 expr = web.argument(node, 2, "algorithm")
                 value = _algorithm_value(project, tree, imports, expr)

@@ -36,11 +36,11 @@ end's dev origin as default and `allow_credentials=True` only when cookies cross
 
 from __future__ import annotations
 
-import ast
 
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -99,7 +99,7 @@ def _target(candidates, calls, whole_project: bool = True):
             return path, ctx, app
     if not whole_project:
         return None
-    processing = [c for c in candidates if any(web.calls_process(f) for f in ast.walk(c[1].tree) if isinstance(f, web.FUNCTIONS))]
+    processing = [c for c in candidates if any(web.calls_process(f) for f in walk(c[1].tree) if isinstance(f, web.FUNCTIONS))]
     if len(processing) == 1:
         return processing[0]
     if len(candidates) == 1:

@@ -37,6 +37,7 @@ import re
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited, served
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 # The prefilter: a secret-like name given a string literal (assignment, annotation, keyword, getenv default), a literal
@@ -107,7 +108,7 @@ def _is_settings_class(ctx, cls: ast.ClassDef) -> bool:
 
 def _check_python(ctx):
     reported: set[int] = set()
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         found = None
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             found = _assignment(ctx, node)
@@ -118,7 +119,7 @@ def _check_python(ctx):
             if id(literal_node) not in reported:
                 reported.add(id(literal_node))
                 yield finding
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         value = web.string_value(node)
         if value is not None and id(node) not in reported and web.looks_like_openai_key(value):
             reported.add(id(node))

@@ -57,7 +57,7 @@ from chatkit_fix.analysis.mcp import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import keyword
+from chatkit_fix.pyast import keyword, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -78,7 +78,7 @@ NOT_CONNECTED = "UserError: Server not initialized"
 def check(ctx):
     module = Module.of(ctx)
     seen: set[str] = set()
-    for call in ast.walk(ctx.tree):
+    for call in walk(ctx.tree):
         if not is_agent_call(module, call):
             continue
         servers = agent_mcp_servers(call)
@@ -275,7 +275,7 @@ def _lifespan_fix(ctx, module: Module, name: str):
         edits += indent_edits(ctx, statement.lineno, statement_end_line(statement), unit)
         return edits
     if any(kw.arg is None for kw in app_call.keywords) or any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "on_event" for n in ast.walk(ctx.tree)
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "on_event" for n in walk(ctx.tree)
     ):
         return None
     decorator, import_edit = ctx.ensure_import("contextlib", "asynccontextmanager")
@@ -296,7 +296,7 @@ def _attribute(ctx, module: Module, function, element: ast.Attribute):
         return None
     key = expression_key(element)
     assignments = []
-    for node in ast.walk(cls_node):
+    for node in walk(cls_node):
         if isinstance(node, ast.Assign) and any(expression_key(t) == key for t in node.targets):
             assignments.append(node)
     constructors = [a for a in assignments if client_class(module, a.value)]

@@ -59,6 +59,7 @@ from chatkit_fix.analysis.mcp import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -80,7 +81,7 @@ def check(ctx):
     module = Module.of(ctx)
     once = _once_functions(module)
     reported: set[int] = set()
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, ast.AsyncWith):
             yield from _check_with(ctx, module, node, once, reported)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect":
@@ -93,7 +94,7 @@ def _once_functions(module: Module) -> set:
     """Functions that run once per process, plus module functions called only from those."""
     once = set(lifespan_functions(module))
     callers: dict[str, list[ast.Call]] = {}  # one walk of the module, not one per function and round
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             callers.setdefault(node.func.id, []).append(node)
     changed = True
@@ -187,7 +188,7 @@ def _agent_names(module: Module, statements, tracked: set[str]) -> set[str]:
     """Names bound to agents (or anything built by a call) that hold the client."""
     names: set[str] = set()
     for statement in statements:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and loaded_names(node.value) & tracked:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
@@ -195,10 +196,10 @@ def _agent_names(module: Module, statements, tracked: set[str]) -> set[str]:
                     elif isinstance(target, ast.Tuple):
                         names.update(e.id for e in target.elts if isinstance(e, ast.Name))
     for statement in statements:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if is_agent_call(module, node) and agent_mcp_servers(node) is not None:
                 parent_assign = None
-                for candidate in ast.walk(statement):
+                for candidate in walk(statement):
                     if isinstance(candidate, ast.Assign) and candidate.value is node:
                         parent_assign = candidate
                 if parent_assign is not None and loaded_names(agent_mcp_servers(node)) & tracked:
@@ -223,7 +224,7 @@ def _stream_names(module: Module, body, tracked: set[str]) -> set[str]:
 
 
 def _is_stream_value(module: Module, value: ast.AST, tracked: set[str], streams: set[str]) -> bool:
-    for node in ast.walk(value):
+    for node in walk(value):
         if not isinstance(node, ast.Call):
             continue
         names = loaded_names(node)

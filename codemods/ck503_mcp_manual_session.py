@@ -38,7 +38,7 @@ from pathlib import Path
 
 from chatkit_fix.analysis.mcp import Module
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import keyword
+from chatkit_fix.pyast import keyword, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -107,7 +107,7 @@ def _manual_sessions(ctx, module: Module):
     if not any(ctx.imports.imports_package(p) for p in HTTP_PACKAGES):
         return
     per_scope: dict[ast.AST | None, list[tuple[ast.AST, str]]] = {}
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         what = None
         if isinstance(node, ast.Dict):
             method = _json_rpc_method(node)
@@ -144,7 +144,7 @@ def _outermost_scope(module: Module, node: ast.AST):
 
 
 def _makes_http_calls(module: Module, scope: ast.AST) -> bool:
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if not isinstance(node, ast.Call):
             continue
         names = module.imports.qualnames(node.func)
@@ -195,7 +195,7 @@ def _project_speaks_streamable_only(ctx) -> bool:
 
 
 def _sse_clients(ctx, module: Module):
-    for call in ast.walk(ctx.tree):
+    for call in walk(ctx.tree):
         if not (isinstance(call, ast.Call) and module.refers_to(call.func, "agents", "MCPServerSse")):
             continue
         url, known = _url_of(ctx, call)
@@ -224,10 +224,10 @@ def _to_streamable(ctx, module: Module, call: ast.Call):
         return None
     local, import_edit = ctx.ensure_import("agents.mcp", "MCPServerStreamableHttp")
     edits = [ctx.replace(func, local), import_edit]
-    uses = [n for n in ast.walk(ctx.tree) if isinstance(n, ast.Name) and n.id == func.id and n is not func]
+    uses = [n for n in walk(ctx.tree) if isinstance(n, ast.Name) and n.id == func.id and n is not func]
     if not uses and import_edit is not None:
         # the only use: rename the import itself instead of adding a second one
-        for statement in ast.walk(ctx.tree):
+        for statement in walk(ctx.tree):
             if isinstance(statement, ast.ImportFrom):
                 for alias in statement.names:
                     if (alias.asname or alias.name) == func.id and alias.name == "MCPServerSse" and alias.asname is None:
@@ -252,7 +252,7 @@ def _alias_offset(ctx, statement: ast.ImportFrom, alias: ast.alias) -> int | Non
 def _hand_wired_sessions(ctx, module: Module):
     if not (ctx.imports.imports_package("agents") or ctx.imports.imports_package("chatkit")):
         return
-    for call in ast.walk(ctx.tree):
+    for call in walk(ctx.tree):
         if isinstance(call, ast.Call) and module.refers_to(call.func, "mcp", "ClientSession"):
             yield ctx.finding(
                 ctx.header_span(call),

@@ -44,7 +44,7 @@ from chatkit_fix.analysis.mcp import (
     mcp_major,
 )
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import keyword
+from chatkit_fix.pyast import keyword, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -75,12 +75,12 @@ def check(ctx):
     if mcp_major(ctx.project) < 2:
         return
     module = Module.of(ctx)
-    for statement in ast.walk(ctx.tree):
+    for statement in walk(ctx.tree):
         if isinstance(statement, (ast.ImportFrom, ast.Import)) and not guarded_by_import_error(module, statement):
             finding = _check_import(ctx, module, statement)
             if finding is not None:
                 yield finding
-    for call in ast.walk(ctx.tree):
+    for call in walk(ctx.tree):
         if isinstance(call, ast.Call) and _is_server_class(module, call.func):
             finding = _check_constructor(ctx, module, call)
             if finding is not None:
@@ -159,14 +159,14 @@ def _rename_aliases(ctx, module: Module, statement: ast.ImportFrom) -> list:
             if _rebound(module, "FastMCP", statement):
                 edits.append(ctx.insert(start + len("FastMCP"), " as FastMCP"))
             else:
-                edits += [ctx.replace(n, "MCPServer") for n in ast.walk(ctx.tree)
+                edits += [ctx.replace(n, "MCPServer") for n in walk(ctx.tree)
                           if isinstance(n, ast.Name) and n.id == "FastMCP"]
     return edits
 
 
 def _rebound(module: Module, name: str, statement) -> bool:
     """The name is also bound by something other than this import (a second import, an assignment, a def)."""
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if node is statement:
             continue
         if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
@@ -181,7 +181,7 @@ def _rebound(module: Module, name: str, statement) -> bool:
 def _rename_attribute_uses(ctx, module: Module) -> list:
     """`mcp.server.fastmcp.FastMCP` / `fm.FastMCP` after `import mcp.server.fastmcp [as fm]`."""
     edits = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, ast.Attribute):
             continue
         names = module.imports.qualnames(node)
@@ -226,7 +226,7 @@ def _plan(ctx, module: Module, call: ast.Call, settings):
     if _used_in_other_modules(ctx, module, name):
         return None, f"`{name}` is run from another module"
     sites = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == name):
             method = node.func.attr
@@ -258,14 +258,14 @@ def _plan(ctx, module: Module, call: ast.Call, settings):
 def _portable(module: Module, value: ast.AST) -> bool:
     import builtins
 
-    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+    names = {n.id for n in walk(value) if isinstance(n, ast.Name)}
     return all(n in module.globals or n in module.imports.names or hasattr(builtins, n) for n in names)
 
 
 def _used_in_other_modules(ctx, module: Module, name: str) -> bool:
     for other, locals_, _ in importers(ctx, name):
         for local in locals_:
-            for node in ast.walk(other.tree):
+            for node in walk(other.tree):
                 if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == local
                         and node.attr in ("run", *SITES)):
                     return True

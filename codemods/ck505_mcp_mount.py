@@ -53,7 +53,7 @@ from chatkit_fix.analysis.mcp import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import keyword, literal
+from chatkit_fix.pyast import keyword, literal, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -95,7 +95,7 @@ def _mounts(module: Module):
             for target in statement.targets:
                 if isinstance(target, ast.Name):
                     apps[target.id] = statement.value
-    for call in ast.walk(module.tree):
+    for call in walk(module.tree):
         if not isinstance(call, ast.Call):
             continue
         func = call.func
@@ -144,7 +144,7 @@ def check(ctx):
 def _lifespan_runs_manager(module: Module, owner: ast.Call, app_node: ast.AST) -> bool:
     lifespan = keyword(owner, "lifespan")
     names_of_app = {app_node.id} if isinstance(app_node, ast.Name) else set()
-    for statement in ast.walk(module.tree):  # app.router.lifespan_context = ...
+    for statement in walk(module.tree):  # app.router.lifespan_context = ...
         if isinstance(statement, ast.Assign) and any(
             isinstance(t, ast.Attribute) and t.attr in ("lifespan_context",) for t in statement.targets
         ):
@@ -157,7 +157,7 @@ def _lifespan_runs_manager(module: Module, owner: ast.Call, app_node: ast.AST) -
     function = module.function_named(value.id)
     if function is None:
         return True  # imported: cannot see it
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Attribute) and node.attr == "session_manager":
             return True
         if isinstance(node, ast.Name) and node.id in names_of_app:
@@ -246,7 +246,7 @@ def _check_path(ctx, module: Module, mount: ast.Call, path_node, app_call, recei
 
 def _routes_after(module: Module, mount: ast.Call, app_name: str) -> bool:
     line = mount.end_lineno or mount.lineno
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         target = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ROUTE_METHODS:
             target = node.func.value
@@ -287,7 +287,7 @@ def check_workers(pctx):
         served_by = [why for target, why in launches if _serves(project, target, path, module)]
         if not served_by:
             continue
-        for call in ast.walk(ctx.tree):
+        for call in walk(ctx.tree):
             found = _mcp_app(module, call) if isinstance(call, ast.Call) else None
             if found is None or found[0] is not call or not _stateful(module, *found):
                 continue

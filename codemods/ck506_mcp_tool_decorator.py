@@ -37,6 +37,7 @@ from chatkit_fix.analysis.mcp import (
     mcp_major,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -58,7 +59,7 @@ def check(ctx):
     if mcp_major(ctx.project) < 2:
         return
     module = Module.of(ctx)
-    for function in ast.walk(ctx.tree):
+    for function in walk(ctx.tree):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for decorator in function.decorator_list:

@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..project import inside, watch
+from ..pyast import walk
 from ..sources import HTML_SUFFIXES, SCRIPT_SUFFIXES, SourceError, SourceFile
 
 CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
@@ -1600,7 +1601,7 @@ class BackendScanner:
 
     def _scan(self, path: Path) -> None:
         _, tree, _ = self.modules[path]
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 func = node.value.func
@@ -1672,7 +1673,7 @@ class BackendScanner:
         return None
 
     def _reaches_process(self, path: Path, function: ast.AST, depth: int) -> bool:
-        for node in ast.walk(function):
+        for node in walk(function):
             if isinstance(node, ast.Call):
                 if isinstance(node.func, ast.Attribute) and node.func.attr == "process" and node.args:
                     return True
@@ -1697,18 +1698,18 @@ class BackendScanner:
             if annotation is not None:
                 if any(cls in ast.unparse(annotation) for cls in AUTH_DEPENDENCY_CLASSES):
                     return True
-                dependencies.extend(n for n in ast.walk(annotation) if isinstance(n, ast.Call))
+                dependencies.extend(n for n in walk(annotation) if isinstance(n, ast.Call))
             if arg.arg.lower() == "authorization":
                 return True
         dependencies.extend(d for d in list(args.defaults) + list(args.kw_defaults) if isinstance(d, ast.Call))
         route_deps = _kw(decorator, "dependencies") if isinstance(decorator, ast.Call) else None
         if route_deps is not None:
-            dependencies.extend(n for n in ast.walk(route_deps) if isinstance(n, ast.Call))
+            dependencies.extend(n for n in walk(route_deps) if isinstance(n, ast.Call))
         for owner in owners:
             deps = self.routers.get(owner, {}).get("deps")
             if deps is not None:
                 owner_path = Path(owner.rsplit(":", 1)[0])
-                if any(self._dependency_requires_bearer(owner_path, n, 0) for n in ast.walk(deps) if isinstance(n, ast.Call)):
+                if any(self._dependency_requires_bearer(owner_path, n, 0) for n in walk(deps) if isinstance(n, ast.Call)):
                     return True
         return any(self._dependency_requires_bearer(path, call, 0) for call in dependencies)
 
@@ -1769,7 +1770,7 @@ def _dotted(node: ast.AST) -> str | None:
 
 def _reads_authorization(function: ast.AST) -> bool:
     """The function reads the Authorization header (`headers.get("authorization")`, `headers["Authorization"]`)."""
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() == "authorization":
             return True
     return False

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..pyast import ImportMap, ancestors, is_main_guard, parent_map
+from ..pyast import ImportMap, ancestors, is_main_guard, parent_map, walk
 from .web import own_nodes
 
 CLIENT_CLASSES = ("MCPServerStreamableHttp", "MCPServerSse", "MCPServerStdio")
@@ -79,10 +79,10 @@ class Module:
         for statement in _flatten(self.tree.body):
             for name, value in _assigned(statement):
                 values.setdefault(name, []).append(value)
-        for function in ast.walk(self.tree):
+        for function in walk(self.tree):
             if not isinstance(function, FUNCTION_TYPES):
                 continue
-            declared = {n for s in ast.walk(function) if isinstance(s, ast.Global) for n in s.names}
+            declared = {n for s in walk(function) if isinstance(s, ast.Global) for n in s.names}
             if not declared:
                 continue
             for statement in _own_statements(function):
@@ -459,7 +459,7 @@ class Flow:
             return None
         if isinstance(node, ast.Name) and self.is_local(node.id):
             return None
-        for stored in ast.walk(self.module.tree):
+        for stored in walk(self.module.tree):
             if isinstance(stored, ast.Assign):
                 for target in stored.targets:
                     if isinstance(target, ast.Subscript) and expression_key(target.value) == key:
@@ -504,7 +504,7 @@ class Flow:
         if cls is None:
             return UNKNOWN
         origins = []
-        for node in ast.walk(cls):
+        for node in walk(cls):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if (isinstance(target, ast.Attribute) and target.attr == attr and isinstance(target.value, ast.Name)
@@ -530,7 +530,7 @@ def own_nodes_including(node: ast.AST) -> Iterator[ast.AST]:
 
 
 def _target_names(target: ast.AST) -> Iterator[str]:
-    for node in ast.walk(target):
+    for node in walk(target):
         if isinstance(node, ast.Name):
             yield node.id
 
@@ -571,7 +571,7 @@ def uses_of(module: Module, key: str, within: ast.AST | None = None) -> list[Use
     """How an MCP client named by `key` is used inside `within` (default: the whole module)."""
     found: list[Use] = []
     root = within if within is not None else module.tree
-    nodes = ast.walk(root)
+    nodes = walk(root)
     claimed: set[int] = set()
     for node in nodes:
         if isinstance(node, ast.AsyncWith):
@@ -592,7 +592,7 @@ def uses_of(module: Module, key: str, within: ast.AST | None = None) -> list[Use
                         found.append(Use("with", node, module.enclosing_function(node)))
                         claimed.add(id(arg))
     # every other load of the key
-    for node in ast.walk(root):
+    for node in walk(root):
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
             if id(node) in claimed or expression_key(node) != key:
                 continue
@@ -620,7 +620,7 @@ def lifespan_functions(module: Module) -> set[ast.AST]:
     """Functions that run once per process: FastAPI/Starlette lifespans, startup/shutdown handlers, script mains."""
     found: set[ast.AST] = set()
     named: set[str] = set()
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if isinstance(node, ast.keyword) and node.arg in ("lifespan", "on_startup", "on_shutdown") or isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Attribute) and t.attr in ("lifespan_context", "lifespan") for t in node.targets
         ):
@@ -634,7 +634,7 @@ def lifespan_functions(module: Module) -> set[ast.AST]:
                 target = arg.func if isinstance(arg, ast.Call) else arg
                 if isinstance(target, ast.Name):
                     named.add(target.id)
-    for node in ast.walk(module.tree):
+    for node in walk(module.tree):
         if not isinstance(node, FUNCTION_TYPES):
             continue
         if node.name in named or "lifespan" in node.name.lower() or node.name in ("main", "_main", "amain", "async_main"):
@@ -655,7 +655,7 @@ def _is_runner_entry(module: Module, call: ast.Call) -> bool:
 
 
 def _names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def runs_once(module: Module, function: ast.AST | None) -> bool:
@@ -683,12 +683,12 @@ def containing_block(module: Module, statement: ast.stmt) -> tuple[list[ast.stmt
 
 
 def loaded_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def stored_names(statement: ast.stmt) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(statement):
+    for node in walk(statement):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return names
@@ -716,7 +716,7 @@ def derived_names(statements: Iterable[ast.stmt], seeds: set[str]) -> set[str]:
 def has_multiline_string(statements: Iterable[ast.stmt]) -> bool:
     """Re-indenting lines would change a string literal that spans lines."""
     for statement in statements:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             spans_lines = isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) != node.lineno
             if spans_lines and (isinstance(node, ast.JoinedStr) or isinstance(node.value, (str, bytes))):
                 return True
@@ -759,8 +759,8 @@ def statement_end_line(statement: ast.stmt) -> int:
 
 
 def free_name(module: Module, wanted: str) -> str:
-    used = {n.id for n in ast.walk(module.tree) if isinstance(n, ast.Name)} | {
-        n.arg for n in ast.walk(module.tree) if isinstance(n, ast.arg)
+    used = {n.id for n in walk(module.tree) if isinstance(n, ast.Name)} | {
+        n.arg for n in walk(module.tree) if isinstance(n, ast.arg)
     } | set(module.functions)
     name, counter = wanted, 1
     while name in used:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..pyast import walk
+
 # ---- generic helpers ---------------------------------------------------------------------------------------------
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -220,8 +222,8 @@ def dotted(node: ast.AST) -> str | None:
 
 
 def fresh_name(func: ast.AST, wanted: str) -> str:
-    used = {n.id for n in ast.walk(func) if isinstance(n, ast.Name)} | {
-        a.arg for n in ast.walk(func) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs, *n.posonlyargs)
+    used = {n.id for n in walk(func) if isinstance(n, ast.Name)} | {
+        a.arg for n in walk(func) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs, *n.posonlyargs)
     }
     name = wanted
     while name in used:
@@ -320,7 +322,7 @@ class Flow:
         pending = [expr]
         while pending and len(nodes) < 5000:
             current = pending.pop()
-            for node in ast.walk(current):
+            for node in walk(current):
                 nodes.append(node)
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen:
                     seen.add(node.id)
@@ -747,7 +749,7 @@ def _chatcmpl_provider(ctx, provider: ast.expr | None) -> str | None:
             if isinstance(value.func, ast.Name):
                 cls = next((n for n in ctx.tree.body if isinstance(n, ast.ClassDef) and n.name == value.func.id), None)
                 if cls is not None:
-                    for node in ast.walk(cls):
+                    for node in walk(cls):
                         if isinstance(node, ast.Call):
                             for name in CHATCMPL_MODEL_CLASSES:
                                 if ctx.refers_to(node.func, "agents", name):
@@ -976,7 +978,7 @@ def stream_is_wrapped(ctx, stream: ast.Call) -> bool:
     if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         name = parent.targets[0].id
         scope = scope_of(ctx, stream)
-        for node in walk_scope(scope) if scope is not ctx.tree else ast.walk(ctx.tree):
+        for node in walk_scope(scope) if scope is not ctx.tree else walk(ctx.tree):
             if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == name for a in node.args):
                 return True
     return False
@@ -990,7 +992,7 @@ def loop_over(ctx, stream: ast.Call) -> ast.AsyncFor | None:
     if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         name = parent.targets[0].id
         scope = scope_of(ctx, stream)
-        for node in walk_scope(scope) if scope is not ctx.tree else ast.walk(ctx.tree):
+        for node in walk_scope(scope) if scope is not ctx.tree else walk(ctx.tree):
             if isinstance(node, ast.AsyncFor) and isinstance(node.iter, ast.Name) and node.iter.id == name:
                 return node
     return None

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from chatkit_fix.pyast import is_symbol, resolve_relative
 
+from ..pyast import walk
+
 if TYPE_CHECKING:
     from chatkit_fix.context import ProjectContext, PythonContext
     from chatkit_fix.findings import Finding
@@ -200,7 +202,7 @@ def file_store_classes(ctx: PythonContext) -> list[StoreClass]:
     cached = ctx.__dict__.get("_ck_store_classes")
     if cached is not None:
         return cached
-    classes = [node for node in ast.walk(ctx.tree) if isinstance(node, ast.ClassDef)]
+    classes = [node for node in walk(ctx.tree) if isinstance(node, ast.ClassDef)]
     by_name = {node.name: node for node in classes}
     found: dict[str, StoreClass] = {}
     changed = True
@@ -291,7 +293,7 @@ def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
             ctx = pctx.parsed(path)
             if ctx is None:
                 continue
-            for node in ast.walk(ctx.tree):
+            for node in walk(ctx.tree):
                 if not isinstance(node, ast.ClassDef) or (path == parent.path and node is parent.node):
                     continue
                 if (path, node.lineno) in seen:
@@ -389,7 +391,7 @@ def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
     for statement in tree.body:
         if isinstance(statement, ast.ClassDef) and statement.name == name:
             return statement
-    for statement in ast.walk(tree):  # classes defined under `if`/`try` at module level
+    for statement in walk(tree):  # classes defined under `if`/`try` at module level
         if isinstance(statement, ast.ClassDef) and statement.name == name:
             return statement
     return None
@@ -417,7 +419,7 @@ def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
 
 def _server_class_names(pctx: ProjectContext, ctx: PythonContext) -> set[str]:
     names = {SERVER_SYMBOL}
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, ast.ClassDef) and any(is_server_base(ctx, b) for b in node.bases):
             names.add(node.name)
     for local, qualified in ctx.imports.names.items():
@@ -429,7 +431,7 @@ def _server_class_names(pctx: ProjectContext, ctx: PythonContext) -> set[str]:
 
 def _store_instantiations_in(pctx: ProjectContext, ctx: PythonContext) -> Iterator[tuple[PythonContext, ast.Call]]:
     server_names = _server_class_names(pctx, ctx)
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, ast.Call):
             continue
         store_expr: ast.AST | None = None
@@ -510,7 +512,7 @@ def _instantiation_of(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, a
         cls = _enclosing(ctx, at, ast.ClassDef)
         if cls is None:
             return None
-        for node in ast.walk(cls):
+        for node in walk(cls):
             value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and t.attr == expr.attr
                                     and isinstance(t.value, ast.Name) and t.value.id == "self")
             if isinstance(value, ast.Call):
@@ -530,7 +532,7 @@ def _assigned_value(node: ast.AST, matches) -> ast.AST | None:
 
 def _last_binding(scope: ast.AST, name: str, before: ast.AST) -> ast.AST | None:
     best = None
-    for node in ast.walk(scope):
+    for node in walk(scope):
         value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == name)
         if value is not None and (node.lineno <= before.lineno):
             if best is None or node.lineno >= best[0]:
@@ -545,7 +547,7 @@ def instantiations(pctx: ProjectContext, store: StoreClass) -> list[Instantiatio
         ctx = pctx.parsed(path)
         if ctx is None:
             continue
-        for node in ast.walk(ctx.tree):
+        for node in walk(ctx.tree):
             if isinstance(node, ast.Call) and _base_name(node.func) == store.name and not isinstance(node.func, ast.Subscript):
                 resolved = resolve_class(pctx, ctx, node.func)
                 if resolved is not None and resolved[0].path == store.path and resolved[1] is store.node:
@@ -717,7 +719,7 @@ def _wrapped_nodes(function: Function) -> set[ast.AST]:
             wrapped_roots.append(node)
     result: set[ast.AST] = set()
     for root in wrapped_roots:
-        result.update(ast.walk(root))
+        result.update(walk(root))
     return result
 
 
@@ -853,7 +855,7 @@ def container_attributes(store: StoreClass) -> dict[str, str]:
         init = own_methods(cls).get("__init__")
         if init is None:
             continue
-        for node in ast.walk(init):
+        for node in walk(init):
             value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self")
             if value is None:
                 continue
@@ -995,7 +997,7 @@ def quote(ctx: PythonContext) -> str:
         return cached
     single = double = 0
     lines = ctx.text.splitlines()
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and (isinstance(node, ast.JoinedStr) or isinstance(node.value, str)):
             line = lines[node.lineno - 1] if node.lineno - 1 < len(lines) else ""
             text = line[node.col_offset:].lstrip("rRbBuUfF") if node.end_lineno == node.lineno else ""
@@ -1049,7 +1051,7 @@ def terminates(statements: list[ast.stmt]) -> bool:
         body_done = terminates(last.body) or (last.orelse and terminates(last.orelse))
         return bool(body_done) and all(terminates(h.body) for h in last.handlers)
     if isinstance(last, ast.While):
-        return isinstance(last.test, ast.Constant) and bool(last.test.value) and not any(isinstance(n, ast.Break) for n in ast.walk(last))
+        return isinstance(last.test, ast.Constant) and bool(last.test.value) and not any(isinstance(n, ast.Break) for n in walk(last))
     if isinstance(last, (ast.For, ast.AsyncFor, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Pass, ast.Delete)):
         return False
     return True
@@ -1132,7 +1134,7 @@ def identity_contexts(pctx: ProjectContext) -> list[IdentityContext]:
         if ctx is None:
             continue
         uses_chatkit = ctx.imports.imports_package("chatkit")
-        for node in ast.walk(ctx.tree):
+        for node in walk(ctx.tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "process"):
                 continue
             receiver = _receiver_text(node.func.value).lower()
@@ -1152,7 +1154,7 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0)
     roots: list[ast.AST] = [expr]
     if isinstance(expr, ast.Name) and depth < 2:
         scope = function or ctx.tree
-        for node in ast.walk(scope):
+        for node in walk(scope):
             value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == expr.id)
             if value is not None:
                 roots.append(value)
@@ -1164,7 +1166,7 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0)
                 if arg.arg == expr.id:
                     roots += [n for n in (arg.annotation, default) if n is not None]
     for root in roots:
-        for node in ast.walk(root):
+        for node in walk(root):
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values):
                     if isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENTITY.search(key.value):

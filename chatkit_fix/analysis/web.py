@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from chatkit_fix.findings import Edit
 from chatkit_fix.project import inside, watch
 
+from ..pyast import walk
+
 if TYPE_CHECKING:
     from chatkit_fix.context import PythonContext
 
@@ -165,12 +167,12 @@ def assigned_names(statement: ast.AST) -> set[str]:
 
 
 def used_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def fresh_name(scope: ast.AST, wanted: str, alternatives: Iterable[str] = ()) -> str:
     used = used_names(scope) | {
-        a.arg for n in ast.walk(scope) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs, *n.posonlyargs)
+        a.arg for n in walk(scope) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs, *n.posonlyargs)
     }
     for name in (wanted, *alternatives):
         if name not in used:
@@ -192,7 +194,7 @@ def top_level_definitions(tree: ast.Module) -> dict[str, ast.AST]:
             elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
                 targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 for target in targets:
-                    for node in ast.walk(target):
+                    for node in walk(target):
                         if isinstance(node, ast.Name):
                             found.setdefault(node.id, statement)
             elif isinstance(statement, (ast.If, ast.Try)):
@@ -209,7 +211,7 @@ def module_binds(tree: ast.Module, name: str) -> bool:
     """Whether `from <this module> import name` works: defined, imported or star-imported at top level."""
     if name in top_level_definitions(tree):
         return True
-    for statement in ast.walk(tree):
+    for statement in walk(tree):
         if isinstance(statement, ast.ImportFrom) and any(a.name == "*" or (a.asname or a.name) == name for a in statement.names):
             return True
         if isinstance(statement, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in statement.names):
@@ -345,14 +347,14 @@ def resolve_function(project, importer_module: str, qualified: str, depth: int =
 
 
 def local_function(tree: ast.AST, name: str):
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, FUNCTIONS) and node.name == name:
             return node
     return None
 
 
 def local_class(tree: ast.AST, name: str):
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef) and node.name == name:
             return node
     return None
@@ -559,7 +561,7 @@ class App:
 
 def apps(ctx) -> list[App]:
     found = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             framework = is_app_constructor(ctx, node.value)
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -587,7 +589,7 @@ class Registration:
 
 def registrations(ctx) -> list[Registration]:
     found: list[Registration] = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             call = node.value
             func = call.func
@@ -758,14 +760,14 @@ def _delegate(project, tree, path, func):
 
 def _calls_name(node: ast.AST, name: str | None) -> bool:
     return name is not None and any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in ast.walk(node)
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in walk(node)
     )
 
 
 def cors_registrations(ctx) -> list[tuple[ast.stmt | None, ast.Call]]:
     """(statement, call) of every CORSMiddleware installed in the file: add_middleware(...) or Middleware(...)."""
     found = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -778,7 +780,7 @@ def installs_cors(project, path: Path) -> bool:
     tree = parse_file(project, path)
     if tree is None or b"CORSMiddleware" not in project.read_bytes(path):
         return False
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "add_middleware" and node.args and last_name(node.args[0]) == "CORSMiddleware":
@@ -803,7 +805,7 @@ class Route:
 
 def routes(ctx) -> list[Route]:
     found = []
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if not isinstance(node, FUNCTIONS):
             continue
         for decorator in node.decorator_list:
@@ -828,7 +830,7 @@ def routes(ctx) -> list[Route]:
 def router_prefixes(ctx) -> dict[str, str]:
     """`router = APIRouter(prefix="/chatkit")` -> {"router": "/chatkit"}."""
     found = {}
-    for node in ast.walk(ctx.tree):
+    for node in walk(ctx.tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
             if last_name(node.value.func) in ("APIRouter", "FastAPI", "Starlette", "Router"):
                 name = dotted(node.targets[0])

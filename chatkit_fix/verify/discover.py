@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..pyast import walk
+
 APP_CLASSES = {"FastAPI", "Starlette"}
 ROUTER_CLASSES = {"APIRouter"}
 MCP_CLASSES = {"MCPServer", "FastMCP"}
@@ -124,7 +126,7 @@ class PyFile:
                 self.assigns[node.target.id] = node.value
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[node.name] = node
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -148,7 +150,7 @@ class PyFile:
 
     def imported_modules(self) -> set[str]:
         found = set()
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -282,7 +284,7 @@ class _Route:
 def _reaches_process(file: PyFile, function: ast.AST, depth: int = 0, seen: set[str] | None = None) -> bool:
     """The function calls `<something>.process(...)` (not `subprocess`), itself or through module functions."""
     seen = seen or set()
-    for node in ast.walk(function):
+    for node in walk(function):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -308,7 +310,7 @@ def _module_routes(file: PyFile) -> list[_Route]:
             if decorator.func.attr in ROUTE_DECORATORS and owner and _reaches_process(file, function):
                 path = file.string_constant(argument(decorator, 0, "path"))
                 routes.append(_Route(file.path, owner, path, file.line(function)))
-    for node in ast.walk(file.tree):
+    for node in walk(file.tree):
         if not isinstance(node, ast.Call):
             continue
         kind = call_name(node)
@@ -336,7 +338,7 @@ def _starlette_owner(file: PyFile, route: ast.Call) -> str | None:
             routes = keyword(value, "routes")
             if isinstance(routes, ast.Name):
                 routes = file.assigns.get(routes.id)
-            if routes is not None and any(node is route for node in ast.walk(routes)):
+            if routes is not None and any(node is route for node in walk(routes)):
                 return name
     return None
 
@@ -391,7 +393,7 @@ def find_app(sources: Sources, root: Path) -> tuple[Target, str | None, list[str
             apps[(file.path, name)] = file
         for name, prefix in file_routers.items():
             router_prefix[(file.path, name)] = prefix
-        for node in ast.walk(file.tree):
+        for node in walk(file.tree):
             if isinstance(node, ast.Call) and call_name(node) == "include_router" and node.args:
                 parent = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else None
                 child = _resolve_reference(sources, file, node.args[0])
@@ -516,9 +518,9 @@ def find_mcp(sources: Sources, root: Path, app: Target) -> McpTarget | None:
 
 
 def _mounted(file: PyFile, servers: set[str]) -> bool:
-    for node in ast.walk(file.tree):
+    for node in walk(file.tree):
         if isinstance(node, ast.Call) and call_name(node) == "mount":
-            for sub in ast.walk(node):
+            for sub in walk(node):
                 if isinstance(sub, ast.Call) and call_name(sub) == "streamable_http_app":
                     return True
                 if isinstance(sub, ast.Name) and sub.id in servers:
@@ -528,7 +530,7 @@ def _mounted(file: PyFile, servers: set[str]) -> bool:
 
 def _mcp_tools(file: PyFile, servers: set[str]) -> list[str]:
     tools = []
-    for node in ast.walk(file.tree):
+    for node in walk(file.tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
                 func = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -549,10 +551,10 @@ def env_reads(file: PyFile) -> Iterator[tuple[str, str | None, bool]]:
     pydantic `BaseSettings` fields.
     """
     parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(file.tree):
+    for node in walk(file.tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
-    for node in ast.walk(file.tree):
+    for node in walk(file.tree):
         if isinstance(node, ast.Call) and node.args:
             name = file.string_constant(node.args[0])
             if not name or not ENV_NAME.match(name):
@@ -735,7 +737,7 @@ def _mcp_url_env(found: Discovery, backend_files: list[PyFile]) -> None:
     for file in backend_files:
         if mcp_file is not None and file.path.resolve() == mcp_file:
             continue
-        for node in ast.walk(file.tree):
+        for node in walk(file.tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 match = re.match(r"^https?://(127\.0\.0\.1|localhost|\[::1\]):(\d+)(/\S*)?$", node.value)
                 if match and (match.group(3) or "").rstrip("/").endswith(mcp.path.rstrip("/") or "/mcp"):
@@ -752,7 +754,7 @@ def _auth(found: Discovery, backend_files: list[PyFile], sources: Sources) -> No
     from_decode: list[str] = []
     for file in backend_files:
         rel = found.relative(file.path)
-        for node in ast.walk(file.tree):
+        for node in walk(file.tree):
             if isinstance(node, ast.Call):
                 func = dotted(node.func) or ""
                 imported = file.imports.get(func.split(".")[0], ("", None))
@@ -794,7 +796,7 @@ def _wrap(file: PyFile, node: ast.AST) -> PyFile:
 
 def _cors(found: Discovery, backend_files: list[PyFile]) -> None:
     for file in backend_files:
-        for node in ast.walk(file.tree):
+        for node in walk(file.tree):
             if isinstance(node, ast.Call) and node.args and dotted(node.args[0]) in {"CORSMiddleware",
                                                                                     "cors.CORSMiddleware"}:
                 found.cors_middleware = True
@@ -842,7 +844,7 @@ def _stores(found: Discovery, backend_files: list[PyFile]) -> None:
     for file in backend_files:
         if b"Store" not in file.text.encode():
             continue
-        for node in ast.walk(file.tree):
+        for node in walk(file.tree):
             if isinstance(node, ast.ClassDef):
                 for base in node.bases:
                     base_node = base.value if isinstance(base, ast.Subscript) else base
@@ -874,7 +876,7 @@ def _stores(found: Discovery, backend_files: list[PyFile]) -> None:
 
 
 def _container_attributes(node: ast.ClassDef) -> bool:
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, (ast.Assign, ast.AnnAssign)):
             value = sub.value
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
