@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from ..project import inside, watch
 from ..pyast import walk
-from ..sources import HTML_SUFFIXES, SCRIPT_SUFFIXES, SourceError, SourceFile
+from ..sources import HTML_SUFFIXES, SourceError, SourceFile
 
 CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 REACT_PACKAGE = "@openai/chatkit-react"
@@ -49,6 +49,14 @@ WRAPPER_KINDS = ("parenthesized_expression", "as_expression", "satisfies_express
                  "type_assertion")
 NEAR_MISS_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "esm.sh", "cdn.skypack.dev", "ga.jspm.io", "jspm.dev",
                    "cdnjs.cloudflare.com")
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(name)[0]  # as Path.stem: "page.test.tsx" -> "page.test"
+
+
+def _suffix(name: str) -> str:
+    return os.path.splitext(name)[1]
 
 
 # ---- small helpers on ast-grep nodes ---------------------------------------------------------------------------------
@@ -687,8 +695,8 @@ class FrontendModel:
         self._edges: dict[Path, set[Path]] = {}
         self._reaching: dict[Path, frozenset[Path]] = {}
         self._root_files: dict[Path, list[Path]] = {}
-        self.script_files = [p for p in project.files if p.suffix.lower() in SCRIPT_SUFFIXES]
-        self.html_files = [p for p in project.files if p.suffix.lower() in HTML_SUFFIXES]
+        self.script_files = project.all_files_of("tsx")  # sources.SCRIPT_SUFFIXES
+        self.html_files = project.all_files_of("html")  # sources.HTML_SUFFIXES
         self.file_set = set(self.script_files) | set(self.html_files)
         self.chatkit_files = [
             p for p in self.script_files + self.html_files
@@ -747,9 +755,10 @@ class FrontendModel:
         folders = sorted(set(folders), key=lambda p: len(p.parts))
         # each script and HTML file belongs to the deepest root holding it
         owned: dict[Path, list[Path]] = {folder: [] for folder in folders}
-        deepest_first = folders[::-1]
+        deepest_first = [(folder, str(folder)) for folder in folders[::-1]]
         for path in self.script_files + self.html_files:
-            owner = next((folder for folder in deepest_first if inside(path, folder)), None)
+            text = str(path)
+            owner = next((folder for folder, base in deepest_first if inside(text, base)), None)
             if owner is not None:
                 owned[owner].append(path)
         return [self._make_root(folder, owned[folder]) for folder in folders]
@@ -775,38 +784,47 @@ class FrontendModel:
                     deps = document.get(section)
                     if isinstance(deps, dict):
                         root.dependencies.update({str(k): str(v) for k, v in deps.items()})
-        root.aliases = self._aliases(folder, owned)
+        # strings, not Path objects: the project root may own thousands of files (vendored packages)
+        base = str(folder)
+        files = [(path, *os.path.split(str(path))) for path in owned]
+        at_root = {name: path for path, parent, name in files if parent == base}
+        root.aliases = self._aliases(folder, at_root)
         for candidate in (folder / "app", folder / "src" / "app"):
-            if any(p.parent == candidate and p.stem in ("layout", "page") and p.suffix in RESOLVE_SUFFIXES for p in owned) or "next" in root.dependencies and any(inside(p, candidate) and p.stem == "page" for p in owned):
+            where = str(candidate)
+            if any(parent == where and _stem(name) in ("layout", "page") and _suffix(name) in RESOLVE_SUFFIXES
+                   for _, parent, name in files) or "next" in root.dependencies and any(
+                    inside(parent, where) and _stem(name) == "page" for _, parent, name in files):
                 root.app_dirs.append(candidate)
         is_docusaurus = False
-        for path in owned:
-            if path.parent == folder and path.name.startswith("docusaurus.config."):
+        for name, path in at_root.items():
+            if name.startswith("docusaurus.config."):
                 root.docusaurus_config = path
                 is_docusaurus = True
-            elif path.parent == folder and path.name.startswith("vite.config."):
+            elif name.startswith("vite.config."):
                 root.vite_config = path
-            elif path.parent == folder and path.name.startswith("next.config."):
+            elif name.startswith("next.config."):
                 root.next_config = path
         for candidate in (folder / "pages", folder / "src" / "pages"):
             next_pages = ("next" in root.dependencies or root.next_config is not None) and not is_docusaurus
             docusaurus_pages = is_docusaurus and candidate == folder / "src" / "pages"
-            if (next_pages or docusaurus_pages) and any(inside(p, candidate) for p in owned):
+            if (next_pages or docusaurus_pages) and any(inside(parent, str(candidate)) for _, parent, _ in files):
                 root.pages_dirs.append(candidate)
         # Next serves public/*.html as static files, not as the app's pages; elsewhere (CRA) public/index.html is the page
-        root.html_files = [p for p in owned if p.suffix.lower() in HTML_SUFFIXES and not (
-            root.is_next and "public" in p.relative_to(folder).parts[:-1])]
+        root.html_files = [path for path, parent, name in files if _suffix(name).lower() in HTML_SUFFIXES and not (
+            root.is_next and "public" in parent[len(base) + 1:].split(os.sep))]
         self._root_files[folder] = owned
         return root
 
     def files_of_root(self, root: FrontendRoot) -> list[Path]:
         return self._root_files.get(root.path, [])
 
-    def _aliases(self, folder: Path, owned: list[Path]) -> list[tuple[str, list[Path]]]:
+    def _aliases(self, folder: Path, at_root: dict[str, Path]) -> list[tuple[str, list[Path]]]:
+        """Import aliases of the root: tsconfig/jsconfig `paths`, vite's `resolve.alias`; `at_root` maps the names of
+        the root's own script files to their paths."""
         aliases: list[tuple[str, list[Path]]] = []
         for name in ("tsconfig.json", "jsconfig.json", "tsconfig.app.json", "tsconfig.base.json"):
             config_path = folder / name
-            if config_path not in owned and not config_path.is_file():
+            if not config_path.is_file():
                 continue
             document = _jsonc(self.project.read_bytes(config_path).decode("utf-8", "replace"))
             if not isinstance(document, dict):
@@ -820,7 +838,7 @@ class FrontendModel:
                 for pattern, targets in paths.items():
                     if isinstance(targets, list):
                         aliases.append((str(pattern), [Path(os.path.normpath(base / str(t))) for t in targets]))
-        vite = next((p for p in owned if p.parent == folder and p.name.startswith("vite.config.")), None)
+        vite = next((path for name, path in sorted(at_root.items()) if name.startswith("vite.config.")), None)
         if vite is not None:
             aliases.extend(self._vite_aliases(vite))
         return aliases
