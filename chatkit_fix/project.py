@@ -113,6 +113,17 @@ class Project:
     def file_set(self) -> frozenset[Path]:
         return frozenset(self.files)
 
+    @cached_property
+    def _file_names(self) -> frozenset[str]:
+        return frozenset(map(str, self.files))
+
+    def has_file(self, path: Path | str) -> bool:
+        """Whether the file exists, for the project's layout (packages, project files): from the listing once the
+        project is listed (no stat, no Path object), else on disk."""
+        if "files" in self.__dict__:
+            return str(path) in self._file_names
+        return os.path.isfile(path)
+
     def files_under(self, folder: Path, language: str) -> list[Path]:
         """The project's files of `language` inside `folder`, listing only that folder when the project is unlisted."""
         if "files" in self.__dict__:
@@ -304,7 +315,7 @@ class Project:
         for root in self.python_roots:
             base = root.joinpath(*parts)
             for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                if candidate.is_file():
+                if candidate.is_file():  # on disk: a git-ignored local settings module is still imported
                     return candidate
         return None
 

@@ -129,7 +129,7 @@ class Scope:
         self._unit_of_folder: dict[str, Unit] = {}
         self._stack_folders: dict[str, bool] = {}
         self._folder_verdicts: dict[str, bool | None] = {}
-        self._services: dict[Path, bool] = {}
+        self._services: dict[str, bool] = {}
         self._decided: dict[Path, bool] = {}
         self._own: dict[Unit, tuple[bool, frozenset[str], frozenset[str]]] = {}
         self._members: dict[Unit, list[Path]] | None = None
@@ -150,29 +150,36 @@ class Scope:
         folder = os.path.dirname(str(path))  # strings: new Path objects cost more than the lookup
         unit = self._unit_of_folder.get(folder)
         if unit is None:
-            unit = self._unit_of_folder[folder] = self._find_unit(Path(folder))
+            unit = self._unit_of_folder[folder] = self._find_unit(folder)
         return unit
 
-    def _find_unit(self, folder: Path) -> Unit:
+    def _find_unit(self, folder: str) -> Unit:
         project = self.project
-        services = {project.root / r for r in project.settings.backend_roots}
-        for candidate in (folder, *folder.parents):
+        root = str(project.root)
+        services = {os.path.join(root, r) for r in project.settings.backend_roots}
+        candidate = folder
+        while True:
             if candidate in services or self._holds_project_file(candidate):
-                return Unit(candidate, "service")
-            if candidate == project.root:
+                return Unit(Path(candidate), "service")
+            above = os.path.dirname(candidate)
+            if candidate == root or above == candidate:
                 break
-        if folder != project.root and (folder / "__init__.py").is_file():
+            candidate = above
+        if folder != root and project.has_file(os.path.join(folder, "__init__.py")):
             top = folder
-            while top.parent != project.root and (top.parent / "__init__.py").is_file():
-                top = top.parent
-            return Unit(top, "package")
-        return Unit(folder, "folder")
+            while os.path.dirname(top) != root and project.has_file(os.path.join(os.path.dirname(top), "__init__.py")):
+                top = os.path.dirname(top)
+            return Unit(Path(top), "package")
+        return Unit(Path(folder), "folder")
 
-    def _holds_project_file(self, folder: Path) -> bool:
+    def _holds_project_file(self, folder: str) -> bool:
         held = self._services.get(folder)
         if held is None:
+            has_file = self.project.has_file
             # `setup.py` inside a package is a module of it, not a project file
-            held = not (folder / "__init__.py").is_file() and any((folder / name).is_file() for name in PROJECT_FILES)
+            held = not has_file(os.path.join(folder, "__init__.py")) and any(
+                has_file(os.path.join(folder, name)) for name in PROJECT_FILES
+            )
             self._services[folder] = held
         return held
 
@@ -250,7 +257,7 @@ class Scope:
             package = relative[:depth]
             return (
                 len(package) == depth and package[-1] in STACK
-                and (unit.folder.joinpath(*package) / "__init__.py").is_file()
+                and self.project.has_file(os.path.join(str(unit.folder), *package, "__init__.py"))
             )
         return any(part in STACK for part in folder[len(str(self.project.root)) + 1:].split(os.sep))
 
