@@ -225,12 +225,15 @@ class Project:
             try:
                 descriptor = os.open(path, os.O_RDONLY)  # a third of Path.read_bytes()'s cost, for every file
                 try:
-                    chunks = [os.read(descriptor, os.fstat(descriptor).st_size + 1)]
-                    while chunks[-1]:  # a file that grew since fstat
-                        chunks.append(os.read(descriptor, 1 << 16))
+                    size = os.fstat(descriptor).st_size
+                    data = os.read(descriptor, size + 1)
+                    if len(data) > size:  # the file grew since fstat: read on to its end
+                        chunks = [data]
+                        while chunks[-1]:
+                            chunks.append(os.read(descriptor, 1 << 16))
+                        data = b"".join(chunks)
                 finally:
                     os.close(descriptor)
-                data = b"".join(chunks)
             except OSError:
                 data = b""
         return data

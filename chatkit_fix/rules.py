@@ -128,30 +128,32 @@ class Rule:
         return self.finding_triggers is None or matches(self.finding_triggers, data)
 
 
-Trigger = Union[bytes, "re.Pattern[bytes]", tuple[Union[bytes, "re.Pattern[bytes]"], ...], Callable[[bytes], bool]]
+Trigger = Union[bytes, "re.Pattern[bytes]", tuple["Trigger", ...], Callable[[bytes], bool]]
 
 
 def matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = None) -> bool:
-    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts, a
-    function of the bytes (the same test a check applies before it parses) says yes."""
+    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts (in
+    order: a cheap or already answered part first spares the others), a function of the bytes (the same test a check
+    applies before it parses) says yes. `memo` keeps every answer, a tuple's parts included."""
     if not triggers:
         return True
-    for trigger in triggers:
-        found = None if memo is None else memo.get(trigger)
-        if found is None:
-            if isinstance(trigger, bytes):
-                found = trigger in data
-            elif isinstance(trigger, tuple):  # in order: a cheap needle first spares a pattern's search
-                found = all(part in data if isinstance(part, bytes) else part.search(data) for part in trigger)
-            elif isinstance(trigger, re.Pattern):
-                found = trigger.search(data) is not None
-            else:
-                found = bool(trigger(data))
-            if memo is not None:
-                memo[trigger] = found
-        if found:
-            return True
-    return False
+    return any(_holds(trigger, data, memo) for trigger in triggers)
+
+
+def _holds(trigger: Trigger, data: bytes, memo: dict | None) -> bool:
+    found = None if memo is None else memo.get(trigger)
+    if found is None:
+        if isinstance(trigger, bytes):
+            found = trigger in data
+        elif isinstance(trigger, tuple):
+            found = all(_holds(part, data, memo) for part in trigger)
+        elif isinstance(trigger, re.Pattern):
+            found = trigger.search(data) is not None
+        else:
+            found = bool(trigger(data))
+        if memo is not None:
+            memo[trigger] = found
+    return found
 
 
 def rule(

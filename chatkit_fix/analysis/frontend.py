@@ -40,8 +40,8 @@ DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".d.tsx")  # type declarati
 _CHAT_KIT = re.compile(rb"hat[Kk]it")  # a literal prefix: one fast pass (lowering the bytes would copy them)
 # ChatKit, chatkit, Chatkit, chatKit, CHATKIT
 MENTIONS_CHATKIT = watch(("tsx", "html"), lambda data: _CHAT_KIT.search(data) is not None or b"HATKIT" in data)
-# where a chatkit.js URL may be written: chatkit next to an absolute or protocol-relative URL
-NAMES_A_CHATKIT_URL = watch(("tsx", "html"), (b"chatkit", b"//"))
+# where a chatkit.js URL may be written: ChatKit named next to an absolute or protocol-relative URL
+NAMES_A_CHATKIT_URL = watch(("tsx", "html"), (MENTIONS_CHATKIT, b"//"))
 CONVENTIONAL_STEMS = frozenset(entry.rsplit("/", 1)[-1] for entry in CONVENTIONAL_ENTRIES)
 RESOLVE_SUFFIXES = (".tsx", ".ts", ".jsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
 FUNCTION_KINDS = ("arrow_function", "function_expression", "function_declaration", "method_definition", "function")
