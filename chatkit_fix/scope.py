@@ -131,7 +131,7 @@ class Scope:
         self._folder_verdicts: dict[str, bool | None] = {}
         self._services: dict[str, bool] = {}
         self._decided: dict[Path, bool] = {}
-        self._own: dict[Unit, tuple[bool, frozenset[str], frozenset[str]]] = {}
+        self._first_names_of: dict[Unit, frozenset[str]] = {}
         self._members: dict[Unit, list[Path]] | None = None
         self._surveyed: dict[Path, Survey] = {}
         self.about: tuple[Trigger, ...] = ABOUT_CHATKIT  # bytes that put a file in scope on their own
@@ -199,21 +199,23 @@ class Scope:
         # a run on named files lists only the unit's own folder, not the whole project
         return [p for p in self.project.files_under(unit.folder, "python") if self.unit_of(p) == unit]
 
-    def _own_imports(self, unit: Unit) -> tuple[bool, frozenset[str], frozenset[str]]:
-        """Whether the unit imports the stack itself; the modules its files import, and their first names."""
-        if unit not in self._own:
-            names: set[str] = set()
-            tops: set[str] = set()
-            uses_stack = False
+    def _first_names(self, unit: Unit) -> frozenset[str]:
+        """The first names of the modules the unit's files import (`app` of `app.auth`)."""
+        if unit not in self._first_names_of:
             paths = self._files_of(unit)
             self.survey(paths)
-            for path in paths:
-                imported, first_names, _ = self._surveyed[path]
-                names |= imported
-                tops |= first_names
-                uses_stack = uses_stack or not first_names.isdisjoint(STACK)
-            self._own[unit] = (uses_stack, frozenset(names), frozenset(tops))
-        return self._own[unit]
+            surveyed = self._surveyed
+            self._first_names_of[unit] = frozenset().union(*(surveyed[path][1] for path in paths))
+        return self._first_names_of[unit]
+
+    def _uses_stack(self, unit: Unit) -> bool:
+        """Whether one of the unit's files imports the stack itself."""
+        return not self._first_names(unit).isdisjoint(STACK)
+
+    def _imported(self, unit: Unit) -> set[str]:
+        """The modules the unit's files import, with every package above them (`a`, `a.b` for `a.b.c`)."""
+        surveyed = self._surveyed
+        return _with_parents(frozenset().union(*(surveyed[path][0] for path in self._files_of(unit))))
 
     def survey(self, paths: list[Path]) -> None:
         """Read each file once for its imports and whether it is about ChatKit (`Project.look_at`)."""
@@ -272,13 +274,12 @@ class Scope:
             for unit, paths in members.items():
                 for base, dotted in unit.import_keys(paths, self.project.root):
                     by_top[(base, _top(dotted))].append((unit, dotted))
-            seeds = {unit for unit in members if self._own_imports(unit)[0]}
+            seeds = {unit for unit in members if self._uses_stack(unit)}
             applications = set(seeds)
             tops = {top for _, top in by_top} - STACK  # first names a unit can be imported by, bar the stack's
             roots = self.project.python_roots
             for unit in members:
-                _, imported, first_names = self._own_imports(unit)
-                hits = first_names & tops
+                hits = self._first_names(unit) & tops
                 if not hits:
                     continue
                 seed = unit in seeds
@@ -294,7 +295,7 @@ class Scope:
                 ]
                 if not candidates:
                     continue
-                modules = _with_parents(imported)
+                modules = self._imported(unit)
                 reached = {other for other, dotted in candidates if dotted in modules}
                 if seed:
                     applications |= reached  # what the application imports: settings, auth helpers
@@ -314,7 +315,7 @@ class Scope:
         named = [path for path in project.targets if language_of(path) == "python"]
         if project.named_files_only and named:
             units = {self.unit_of(path) for path in named}
-            if all(unit.kind == "service" and self._own_imports(unit)[0] for unit in units):
+            if all(unit.kind == "service" and self._uses_stack(unit) for unit in units):
                 self.services_only = True
                 return sorted({path for unit in units for path in self._files_of(unit)}, key=str)
         return [path for path in project.all_files_of("python") if self.in_scope(path)]
@@ -351,7 +352,7 @@ class Scope:
             if self._part_of_stack(path):
                 verdict = False  # the stack's own code (it names ChatKit all over)
             else:
-                verdict = True if self._own_imports(unit)[0] or unit in self.applications else None
+                verdict = True if self._uses_stack(unit) or unit in self.applications else None
             self._folder_verdicts[folder] = verdict
         verdict = self._folder_verdicts[folder]
         if verdict is not None:
