@@ -521,10 +521,21 @@ def _posix(relative: str) -> str:
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
+# Path(folder) joined with one name, without parsing the joined string again: `_make_child_relpath` is what
+# Path.iterdir uses (a private method, hence the public fallback); it halves the cost of the walk's Path objects
+_child = getattr(Path, "_make_child_relpath", Path.joinpath)
+
+
 def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]] | None = None):
     """Yield the files under `folder` in the order of their paths' strings, pruning ignored folders and never
     following a symlink out of `root`."""
-    yield from map(Path, _walk_names(str(root), str(folder), ignore, list(specs or [])))
+    folders: dict[str, Path] = {}
+    for text in _walk_names(str(root), str(folder), ignore, list(specs or [])):
+        parent, _, name = text.rpartition(os.sep)
+        base = folders.get(parent)
+        if base is None:
+            base = folders[parent] = Path(parent)
+        yield _child(base, name)
 
 
 def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]]):

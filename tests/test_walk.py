@@ -3,6 +3,8 @@ never changes a verdict pathspec would give."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pathspec
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,8 @@ def test_files_come_in_the_order_of_their_paths(tmp_path):
         (tmp_path / f"{name}.py").write_text("")
     walked = Project.discover(tmp_path, Settings(root=tmp_path), [tmp_path]).files
     assert walked == sorted(walked, key=str)
+    fresh = [Path(str(path)) for path in walked]  # the walk builds its Path objects without parsing strings
+    assert walked == fresh and set(walked) == set(fresh) and [p.parts for p in walked] == [p.parts for p in fresh]
     assert len(walked) == len(TRICKY) * 5
 
 
