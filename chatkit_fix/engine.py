@@ -120,8 +120,7 @@ class Engine:
         if any("python" in rule.languages for rule in self.rules):
             python = project.scope.unsurveyed(project.all_files_of("python"))
         others = [
-            path for path in project.targets
-            if language_of(path) != "python" and self._file_rules(language_of(path)) and self.rules_for(path, False)
+            path for path in project.targets if language_of(path) != "python" and self.rules_for(path, by_bytes=False)
         ]
         project.look_at(python + others)
 
