@@ -277,3 +277,20 @@ def test_given_files_still_see_the_whole_project(tmp_path, monkeypatch, cross_fi
     result = cli("check", "--select", "CK994", "--format", "json", "server.py")
     paths = [f["path"] for f in json.loads(result.output)["findings"]]
     assert paths == ["backend/server.py"]
+
+
+def test_the_console_script_flushes_everything_before_it_ends_without_teardown(tmp_path):
+    """`python -m chatkit_fix` ends check and apply with os._exit once its output is flushed: a reader on a pipe
+    still gets every byte of a report larger than the pipe's buffer, and the exit code."""
+    many_files(tmp_path, 400, broken=400)
+    process = subprocess.run([sys.executable, "-m", "chatkit_fix", "check", "--format", "json", "."], check=False,
+                             cwd=tmp_path, env=base_env(), capture_output=True)
+    assert process.returncode == 1 and len(process.stdout) > 1 << 16
+    assert len(json.loads(process.stdout)["findings"]) == 400
+    applied = subprocess.run([sys.executable, "-m", "chatkit_fix", "apply", "--format", "json", "."], check=False,
+                             cwd=tmp_path, env=base_env(), capture_output=True)
+    assert applied.returncode == 0, applied.stderr
+    assert all(f'uvicorn.run("{p.stem}:app", reload=True)' in p.read_text() for p in tmp_path.glob("*.py"))
+    again = subprocess.run([sys.executable, "-m", "chatkit_fix", "check", "."], check=False, cwd=tmp_path,
+                           env=base_env(), capture_output=True)
+    assert again.returncode == 0, again.stdout
