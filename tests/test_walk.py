@@ -1,5 +1,5 @@
-"""The project walk: files come in the order of their path strings, and the name prefilter of .gitignore patterns
-never changes a verdict pathspec would give."""
+"""Walks. The project walk: files come in the order of their path strings, and the name prefilter of .gitignore
+patterns never changes a verdict pathspec would give. Syntax trees: walked with pyast.walk."""
 
 from __future__ import annotations
 
@@ -53,3 +53,15 @@ def test_the_name_prefilter_never_changes_a_verdict(lines, folders, name, is_dir
 def test_most_gitignores_get_a_name_prefilter():
     assert _Patterns(["__pycache__/", "*.pyc", ".env", "!keep.env", "/dist", "web/.next/"]).names is not None
     assert _Patterns(["docs/**", "*.pyc"]).names is None  # anything below docs/: the name cannot tell
+
+
+def test_rules_walk_syntax_trees_with_pyast_walk():
+    """`pyast.walk` shares one walk per module between the rules; an `ast.walk` would quietly bring the cost back."""
+    package = Path(__file__).resolve().parent.parent
+    offenders = [
+        str(path.relative_to(package))
+        for folder in ("chatkit_fix", "codemods")
+        for path in (package / folder).rglob("*.py")
+        if "ast.walk(" in path.read_text(encoding="utf-8") and path.name != "pyast.py"
+    ]
+    assert not offenders, f"use chatkit_fix.pyast.walk instead of ast.walk in {offenders}"
