@@ -27,8 +27,6 @@ SKIPPED_DIRS = frozenset(
         "site-packages", ".docusaurus", "out", "coverage", ".idea", ".vscode",
     }
 )
-TEXT_NAMES = ("dockerfile", "procfile", "docker-compose", "compose")
-TEXT_SUFFIXES = (".sh", ".http", ".json", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".md")
 PARALLEL_LOOK = 200  # files; below this a fork costs more than it saves
 
 

@@ -130,7 +130,6 @@ class Scope:
         self._stack_folders: dict[str, bool] = {}
         self._folder_verdicts: dict[str, bool | None] = {}
         self._services: dict[str, bool] = {}
-        self._decided: dict[Path, bool] = {}
         self._first_names_of: dict[Unit, frozenset[str]] = {}
         self._members: dict[Unit, list[Path]] | None = None
         self._surveyed: dict[Path, Survey] = {}
@@ -140,7 +139,7 @@ class Scope:
 
     def also_about(self, triggers: tuple[Trigger, ...]) -> None:
         """More bytes that put a file in scope (the enabled rules' `anywhere`); only before anything is decided."""
-        if self._surveyed or self._decided:
+        if self._surveyed or self._folder_verdicts:
             raise RuntimeError("the scope was asked before the engine told it what its rules look for")
         self.about += tuple(trigger for trigger in triggers if trigger not in self.about)
 
@@ -340,10 +339,7 @@ class Scope:
 
     def in_scope(self, path: Path) -> bool:
         """Python files: whether they belong to an application unit. Other languages are always in scope."""
-        known = self._decided.get(path)
-        if known is None:
-            known = self._decided[path] = language_of(path) != "python" or self._decide(path)
-        return known
+        return language_of(path) != "python" or self._decide(path)
 
     def _decide(self, path: Path) -> bool:
         folder = os.path.dirname(str(path))

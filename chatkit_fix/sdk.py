@@ -20,7 +20,8 @@ FACTS_FORMAT = 2
 
 
 def installed_version(distribution: str) -> str | None:
-    from importlib import metadata  # 10 ms of imports (email, zipfile): only when a version is asked
+    # 10 ms of imports (email, zipfile): only when a version is asked
+    from importlib import metadata
 
     try:
         return metadata.version(distribution)

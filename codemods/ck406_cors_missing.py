@@ -36,7 +36,6 @@ end's dev origin as default and `allow_credentials=True` only when cookies cross
 
 from __future__ import annotations
 
-
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import edited
 from chatkit_fix.findings import Safety

@@ -36,6 +36,23 @@ def _unskipped(parts: tuple[str, ...]) -> list[str]:
     return [f"{part}_" if part in SKIPPED_DIRS or part.startswith(".") else part for part in parts]
 
 
+def _check_then_apply(tree: Path, files: int):
+    """check, then apply --unsafe-fixes, with every rule: every file is walked, no rule crashes, fixes converge."""
+    codes = set(load_rules())
+    checked = check_rules(tree, codes)
+    assert checked.files_checked == files, "the walker skipped part of the corpus"
+    crashes = [e for e in checked.errors if "internal error" in e.message]
+    assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
+    applied = run_rules(tree, codes, unsafe=True)
+    assert not [e for e in applied.errors if "internal error" in e.message or "did not converge" in e.message]
+    return checked
+
+
+def _assert_second_pass_changes_nothing(tree: Path) -> None:
+    second = run_rules(tree, set(load_rules()), unsafe=True)
+    assert not second.fixed, [str(f.path) for f in second.fixed]
+
+
 @pytest.mark.slow
 def test_site_packages_corpus(tmp_path, capsys):
     """check + apply over every .py file of this environment's site-packages: no crash, only parseable changes."""
@@ -51,20 +68,13 @@ def test_site_packages_corpus(tmp_path, capsys):
         shutil.copyfile(source, target)
         copied += 1
     before = {p: p.read_bytes() for p in tree.rglob("*.py")}
-    codes = set(load_rules())
-    checked = check_rules(tree, codes)
-    assert checked.files_checked == copied, "the walker skipped part of the corpus"
-    crashes = [e for e in checked.errors if "internal error" in e.message]
-    assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
-    applied = run_rules(tree, codes, unsafe=True)
-    assert not [e for e in applied.errors if "internal error" in e.message or "did not converge" in e.message]
+    checked = _check_then_apply(tree, copied)
     changed = [p for p, data in before.items() if p.read_bytes() != data]
     for path in changed:
         data = path.read_bytes()
         assert any(word in before[path] for word in STACK_WORDS), f"{path} has no ChatKit-stack code but was changed"
         ast.parse(data)
-    second = run_rules(tree, codes, unsafe=True)
-    assert not second.fixed, [str(f.path) for f in second.fixed]
+    _assert_second_pass_changes_nothing(tree)
     with capsys.disabled():
         print(f"\ncorpus: {copied} files, {len(checked.findings)} findings, {len(checked.errors)} unparseable, "
               f"{len(changed)} changed by apply, 0 crashes")
@@ -90,20 +100,13 @@ def test_npm_corpus(tmp_path, capsys, toolchain):  # noqa: F811 (the imported fi
         shutil.copyfile(source, target)
         originals[target] = target.read_bytes()
     assert len(originals) >= 2000, f"only {len(originals)} script files under {modules}"
-    codes = set(load_rules())
-    checked = check_rules(tree, codes)
-    assert checked.files_checked == len(originals), "the walker skipped part of the corpus"
-    crashes = [e for e in checked.errors if "internal error" in e.message]
-    assert not crashes, [(str(e.path), e.message) for e in crashes[:5]]
-    applied = run_rules(tree, codes, unsafe=True)
-    assert not [e for e in applied.errors if "internal error" in e.message or "did not converge" in e.message]
+    checked = _check_then_apply(tree, len(originals))
     changed = [path for path, data in originals.items() if path.read_bytes() != data]
     for path in changed:
         assert any(word in originals[path] for word in CHATKIT_WORDS), f"{path} names no ChatKit but was changed"
         after = SourceFile.from_bytes(path, path.read_bytes()).text
         assert parses(SourceFile.from_bytes(path, originals[path]), after), f"{path} no longer parses"
-    second = run_rules(tree, codes, unsafe=True)
-    assert not second.fixed, [str(f.path) for f in second.fixed]
+    _assert_second_pass_changes_nothing(tree)
     by_suffix = Counter(path.suffix.lower() for path in originals)
     mentioning = sum(1 for data in originals.values() if any(word in data for word in CHATKIT_WORDS))
     with capsys.disabled():

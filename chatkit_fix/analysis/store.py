@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatkit_fix.pyast import is_symbol, resolve_relative
-
-from ..pyast import walk
+from chatkit_fix.pyast import is_symbol, resolve_relative, walk
 
 if TYPE_CHECKING:
     from chatkit_fix.context import ProjectContext, PythonContext
