@@ -26,38 +26,81 @@ REGISTRY: dict[str, Rule] = {}
 _CODE = re.compile(r"^CK\d{3}$")
 
 
+@dataclass(frozen=True)
+class Expected:
+    """One finding a case expects: the file it is in (relative to the case), where it starts (1-based line and
+    column, as `check` prints them) and a text its message must contain."""
+
+    path: str
+    line: int
+    col: int
+    says: str
+
+
+# how a case writes an expected finding: (line, col, says) in a one-file case, (path, line, col, says) in any case
+FindingSpec = Union[tuple[int, int, str], tuple[str, int, int, str]]
+
+
 @dataclass
 class Case:
-    """A fixture a rule carries: files before, files expected after `apply` (None: no change), how many findings.
+    """A fixture a rule carries: files before, files expected after `apply` (None: no change), the findings.
 
     A case is written either as one source (with `filename`) or as a mapping of relative paths to contents for
-    cross-file rules. `unsafe` applies unsafe fixes too.
+    cross-file rules. `unsafe` applies unsafe fixes too; such a case is also run without them, where the files must
+    come out as `safe_fixed` (None: unchanged), which proves the unsafe part is not applied by a plain `apply`.
     """
 
     files: Mapping[str, str]
     expected: Mapping[str, str] | None = None
-    findings: int | None = None
+    findings: tuple[Expected, ...] = ()
     unsafe: bool = False
     name: str = ""
+    safe_fixed: Mapping[str, str] | None = None
 
 
 def Valid(source: str | Mapping[str, str], filename: str = "app.py", name: str = "") -> Case:  # noqa: N802
+    """A case the rule must leave alone: no finding, no edit."""
     files = {filename: source} if isinstance(source, str) else dict(source)
-    return Case(files=files, expected=None, findings=0, name=name)
+    return Case(files=files, name=name)
 
 
 def Invalid(  # noqa: N802
     source: str | Mapping[str, str],
     fixed: str | Mapping[str, str] | None = None,
     filename: str = "app.py",
-    findings: int | None = None,
+    findings: Iterable[FindingSpec] = (),
     unsafe: bool = False,
     name: str = "",
+    safe_fixed: str | Mapping[str, str] | None = None,
 ) -> Case:
-    """A case with findings; `fixed` is the whole expected result (None: the rule reports without editing)."""
+    """A case with findings; `fixed` is the whole expected result (None: the rule reports without editing).
+
+    `findings` lists every finding the rule must report, exactly: `(line, col, says)` in a one-file case, or
+    `(path, line, col, says)`, where `says` is a text the message must contain.
+    """
     files = {filename: source} if isinstance(source, str) else dict(source)
     expected = None if fixed is None else ({filename: fixed} if isinstance(fixed, str) else dict(fixed))
-    return Case(files=files, expected=expected, findings=findings, unsafe=unsafe, name=name)
+    safe = None if safe_fixed is None else ({filename: safe_fixed} if isinstance(safe_fixed, str) else dict(safe_fixed))
+    return Case(files=files, expected=expected, findings=expected_findings(findings, files, name), unsafe=unsafe,
+                name=name, safe_fixed=safe)
+
+
+def expected_findings(specs: Iterable[FindingSpec], files: Mapping[str, str], name: str = "") -> tuple[Expected, ...]:
+    """The findings of an Invalid case, checked for shape: a case that expects nothing in particular tests nothing."""
+    found = []
+    for spec in specs:
+        if len(spec) == 3 and len(files) == 1:
+            spec = (next(iter(files)), *spec)
+        if len(spec) != 4 or not isinstance(spec[0], str) or spec[0] not in files:
+            raise ValueError(f"case {name!r}: finding {spec!r} is not (line, col, says) of its one file nor "
+                             "(path, line, col, says) of one of its files")
+        path, line, col, says = spec
+        if not (isinstance(line, int) and isinstance(col, int) and line >= 1 and col >= 1 and says):
+            raise ValueError(f"case {name!r}: finding {spec!r} needs a line and column from 1 and a text to say")
+        found.append(Expected(path, line, col, says))
+    if not found:
+        raise ValueError(f"case {name!r}: an invalid case lists every finding it expects (line, col, says)")
+    return tuple(sorted(found, key=lambda e: (e.path, e.line, e.col)))
 
 
 @dataclass

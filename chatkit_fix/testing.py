@@ -1,5 +1,6 @@
-"""Run a rule's own cases with ruff's invariants: it finds, it fixes to the expected text, the result parses, the
-fixes converge and a second pass changes nothing; valid cases get no finding and no edit.
+"""Run a rule's own cases with ruff's invariants: it finds exactly the findings the case lists (where they start and
+what they say), it fixes to the expected text, the result compiles, the fixes converge and a second pass changes
+nothing; an unsafe fix is not applied without `--unsafe-fixes`; valid cases get no finding and no edit.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from .config import Settings, load_settings
 from .engine import Engine, RunResult, parses
+from .findings import Finding
 from .project import Project
-from .rules import Case, Rule, load_rules
+from .rules import Case, Expected, Rule, load_rules
 from .sources import SourceFile
 
 
@@ -52,25 +54,69 @@ def run_case(rule: Rule, case: Case, root: Path) -> CaseRun:
     codes = {rule.code}
     checked = check_rules(root, codes)
     assert not checked.errors, [e.message for e in checked.errors]
-    own = [f for f in checked.findings if f.code == rule.code]
-    if case.findings is not None:
-        assert len(own) == case.findings, f"expected {case.findings} finding(s), got {[(f.line, f.message) for f in own]}"
-    else:
-        assert own, "expected at least one finding"
-    for finding in own:
-        assert finding.line >= 1 and finding.col >= 1
+    assert_findings(root, [f for f in checked.findings if f.code == rule.code], case.findings)
     applied = run_rules(root, codes, unsafe=case.unsafe)
     assert not applied.errors, [e.message for e in applied.errors]
     after = read_files(root, case.files)
     expected = dict(case.files) | dict(case.expected or {})
     for name, text in after.items():
         assert text == expected[name], f"{name} after apply:\n{text}\n--- expected:\n{expected[name]}"
-        assert parses(SourceFile.from_bytes(root / name, text.encode()), text), f"{name} no longer parses"
+        assert_compiles(root / name)
     second = run_rules(root, codes, unsafe=case.unsafe)
     assert not second.fixed, f"second pass changed {[str(f.path) for f in second.fixed]}"
-    if case.findings == 0:
+    if not case.findings:
         assert not applied.fixed
+    if case.unsafe:
+        assert_unsafe_part_held_back(root, codes, case, expected)
     return CaseRun(checked, applied, second, after)
+
+
+def assert_findings(root: Path, found: list[Finding], expected: tuple[Expected, ...]) -> None:
+    """Exactly the expected findings: the same count, each at its (path, line, column), each message saying its text."""
+    def anchor(path: Path, line: int, col: int) -> tuple[str, int, int]:
+        return (path.relative_to(root).as_posix() if path.is_absolute() else path.as_posix(), line, col)
+
+    got = sorted((*anchor(f.path, f.line, f.col), f.message) for f in found)
+    shown = "\n".join(f"    {g!r}," for g in got) or "    (none)"
+    wanted = sorted((e.path, e.line, e.col, e.says) for e in expected)
+    assert [g[:3] for g in got] == [w[:3] for w in wanted], (
+        f"expected findings at {[w[:3] for w in wanted]}, got:\n{shown}")
+    unmatched = [g[3] for g in got]
+    for path, line, col, says in wanted:
+        # several findings may share an anchor: each expected text is matched to one message there
+        here = [i for i, g in enumerate(got) if g[:3] == (path, line, col) and unmatched[i] is not None]
+        match = next((i for i in here if says in unmatched[i]), None)
+        assert match is not None, f"no finding at {path}:{line}:{col} says {says!r}; got:\n{shown}"
+        unmatched[match] = None
+
+
+def assert_compiles(path: Path) -> None:
+    """A Python file compiles as the interpreter would import it (`compile()`, which, unlike `ast.parse`, rejects
+    duplicate parameters, duplicate keywords, `await` outside async functions...); other files parse in their language."""
+    data = path.read_bytes()
+    source = SourceFile.from_bytes(path, data)
+    if source.language == "python":
+        try:
+            compile(data, str(path), "exec", dont_inherit=True)
+        except SyntaxError as error:
+            raise AssertionError(f"{path.name} does not compile after apply: {error}") from None
+    else:
+        assert parses(source, source.text), f"{path.name} no longer parses"
+
+
+def assert_unsafe_part_held_back(root: Path, codes: set[str], case: Case, unsafe_result: dict[str, str]) -> None:
+    """Without `--unsafe-fixes` the files come out as the case's `safe_fixed` (unchanged by default), and that is not
+    already the unsafe result: the unsafe flag of the case is needed."""
+    write_files(root, dict(case.files))
+    held = run_rules(root, codes, unsafe=False)
+    assert not held.errors, [e.message for e in held.errors]
+    after = read_files(root, case.files)
+    expected = dict(case.files) | dict(case.safe_fixed or {})
+    for name, text in after.items():
+        assert text == expected[name], (
+            f"{name} after apply without --unsafe-fixes:\n{text}\n--- expected (the unsafe fix held back):\n{expected[name]}")
+    if unsafe_result != dict(case.files):
+        assert after != unsafe_result, "the case is marked unsafe but a plain apply already makes its whole fix"
 
 
 def all_cases():

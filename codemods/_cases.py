@@ -8,7 +8,9 @@ Not a rule: `load_rules()` skips the modules of `codemods/` whose name starts wi
 
 from __future__ import annotations
 
-from chatkit_fix.rules import Case, Invalid
+from dataclasses import replace
+
+from chatkit_fix.rules import Case, FindingSpec, Invalid
 
 # ---- front end -------------------------------------------------------------------------------------------------------
 
@@ -145,8 +147,8 @@ def edited(source: str, *edits: tuple[str, str]) -> str:
     return source
 
 
-def Edited(source: str, *edits: tuple[str, str], filename: str = "app.py", findings: int | None = None,  # noqa: N802
-           unsafe: bool = False, name: str = "") -> Case:
+def Edited(source: str, *edits: tuple[str, str], filename: str = "app.py",  # noqa: N802
+           findings: tuple[FindingSpec, ...] | list[FindingSpec] = (), unsafe: bool = False, name: str = "") -> Case:
     """An Invalid case whose expected result is `edited(source, *edits)`."""
     try:
         fixed = edited(source, *edits)
@@ -162,12 +164,10 @@ def served(case: Case, entry: str, imports: str) -> Case:
     (see chatkit_fix.scope), so its cases carry that application.
     """
     app = f"from fastapi import FastAPI\n\nimport {imports}\n\napp = FastAPI()\n"
-    return Case(files={**case.files, entry: app}, expected=case.expected, findings=case.findings, unsafe=case.unsafe,
-                name=case.name)
+    return replace(case, files={**case.files, entry: app})
 
 
 def in_service(case: Case) -> Case:
     """`case` in a project with a `pyproject.toml`: a service, whose own `chatkit/` folder is the user's code rather
     than a copy of the SDK (see chatkit_fix.scope)."""
-    files = {"pyproject.toml": "[project]\nname = 'app'\n", **case.files}
-    return Case(files=files, expected=case.expected, findings=case.findings, unsafe=case.unsafe, name=case.name)
+    return replace(case, files={"pyproject.toml": "[project]\nname = 'app'\n", **case.files})

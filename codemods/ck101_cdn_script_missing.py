@@ -449,7 +449,7 @@ export default function App() {
             "app/layout.tsx": LAYOUT_BEFORE,
             "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL,
-        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next app router"),
+        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=[("app/layout.tsx", 10, 7, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")], name="next app router"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "tsconfig.json": TSCONFIG_ALIAS,
@@ -467,9 +467,9 @@ export default function App() {
                                   "  return (\n    <html lang=\"en\">\n      <body>\n"
                                   f"        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n"
                                   "        {children}\n      </body>\n    </html>\n  );\n}\n",
-        }, findings=1, name="src/app, route group, @/ alias, one-line body"),
+        }, findings=[("src/app/layout.tsx", 6, 7, "ChatKit is rendered (src/components/ChatPanel.tsx) but no page loads chatkit.js")], name="src/app, route group, @/ alias, one-line body"),
         Invalid(vite_app("App", VITE_APP, html=_index_html("")), {"index.html": _index_html(f"    {SCRIPT_TAG}\n")},
-                findings=1, name="vite index.html"),
+                findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")], name="vite index.html"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "pages/_app.tsx": "import type { AppProps } from \"next/app\";\n\n"
@@ -482,7 +482,7 @@ export default function App() {
             "pages/_app.tsx": "import type { AppProps } from \"next/app\";\nimport Script from \"next/script\";\n\n"
                               "export default function App({ Component, pageProps }: AppProps) {\n"
                               f"  return <><Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" /><Component {{...pageProps}} /></>;\n}}\n",
-        }, findings=1, name="pages router _app"),
+        }, findings=[("pages/_app.tsx", 4, 10, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")], name="pages router _app"),
         Invalid({
             "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
             "docusaurus.config.ts": "import type { Config } from \"@docusaurus/types\";\n\n"
@@ -497,7 +497,7 @@ export default function App() {
                                     f"const config: Config = {{\n  scripts: [{{ src: \"{CDN_URL}\", async: true }}],\n"
                                     "  title: \"Docs\",\n  url: \"https://example.com\",\n  baseUrl: \"/\",\n};\n\n"
                                     "export default config;\n",
-        }, findings=1, name="docusaurus Root.tsx"),
+        }, findings=[("docusaurus.config.ts", 3, 24, "ChatKit is rendered (src/components/ChatPanel.tsx) but no page loads chatkit.js")], name="docusaurus Root.tsx"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
@@ -510,7 +510,7 @@ export default function ChatPanel() {
   return <openai-chatkit className="block h-[600px]" />;
 }
 """,
-        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=1, name="next/dynamic and the raw element"),
+        }, {"app/layout.tsx": LAYOUT_AFTER}, findings=[("app/layout.tsx", 10, 7, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")], name="next/dynamic and the raw element"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head>\n          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
@@ -521,7 +521,7 @@ export default function ChatPanel() {
             "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head>\n"
                                                     f"          <script src=\"{CDN_URL}\" async />\n"
                                                     "          <meta name=\"theme-color\" content=\"#000\" />\n        </Head>"),
-        }, findings=1, name="pages router _document"),
+        }, findings=[("pages/_document.tsx", 6, 7, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")], name="pages router _document"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "app/(marketing)/layout.tsx": GROUP_LAYOUT,
@@ -533,7 +533,7 @@ export default function ChatPanel() {
                                                          'import type { ReactNode } from "react";\nimport Script from "next/script";').replace(
                 "      <body>{children}</body>",
                 f"      <body>\n        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n        {{children}}\n      </body>"),
-        }, findings=1, name="several root layouts, dynamic import of chatkit-react"),
+        }, findings=[("app/(app)/layout.tsx", 6, 7, "ChatKit is rendered (app/(app)/chat/page.tsx) but no page loads chatkit.js")], name="several root layouts, dynamic import of chatkit-react"),
         Invalid({
             "package.json": '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n',
             "docusaurus.config.js": DOCUSAURUS_JS.replace("@SCRIPTS@", "  scripts: [\n    \"/js/analytics.js\",\n  ],\n"),
@@ -543,6 +543,6 @@ export default function ChatPanel() {
         }, {
             "docusaurus.config.js": DOCUSAURUS_JS.replace(
                 "@SCRIPTS@", f"  scripts: [\n    \"/js/analytics.js\",\n    {{ src: \"{CDN_URL}\", async: true }},\n  ],\n"),
-        }, findings=1, name="docusaurus config with scripts"),
+        }, findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx) but no page loads chatkit.js")], name="docusaurus config with scripts"),
     ],
 )

@@ -123,16 +123,16 @@ RULE.cases(
     invalid=[
         Invalid({"package.json": NEXT_PACKAGE, "app/layout.tsx": _fill(LAYOUT, "https://cdn.openai.com/chatkit/chatkit.js"),
                  "app/page.tsx": PAGE, "components/ChatPanel.tsx": PANEL},
-                {"app/layout.tsx": _fill(LAYOUT, CDN_URL)}, findings=1, name="next/script in the root layout"),
+                {"app/layout.tsx": _fill(LAYOUT, CDN_URL)}, findings=[("app/layout.tsx", 9, 16, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js")], name="next/script in the root layout"),
         Invalid({"index.html": _fill(HTML, "https://cdn.jsdelivr.net/npm/@openai/chatkit@1.9.0/dist/chatkit.js"),
                  "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL},
-                {"index.html": _fill(HTML, CDN_URL)}, findings=1, name="jsdelivr in index.html"),
+                {"index.html": _fill(HTML, CDN_URL)}, findings=[("index.html", 5, 18, "chatkit.js loaded from")], name="jsdelivr in index.html"),
         Invalid({"index.html": _fill(HTML, "https://cdn.openai.com/chatkit/v1/chatkit.js"),
                  "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL},
-                {"index.html": _fill(HTML, CDN_URL)}, findings=1, name="versioned guess"),
+                {"index.html": _fill(HTML, CDN_URL)}, findings=[("index.html", 5, 18, "chatkit.js loaded from https://cdn.openai.com/chatkit/v1/chatkit.js")], name="versioned guess"),
         Invalid({"src/main.tsx": MAIN, "index.html": _fill(HTML, "/vite.svg").replace(
                     '    <script src="/vite.svg" async></script>\n', ""),
                  "src/ChatPanel.tsx": _fill(INJECTED, "https://unpkg.com/@openai/chatkit/dist/index.js")},
-                {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)}, findings=1, name="createElement with a const"),
+                {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)}, findings=[("src/ChatPanel.tsx", 4, 25, "chatkit.js loaded from https://unpkg.com/@openai/chatkit/dist/index.js")], name="createElement with a const"),
     ],
 )

@@ -333,14 +333,14 @@ RULE.cases(
                        **{"frontend/app/api/chatkit/route.ts": NEXT_PROXY}), name="next route handler adds the token"),
     ],
     invalid=[
-        Invalid(_project(PANEL), {"frontend/components/ChatPanel.tsx": PANEL_TODO}, findings=1, unsafe=True,
+        Invalid(_project(PANEL), {"frontend/components/ChatPanel.tsx": PANEL_TODO}, findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True,
                 name="no token getter leaves a TODO"),
         Invalid(_project(PANEL, **{"pyproject.toml": PYPROJECT, "frontend/lib/auth.ts": AUTH_TS}),
-                {"frontend/components/ChatPanel.tsx": PANEL_FIXED}, findings=1, unsafe=True,
+                {"frontend/components/ChatPanel.tsx": PANEL_FIXED}, findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True,
                 name="token getter configured"),
         Invalid(_project(PANEL_SPREAD, ROUTER_BACKEND, **{"pyproject.toml": PYPROJECT, "frontend/lib/auth.ts": AUTH_TS,
                                                           "frontend/lib/chatkit-config.ts": CONFIG_BEFORE}),
-                {"frontend/lib/chatkit-config.ts": CONFIG_AFTER}, findings=1, unsafe=True,
+                {"frontend/lib/chatkit-config.ts": CONFIG_AFTER}, findings=[("frontend/lib/chatkit-config.ts", 2, 8, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True,
                 name="spread config object, HTTPBearer router with prefixes"),
         Invalid({"frontend/package.json": '{"dependencies": {"react": "19.3.1", "vite": "7.2.4"}}\n',
                  "frontend/index.html": vite_html(entry="/src/main.jsx"),
@@ -365,6 +365,6 @@ export default function Chat() {
   }, []);
   return <openai-chatkit ref={ref} style={{ height: 600 }} />;
 }
-'''}, findings=1, unsafe=True, name="raw element setOptions in JSX, getter expression"),
+'''}, findings=[("frontend/src/Chat.jsx", 6, 35, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True, name="raw element setOptions in JSX, getter expression"),
     ],
 )

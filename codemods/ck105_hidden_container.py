@@ -268,29 +268,29 @@ RULE.cases(
                         '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
                 _fixed('      <div className={open ? "block" : "hidden"}>\n'
                        '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>'),
-                findings=1, name="tailwind hidden in a ternary"),
+                findings=[("src/Widget.tsx", 10, 9, "<ChatKit> is mounted while its container on line 9 is hidden with the class")], name="tailwind hidden in a ternary"),
         Invalid(_widget('      <div style={{ display: open ? "flex" : "none", height: 600 }}>\n'
                         '        <ChatKit\n          control={chatkit.control}\n          className="h-full w-full"\n        />\n      </div>'),
                 _fixed('      <div style={{ display: open ? "flex" : "none", height: 600 }}>\n'
                        '        {open && <ChatKit\n          control={chatkit.control}\n          className="h-full w-full"\n        />}\n      </div>'),
-                findings=1, name="inline style display none"),
+                findings=[("src/Widget.tsx", 10, 9, "<ChatKit> is mounted while its container on line 9 is hidden with display")], name="inline style display none"),
         Invalid(_widget('      <section hidden={!open}>\n        <div className="h-[600px]">\n'
                         '          <ChatKit control={chatkit.control} className="h-full w-full" />\n        </div>\n      </section>'),
                 _fixed('      <section hidden={!open}>\n        <div className="h-[600px]">\n'
                        '          {open && <ChatKit control={chatkit.control} className="h-full w-full" />}\n        </div>\n      </section>'),
-                findings=1, name="hidden attribute two levels up"),
+                findings=[("src/Widget.tsx", 11, 11, "<ChatKit> is mounted while its container on line 9 is hidden with the hidden")], name="hidden attribute two levels up"),
         Invalid(_widget('      <aside className={clsx("fixed bottom-4 right-4", !open && "hidden")}>\n'
                         '        <ChatKit control={chatkit.control} className="h-[600px] w-[400px]" />\n      </aside>', CLSX),
                 _fixed('      <aside className={clsx("fixed bottom-4 right-4", !open && "hidden")}>\n'
                        '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-[400px]" />}\n      </aside>', CLSX),
-                findings=1, name="clsx condition"),
+                findings=[("src/Widget.tsx", 11, 9, "<ChatKit> is mounted while its container on line 10 is hidden with the class")], name="clsx condition"),
         Invalid(_widget('      <div className={`panel ${open ? "flex" : "hidden"} flex-col`}>\n'
                         '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
                 _fixed('      <div className={`panel ${open ? "flex" : "hidden"} flex-col`}>\n'
                        '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>'),
-                findings=1, name="template literal class"),
+                findings=[("src/Widget.tsx", 10, 9, "<ChatKit> is mounted while its container on line 9 is hidden with the class")], name="template literal class"),
         Invalid(_widget('      <div className="hidden lg:block">\n'
                         '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
-                None, findings=1, name="always hidden below lg: report only"),
+                None, findings=[("src/Widget.tsx", 10, 9, "<ChatKit> is mounted while its container on line 9 is hidden with the class")], name="always hidden below lg: report only"),
     ],
 )

@@ -280,7 +280,7 @@ RULE.cases(
     invalid=[
         Invalid(_next(_chat('      {ready && <ChatKit control={chatkit.control} className="h-full w-full" />}')),
                 {"components/Chat.tsx": _chat('      <ChatKit control={chatkit.control} className="h-full w-full" />')},
-                findings=1, name="ready && ChatKit"),
+                findings=[("components/Chat.tsx", 16, 17, "<ChatKit> is rendered only when `ready` is true,")], name="ready && ChatKit"),
         Invalid(_next(_chat('      {open && ready && <ChatKit control={chatkit.control} className="h-full w-full" />}',
                             handler="    onReady: handleReady,").replace(
             "  const chatkit = useChatKit({", "  const handleReady = useCallback(() => setReady(true), []);\n  const chatkit = useChatKit({").replace(
@@ -289,14 +289,14 @@ RULE.cases(
                                               handler="    onReady: handleReady,").replace(
                     "  const chatkit = useChatKit({", "  const handleReady = useCallback(() => setReady(true), []);\n  const chatkit = useChatKit({").replace(
                     'import { useState } from "react";', 'import { useCallback, useState } from "react";')},
-                findings=1, name="named onReady callback, kept user toggle"),
+                findings=[("components/Chat.tsx", 17, 25, "<ChatKit> is rendered only when `ready` is true,")], name="named onReady callback, kept user toggle"),
         Invalid(_next(_chat('      {ready ? (\n        <ChatKit control={chatkit.control} className="h-full w-full" />\n'
                             '      ) : (\n        <p>Loading…</p>\n      )}')),
                 {"components/Chat.tsx": _chat('      <ChatKit control={chatkit.control} className="h-full w-full" />\n'
                                               '      {!ready && (\n        <p>Loading…</p>\n      )}')},
-                findings=1, name="ternary with a loading state"),
+                findings=[("components/Chat.tsx", 17, 9, "<ChatKit> is rendered only when `ready` is true,")], name="ternary with a loading state"),
         Invalid(_next(_chat('      <ChatKit control={chatkit.control} className="h-full w-full" />',
                             before="  if (!ready) {\n    return <p>Loading…</p>;\n  }\n")),
-                None, findings=1, name="early return: report only"),
+                None, findings=[("components/Chat.tsx", 19, 7, "<ChatKit> is rendered only when `ready` is true,")], name="early return: report only"),
     ],
 )

@@ -149,13 +149,13 @@ RULE.cases(
         const body = JSON.parse(String(init?.body));
         body.metadata = { userId };
         return fetch(input, { ...init, body: JSON.stringify(body) });
-      },'''), None, findings=1, name="parse and re-serialise"),
+      },'''), None, findings=[("src/Chat.tsx", 9, 22, "custom api.fetch parses the request body; replaces the request body")], name="parse and re-serialise"),
         Invalid({**_vite("      fetch: rewrite,"), "src/Chat.tsx": CHAT.replace("@FETCH@", "      fetch: rewrite,").replace(
             "export function Chat", '''function rewrite(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const request = { type: "threads.create", params: { input: { content: [] } } };
   return fetch(input, { ...init, body: init?.method === "POST" ? JSON.stringify(request) : init?.body });
 }
 
-export function Chat''')}, None, findings=1, name="named function inventing a request type"),
+export function Chat''')}, None, findings=[("src/Chat.tsx", 4, 21, "custom api.fetch builds its own `threads.create` request")], name="named function inventing a request type"),
     ],
 )

@@ -407,7 +407,10 @@ RULE.cases(
             ("        return Response(content=str(result), media_type='application/json')\n",
              "        return Response(content=result.json, media_type='application/json')\n"),
             filename="routes/chatkit.py",
-            findings=2,
+            findings=[
+                (8, 16, 'the ChatKit stream is sent without media_type="text/event-stream"'),
+                (12, 33, "str(result) sends the Python repr of the result, not its JSON"),
+            ],
             name="str(result) fallback, missing media type",
         ),
         Invalid(
@@ -429,7 +432,11 @@ RULE.cases(
             "        return StreamingResponse(result, media_type='text/event-stream', headers={'X-Accel-Buffering': 'no'})\n"
             "    return Response(result.json, media_type='application/json')\n",
             filename="api/index.py",
-            findings=3,
+            findings=[
+                (8, 9, "the ChatKit stream is buffered"),
+                (11, 12, 'result.json is sent without media_type="application/json"'),
+                (11, 21, "result.json is bytes, not a method"),
+            ],
             name="buffered stream (Starlette), json() call, wrong media type",
         ),
         Edited(
@@ -444,7 +451,7 @@ RULE.cases(
              "        return Response(content=b''.join(chunks), media_type='application/json')\n",
              "        return StreamingResponse(result, media_type='text/event-stream')\n"),
             filename="main.py",
-            findings=1,
+            findings=[(12, 18, "the ChatKit stream is buffered")],
             name="stream buffered by a comprehension",
         ),
         Edited(
@@ -465,7 +472,7 @@ RULE.cases(
             ("        return Response(content=f'{{\"error\": \"{e}\", \"detail\": \"failed: {e!r}\"}}', status_code=500, media_type='application/json')\n",
              "        return JSONResponse(content={'error': str(e), 'detail': f\"failed: {e!r}\"}, status_code=500, media_type='application/json')\n"),
             filename="api/v1/endpoints/chatkit.py",
-            findings=1,
+            findings=[(11, 16, "JSON built with an f-string")],
             name="f-string JSON error",
         ),
         Invalid(
@@ -477,7 +484,7 @@ RULE.cases(
             "    return StreamingHttpResponse(result, content_type='text/event-stream')\n",
             None,
             filename="chat/views.py",
-            findings=1,
+            findings=[(6, 29, "str(result) sends the Python repr of the result, not its JSON")],
             name="Django view: report only",
         ),
     ],

@@ -292,6 +292,7 @@ RULE.cases(
             'body = {"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "Hi"}],'
             ' "attachments": [], "inference_options": {}}}}\n',
             filename="tests/test_api.py",
+            findings=[(1, 77, "user content typed 'text'")],
         ),
         Edited(
             "payload = {\n"
@@ -308,7 +309,10 @@ RULE.cases(
              "            'attachments': [],\n"
              "            'inference_options': {},\n"),
             filename="client.py",
-            findings=2,
+            findings=[
+                (5, 18, "user input without attachments, inference_options"),
+                (6, 34, "user content typed 'text'"),
+            ],
             name="multi-line dict, single quotes, missing fields",
         ),
         Invalid(
@@ -317,7 +321,10 @@ RULE.cases(
             "from chatkit.types import UserMessageItem, UserMessageTextContent as Text, InferenceOptions\n\n"
             "item = UserMessageItem(id='m1', thread_id=t, created_at=now, content=[{'type': 'input_text', 'text': q}], inference_options=InferenceOptions())\n",
             filename="backend/store.py",
-            findings=2,
+            findings=[
+                (3, 8, "UserMessageItem(...) without inference_options"),
+                (3, 80, "user content typed 'text'"),
+            ],
             name="model constructor",
         ),
         Invalid(
@@ -326,7 +333,10 @@ RULE.cases(
             "curl -X POST localhost:8000/chatkit -H 'Content-Type: application/json' \\\n"
             "  -d '{\"type\": \"threads.create\", \"params\": {\"input\": {\"content\": [{\"type\": \"input_text\", \"text\": \"hi\"}], \"attachments\": [], \"inference_options\": {}}}}'\n",
             filename="scripts/smoke.sh",
-            findings=2,
+            findings=[
+                (2, 54, "user input without attachments, inference_options"),
+                (2, 76, "user content typed 'text'"),
+            ],
             name="curl script",
         ),
         Edited(
@@ -337,7 +347,10 @@ RULE.cases(
              '      "attachments": [],\n'
              '      "inference_options": {}\n'),
             filename="requests/chat.http",
-            findings=2,
+            findings=[
+                (7, 14, "user input without attachments, inference_options"),
+                (8, 28, "user content typed 'text'"),
+            ],
             name=".http file",
         ),
         Invalid(
@@ -350,7 +363,10 @@ RULE.cases(
             "             {'role': 'assistant', 'content': [{'type': 'output_text', 'text': answer}]}]\n"
             "    return Runner.run_streamed(agent, items)\n",
             filename="agent_input.py",
-            findings=2,
+            findings=[
+                (4, 52, "user content typed 'text'"),
+                (5, 57, "assistant content typed 'text'"),
+            ],
             name="Responses-API agent input",
         ),
     ],

@@ -235,7 +235,7 @@ RULE.cases(
              "        async for event in stream_agent_response(agent_ctx, result):\n"
              "            yield event\n"),
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(7, 5, "async def respond() returns a stream instead of yielding events")],
             name="async def returning the stream",
         ),
         Edited(
@@ -260,7 +260,7 @@ RULE.cases(
              "        ):\n"
              "            yield _event\n"),
             filename="server.py",
-            findings=1,
+            findings=[(6, 5, "async def respond() returns a stream instead of yielding events")],
             name="module import, two returns, multi-line call, name taken",
         ),
         Edited(
@@ -280,7 +280,7 @@ RULE.cases(
             ("        result = await R.run(\n",
              "        result = R.run_streamed(\n"),
             filename="services/chatkit_server.py",
-            findings=1,
+            findings=[(9, 18, "stream_agent_response() gets the RunResult of Runner.run(...)")],
             name="awaited Runner.run streamed, aliased and lazy imports",
         ),
         Edited(
@@ -294,7 +294,7 @@ RULE.cases(
             ("        async for e in stream_agent_response(self.agent_ctx(thread, context), await agents.Runner.run(self.agent, 'x')):\n",
              "        async for e in stream_agent_response(self.agent_ctx(thread, context), agents.Runner.run_streamed(self.agent, 'x')):\n"),
             filename="main.py",
-            findings=1,
+            findings=[(8, 79, "stream_agent_response() gets the RunResult of Runner.run(...)")],
             name="inline await, module import",
         ),
         Edited(
@@ -312,7 +312,7 @@ RULE.cases(
              "        result = await run_agent(self.agent, 'x')\n"
              "        # chatkit-fix: TODO[CK203] build the run with Runner.run_streamed(agent, input, context=...) (not awaited) and stream that result\n"),
             filename="main.py",
-            findings=1,
+            findings=[(13, 24, "stream_agent_response() gets a RunResult")],
             name="helper annotated RunResult: TODO marker",
         ),
     ],

@@ -349,7 +349,7 @@ RULE.cases(
             "    result = Runner.run_streamed(agent, items, context=agent_ctx)\n"
             "    return result\n",
             filename="server.py",
-            findings=1,
+            findings=[(5, 34, "Runner.run_streamed() gets a RunResult where the Agent is due")],
             name="RunResult from await Runner.run",
         ),
         Edited(
@@ -363,7 +363,7 @@ RULE.cases(
              "    previous = await run_agent(agent, text)\n"
              "    # chatkit-fix: TODO[CK204] pass the Agent to Runner.run_streamed (continue a finished run with result.to_input_list() + [new item] as input)\n"),
             filename="agent_runner.py",
-            findings=1,
+            findings=[(8, 12, "Runner.run_streamed() gets a RunResult where the Agent is due")],
             name="helper annotated -> RunResult, aliased import",
         ),
         Invalid(
@@ -387,7 +387,7 @@ RULE.cases(
                 "    task_agent = create_task_agent()\n"
                 "    return agents.Runner.run_streamed(task_agent.agent, items, context=ctx)\n",
             },
-            findings=1,
+            findings=[("backend/main.py", 7, 12, "Runner.run_streamed() gets a TaskAgent wrapper where the Agent is due")],
             name="wrapper object from another module",
         ),
         Edited(
@@ -404,7 +404,10 @@ RULE.cases(
             ("    async for event in result:\n",
              "    async for event in result.stream_events():\n"),
             filename="app/agent.py",
-            findings=2,
+            findings=[
+                (4, 14, "await Runner.run_streamed(...)"),
+                (8, 24, "async for over a RunResultStreaming"),
+            ],
             name="awaited and iterated directly, multi-line",
         ),
         Invalid(
@@ -417,7 +420,7 @@ RULE.cases(
             "    async for event in Runner.run_streamed(agent, input=text).stream_events():\n"
             "        yield event\n",
             filename="agent.py",
-            findings=1,
+            findings=[(3, 24, "async for over a RunResultStreaming")],
             name="lazy import, inline iteration",
         ),
     ],

@@ -209,7 +209,7 @@ RULE.cases(
             ("            result = Runner.run_streamed(agent, input=items)\n",
              "            result = Runner.run_streamed(agent, input=items, context=agent_context)\n"),
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(14, 22, "Runner.run_streamed() without context=<AgentContext>")],
             name="missing context",
         ),
         Edited(
@@ -237,7 +237,7 @@ RULE.cases(
              "            # run it\n"
              "            result = AgentRunner.run_streamed(agent, input=text, context=agent_context)\n"),
             filename="backend/app/chatkit_server.py",
-            findings=1,
+            findings=[(11, 22, "Runner.run_streamed() without context=<AgentContext>")],
             name="context created after the run: moved up",
         ),
         Edited(
@@ -257,7 +257,7 @@ RULE.cases(
             ("            context=context,\n",
              "            context=ctx,\n"),
             filename="server.py",
-            findings=1,
+            findings=[(9, 18, "Runner.run_streamed() gets the request context where the AgentContext is due")],
             name="request context instead of the AgentContext",
         ),
         Edited(
@@ -273,7 +273,7 @@ RULE.cases(
              "        text,\n"
              "        context=agent_ctx,\n"),
             filename="stream.py",
-            findings=1,
+            findings=[(5, 57, "Runner.run_streamed() without context=<AgentContext>")],
             name="inline run, trailing comma, parameter context",
         ),
     ],

@@ -266,7 +266,7 @@ RULE.cases(
             ("        items = items_page.data\n",
              "        items = list(reversed(items_page.data))\n"),
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(8, 28, 'thread history loaded with order="asc" and a limit')],
             name="keywords, asc",
         ),
         Invalid(
@@ -277,7 +277,7 @@ RULE.cases(
             "async def build_input(store, thread, context):\n"
             "    return await simple_to_agent_input(list(reversed((await store.load_thread_items(thread.id, None, 20, 'desc', context)).data)))\n",
             filename="history.py",
-            findings=1,
+            findings=[(4, 47, 'thread history loaded with order="asc" and a limit')],
             name="positional, inline",
         ),
         Invalid(
@@ -293,7 +293,7 @@ RULE.cases(
             "            yield event\n",
             None,
             filename="backend/app/chatkit_server.py",
-            findings=1,
+            findings=[(10, 18, "the agent gets only the current message (input)")],
             name="only the current message (report)",
         ),
         Invalid(
@@ -309,7 +309,7 @@ RULE.cases(
             "            yield self.convert(event)\n",
             None,
             filename="chatkit_server.py",
-            findings=1,
+            findings=[(10, 18, "the agent gets only the current message (item)")],
             name="hand-rolled stream of the current message (report)",
         ),
     ],

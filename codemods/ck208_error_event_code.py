@@ -148,7 +148,7 @@ RULE.cases(
             ('        code="authentication_required",\n',
              '        code="custom",\n'),
             filename="chatkit_server.py",
-            findings=1,
+            findings=[(4, 11, "ErrorEvent(...)")],
             name="invalid code",
         ),
         Edited(
@@ -164,7 +164,10 @@ RULE.cases(
              "        yield ErrorEvent(message='Authentication required')\n"
              "        yield ErrorEvent(message='Agent failed')\n"),
             filename="routes/chatkit.py",
-            findings=2,
+            findings=[
+                (6, 15, "ErrorEvent(...)"),
+                (7, 15, "ErrorEvent(...)"),
+            ],
             name="level= in lazy import",
         ),
         Invalid(
@@ -175,7 +178,7 @@ RULE.cases(
             "def fail(exc):\n"
             "    return ck.ErrorEvent(code='custom', message=str(exc), allow_retry=True,)\n",
             filename="errors.py",
-            findings=1,
+            findings=[(4, 12, "ErrorEvent(...)")],
             name="module alias, error= and code",
         ),
         Edited(
@@ -188,7 +191,7 @@ RULE.cases(
             ("        severity='high',\n",
              ""),
             filename="errors.py",
-            findings=1,
+            findings=[(4, 12, "ErrorEvent(...)")],
             name="re-export through chatkit.server, trailing comma",
         ),
     ],

@@ -124,6 +124,25 @@ def _remapped_in_loop(ctx, stream) -> bool:
     return False
 
 
+# the helper the fix inserts, written out here rather than taken from HELPER_CODE: a change to the rule's
+# helper must show up as a failing case, not pass silently
+REMAP_FAKE_IDS_WRITTEN = '''async def _remap_fake_ids(events, agent_context):
+    """Chat-completions and LiteLLM models stream every item with the placeholder id "__fake_id__": give each such
+    item an id of its own from the store, so assistant messages stop overwriting each other (chatkit-python#36)."""
+    fake, current = "__fake_id__", None
+    async for event in events:
+        item = getattr(event, "item", None)
+        if getattr(item, "id", None) == fake:
+            if event.type == "thread.item.added" or current is None:
+                current = agent_context.store.generate_item_id(
+                    "message", agent_context.thread, agent_context.request_context
+                )
+            event = event.model_copy(update={"item": item.model_copy(update={"id": current})})
+        elif getattr(event, "item_id", None) == fake and current is not None:
+            event = event.model_copy(update={"item_id": current})
+        yield event
+'''
+
 _SERVER_HEAD = (
     "from agents import Agent, Runner\n"
     "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
@@ -189,7 +208,7 @@ RULE.cases(
             "client = AsyncOpenAI(base_url='https://generativelanguage.googleapis.com/v1beta/openai/')\n"
             "model = OpenAIChatCompletionsModel(model='gemini-2.0-flash', openai_client=client)\n"
             "agent = Agent(name='Assistant', model=model)\n\n\n"
-            + HELPER_CODE + "\n\n"
+            + REMAP_FAKE_IDS_WRITTEN + "\n\n"
             "# The server\n"
             "class GeminiServer(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"
@@ -198,7 +217,7 @@ RULE.cases(
             "        async for event in _remap_fake_ids(stream_agent_response(agent_ctx, result), agent_ctx):\n"
             "            yield event\n",
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(16, 28, "the run uses a chat-completions model (OpenAIChatCompletionsModel)")],
             name="OpenAIChatCompletionsModel in the same file",
         ),
         Invalid(
@@ -226,7 +245,7 @@ RULE.cases(
                 "backend/app/server.py": "from agents.run import Runner as R\n"
                 "from chatkit.server import ChatKitServer\n\n"
                 "from app.agent import support_agent\n\n\n"
-                + HELPER_CODE + "\n\n"
+                + REMAP_FAKE_IDS_WRITTEN + "\n\n"
                 "class SupportServer(ChatKitServer):\n"
                 "    async def respond(self, thread, item, context):\n"
                 "        from chatkit.agents import AgentContext, stream_agent_response\n"
@@ -238,7 +257,7 @@ RULE.cases(
                 "        ), ctx):\n"
                 "            yield event\n",
             },
-            findings=1,
+            findings=[("backend/app/server.py", 12, 28, "the run uses a chat-completions model (LitellmModel)")],
             name="LiteLLM model two modules away, aliases, lazy imports",
         ),
         Invalid(
@@ -262,7 +281,7 @@ RULE.cases(
                 "from chatkit.agents import AgentContext, stream_agent_response\n"
                 "from chatkit.server import ChatKitServer\n"
                 "from api.config import run_config\n\n\n"
-                + HELPER_CODE + "\n\n"
+                + REMAP_FAKE_IDS_WRITTEN + "\n\n"
                 "class SimpleChatServer(ChatKitServer):\n"
                 "    async def respond(self, thread, input, context):\n"
                 "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
@@ -270,7 +289,7 @@ RULE.cases(
                 "        async for event in _remap_fake_ids(stream_agent_response(agent_context, result), agent_context):\n"
                 "            yield event\n",
             },
-            findings=1,
+            findings=[("api/index.py", 11, 28, "the run uses a chat-completions model (OpenAIChatCompletionsModel)")],
             name="RunConfig with a chat-completions model imported from another module (Vercel layout)",
         ),
         Invalid(
@@ -287,7 +306,7 @@ RULE.cases(
             "from agents import Agent, Runner, set_default_openai_api\n"
             "from chatkit.agents import stream_agent_response\n\n"
             "set_default_openai_api('chat_completions')\n\n"
-            + HELPER_CODE + "\n\n"
+            + REMAP_FAKE_IDS_WRITTEN + "\n\n"
             "async def stream_a(ctx, items):\n"
             "    async for event in _remap_fake_ids(stream_agent_response(ctx, Runner.run_streamed(Agent(name='a', model='gpt-4o'), items, context=ctx)), ctx):\n"
             "        yield event\n\n"
@@ -296,7 +315,10 @@ RULE.cases(
             "    async for event in _remap_fake_ids(stream_agent_response(ctx, result), ctx):\n"
             "        yield event\n",
             filename="stream.py",
-            findings=2,
+            findings=[
+                (7, 24, "the run uses a chat-completions model"),
+                (12, 24, "the run uses a chat-completions model"),
+            ],
             name="default API set to chat completions, helper inserted once",
         ),
     ],

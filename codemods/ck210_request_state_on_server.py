@@ -67,12 +67,12 @@ def check(ctx):
         reported: set[str] = set()
         for name in sorted(request_methods, key=lambda n: by_name[n].lineno):
             method = by_name[name]
-            for node, attribute in _self_writes(ctx, method):
+            for node, written, attribute in _self_writes(ctx, method):
                 if attribute in reported or _lazy_init(ctx, node, attribute, method):
                     continue
                 reported.add(attribute)
                 yield ctx.finding(
-                    ctx.header_span(node),
+                    ctx.header_span(written),
                     f"{name}() keeps self.{attribute} on the server instance, which every request shares: concurrent "
                     "requests overwrite each other's state",
                     hint=f"use a local variable (or the request context) instead of self.{attribute}",
@@ -110,6 +110,8 @@ def _reachable(by_name: dict[str, ast.AST]) -> set[str]:
 
 
 def _self_writes(ctx, method: ast.AST):
+    """(statement, the expression that writes, attribute) for each write to an attribute of self: each target of a
+    tuple assignment is its own finding, anchored on itself."""
     for node in walk_scope(method):
         targets = []
         if isinstance(node, ast.Assign):
@@ -119,7 +121,7 @@ def _self_writes(ctx, method: ast.AST):
         for target in targets:
             for element in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
                 if isinstance(element, ast.Attribute) and dotted(element.value) == "self":
-                    yield node, element.attr
+                    yield node, element, element.attr
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -128,7 +130,7 @@ def _self_writes(ctx, method: ast.AST):
             and dotted(node.args[0]) == "self"
         ):
             name = node.args[1].value if isinstance(node.args[1], ast.Constant) else "<attribute>"
-            yield node, str(name)
+            yield node, node, str(name)
 
 
 def _lazy_init(ctx, node: ast.AST, attribute: str, method: ast.AST) -> bool:
@@ -189,7 +191,7 @@ RULE.cases(
             "        return event\n",
             None,
             filename="chatkit_server.py",
-            findings=1,
+            findings=[(10, 9, "respond() keeps self.accumulated_text on the server instance,")],
             name="accumulated text on self",
         ),
         Invalid(
@@ -206,7 +208,12 @@ RULE.cases(
             "        return item\n",
             None,
             filename="bot.py",
-            findings=4,
+            findings=[
+                (8, 9, "respond() writes the module global current_user"),
+                (10, 25, "respond() keeps self.ctx on the server instance, which every request shares"),
+                (10, 9, "respond() keeps self.thread_id on the server instance,"),
+                (14, 9, "answer() keeps self.last_item on the server instance, which every request shares"),
+            ],
             name="global, tuple target, setattr in a helper",
         ),
         Invalid(
@@ -218,7 +225,10 @@ RULE.cases(
             "        yield self.widget_for(action)\n",
             None,
             filename="app/integrations/chatkit_server.py",
-            findings=2,
+            findings=[
+                (6, 9, "action() keeps self.current_user on the server instance,"),
+                (7, 9, "action() keeps self.counter on the server instance, which every request shares"),
+            ],
             name="action(), annotated and augmented writes",
         ),
     ],

@@ -170,7 +170,7 @@ RULE.cases(
                 "backend/pyproject.toml": "[project]\nname = 'b'\ndependencies = ['openai-chatkit>=1.6']\n",
             },
             None,
-            findings=1,
+            findings=[("backend/app/routes/chat.py", 9, 1, "POST /chatkit is where <ChatKit api.url> sends its requests,")],
             name="custom SSE behind a router prefix",
         ),
         Invalid(
@@ -195,7 +195,7 @@ RULE.cases(
                 "api/requirements.txt": "fastapi\nopenai-chatkit\n",
             },
             None,
-            findings=1,
+            findings=[("api/main.py", 8, 1, "POST /api/chat is where <ChatKit api.url> sends its requests,")],
             name="Next app, URL from a template, JSON answer",
         ),
     ],

@@ -227,7 +227,7 @@ RULE.cases(
             ("            agent_input.extend(await simple_to_agent_input(input_user_message))\n",
              "            pass\n"),
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(11, 13, "the agent input gets input_user_message twice")],
             name="extend",
         ),
         Edited(
@@ -245,7 +245,7 @@ RULE.cases(
             ("        items.append(item)\n",
              ""),
             filename="bot.py",
-            findings=1,
+            findings=[(10, 9, "the agent input gets item twice")],
             name="thread item appended before conversion, aliases",
         ),
         Edited(
@@ -263,7 +263,7 @@ RULE.cases(
             ("            input_items = input_items + [input_message]\n",
              "            pass\n"),
             filename="app/server/chatbot_server.py",
-            findings=1,
+            findings=[(12, 27, "the agent input gets input_message twice")],
             name="items = items + [message] after loading",
         ),
         Edited(
@@ -281,7 +281,7 @@ RULE.cases(
             ("            history + [{'role': 'user', 'content': user_message.content[0].text}],\n",
              "            history,\n"),
             filename="server.py",
-            findings=1,
+            findings=[(12, 13, "the agent input gets user_message twice")],
             name="history + [message]",
         ),
     ],

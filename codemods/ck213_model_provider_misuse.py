@@ -168,7 +168,7 @@ RULE.cases(
             ("    model_provider=provider,\n",
              "    model_provider=OpenAIProvider(openai_client=provider),\n"),
             filename="agent/config.py",
-            findings=1,
+            findings=[(11, 20, "RunConfig(model_provider=...) gets an AsyncOpenAI client, not a ModelProvider")],
             name="module-level client",
         ),
         Invalid(
@@ -182,7 +182,7 @@ RULE.cases(
             "def make_config(key):\n"
             "    return agents.RunConfig(model_provider=OpenAIProvider(openai_client=Client(api_key=key)), tracing_disabled=True)\n",
             filename="run_config.py",
-            findings=1,
+            findings=[(5, 44, "RunConfig(model_provider=...) gets an AsyncOpenAI client, not a ModelProvider")],
             name="inline client, aliased import",
         ),
         Invalid(
@@ -196,7 +196,7 @@ RULE.cases(
                 "backend/app/run.py": "from agents import RunConfig, OpenAIProvider\nfrom app.clients import ollama\n\n"
                 "def config():\n    return RunConfig(model_provider=OpenAIProvider(openai_client=ollama))\n",
             },
-            findings=1,
+            findings=[("backend/app/run.py", 5, 37, "RunConfig(model_provider=...) gets an AsyncOpenAI client, not a ModelProvider")],
             name="client imported from another module",
         ),
         Invalid(
@@ -207,7 +207,7 @@ RULE.cases(
             "# chatkit-fix: TODO[CK213] model_provider needs a ModelProvider: OpenAIProvider(openai_client=AsyncOpenAI(...))\n"
             "config = RunConfig(model_provider=client)\n",
             filename="config.py",
-            findings=1,
+            findings=[(5, 35, "RunConfig(model_provider=...) gets a synchronous OpenAI client")],
             name="sync client: TODO marker",
         ),
     ],

@@ -330,7 +330,11 @@ RULE.cases(
                 ),
             },
             None,
-            findings=3,
+            findings=[
+                ("frontend/src/App.tsx", 6, 5, "api mixes hosted mode (getClientSecret) and a custom back end (url)"),
+                ("frontend/src/App.tsx", 6, 41, "getClientSecret returns the current secret (current)"),
+                ("frontend/src/App.tsx", 6, 53, "getClientSecret can return a mock secret ('mock_secret')"),
+            ],
             name="mixed options, current and mock secret",
         ),
         Invalid(
@@ -349,7 +353,7 @@ RULE.cases(
             "    }\n",
             None,
             filename="routes/chatkit.py",
-            findings=1,
+            findings=[(18, 26, "the back end hands out a self-minted client_secret")],
             name="JWT minted by a helper",
         ),
         Invalid(
@@ -361,7 +365,7 @@ RULE.cases(
             "    return ChatKitSessionResponse(client_secret=client_secret, session_id=session_id)\n",
             None,
             filename="routes/chatkit.py",
-            findings=1,
+            findings=[(13, 49, "the back end hands out a self-minted client_secret (uuid4())")],
             name="session id handed out as the client secret",
         ),
     ],

@@ -175,6 +175,17 @@ def _converter_handles_assistant(ctx, call: ast.Call) -> bool:
     return False
 
 
+# the helper the fix inserts, written out here rather than taken from HELPER_CODE: a change to the rule's
+# helper must show up as a failing case, not pass silently
+HISTORY_AS_TEXT_WRITTEN = '''def _assistant_history_as_text(items):
+    """Chat-completions and LiteLLM models reject earlier assistant messages sent as output_text parts (UserError:
+    Unknown content): send their text as plain string content instead."""
+    for item in items:
+        if isinstance(item, dict) and item.get("role") == "assistant" and isinstance(item.get("content"), list):
+            item["content"] = "".join(part.get("text", "") for part in item["content"] if isinstance(part, dict))
+    return items
+'''
+
 _HEAD = (
     "from agents import Agent, Runner\n"
     "from agents.extensions.models.litellm_model import LitellmModel\n"
@@ -261,11 +272,11 @@ RULE.cases(
             "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
             "        async for e in stream_agent_response(ctx, result):\n"
             "            yield e\n",
-            ("\n\nclass GeminiServer", "\n\n" + HELPER_CODE + "\n\nclass GeminiServer"),
+            ("\n\nclass GeminiServer", "\n\n" + HISTORY_AS_TEXT_WRITTEN + "\n\nclass GeminiServer"),
             ("        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n",
              "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"),
             filename="app/chatkit_server.py",
-            findings=1,
+            findings=[(12, 29, "thread history goes to a chat-completions model")],
             name="simple_to_agent_input and LitellmModel",
         ),
         Invalid(
@@ -279,11 +290,11 @@ RULE.cases(
             },
             {"backend/app/server.py": edited(
                 _TODO_SERVER,
-                ("from app.agent import build_agent\n\n\n", "from app.agent import build_agent\n\n\n" + HELPER_CODE + "\n\n"),
+                ("from app.agent import build_agent\n\n\n", "from app.agent import build_agent\n\n\n" + HISTORY_AS_TEXT_WRITTEN + "\n\n"),
                 ("            await self.converter.to_agent_input(history),\n",
                  "            _assistant_history_as_text(await self.converter.to_agent_input(history)),\n"),
             )},
-            findings=1,
+            findings=[("backend/app/server.py", 19, 19, "thread history goes to a chat-completions model")],
             name="default converter on self, model in another module, inline input",
         ),
         Edited(
@@ -298,11 +309,11 @@ RULE.cases(
             "                                     await to_input(list(reversed(page.data))), context=self.ctx)\n"
             "        async for event in stream_agent_response(self.ctx, result):\n"
             "            yield event\n",
-            ("\n\n\nclass S(", "\n\n\n" + HELPER_CODE + "\n\nclass S("),
+            ("\n\n\nclass S(", "\n\n\n" + HISTORY_AS_TEXT_WRITTEN + "\n\nclass S("),
             ("await to_input(list(reversed(page.data))), context=self.ctx)",
              "_assistant_history_as_text(await to_input(list(reversed(page.data)))), context=self.ctx)"),
             filename="server.py",
-            findings=1,
+            findings=[(12, 44, "thread history goes to a chat-completions model")],
             name="default API set to chat completions, aliased converter inline",
         ),
     ],

@@ -390,9 +390,9 @@ RULE.cases(
               name="base completed by a subclass in another file"),
     ],
     invalid=[
-        Invalid(_NO_ATTACHMENTS, _NO_ATTACHMENTS_FIXED, filename="memory_store.py", name="attachment methods missing"),
-        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", name="no type parameter, one method missing"),
-        Invalid(_REQUEST_CONTEXT, _REQUEST_CONTEXT_FIXED, filename="app/chatkit_store.py", name="string context type via chatkit.server"),
+        Invalid(_NO_ATTACHMENTS, _NO_ATTACHMENTS_FIXED, filename="memory_store.py", name="attachment methods missing", findings=[(5, 1, "MemoryStore does not define save_attachment, load_attachment, delete_attachment")]),
+        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", name="no type parameter, one method missing", findings=[(9, 1, "SimpleMemoryStore does not define delete_thread_item")]),
+        Invalid(_REQUEST_CONTEXT, _REQUEST_CONTEXT_FIXED, filename="app/chatkit_store.py", name="string context type via chatkit.server", findings=[(10, 1, "PostgresStore does not define load_thread_items, save_attachment")]),
         Invalid(
             {"services/thread_store.py": _DUCK_STORE, "app/chatkit_server.py": _DUCK_SERVER},
             {"services/thread_store.py": "from chatkit.types import ThreadMetadata, Page, ThreadItem, Attachment\n\n\n" + _DUCK_STORE + '''
@@ -444,6 +444,7 @@ RULE.cases(
         raise NotImplementedError
 '''},
             name="duck-typed class handed to ChatKitServer in another file",
+            findings=[("services/thread_store.py", 1, 1, "ThreadStore is ChatKit's store but does not define save_thread")],
         ),
     ],
 )
@@ -472,12 +473,13 @@ class NeonPostgresStore(BaseStore):
 
 RULE.cases(
     invalid=[
-        Invalid(_STUB_LEFT, None, filename="backend/chatkit_server.py", findings=1, name="stub left by the fix stays open"),
+        Invalid(_STUB_LEFT, None, filename="backend/chatkit_server.py", findings=[(50, 5, "SimpleMemoryStore.delete_thread_item() still raises NotImplementedError")], name="stub left by the fix stays open"),
         Invalid(
             {"store/base.py": _DERIVED_BASE, "store/neon_store.py": _DERIVED},
             {"store/neon_store.py": "from store.base import BaseStore\nfrom chatkit.types import Attachment\n"
              + _DERIVED.split("\n", 1)[1] + "\n" + _ATTACHMENT_METHODS},
             name="subclass in another file of a project base, module alias import",
+            findings=[("store/neon_store.py", 4, 1, "NeonPostgresStore does not define save_attachment, load_attachment")],
         ),
     ],
 )

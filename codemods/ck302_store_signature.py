@@ -600,10 +600,13 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", findings=2, name="context first and missing thread_id"),
-        Invalid(_RENAMED, _RENAMED_FIXED, filename="app/chatkit_store.py", findings=2,
+        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", findings=[(11, 5, "CustomChatKitStore.load_threads() does not match Store.load_threads"), (16, 5, "CustomChatKitStore.save_item() does not match Store.save_item")], name="context first and missing thread_id"),
+        Invalid(_RENAMED, _RENAMED_FIXED, filename="app/chatkit_store.py", findings=[
+                    (7, 5, "SimpleStore.load_thread_items() does not match Store.load_thread_items"),
+                    (23, 5, "SimpleStore.save_thread() does not match Store.save_thread"),
+                ],
                 name="limit and after swapped, ctx renamed, shadowing closure, sync def"),
-        Invalid(_SQLITE_SYNC, _SQLITE_SYNC_FIXED, filename="store/sqlite_store.py", name="sync def with blocking calls"),
+        Invalid(_SQLITE_SYNC, _SQLITE_SYNC_FIXED, filename="store/sqlite_store.py", name="sync def with blocking calls", findings=[(10, 5, "SqliteStore.save_thread() does not match Store.save_thread")]),
         Invalid(
             "from chatkit.store import Store\n\n\nclass ThreadStore(Store):\n"
             "    async def generate_thread_id(self, context):\n        return 'thr_1'\n",
@@ -611,11 +614,13 @@ RULE.cases(
             "    def generate_thread_id(self, context):\n        return 'thr_1'\n",
             filename="services/thread_store.py",
             name="async id generator",
+            findings=[(5, 5, "ThreadStore.generate_thread_id() does not match Store.generate_thread_id")],
         ),
         Invalid(
             {"app/thread_store.py": _DUCK_STORE, "app/server.py": _DUCK_SERVER},
             {"app/thread_store.py": _DUCK_STORE.replace("(self, tid, ctx)", "(self, thread_id, context)").replace("[tid]", "[thread_id]")},
             name="cross-file store class without a Store base",
+            findings=[("app/thread_store.py", 2, 5, "ThreadStore.load_thread() does not match Store.load_thread")],
         ),
     ],
 )
@@ -654,7 +659,10 @@ RULE.cases(
         ),
     ],
     invalid=[
-        in_service(Invalid(_DATACLASS, _DATACLASS_FIXED, filename="src/chatkit/store.py", findings=2,
+        in_service(Invalid(_DATACLASS, _DATACLASS_FIXED, filename="src/chatkit/store.py", findings=[
+                               ("src/chatkit/store.py", 12, 5, "TodoChatKitStore.delete_thread_item() does not match Store.delete_thread_item"),
+                               ("src/chatkit/store.py", 15, 5, "TodoChatKitStore.load_item() does not match Store.load_item"),
+                           ],
                            name="dataclass context, module alias, keyword-only and misplaced context")),
     ],
 )
@@ -704,7 +712,11 @@ _PLAYGROUND_FIXED = _PLAYGROUND.replace('''        type: str,
 
 RULE.cases(
     invalid=[
-        Invalid(_PLAYGROUND, _PLAYGROUND_FIXED, filename="backend/app/memory_store.py", findings=3,
+        Invalid(_PLAYGROUND, _PLAYGROUND_FIXED, filename="backend/app/memory_store.py", findings=[
+                    (7, 5, "MemoryStore.generate_item_id() does not match Store.generate_item_id"),
+                    (15, 5, "MemoryStore.delete_attachment() does not match Store.delete_attachment"),
+                    (24, 5, "MemoryStore.save_attachment() does not match Store.save_attachment"),
+                ],
                 name="renamed item_type, unused extra parameter dropped, used extras: TODO"),
     ],
 )
@@ -718,6 +730,7 @@ RULE.cases(
             "    async def save_thread(self, thread: ThreadMetadata, context):\n        self.saved = True\n",
             filename="services/thread_store.py",
             name="missing parameter gets the SDK's annotation and its import",
+            findings=[(5, 5, "ThreadStore.save_thread() does not match Store.save_thread")],
         ),
     ],
 )
@@ -734,7 +747,10 @@ RULE.cases(
             ("    async def load_attachment(self, thread_id: str, attachment_id: str):\n",
              "    async def load_attachment(self, attachment_id: str, context: Optional[Any]):\n"),
             filename="services/postgres_store.py",
-            findings=2,
+            findings=[
+                (7, 5, "PostgresStore.load_thread() does not match Store.load_thread"),
+                (10, 5, "PostgresStore.load_attachment() does not match Store.load_attachment"),
+            ],
             name="extra parameter before context moves after it; unused extra dropped, context added",
         ),
     ],

@@ -557,15 +557,15 @@ RULE.cases(
         Valid("def load_threads():\n    return {'items': []}\n", filename="utils.py", name="not a store"),
     ],
     invalid=[
-        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", findings=3, name="dicts instead of Page, empty dict for missing"),
-        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", findings=4, name="invalid Page fields and ValueError"),
-        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", findings=2, name="None for a missing thread or item"),
+        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", findings=[(14, 9, "load_thread_items() returns a dict where ChatKit expects a Page"), (21, 9, "load_threads() returns a dict where ChatKit expects a Page"), (27, 9, "load_item() answers a missing item with `return {}`")], name="dicts instead of Page, empty dict for missing"),
+        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", findings=[(8, 16, "Page(...) with next_cursor="), (16, 13, "load_item() raises ValueError for a missing item"), (20, 9, "load_item() raises ValueError for a missing item"), (24, 16, "Page(...) with items=, last_id=, first_id=")], name="invalid Page fields and ValueError"),
+        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", findings=[(10, 9, "`return self.threads.get(thread_id)` returns None for a missing thread"), (18, 9, "load_item() answers a missing item with `return None`")], name="None for a missing thread or item"),
         Edited(_CALLER,
                ("from chatkit.server import ChatKitServer, Store\n",
                 "from chatkit.server import ChatKitServer, Store\nfrom chatkit.types import Page\n"),
                ("        return [i for i in self.items if i.thread_id == thread_id][:limit]\n",
                 "        return Page(data=[i for i in self.items if i.thread_id == thread_id][:limit])\n"),
-               filename="chatkit_server.py", unsafe=True, name="list returned and read as a list: unsafe"),
+               filename="chatkit_server.py", unsafe=True, name="list returned and read as a list: unsafe", findings=[(6, 9, "load_thread_items() returns a list where ChatKit expects a Page")]),
     ],
 )
 
@@ -606,7 +606,10 @@ RULE.cases(
              .replace("        return sorted(self.threads.values(), key=lambda t: t.created_at)[:limit]",
                       "        return Page(data=sorted(self.threads.values(), key=lambda t: t.created_at)[:limit])")
              .replace("            return None\n", "            raise NotFoundError(f\"Thread {thread_id} not found\")\n")},
-            findings=2,
+            findings=[
+                ("services/thread_store.py", 6, 9, "load_threads() returns a list where ChatKit expects a Page"),
+                ("services/thread_store.py", 11, 13, "load_thread() answers a missing thread with `return None`"),
+            ],
             name="store class without a Store base, handed over as self.store in another file",
         ),
         Invalid(
@@ -616,6 +619,7 @@ RULE.cases(
             "    return Page[ThreadItem](data=rows, has_more=False)\n",
             filename="app/pagination.py",
             name="subscripted Page in a helper",
+            findings=[(5, 12, "Page(...) with hasMore=, total=")],
         ),
     ],
 )
@@ -634,7 +638,10 @@ RULE.cases(
             ("            return None\n",
              "            raise\n"),
             filename="services/postgres_store.py",
-            findings=2,
+            findings=[
+                (9, 17, "load_thread() answers a missing thread with `return None`"),
+                (13, 13, "load_thread() turns any error into `return None`"),
+            ],
             name="None for a missing row, None for any error",
         ),
     ],

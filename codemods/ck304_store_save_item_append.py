@@ -332,9 +332,9 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", name="delegates to add_thread_item"),
-        Invalid(_DIRECT, _DIRECT_FIXED, filename="chatkit_store.py", name="appends to a defaultdict list"),
-        Invalid(_DATABASE, None, filename="api/v1/endpoints/chatkit.py", name="database insert: report only"),
+        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", name="delegates to add_thread_item", findings=[(17, 5, "MemoryStore.save_item() calls add_thread_item()")]),
+        Invalid(_DIRECT, _DIRECT_FIXED, filename="chatkit_store.py", name="appends to a defaultdict list", findings=[(10, 5, "InMemoryStore.save_item() appends the item")]),
+        Invalid(_DATABASE, None, filename="api/v1/endpoints/chatkit.py", name="database insert: report only", findings=[(6, 5, "DatabaseStore.save_item() calls add_thread_item()")]),
     ],
 )
 
@@ -362,6 +362,7 @@ RULE.cases(
                                        "                self.items[index] = item\n                break\n        else:\n"
                                        "            await self.add_thread_item(thread_id, item, context)\n")},
             name="Vercel api/index.py hands a plain list store over",
+            findings=[("store.py", 8, 5, "SimpleStore.save_item() calls add_thread_item()")],
         ),
     ],
 )

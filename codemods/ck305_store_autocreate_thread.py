@@ -246,10 +246,10 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", unsafe=True, name="creates in an if branch"),
-        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", unsafe=True, name="creates in an else branch"),
-        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", unsafe=True, name="returns a new thread at the end"),
-        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", name="not applied without --unsafe-fixes"),
+        Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", unsafe=True, name="creates in an if branch", findings=[(9, 5, "SimpleMemoryStore.load_thread() creates a thread when the id is unknown")]),
+        Invalid(_BASEL, _BASEL_FIXED, filename="backend/app/chatkit_store.py", unsafe=True, name="creates in an else branch", findings=[(9, 5, "MemoryStore.load_thread() creates a thread when the id is unknown")]),
+        Invalid(_TASKPILOT, _TASKPILOT_FIXED, filename="backend/routes/chatkit.py", unsafe=True, name="returns a new thread at the end", findings=[(7, 5, "CustomChatKitStore.load_thread() creates a thread when the id is unknown")]),
+        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", name="not applied without --unsafe-fixes", findings=[(7, 5, "CustomChatKitStore.load_thread() creates a thread when the id is unknown")]),
         Edited(
             _SETDEFAULT,
             ("    async def load_thread(self, tid, context):\n",
@@ -258,6 +258,7 @@ RULE.cases(
             filename="services/thread_store.py",
             unsafe=True,
             name="setdefault: TODO marker",
+            findings=[(7, 5, "ThreadStore.load_thread() creates a thread when the id is unknown")],
         ),
     ],
 )
@@ -280,6 +281,7 @@ RULE.cases(
                                          "            raise NotFoundError(f\"Thread {thread_id} not found\")\n"},
             unsafe=True,
             name="except KeyError branch in a store handed over from a route file",
+            findings=[("services/thread_store.py", 7, 5, "ThreadStore.load_thread() creates a thread when the id is unknown")],
         ),
     ],
 )

@@ -207,7 +207,7 @@ RULE.cases(
     ],
     invalid=[
         Invalid({"backend/app/chatkit_store.py": _STORE, "backend/main.py": _MAIN_JWT, "backend/app/chatkit_server.py": _SERVER,
-                 "backend/requirements.txt": "openai-chatkit\n"}, None, findings=1, name="JWT user in the context, store in another file"),
-        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", findings=1, name="one-file back end, ad-hoc context object"),
+                 "backend/requirements.txt": "openai-chatkit\n"}, None, findings=[("backend/app/chatkit_store.py", 4, 1, "no method of MemoryStore reads `context`")], name="JWT user in the context, store in another file"),
+        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", findings=[(6, 1, "no method of CustomChatKitStore reads `context`")], name="one-file back end, ad-hoc context object"),
     ],
 )

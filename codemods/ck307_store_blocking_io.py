@@ -180,10 +180,10 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(_SQLMODEL, None, filename="backend/app/chatkit_store.py", findings=2, name="SQLModel session from a helper"),
-        Invalid(_CONTEXT_SESSION, None, filename="backend/api/v1/endpoints/chatkit.py", findings=1, name="session from the context"),
-        Invalid(_SQLITE, None, filename="store/sqlite_store.py", findings=2, name="sqlite3 through a sync helper, requests"),
-        Invalid(_DJANGO, None, filename="chat/store.py", findings=1, name="Django ORM without sync_to_async"),
+        Invalid(_SQLMODEL, None, filename="backend/app/chatkit_store.py", findings=[(13, 19, "PostgresStore.load_thread() is async"), (21, 13, "PostgresStore.save_thread() is async")], name="SQLModel session from a helper"),
+        Invalid(_CONTEXT_SESSION, None, filename="backend/api/v1/endpoints/chatkit.py", findings=[(10, 25, "DatabaseStore.load_threads() is async")], name="session from the context"),
+        Invalid(_SQLITE, None, filename="store/sqlite_store.py", findings=[(15, 16, "SqliteStore.load_thread_items() is async but calls self._rows()"), (16, 9, "SqliteStore.load_thread_items() is async but calls requests.post(),")], name="sqlite3 through a sync helper, requests"),
+        Invalid(_DJANGO, None, filename="chat/store.py", findings=[(9, 16, "DjangoStore.load_thread() is async but calls Django ORM .objects.first(),")], name="Django ORM without sync_to_async"),
     ],
 )
 
@@ -200,7 +200,10 @@ RULE.cases(
                             "class MerakChatKitServer(ChatKitServer):\n    async def respond(self, thread, input, context):\n        yield None\n\n\n"
                             "def build():\n    store = ThreadStore('chat.db')\n    return MerakChatKitServer(store=store)\n"},
             None,
-            findings=2,
+            findings=[
+                ("store/sqlite_store.py", 9, 14, "ThreadStore.load_thread() is async but calls sqlite3.connect(),"),
+                ("store/sqlite_store.py", 10, 19, "ThreadStore.load_thread() is async but calls sqlite3 execute(),"),
+            ],
             name="sqlite3 in a store class handed over from another file",
         ),
     ],

@@ -200,6 +200,7 @@ RULE.cases(
             },
             {"backend/main.py": ENDPOINT.replace("src.auth.jwt", "src.core.security")},
             name="seed: lazy import of a module that does not exist",
+            findings=[("backend/main.py", 10, 9, "decode_access_token is imported from 'src.auth.jwt',")],
         ),
         Invalid(
             {
@@ -217,6 +218,7 @@ RULE.cases(
                 "def handler(token):\n    return check_token(token)\n",
             },
             name="relative import of a module that lacks the name, other names kept",
+            findings=[("backend/app/routes/chat.py", 1, 1, "verify_token is imported from '.auth',")],
         ),
         Invalid(
             {
@@ -229,6 +231,7 @@ RULE.cases(
                 "api/main.py": "# chatkit-fix: TODO[CK401] import get_current_user from the module that defines it\nfrom auth import get_current_user\n",
             },
             name="defined in several modules: TODO",
+            findings=[("api/main.py", 1, 1, "get_current_user is imported from 'auth',")],
         ),
     ],
 )

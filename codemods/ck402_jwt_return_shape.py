@@ -285,6 +285,7 @@ RULE.cases(
                 )
             },
             name="tuple decoder used as a dict: unpack and guard",
+            findings=[("backend/main.py", 10, 5, "decode_access_token() returns a (payload, error) tuple")],
         ),
         Invalid(
             {
@@ -307,6 +308,7 @@ RULE.cases(
                 '    logger.warning(f"JWT validation failed: {error}")\n',
             },
             name="dict decoder unpacked as a tuple (seed advice applied to the wrong decoder)",
+            findings=[("backend/main.py", 7, 5, "decode_access_token() returns the payload itself")],
         ),
         served(Invalid(
             {
@@ -323,6 +325,7 @@ RULE.cases(
                 '        return payload["sub"]\n',
             },
             name="through a broken import, already tested",
+            findings=[("main.py", 5, 5, "decode_access_token() returns a (payload, error) tuple")],
         ), "app.py", "main"),
         Invalid(
             {
@@ -345,6 +348,7 @@ RULE.cases(
                 "    return await server.process(await request.body(), {'user_id': claims['sub']})\n",
             },
             name="async decoder under an alias, router in src layout",
+            findings=[("app/routes/chatkit.py", 9, 5, "verify_token() returns a (payload, error) tuple")],
         ),
     ],
 )

@@ -689,7 +689,12 @@ RULE.cases(
         Invalid(
             {"backend/main.py": ENDPOINT, "backend/app/chatkit_server.py": SERVER},
             {"backend/main.py": ENDPOINT_FIXED},
-            findings=4,
+            findings=[
+                ("backend/app/chatkit_server.py", 7, 19, 'context.get("user_id", "anonymous")'),
+                ("backend/main.py", 14, 9, "user_id falls back to 'anonymous' when the token is missing or invalid"),
+                ("backend/main.py", 22, 31, 'payload.get("sub", "anonymous")'),
+                ("backend/main.py", 25, 13, "except Exception around the token check carries on"),
+            ],
             unsafe=True,
             name="seed endpoint and respond default",
         ),
@@ -701,6 +706,7 @@ RULE.cases(
             {"backend/app/server.py": SERVER.replace('context.get("user_id", "anonymous")', 'context["user_id"]')},
             unsafe=True,
             name="respond default without a ChatKit endpoint to fix",
+            findings=[("backend/app/server.py", 7, 19, 'context.get("user_id", "unknown")')],
         ),
         Edited(
             "import jwt\nfrom fastapi import Depends, FastAPI, Header\n\napp = FastAPI()\n\n\n"
@@ -717,6 +723,7 @@ RULE.cases(
             filename="deps.py",
             unsafe=True,
             name="guest fallback in a dependency",
+            findings=[(11, 9, "user falls back to 'guest' when the token is missing or invalid")],
         ),
         Edited(
             "from typing import Optional\nfrom fastapi import Header, HTTPException\n\n\n"
@@ -731,7 +738,10 @@ RULE.cases(
              "# chatkit-fix: TODO[CK403] take the user from a verified token (Authorization: Bearer), not from client-supplied X-User-* headers\n"
              "def extract_user_context(\n"),
             filename="backend/auth.py",
-            findings=2,
+            findings=[
+                (6, 5, "identity taken from the client-supplied X-User-Role header"),
+                (7, 5, "identity taken from the client-supplied X-User-Id header"),
+            ],
             unsafe=True,
             name="identity from X-User-Id header: TODO",
         ),
@@ -749,6 +759,7 @@ RULE.cases(
             filename="routes/chatkit.py",
             unsafe=False,
             name="X-User-ID fallback: reported (TODO only with --unsafe-fixes)",
+            findings=[(10, 19, "identity taken from the client-supplied X-User-ID header")],
         ),
     ],
 )

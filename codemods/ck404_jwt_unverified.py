@@ -268,6 +268,7 @@ RULE.cases(
              '    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n'),
             filename="auth.py",
             name="PyJWT, encoder in the same module",
+            findings=[(11, 12, "jwt.decode()")],
         ),
         Edited(
             "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
@@ -282,6 +283,7 @@ RULE.cases(
              "        algorithms=[ALGORITHM],\n"),
             filename="app/auth/jwt_utils.py",
             name="python-jose alias, module constant, trailing comma",
+            findings=[(6, 15, "jose_jwt.decode()")],
         ),
         Invalid(
             {
@@ -297,12 +299,13 @@ RULE.cases(
                 "def user_of(token):\n    return decode(token, settings.JWT_SECRET, algorithms=['HS256'])['sub']\n",
             },
             name="encoder in another module, algorithm from settings",
+            findings=[("backend/middleware/auth.py", 5, 12, "decode()")],
         ),
         Invalid(
             "import jwt\n\ndef peek(token):\n    return jwt.decode(token, options={'verify_signature': False})\n",
             None,
             filename="api/deps.py",
-            findings=1,
+            findings=[(4, 12, "jwt.decode()")],
             name="verify_signature False: report",
         ),
         Invalid(
@@ -310,14 +313,14 @@ RULE.cases(
             'def decode_token(token):\n    return jwt.decode(token, JWT_SECRET, algorithms=["HS256"])\n',
             None,
             filename="security.py",
-            findings=1,
+            findings=[(7, 12, "jwt.decode()")],
             name="empty default secret: report",
         ),
         Invalid(
             "import jwt\n\ndef decode_token(token, key):\n    return jwt.decode(token, key)\n",
             None,
             filename="tokens.py",
-            findings=1,
+            findings=[(4, 12, "jwt.decode()")],
             name="algorithm not visible: report",
         ),
     ],

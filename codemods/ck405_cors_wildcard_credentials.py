@@ -162,7 +162,7 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Invalid(BASEL, BASEL_FIXED, filename="backend/main.py", unsafe=True, name="seed shape, no cookies: credentials dropped"),
+        Invalid(BASEL, BASEL_FIXED, filename="backend/main.py", unsafe=True, name="seed shape, no cookies: credentials dropped", findings=[(9, 5, 'allow_origins=["*"] with allow_credentials=True')]),
         Invalid(
             {
                 "backend/main.py": BASEL,
@@ -177,6 +177,7 @@ RULE.cases(
             },
             unsafe=True,
             name="cookies cross origins: credentials kept, Vite port",
+            findings=[("backend/main.py", 9, 5, 'allow_origins=["*"] with allow_credentials=True')],
         ),
         Invalid(
             "import os\nfrom starlette.applications import Starlette\nfrom starlette.middleware import Middleware\n"
@@ -190,6 +191,7 @@ RULE.cases(
             filename="server.py",
             unsafe=True,
             name="Starlette Middleware list, alias, origins in a variable",
+            findings=[(7, 46, 'allow_origins=["*"] with allow_credentials=True')],
         ),
         Edited(
             '"""API."""\nfrom fastapi import FastAPI, Request\nfrom fastapi.middleware.cors import CORSMiddleware\n\n'
@@ -204,6 +206,7 @@ RULE.cases(
             filename="api/index.py",
             unsafe=True,
             name="back end reads cookies: credentials kept",
+            findings=[(6, 60, 'allow_origins=["*"] with allow_credentials=True')],
         ),
     ],
 )

@@ -185,6 +185,7 @@ RULE.cases(
                 "app.include_router(router)\n",
             },
             name="auth middleware class in another module",
+            findings=[("backend/main.py", 8, 1, "CORSMiddleware is added before JWTAuthMiddleware")],
         ),
         Edited(
             PREFIX + "from fastapi.responses import JSONResponse\n\napp = FastAPI()\n"
@@ -203,6 +204,7 @@ RULE.cases(
              "app.add_middleware(CORSMiddleware, allow_origins=['http://localhost:5173'], allow_headers=['*'])\n"),
             filename="app.py",
             name="@app.middleware with an early return",
+            findings=[(6, 1, 'CORSMiddleware is added before @app.middleware("http") require_bearer()')],
         ),
         Edited(
             PREFIX + "from slowapi.middleware import SlowAPIMiddleware\nfrom middleware.auth import auth_middleware\n\n"
@@ -222,6 +224,7 @@ RULE.cases(
              "    application.add_middleware(CORSMiddleware, allow_origins=['*'])\n"),
             filename="src/app/factory.py",
             name="factory, rate limiter, delegating auth function",
+            findings=[(8, 5, 'CORSMiddleware is added before @application.middleware("http")')],
         ),
         Edited(
             PREFIX + "from starlette.middleware import Middleware\nfrom starlette.middleware.trustedhost import TrustedHostMiddleware\n\n"
@@ -234,6 +237,7 @@ RULE.cases(
              "app = FastAPI(middleware=[\n"),
             filename="main.py",
             name="constructor list: TODO",
+            findings=[(8, 5, "CORSMiddleware is not the outermost middleware")],
         ),
     ],
 )

@@ -144,6 +144,7 @@ RULE.cases(
             MAIN + "# ChatKit endpoint with JWT auth\n" + ENDPOINT,
             filename="backend/main.py",
             name="seed shape",
+            findings=[(9, 2, "OPTIONS route for '/chatkit'")],
         ),
         Invalid(
             {
@@ -167,6 +168,7 @@ RULE.cases(
                 '@router.get("/history")\nasync def history():\n    return []\n',
             },
             name="router with prefix in another file",
+            findings=[("backend/api/v1/endpoints/chatkit.py", 10, 2, "OPTIONS route for ''")],
         ),
         Edited(
             MAIN + '@app.api_route("/api/chat", methods=["POST", "OPTIONS"])\n'
@@ -176,6 +178,7 @@ RULE.cases(
              '@app.api_route("/api/chat", methods=["POST"])\n'),
             filename="main.py",
             name="api_route with OPTIONS among other methods",
+            findings=[(8, 2, "OPTIONS route for '/api/chat'")],
         ),
         Edited(
             MAIN + '@app.api_route("/support/chatkit", methods=["OPTIONS"])\n'
@@ -186,6 +189,7 @@ RULE.cases(
              ""),
             filename="main.py",
             name="api_route OPTIONS only, at end of file",
+            findings=[(8, 2, "OPTIONS route for '/support/chatkit'")],
         ),
     ],
 )

@@ -248,7 +248,10 @@ RULE.cases(
             ('    BETTER_AUTH_SECRET: str = "dev-secret-key"\n',
              "    BETTER_AUTH_SECRET: str\n"),
             filename="backend/config.py",
-            findings=2,
+            findings=[
+                ("backend/config.py", 5, 23, "JWT_SECRET is a secret written in the source"),
+                ("backend/config.py", 7, 31, "BETTER_AUTH_SECRET is a secret written in the source"),
+            ],
             unsafe=True,
             name="pydantic settings defaults",
         ), "backend/main.py", "config"),
@@ -263,6 +266,7 @@ RULE.cases(
             filename="backend/src/core/config.py",
             unsafe=True,
             name="literal default of os.getenv",
+            findings=[("backend/src/core/config.py", 6, 9, "BETTER_AUTH_SECRET falls back to a literal secret when the variable is not set")],
         ), "backend/main.py", "src.core.config"),
         served(Invalid(
             "import os\nfrom pydantic_settings import BaseSettings\n\nclass AuthSettings(BaseSettings):\n"
@@ -274,6 +278,7 @@ RULE.cases(
             filename="backend/src/core/config.py",
             unsafe=True,
             name="os.getenv default in a settings class: field made required",
+            findings=[("backend/src/core/config.py", 5, 63, "BETTER_AUTH_SECRET falls back to a literal secret when the variable is not set")],
         ), "backend/main.py", "src.core.config"),
         Invalid(
             '"""App."""\nfrom openai import OpenAI\n\nSECRET_KEY = "super-secret-signing-key"\n'
@@ -281,7 +286,10 @@ RULE.cases(
             '"""App."""\nfrom openai import OpenAI\nimport os\n\nSECRET_KEY = os.environ["SECRET_KEY"]\n'
             'client = OpenAI(api_key=os.environ["OPENAI_API_KEY"])\n',
             filename="main.py",
-            findings=2,
+            findings=[
+                (4, 14, "SECRET_KEY is a secret written in the source"),
+                (5, 25, "api_key= is given a literal secret"),
+            ],
             unsafe=True,
             name="module secret and sk- key, import os added",
         ),
@@ -291,13 +299,14 @@ RULE.cases(
             filename="auth/tokens.py",
             unsafe=True,
             name="jwt.encode key literal",
+            findings=[(5, 40, "pyjwt.encode() signs or checks tokens with a literal key")],
         ),
         Invalid(
             'import OpenAI from "openai";\n\n'
             f'export const openai = new OpenAI({{ apiKey: "{FAKE_KEY}", dangerouslyAllowBrowser: true }});\n',
             None,
             filename="frontend/src/lib/openai.ts",
-            findings=1,
+            findings=[(3, 44, "an OpenAI API key (sk-…) is written in front-end code")],
             name="front-end key: report",
         ),
     ],

@@ -402,7 +402,7 @@ RULE.cases(
              "            yield event\n",
              "            async for event in stream_agent_response(ctx, result):\n"
              "                yield event\n"),
-            filename="server.py", name="local client wrapped",
+            filename="server.py", name="local client wrapped", findings=[(8, 9, "MCPServerStreamableHttp `server` is given to an agent but never connected")],
         ),
         Invalid(
             "import agents\nfrom agents.mcp import server as mcp\n\nasync def ask(q):\n"
@@ -412,7 +412,7 @@ RULE.cases(
             "    async with mcp.MCPServerStdio(params={'command': 'npx'}) as mcp_server:\n"
             "        agent = agents.Agent(name='a', mcp_servers=[mcp_server])\n"
             "        return await agents.Runner.run(agent, q)\n",
-            filename="ask.py", name="inline client hoisted",
+            filename="ask.py", name="inline client hoisted", findings=[(5, 49, "MCPServerStdio(...) is created inside `mcp_servers` and never connected")],
         ),
         Edited(
             "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom agents import Agent\n"
@@ -423,7 +423,7 @@ RULE.cases(
             ("    yield\n",
              "    async with tools:\n"
              "        yield\n"),
-            filename="main.py", name="module client, existing lifespan",
+            filename="main.py", name="module client, existing lifespan", findings=[(6, 1, "MCPServerStreamableHttp `tools` is given to an agent but never connected")],
         ),
         Invalid(
             "from fastapi import FastAPI\nfrom agents import Agent\nfrom agents.mcp import MCPServerSse\n\n"
@@ -434,7 +434,7 @@ RULE.cases(
             "search = MCPServerSse(params={'url': 'http://127.0.0.1:8001/sse'})\nagent = Agent(name='a', mcp_servers=[search])\n"
             "@asynccontextmanager\nasync def mcp_lifespan(app):\n    async with search:\n        yield\n\n\n"
             "app = FastAPI(title='x', lifespan=mcp_lifespan)\n",
-            filename="main.py", name="module client, lifespan added",
+            filename="main.py", name="module client, lifespan added", findings=[(5, 1, "MCPServerSse `search` is given to an agent but never connected")],
         ),
         Invalid(
             "from agents import Agent, Runner\n\ndef make_tools():\n"
@@ -452,7 +452,10 @@ RULE.cases(
             "        async for event in result.stream_events():\n            yield event\n\n"
             "async def other(q):\n    async with make_tools() as mcp_server:\n"
             "        return await Runner.run(Agent(name='b', mcp_servers=[mcp_server]), q)\n",
-            filename="factory.py", findings=2, name="factory, lazy import, TypedDict params",
+            filename="factory.py", findings=[
+                (8, 5, "MCPServerStreamableHttp `tools` is given to an agent but never connected"),
+                (15, 58, "MCPServerStreamableHttp(...) is created inside `mcp_servers` and never connected"),
+            ], name="factory, lazy import, TypedDict params",
         ),
         Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStdio\n\n"
@@ -461,7 +464,7 @@ RULE.cases(
             ("def run(q):\n",
              "def run(q):\n"
              "    # chatkit-fix: TODO[CK501] connect `server`: use it inside `async with server:` in an async function\n"),
-            filename="sync_run.py", name="sync function: TODO",
+            filename="sync_run.py", name="sync function: TODO", findings=[(5, 5, "MCPServerStdio `server` is given to an agent but never connected")],
         ),
         Edited(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n\n"
@@ -470,7 +473,7 @@ RULE.cases(
             ("async def stream(q):\n",
              "async def stream(q):\n"
              "    # chatkit-fix: TODO[CK501] connect `server` with `async with` around its use (a value that still needs the MCP session is returned out of the block)\n"),
-            filename="stream.py", name="stream returned: TODO",
+            filename="stream.py", name="stream returned: TODO", findings=[(5, 5, "MCPServerStreamableHttp `server` is given to an agent but never connected")],
         ),
         Edited(
             "from agents import Agent\nfrom agents.mcp import MCPServerStdio\n\nclass Bot:\n"
@@ -479,7 +482,7 @@ RULE.cases(
             ("    def __init__(self):\n",
              "    def __init__(self):\n"
              "        # chatkit-fix: TODO[CK501] connect `self.files` once (`await self.files.connect()` at startup, `cleanup()` in the same task at shutdown)\n"),
-            filename="bot.py", name="attribute: TODO",
+            filename="bot.py", name="attribute: TODO", findings=[(6, 9, "MCPServerStdio `self.files` is given to an agent but never connected")],
         ),
     ],
 )

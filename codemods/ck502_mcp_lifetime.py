@@ -401,7 +401,7 @@ RULE.cases(
              "            # stream\n"
              "            async for event in stream_agent_response(ctx, result):\n"
              "                yield event\n"),
-            filename="server.py", name="loop after the block",
+            filename="server.py", name="loop after the block", findings=[(11, 9, "the agent's stream is consumed after `async with`")],
         ),
         Edited(
             "from agents import Agent, Runner as R\nfrom agents.mcp import MCPServerStdio\n\n"
@@ -412,13 +412,13 @@ RULE.cases(
              "        yield e\n",
              "        async for e in stream:\n"
              "            yield e\n"),
-            filename="events.py", name="async with name, stream_events",
+            filename="events.py", name="async with name, stream_events", findings=[(9, 5, "the agent's stream is consumed after `async with`")],
         ),
         Invalid(
             "from agents import Agent, Runner\nfrom agents.mcp import MCPServerStreamableHttp\n\nasync def stream(q):\n"
             "    async with MCPServerStreamableHttp(params={'url': URL}) as s:\n"
             "        return Runner.run_streamed(Agent(name='a', mcp_servers=[s]), q)\n",
-            None, filename="stream.py", name="stream returned out of the block",
+            None, filename="stream.py", name="stream returned out of the block", findings=[(6, 9, "the stream is returned out of `async with` (s)")],
         ),
         Invalid(
             # billy-pk/evolution-of-todo-ai-chatbot: a singleton getter, a factory returning (agent, server)
@@ -436,21 +436,21 @@ RULE.cases(
                 "            async for event in stream_agent_response(ctx, result):\n                yield event\n",
                 "backend/main.py": "app = None\n",
             },
-            None, findings=1, name="shared singleton entered per request",
+            None, findings=[("backend/services/chatkit_server.py", 8, 9, "`async with mcp_server` opens and closes a client shared by every request")], name="shared singleton entered per request",
         ),
         Invalid(
             "from agents.mcp import MCPServerStreamableHttp\n\n_clients = {}\n\nasync def client_for(user_id):\n"
             "    if user_id not in _clients:\n        client = MCPServerStreamableHttp(params={'url': URL})\n"
             "        await client.connect()\n        _clients[user_id] = client\n    return _clients[user_id]\n\n"
             "async def close_all():\n    for client in _clients.values():\n        await client.cleanup()\n",
-            None, filename="cache.py", name="per-user cache connected in a request task",
+            None, filename="cache.py", name="per-user cache connected in a request task", findings=[(8, 9, "`client` is connected inside a request task and kept for later requests")],
         ),
         Invalid(
             "from agents.mcp import MCPServerStreamableHttp\n\nclass Tools:\n    def __init__(self):\n"
             "        self.server = MCPServerStreamableHttp(params={'url': URL})\n\n    async def handle(self, q):\n"
             "        await self.server.connect()\n        try:\n            return await run(self.server, q)\n"
             "        finally:\n            await self.server.cleanup()\n",
-            None, filename="tools.py", name="attribute connected and cleaned per call",
+            None, filename="tools.py", name="attribute connected and cleaned per call", findings=[(8, 9, "`self.server` is shared by every request but connected")],
         ),
     ],
 )

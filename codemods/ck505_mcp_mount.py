@@ -381,7 +381,7 @@ RULE.cases(
             ("    yield\n",
              "    async with mcp.session_manager.run():\n"
              "        yield\n"),
-            filename="main.py", name="existing lifespan",
+            filename="main.py", name="existing lifespan", findings=[(18, 1, "the mounted MCP app's session manager never starts")],
         ),
         Invalid(
             {"tools/server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('t')\n",
@@ -391,19 +391,22 @@ RULE.cases(
              "@asynccontextmanager\nasync def mcp_lifespan(app):\n    async with mcp.session_manager.run():\n        yield\n\n\n"
              "app = FastAPI(title='api', lifespan=mcp_lifespan)\n"
              "app.mount('/', mcp.streamable_http_app(stateless_http=True))\n"},
-            findings=2, name="no lifespan, /mcp/mcp, imported server",
+            findings=[
+                ("main.py", 5, 1, "mounted at '/mcp', the MCP app"),
+                ("main.py", 5, 1, "the mounted MCP app's session manager never starts"),
+            ], name="no lifespan, /mcp/mcp, imported server",
         ),
         Invalid(
             "import contextlib\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\nmcp = MCPServer('t')\n"
             "@contextlib.asynccontextmanager\nasync def lifespan(app):\n    async with mcp.session_manager.run():\n        yield\n"
             "app = FastAPI(lifespan=lifespan)\napp.mount('/api/mcp', mcp.streamable_http_app())\n\n@app.get('/api/health')\n"
             "def health():\n    return {}\n",
-            None, filename="main.py", name="doubled path, routes after the mount: report",
+            None, filename="main.py", name="doubled path, routes after the mount: report", findings=[(11, 1, "mounted at '/api/mcp', the MCP app")],
         ),
         Invalid(
             {"server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\napp = mcp.streamable_http_app()\n",
              "Dockerfile": "FROM python:3.12\nCMD [\"gunicorn\", \"-w\", \"4\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"server:app\"]\n"},
-            None, findings=1, name="stateful with 4 gunicorn workers",
+            None, findings=[("server.py", 3, 7, "stateful MCP sessions live in one process,")], name="stateful with 4 gunicorn workers",
         ),
     ],
 )

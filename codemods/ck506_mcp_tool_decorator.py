@@ -116,7 +116,10 @@ RULE.cases(
              "@mcp.tool\ndef add(a: int) -> int:\n    return a\n\n\n@mcp.prompt\nasync def hello() -> str:\n    return 'hi'\n"},
             {"server.py": "from mcp.server.mcpserver import MCPServer as Server\n\nmcp = Server('x')\n\n"
              "@mcp.tool()\ndef add(a: int) -> int:\n    return a\n\n\n@mcp.prompt()\nasync def hello() -> str:\n    return 'hi'\n"},
-            findings=2, name="tool and prompt",
+            findings=[
+                ("server.py", 5, 2, "`@mcp.tool` without parentheses"),
+                ("server.py", 10, 2, "`@mcp.prompt` without parentheses"),
+            ], name="tool and prompt",
         ),
         Invalid(
             {"pyproject.toml": "[project]\nname = 'x'\ndependencies = ['mcp>=1.0.0']\n",
@@ -125,12 +128,14 @@ RULE.cases(
             {"tools/tasks.py": "from mcp.server.fastmcp import FastMCP\n\ndef register_tools(mcp: 'FastMCP'):\n"
              "    @mcp.tool()\n    def add_task(title: str) -> str:\n        return title\n"},
             name="annotated parameter, unbounded pin",
+            findings=[("tools/tasks.py", 4, 6, "`@mcp.tool` without parentheses")],
         ),
         Invalid(
             {**MCP2, "server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n",
              "tools.py": "from server import mcp\n\n@mcp.tool\ndef ping() -> str:\n    return 'pong'\n"},
             {"tools.py": "from server import mcp\n\n@mcp.tool()\ndef ping() -> str:\n    return 'pong'\n"},
             name="server imported from the project",
+            findings=[("tools.py", 3, 2, "`@mcp.tool` without parentheses")],
         ),
     ],
 )

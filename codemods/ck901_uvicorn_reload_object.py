@@ -128,18 +128,21 @@ RULE.cases(
             "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\nif __name__ == '__main__':\n"
             "    uvicorn.run('main:app', host='0.0.0.0', port=8000, reload=True)\n",
             filename="main.py",
+            findings=[(7, 5, "uvicorn.run() gets an app object with reload=True")],
         ),
         Invalid(
             "from uvicorn import run as serve\nfrom app.main import app\nserve(app=app, workers=4)\n",
             'from uvicorn import run as serve\nfrom app.main import app\nserve(app="app.main:app", workers=4)\n',
             filename="run.py",
             name="aliased import, imported app, workers",
+            findings=[(3, 1, "uvicorn.run() gets an app object with workers=4")],
         ),
         Invalid(
             "import uvicorn\n\ndef create_app():\n    return object()\n\nuvicorn.run(create_app(), reload=True)\n",
             'import uvicorn\n\ndef create_app():\n    return object()\n\nuvicorn.run("backend.server:create_app", factory=True, reload=True)\n',
             filename="backend/server.py",
             name="factory",
+            findings=[(6, 1, "uvicorn.run() gets an app object with reload=True")],
         ),
         Invalid(
             "import uvicorn\n\ndef main(application):\n    uvicorn.run(application, reload=True)\n",
@@ -148,6 +151,7 @@ RULE.cases(
             "    uvicorn.run(application, reload=True)\n",
             filename="serve.py",
             name="unknown app: TODO marker",
+            findings=[(4, 5, "uvicorn.run() gets an app object with reload=True")],
         ),
     ],
 )

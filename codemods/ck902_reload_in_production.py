@@ -60,8 +60,9 @@ RULE = rule(
     explanation=__doc__,
 )
 
-KIND_NAMES = {"dockerfile": "Dockerfile", "compose": "compose", "procfile": "Procfile", "platform": "platform start",
-              "shell": "script run by a production command"}
+WHERE = {"dockerfile": "a production Dockerfile command", "compose": "a production compose command",
+         "procfile": "a production Procfile command", "platform": "a production platform start command",
+         "shell": "a script that a production command runs"}
 
 
 def _memory_store_note(project) -> str:
@@ -85,7 +86,7 @@ def _finding(ctx, command, token: str):
     anchor = command.position_of("dev" if token == "dev" else token, ctx.text)
     return ctx.finding(
         anchor,
-        f"`{shown}` in a production {KIND_NAMES[command.kind]} command: the server restarts whenever a file changes "
+        f"`{shown}` in {WHERE[command.kind]}: the server restarts whenever a file changes "
         f"(an extra watcher process, no --workers){_memory_store_note(ctx.project)}",
         hint="drop the reload flag here; keep it in a development launcher (a dev script, Dockerfile.dev, a compose override)",
     )
@@ -187,25 +188,28 @@ RULE.cases(
     ],
     invalid=[
         Invalid("FROM python:3.12\nWORKDIR /app\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \\\n"
-                "     \"--port\", \"7860\", \"--reload\"]\n", None, filename="Dockerfile", name="exec form"),
+                "     \"--port\", \"7860\", \"--reload\"]\n", None, filename="Dockerfile", name="exec form", findings=[(4, 25, "`--reload` in a production Dockerfile command")]),
         Invalid("FROM python:3.12\nENTRYPOINT uv run fastapi dev app/main.py --host 0.0.0.0\n", None,
-                filename="backend/Dockerfile", name="fastapi dev"),
+                filename="backend/Dockerfile", name="fastapi dev", findings=[(2, 27, "`fastapi dev` in a production Dockerfile command")]),
         Invalid("services:\n  backend:\n    build: ./backend\n    command: [\"sh\", \"-c\", \"alembic upgrade head && "
                 "uvicorn main:app --host 0.0.0.0 --reload\"]\n  db:\n    image: postgres\n    command:\n"
                 "      - gunicorn\n      - --reload\n      - main:app\n", None, filename="docker-compose.yml",
-                findings=2, name="compose: flow list and block list"),
-        Invalid("web: gunicorn -k uvicorn.workers.UvicornWorker main:app --reload\n", None, filename="Procfile"),
+                findings=[
+                    (4, 84, "`--reload` in a production compose command"),
+                    (9, 9, "`--reload` in a production compose command"),
+                ], name="compose: flow list and block list"),
+        Invalid("web: gunicorn -k uvicorn.workers.UvicornWorker main:app --reload\n", None, filename="Procfile", findings=[(1, 57, "`--reload` in a production Procfile command")]),
         Invalid("services:\n  - type: web\n    name: api\n    startCommand: uvicorn main:app --host 0.0.0.0 --reload\n",
-                None, filename="render.yaml", name="render start command"),
+                None, filename="render.yaml", name="render start command", findings=[(4, 51, "`--reload` in a production platform start command")]),
         Invalid({
             "Dockerfile": "FROM python:3.12\nCOPY . /app\nCMD [\"python\", \"app.py\"]\n",
             "app.py": "import uvicorn\nfrom store import MemoryStore\n\nif __name__ == '__main__':\n"
                       "    uvicorn.run('app:app', host='0.0.0.0', port=7860, reload=True)\n",
             "store.py": "class MemoryStore:\n    pass\n",
-        }, None, findings=1, name="__main__ launcher run by the Dockerfile"),
+        }, None, findings=[("app.py", 5, 5, "`reload=True` in app.py, which a production command runs")], name="__main__ launcher run by the Dockerfile"),
         Invalid({
             "backend/Dockerfile": "FROM python:3.12\nCMD [\"./start.sh\"]\n",
             "backend/start.sh": "#!/bin/sh\nalembic upgrade head\nexec uvicorn app.main:app --host 0.0.0.0 --reload\n",
-        }, None, findings=1, name="script run by the Dockerfile"),
+        }, None, findings=[("backend/start.sh", 3, 42, "`--reload` in a script that a production command runs")], name="script run by the Dockerfile"),
     ],
 )
