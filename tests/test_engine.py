@@ -79,7 +79,9 @@ def test_mode_is_kept(tmp_path):
     path = tmp_path / "main.py"
     path.write_text(BROKEN_RUN)
     path.chmod(0o750)
-    cli("apply", str(tmp_path))
+    result = cli("apply", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == FIXED_RUN  # the file was rewritten, not left alone
     assert stat.S_IMODE(path.stat().st_mode) == 0o750
 
 
@@ -269,13 +271,15 @@ def test_parallel_run_matches_serial(tmp_path, monkeypatch):
 
 def test_output_formats(tmp_path):
     (tmp_path / "main.py").write_text(BROKEN_RUN)
-    document = json.loads(cli("check", "--format", "json", str(tmp_path)).output)
+    document = json.loads(cli("check", "--format", "json", ".", cwd=tmp_path).output)
     assert document["schema_version"] == 1
-    assert document["findings"][0] | {"fix": None} == {
+    assert document["findings"] == [{
         "code": "CK901", "slug": "uvicorn-reload-object", "path": "main.py", "line": 4, "column": 5, "end_line": 4,
-        "end_column": 34, "message": document["findings"][0]["message"], "hint": document["findings"][0]["hint"],
-        "url": "https://www.uvicorn.org/deployment/#running-programmatically", "fix": None,
-    }
+        "end_column": 34, "message": "uvicorn.run() gets an app object with reload=True: uvicorn prints an error and exits",
+        "hint": "use uvicorn.run('main:app', ...)", "url": "https://www.uvicorn.org/deployment/#running-programmatically",
+        "fix": {"safety": "safe", "complete": True, "edits": [{"start": 73, "end": 76, "content": '"main:app"'}]},
+    }]
+    assert BROKEN_RUN[73:76] == "app"  # the edit replaces the app object, nothing else
     github = cli("check", "--format", "github", str(tmp_path)).output
     assert github.startswith("::error file=main.py,line=4,col=5,endLine=4,endColumn=34,title=CK901 uvicorn-reload-object::CK901 ")
     sarif = json.loads(cli("check", "--format", "sarif", str(tmp_path)).output)
