@@ -1560,7 +1560,7 @@ class BackendScanner:
         from ..pyast import ImportMap
 
         try:
-            tree = ast.parse(self.model._bytes(path).decode("utf-8", "replace"))
+            tree = ast.parse(self.model._bytes(path))  # bytes: Python's own reading of a BOM or an encoding cookie
         except (SyntaxError, ValueError, RecursionError):
             return None
         module = self.project.module_name(path)

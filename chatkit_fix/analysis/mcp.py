@@ -153,8 +153,7 @@ def project_module(project, dotted: str) -> Module | None:
     path = project.resolve_module(dotted)
     if path is not None:
         try:
-            text = project.read_bytes(path).decode("utf-8", "replace")
-            tree = ast.parse(text)
+            tree = ast.parse(project.read_bytes(path))  # bytes: Python's own reading of a BOM or an encoding cookie
             module = Module(tree, ImportMap(tree, dotted, path.name == "__init__.py"), dotted, path, project=project)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             module = None

@@ -249,7 +249,7 @@ def parse_file(project, path: Path) -> ast.Module | None:
         if len(_TREES) > 2048:
             _TREES.clear()
         try:
-            _TREES[key] = ast.parse(data.decode("utf-8-sig", "replace"))
+            _TREES[key] = ast.parse(data)  # bytes: Python's own reading of a BOM or an encoding cookie
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             _TREES[key] = None
     return _TREES[key]
