@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
-from chatkit_fix.findings import Edit, Safety
+from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -524,7 +524,7 @@ def _handler_site(ctx, func, kind, handler, exception):
     line_end = at - (len(ctx.text[:at]) - len(ctx.text[:at].rstrip("\r\n")))
     detail = ctx.string_literal(DETAIL_INVALID)
     site.node = ctx.header_span(handler)
-    site.edits = [exception[1], Edit(line_end, line_end, f"\n{indent}raise {exception[0]}(status_code=401, detail={detail}) from {cause}")]
+    site.edits = [exception[1], ctx.insert(line_end, f"\n{indent}raise {exception[0]}(status_code=401, detail={detail}) from {cause}")]
     return site
 
 

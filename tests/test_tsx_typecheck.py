@@ -1,5 +1,6 @@
 """The fixed TSX of every rule case compiles under `tsc --noEmit --strict` against the real `@openai/chatkit-react`
-types, and the "before" fixtures of CK106 fail it as they should.
+types, also as the engine fixes it in files written with CRLF, a BOM, tabs or no final newline, and the "before"
+fixtures of CK106 fail it as they should.
 
 The toolchain is pinned in tests/frontend/package.json and its committed package-lock.json. `npm ci` runs once per
 lockfile into `.cache/frontend-node_modules/<hash>/` (with `--prefer-offline` and an npm cache next to it), so later
@@ -14,10 +15,12 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from case_support.variants import fixed_files
 from chatkit_fix.rules import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +28,7 @@ FRONTEND = REPO / "tests" / "frontend"
 CACHE = REPO / ".cache" / "frontend-node_modules"
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
+VARIANTS = ("crlf", "bom", "tabs", "no-final-newline")  # a PEP 263 cookie is Python's
 SHIMS = """// What the fixtures use that the pinned toolchain does not install: stylesheets, `process.env` (Node types),
 // `import.meta.env` (vite/client), and any other package (typed as `any`; installed packages keep their types).
 declare module "*.css";
@@ -93,7 +97,10 @@ def _case_id(code: str, kind: str, index: int, name: str) -> str:
 
 
 def typecheck_sets() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-    """(fixed projects that must compile, CK106 "before" projects that must not), each case id -> files."""
+    """(fixed projects that must compile, CK106 "before" projects that must not), each case id -> files.
+
+    A case whose fix edits TypeScript is also fixed by the engine in each VARIANTS (its source files written with
+    CRLF, a BOM, tabs or no final newline), and what the engine wrote must compile too."""
     must_compile: dict[str, dict[str, str]] = {}
     must_fail: dict[str, dict[str, str]] = {}
     for code, rule in load_rules().items():
@@ -108,6 +115,12 @@ def typecheck_sets() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str
                     if case.expected is None:
                         continue  # report only: the fixed text is the before text
                 must_compile[case_id] = files
+                if any(name.endswith(TS_SUFFIXES) for name in case.expected or {}):
+                    for variant in VARIANTS:
+                        with tempfile.TemporaryDirectory() as folder:
+                            fixed = fixed_files(rule, case, frozenset([variant]), Path(folder))
+                        # the BOM itself is test_case_variants' to check; here it would shift the import rewriting
+                        must_compile[f"{case_id}-{variant}"] = {name: data.decode("utf-8-sig") for name, data in fixed.items()}
     return must_compile, must_fail
 
 
