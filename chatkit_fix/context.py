@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from .findings import Edit, Finding, Fix, Safety
 from .pyast import walk
@@ -19,7 +19,16 @@ from .sources import SourceError, SourceFile
 
 if TYPE_CHECKING:
     from .project import Project
-    from .rules import Rule
+
+
+class Reporter(Protocol):
+    """What a context needs of the rule it reports for (the rule API's `Rule` is one)."""
+
+    code: str
+    slug: str
+    safety: Safety
+    url: str
+
 
 Anchor = Union[ast.AST, tuple[int, int], int, Any]
 FixSpec = Union[Edit, Sequence[Edit], None]
@@ -37,7 +46,7 @@ class FileContext:
     def __init__(self, source: SourceFile, project: Project):
         self.source = source
         self.project = project
-        self.rule: Rule | None = None  # set by the engine before each rule's check runs
+        self.rule: Reporter | None = None  # set by the engine before each rule's check runs
 
     @property
     def path(self) -> Path:
@@ -350,7 +359,7 @@ class ProjectContext:
         self.project = project
         self._sources = sources if sources is not None else {}
         self._contexts: dict[Path, FileContext] = {}
-        self.rule: Rule | None = None
+        self.rule: Reporter | None = None
         self._memos: dict[int, dict[str, object]] = {0: {}}
         self.memo: dict[str, object] = self._memos[0]  # facts rules derive once per run and view; cleared on fixes
 

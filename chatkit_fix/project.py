@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import Settings
 from .parallel import fork_map
 from .pyast import module_name_for
-from .rules import Trigger, matches
+from .bytetests import Trigger, matches
 from .scope import PROJECT_FILES, Scope
 from .sources import language_of
 

@@ -12,15 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any
 
+from .bytetests import Trigger, matches
+from .context import FileContext, ProjectContext
 from .findings import Finding, Safety
 
-if TYPE_CHECKING:
-    from .context import FileContext, ProjectContext
-
-FileCheck = Callable[["FileContext"], Iterable[Finding]]
-ProjectCheck = Callable[["ProjectContext"], Iterable[Finding]]
+FileCheck = Callable[[FileContext], Iterable[Finding]]
+ProjectCheck = Callable[[ProjectContext], Iterable[Finding]]
 
 REGISTRY: dict[str, Rule] = {}
 _CODE = re.compile(r"^CK\d{3}$")
@@ -169,34 +168,6 @@ class Rule:
         if not self.wants(path, language):
             return False
         return self.finding_triggers is None or matches(self.finding_triggers, data)
-
-
-Trigger = Union[bytes, "re.Pattern[bytes]", tuple["Trigger", ...], Callable[[bytes], bool]]
-
-
-def matches(triggers: tuple[Trigger, ...], data: bytes, memo: dict | None = None) -> bool:
-    """Any trigger matches: a bytes needle is contained, a compiled pattern searches, a tuple needs all its parts (in
-    order: a cheap or already answered part first spares the others), a function of the bytes (the same test a check
-    applies before it parses) says yes. `memo` keeps every answer, a tuple's parts included."""
-    if not triggers:
-        return True
-    return any(_holds(trigger, data, memo) for trigger in triggers)
-
-
-def _holds(trigger: Trigger, data: bytes, memo: dict | None) -> bool:
-    found = None if memo is None else memo.get(trigger)
-    if found is None:
-        if isinstance(trigger, bytes):
-            found = trigger in data
-        elif isinstance(trigger, tuple):
-            found = all(_holds(part, data, memo) for part in trigger)
-        elif isinstance(trigger, re.Pattern):
-            found = trigger.search(data) is not None
-        else:
-            found = bool(trigger(data))
-        if memo is not None:
-            memo[trigger] = found
-    return found
 
 
 def rule(

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .rules import Trigger, matches
+from .bytetests import Trigger, matches
 from .sources import language_of
 
 # The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
