@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from .findings import Edit, Finding, Fix, Safety
+from .model import ApplicationModel, Module, model_of
 from .pyast import walk
 from .sources import SourceError, SourceFile
 
@@ -59,6 +60,11 @@ class FileContext:
     @property
     def relative_path(self) -> str:
         return self.project.relative(self.path)
+
+    @property
+    def model(self) -> ApplicationModel:
+        """The application model of the run (services, modules, names, calls, summaries)."""
+        return model_of(self.project)
 
     # ---- positions --------------------------------------------------------------------------------------------------
 
@@ -164,6 +170,10 @@ class PythonContext(FileContext):
 
     @cached_property
     def tree(self) -> ast.Module:
+        """The application model's parse of this text (one parse per file, shared with every cross-file question)."""
+        module = self.model.module(self.path)
+        if module is not None and module.text == self.text:
+            return module.tree
         try:
             return ast.parse(self.text, filename=str(self.path), type_comments=False)
         except SyntaxError as exc:
@@ -173,7 +183,15 @@ class PythonContext(FileContext):
 
     @cached_property
     def module_name(self) -> str:
-        return self.project.module_name(self.path)
+        return self.model.services.module_name(self.path)
+
+    @cached_property
+    def module(self) -> Module:
+        """This file as a module of the application model (the same tree as `tree`)."""
+        module = self.model.module(self.path)
+        if module is None or module.tree is not self.tree:
+            module = self.model.detached(self.path, self.text, self.tree)
+        return module
 
     @cached_property
     def imports(self):
@@ -362,6 +380,10 @@ class ProjectContext:
         self.rule: Reporter | None = None
         self._memos: dict[int, dict[str, object]] = {0: {}}
         self.memo: dict[str, object] = self._memos[0]  # facts rules derive once per run and view; cleared on fixes
+
+    @property
+    def model(self) -> ApplicationModel:
+        return model_of(self.project)
 
     def view(self, index: int) -> None:
         """The checks now see view `index` of Scope.views(): its own memo, the same parsed files."""

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .config import Settings
 from .parallel import fork_map
-from .pyast import module_name_for
 from .bytetests import Trigger, matches
 from .scope import PROJECT_FILES, Scope
 from .sources import language_of
@@ -299,26 +298,6 @@ class Project:
                 if candidate not in expanded and candidate.is_dir():
                     expanded.append(candidate)
         return expanded
-
-    def module_name(self, path: Path) -> str:
-        """The dotted name the file is imported as from its nearest import root."""
-        best = ""
-        for root in self.python_roots:
-            if inside(path, root) and path != root:
-                name = module_name_for(path.relative_to(root).parts)
-                if not best or len(name) < len(best):
-                    best = name
-        return best or path.stem
-
-    def resolve_module(self, dotted: str) -> Path | None:
-        """The project file that defines module `dotted`, from any import root, or None."""
-        parts = dotted.split(".")
-        for root in self.python_roots:
-            base = root.joinpath(*parts)
-            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                if candidate.is_file():  # on disk: a git-ignored local settings module is still imported
-                    return candidate
-        return None
 
     # ---- roots and versions ---------------------------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ def _imported_kind(ctx, name: ast.Name) -> str | None:
     """`from app.clients import client`: what that project module assigns to `client` at top level."""
     for qualified in sorted(ctx.imports.names.get(name.id, ())):
         module, _, attribute = qualified.rpartition(".")
-        view = project_view(ctx.project, module) if module else None
+        view = project_view(ctx.project, module, ctx.path) if module else None
         if view is None:
             continue
         for statement in view.tree.body:

@@ -29,7 +29,7 @@ import re
 
 from chatkit_fix.analysis import web
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import module_name_for, resolve_relative, walk
+from chatkit_fix.pyast import resolve_relative, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt", b"current_user", b"authenticate"))
@@ -56,74 +56,75 @@ def check(pctx):
 
 
 def _check_import(ctx, node: ast.ImportFrom):
-    project = ctx.project
+    project, services = ctx.project, ctx.model.services
     decoders = [a for a in node.names if web.is_decoder_name(a.name)]
     if not decoders:
         return
     module = resolve_relative(ctx.module_name, node.level, node.module, ctx.path.name == "__init__.py")
-    if not module or (node.level == 0 and web.is_external_module(project, module)):
+    if not module:
         return
-    target_path = project.resolve_module(module)
+    target_path = services.resolve(module, ctx.path)
+    if target_path is None and node.level == 0 and not web.is_project_module(project, module, ctx.path):
+        if web.is_known_distribution(project, module):
+            return  # an installed or declared package
+        # neither the project's nor a known package: a broken project import only if the service defines the name
+        decoders = [a for a in decoders if web.project_definitions(project, a.name, ctx.path)]
     if target_path is None:
         missing, reason = decoders, f"module {module!r} does not exist in the project"
     else:
         tree = web.parse_file(project, target_path)
         if tree is None:
             return
-        missing = [a for a in decoders if not web.module_binds(tree, a.name) and project.resolve_module(f"{module}.{a.name}") is None]
+        missing = [
+            a for a in decoders
+            if not web.module_binds(tree, a.name) and services.resolve(f"{module}.{a.name}", ctx.path) is None
+        ]
         reason = f"{project.relative(target_path)} does not define it"
     for alias in missing:
-        definitions = [(p, n) for p, n in web.project_definitions(project, alias.name) if p != ctx.path]
+        definitions = [(p, n) for p, n in web.project_definitions(project, alias.name, ctx.path) if p != ctx.path]
         shown = "." * node.level + (node.module or "")
         message = f"{alias.name} is imported from {shown!r}, but {reason}: the import fails when a request arrives"
-        if len(definitions) != 1:
-            where = "nowhere in the project" if not definitions else "in several modules"
+        target = _import_name(services, ctx, node, module, definitions[0][0]) if len(definitions) == 1 else None
+        if target is None:
+            where = (
+                "nowhere in the project" if not definitions
+                else "in several modules" if len(definitions) > 1
+                else f"in {project.relative(definitions[0][0])}, which no import of this service can name"
+            )
             yield ctx.finding(
                 node, f"{message}; {alias.name} is defined {where}",
                 fix=ctx.todo(node, f"import {alias.name} from the module that defines it"), complete=False,
                 hint=f"import {alias.name} from the module that defines it",
             )
             continue
-        def_path, _ = definitions[0]
-        target = _import_name(project, ctx, node, module, def_path)
         edits, complete = _rewrite(ctx, node, alias, target)
         yield ctx.finding(
             node,
-            f"{message}; it is defined in {project.relative(def_path)}",
+            f"{message}; it is defined in {project.relative(definitions[0][0])}",
             fix=edits,
             hint=f"from {target} import {alias.name}",
             complete=complete,
         )
 
 
-def _candidate_names(project, path) -> list[tuple[object, str]]:
-    names = []
-    for root in project.python_roots:
-        if root in path.parents:
-            names.append((root, module_name_for(path.relative_to(root).parts)))
-    return names
-
-
-def _import_name(project, ctx, node: ast.ImportFrom, module: str, def_path) -> str:
-    """How the importing file should name the defining module: relative when it was, else in the import's style."""
+def _import_name(services, ctx, node: ast.ImportFrom, module: str, def_path) -> str | None:
+    """How the importing file should name the defining module: relative when it was (and both sit in one package
+    tree), else absolute as the service imports it; None when no import can name it (a folder like `jwt-auth`)."""
+    target = services.module_name(def_path)
+    if not target or not all(part.isidentifier() for part in target.split(".")):
+        return None
+    if services.resolve(target, ctx.path) != def_path:
+        return None  # the name would reach another file from here
     if node.level:
-        for root, importer in _candidate_names(project, ctx.path):
-            target = next((n for r, n in _candidate_names(project, def_path) if r == root), None)
-            if target is None:
-                continue
-            package = importer.split(".") if ctx.path.name == "__init__.py" else importer.split(".")[:-1]
-            parts = target.split(".")
-            common = 0
-            while common < min(len(package), len(parts)) and package[common] == parts[common]:
-                common += 1
-            if common:
-                return "." * (len(package) - common + 1) + ".".join(parts[common:])
-    candidates = [n for _, n in _candidate_names(project, def_path)]
-    head = module.split(".")[0]
-    same_head = [n for n in candidates if n.split(".")[0] == head]
-    if same_head:
-        return min(same_head, key=len)
-    return project.module_name(def_path)
+        importer = services.module_name(ctx.path)
+        package = importer.split(".") if ctx.path.name == "__init__.py" else importer.split(".")[:-1]
+        parts = target.split(".")
+        common = 0
+        while common < min(len(package), len(parts)) and package[common] == parts[common]:
+            common += 1
+        if common and services.import_base(ctx.path) == services.import_base(def_path):
+            return "." * (len(package) - common + 1) + ".".join(parts[common:])
+    return target
 
 
 def _rewrite(ctx, node: ast.ImportFrom, alias: ast.alias, target: str):

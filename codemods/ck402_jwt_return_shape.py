@@ -43,7 +43,8 @@ import ast
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import served
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import ImportMap, walk
+from chatkit_fix.model import model_of
+from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 DECODER_FILE = web.decoder_bytes((b"decode", b"verify", b"validate", b"token", b"jwt"))
@@ -86,28 +87,23 @@ def check(pctx):
 
 
 def _definition(ctx, call: ast.Call):
-    """(path, def) of the project function a call invokes: same module, imports, or the one project definition."""
-    func = call.func
-    if isinstance(func, ast.Name) and not ctx.imports.names.get(func.id):
-        for statement in ctx.tree.body:
-            if isinstance(statement, web.FUNCTIONS) and statement.name == func.id:
-                return ctx.path, statement
+    """(path, def) of the project function a call invokes: same module, imports, or the one definition of its name
+    in the service when the import itself is broken."""
+    found = ctx.model.resolve(ctx.module, call.func)
+    if found is not None:
+        return (found.module.path, found.node) if found.is_function else None
+    qualified = ctx.imports.qualnames(call.func)
+    if qualified and all(web.is_known_distribution(ctx.project, q) for q in qualified):
         return None
-    for qualified in ctx.imports.qualnames(func):
-        found = web.resolve_function(ctx.project, ctx.module_name, qualified)
-        if found:
-            return found
-    if ctx.imports.qualnames(func) and all(web.is_external_module(ctx.project, q) for q in ctx.imports.qualnames(func)):
-        return None
-    name = web.last_name(func)
-    definitions = [(p, n) for p, n in web.project_definitions(ctx.project, name) if isinstance(n, web.FUNCTIONS)]
+    name = web.last_name(call.func)
+    definitions = [(p, n) for p, n in web.project_definitions(ctx.project, name, ctx.path) if isinstance(n, web.FUNCTIONS)]
     return definitions[0] if len(definitions) == 1 else None
 
 
 def _return_shape(project, path, func) -> str | None:
     """"tuple" when every value the function returns is a tuple, "mapping" when every one is a dict-like payload."""
-    tree = web.parse_file(project, path)
-    imports = ImportMap(tree, project.module_name(path), path.name == "__init__.py") if tree is not None else None
+    module = model_of(project).module(path)
+    imports = module.imports if module is not None else None
     kinds = set()
     for node in web.own_nodes(func):
         if isinstance(node, ast.Return) and node.value is not None:

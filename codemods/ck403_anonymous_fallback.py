@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.model import model_of
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -233,27 +234,22 @@ def _protected(ctx, func, decorator, depth: int = 0) -> bool:
 
 
 class _Module:
-    """Enough of a context to analyse a function of another module."""
+    """Enough of a context to analyse a function of another module: the model's module of that file."""
 
-    def __init__(self, project, path, tree):
-        from chatkit_fix.pyast import ImportMap
-
-        self.project, self.path, self.tree = project, path, tree
-        self.imports = ImportMap(tree, project.module_name(path), path.name == "__init__.py")
-        self.module_name = project.module_name(path)
+    def __init__(self, project, module):
+        self.project, self.path, self.tree = project, module.path, module.tree
+        self.imports, self.module_name, self.module = module.imports, module.name, module
+        self.model = model_of(project)
 
 
 def _dependency(ctx, expr):
-    if isinstance(expr, ast.Name):
-        local = web.local_function(ctx.tree, expr.id)
-        if local is not None and not ctx.imports.names.get(expr.id):
-            return ctx, local
-    for qualified in ctx.imports.qualnames(expr):
-        found = web.resolve_function(ctx.project, ctx.module_name, qualified)
-        if found:
-            path, node = found
-            return _Module(ctx.project, path, web.parse_file(ctx.project, path)), node
-    return None
+    """(context, def) of the project function a dependency names, in this module or another of the service."""
+    found = ctx.model.resolve(ctx.module, expr)
+    if found is None or not found.is_function:
+        return None
+    if found.module.path == ctx.path:
+        return ctx, found.node
+    return _Module(ctx.project, found.module), found.node
 
 
 # ---- what counts -------------------------------------------------------------------------------------------------

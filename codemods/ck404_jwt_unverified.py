@@ -36,7 +36,8 @@ import ast
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import ImportMap, literal, walk
+from chatkit_fix.model import model_of
+from chatkit_fix.pyast import literal, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -143,38 +144,35 @@ def _class_attribute(project, name: str) -> ast.AST | None:
     return values[0] if len(values) == 1 else None
 
 
-def _resolve(project, tree: ast.Module, imports: ImportMap, expr: ast.AST | None, depth: int = 0) -> ast.AST | None:
-    """Follow a name or attribute to the literal (or getenv call) it is bound to, across project modules."""
-    if expr is None or depth > 3:
+def _resolve(project, module, expr: ast.AST | None, depth: int = 0) -> ast.AST | None:
+    """Follow a name or attribute to the literal (or getenv call) it is bound to, across the service's modules."""
+    if expr is None or module is None or depth > 3:
         return None
     if isinstance(expr, (ast.Constant, ast.Call)):
         return expr
+    model = model_of(project)
     if isinstance(expr, ast.Name):
-        value = _module_value(tree, expr.id)
+        value = _module_value(module.tree, expr.id)
         if value is not None:
-            return _resolve(project, tree, imports, value, depth + 1)
-        for qualified in imports.qualnames(expr):
-            module, _, name = qualified.rpartition(".")
-            path = project.resolve_module(module) if module else None
-            other = web.parse_file(project, path) if path else None
+            return _resolve(project, module, value, depth + 1)
+        for qualified in module.imports.qualnames(expr):
+            owner, _, name = qualified.rpartition(".")
+            other = model.module_named(owner, module.path) if owner else None
             if other is not None:
-                other_imports = ImportMap(other, project.module_name(path), path.name == "__init__.py")
-                return _resolve(project, other, other_imports, ast.Name(id=name, ctx=ast.Load()), depth + 1)
+                return _resolve(project, other, ast.Name(id=name, ctx=ast.Load()), depth + 1)
         return None
     if isinstance(expr, ast.Attribute):
-        for qualified in imports.qualnames(expr.value):
-            path = project.resolve_module(qualified)
-            other = web.parse_file(project, path) if path else None
+        for qualified in module.imports.qualnames(expr.value):
+            other = model.module_named(qualified, module.path)
             if other is not None:
-                other_imports = ImportMap(other, project.module_name(path), path.name == "__init__.py")
-                return _resolve(project, other, other_imports, ast.Name(id=expr.attr, ctx=ast.Load()), depth + 1)
+                return _resolve(project, other, ast.Name(id=expr.attr, ctx=ast.Load()), depth + 1)
         value = _class_attribute(project, expr.attr)
-        return _resolve(project, tree, imports, value, depth + 1) if value is not None else None
+        return _resolve(project, module, value, depth + 1) if value is not None else None
     return None
 
 
 def _empty_secret(ctx, key: ast.AST) -> str | None:
-    value = _resolve(ctx.project, ctx.tree, ctx.imports, key)
+    value = _resolve(ctx.project, ctx.module, key)
     if isinstance(value, ast.Constant) and value.value == "":
         return "an empty string"
     env = _getenv_default(value) if value is not None else None
@@ -183,10 +181,10 @@ def _empty_secret(ctx, key: ast.AST) -> str | None:
     return None
 
 
-def _algorithm_value(project, tree, imports, expr: ast.AST | None) -> str | None:
+def _algorithm_value(project, module, expr: ast.AST | None) -> str | None:
     if expr is None:
         return "HS256"  # PyJWT and python-jose sign with HS256 by default
-    value = _resolve(project, tree, imports, expr)
+    value = _resolve(project, module, expr)
     text = web.string_value(value)
     return text if text in web.ALGORITHMS else None
 
@@ -205,17 +203,17 @@ def _visible_algorithm(ctx) -> str | None:
     expressions: dict[str, str] = {}
     for path in web.python_sources(project, (b"encode",)):
         data = project.read_bytes(path)
-        if b"jwt" not in data:
+        if b"jwt" not in data or not web.same_service(project, path, ctx.path):
             continue
         same = path == ctx.path
-        tree = ctx.tree if same else web.parse_file(project, path)
-        if tree is None:
+        module = ctx.module if same else ctx.model.module(path)
+        if module is None:
             continue
-        imports = ctx.imports if same else ImportMap(tree, project.module_name(path), path.name == "__init__.py")
+        tree, imports = module.tree, module.imports
         for node in walk(tree):
             if isinstance(node, ast.Call) and web.jwt_library_in(imports, node, web.JWT_ENCODE):
                 expr = web.argument(node, 2, "algorithm")
-                value = _algorithm_value(project, tree, imports, expr)
+                value = _algorithm_value(project, module, expr)
                 if value is None:
                     return None  # an algorithm we cannot read: do not guess
                 values.add(value)

@@ -37,6 +37,7 @@ Stateful mode with several workers (`--workers`, `gunicorn -w`, `uvicorn.run(wor
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from chatkit_fix.analysis import launch
 from chatkit_fix.analysis.mcp import (
@@ -48,11 +49,11 @@ from chatkit_fix.analysis.mcp import (
     is_fastapi_app,
     is_mcp_server_expr,
     own_nodes,
-    project_module,
     statement_end_line,
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.model import model_of
 from chatkit_fix.pyast import keyword, literal, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -284,7 +285,7 @@ def check_workers(pctx):
         if ctx is None:
             continue
         module = Module.of(ctx)
-        served_by = [why for target, why in launches if _serves(project, target, path, module)]
+        served_by = [why for target, why, folder in launches if _serves(project, target, folder, path)]
         if not served_by:
             continue
         for call in walk(ctx.tree):
@@ -299,8 +300,8 @@ def check_workers(pctx):
             )
 
 
-def _multi_worker_targets(pctx) -> list[tuple[str, str]]:
-    """("module:attr", where) for every launch that asks for more than one worker."""
+def _multi_worker_targets(pctx) -> list[tuple[str, str, Path]]:
+    """("module:attr", where, the folder it runs in) for every launch that asks for more than one worker."""
     project = pctx.project
     found = []
     for path in project.files:
@@ -314,7 +315,7 @@ def _multi_worker_targets(pctx) -> list[tuple[str, str]]:
             count = launch.workers(command.argv)
             target = launch.app_target(command.argv)
             if count is not None and count > 1 and target:
-                found.append((target, f"{project.relative(path)}: {count} workers"))
+                found.append((target, f"{project.relative(path)}: {count} workers", path.parent))
     for path in project.grep(b"workers", "python"):
         ctx = pctx.parsed(path)
         if ctx is None:
@@ -325,21 +326,20 @@ def _multi_worker_targets(pctx) -> list[tuple[str, str]]:
             value = literal(count.value) if count is not None else None
             several = not isinstance(value, int) or value > 1
             if count is not None and isinstance(app, ast.Constant) and isinstance(app.value, str) and several:
-                found.append((app.value, f"{ctx.relative_path}: uvicorn.run(workers=...)"))
+                found.append((app.value, f"{ctx.relative_path}: uvicorn.run(workers=...)", path.parent))
     return found
 
 
-def _serves(project, target: str, path, module: Module) -> bool:
-    dotted = target.split(":")[0]
-    served = project.resolve_module(dotted)
+def _serves(project, target: str, folder: Path, path: Path) -> bool:
+    """Whether the app a launch in `folder` names (`app.main:app`) is `path` or imports it."""
+    model = model_of(project)
+    served = model.services.resolve_from(target.split(":")[0], folder)
     if served is None:
         return False
     if served == path:
         return True
-    other = project_module(project, dotted)
-    if other is None:
-        return False
-    return any(project.resolve_module(m) == path for m in other.imports.modules)
+    other = model.module(served)
+    return other is not None and path in model.imported_files(other)
 
 
 RULE.cases(

@@ -37,6 +37,7 @@ from chatkit_fix.analysis.launch import (
     shell_script,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.model import model_of
 from chatkit_fix.pyast import keyword
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -136,7 +137,7 @@ def _find_file(project, base: Path, relative: str) -> Path | None:
 def _find_python(project, base: Path, runs: tuple[str, str]) -> Path | None:
     kind, name = runs
     if kind == "module":
-        return project.resolve_module(name)
+        return model_of(project).services.resolve_from(name, base.parent)
     return _find_file(project, base, name)
 
 

@@ -26,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..model import model_of
 from ..project import inside, watch
 from ..pyast import walk
 from ..sources import HTML_SUFFIXES, SourceError, SourceFile
@@ -1527,7 +1528,6 @@ class BackendScanner:
         self.model = model
         self.project = model.project
         self.modules: dict[Path, tuple[str, ast.Module, object]] = {}
-        self.by_name: dict[str, list[Path]] = {}
         self.functions: dict[str, tuple[Path, ast.AST]] = {}  # key -> (file, def)
         self.routers: dict[str, dict] = {}  # key -> {"prefix": str, "app": bool, "deps": expr}
         self.includes: list[tuple[str, str, str]] = []  # (parent key, child key, prefix)
@@ -1557,17 +1557,12 @@ class BackendScanner:
     def _load(self, path: Path):
         if path in self.modules:
             return self.modules[path]
-        from ..pyast import ImportMap
-
-        try:
-            tree = ast.parse(self.model._bytes(path))  # bytes: Python's own reading of a BOM or an encoding cookie
-        except (SyntaxError, ValueError, RecursionError):
+        module = model_of(self.project).module(path)
+        if module is None:
             return None
-        module = self.project.module_name(path)
-        entry = (module, tree, ImportMap(tree, module, path.name == "__init__.py"))
+        entry = (module.name, module.tree, module.imports)
         self.modules[path] = entry
-        self.by_name.setdefault(module, []).append(path)
-        for node in tree.body:
+        for node in module.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[f"{path}:{node.name}"] = (path, node)
         return entry
@@ -1575,25 +1570,9 @@ class BackendScanner:
     # ---- names ---------------------------------------------------------------------------------------------------
 
     def _module_file(self, dotted: str, near: Path) -> Path | None:
-        candidates = list(self.by_name.get(dotted, []))
-        if not candidates:
-            resolved = self.project.resolve_module(dotted)
-            if resolved is not None and self._load(resolved) is not None:
-                candidates = [resolved]
-            else:
-                # module names are relative to an import root; try every root that contains the importer
-                parts = dotted.split(".")
-                for folder in near.parents:
-                    base = folder.joinpath(*parts)
-                    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                        if candidate in self.project.file_set and self._load(candidate) is not None:
-                            candidates = [candidate]
-                            break
-                    if candidates:
-                        break
-        if not candidates:
-            return None
-        return max(candidates, key=lambda c: len(os.path.commonpath([str(c), str(near)])))
+        """The file module `dotted` names when `near` imports it (its own service's module, never a neighbour's)."""
+        resolved = model_of(self.project).services.resolve(dotted, near)
+        return resolved if resolved is not None and self._load(resolved) is not None else None
 
     def _keys(self, path: Path, expr: ast.AST) -> set[str]:
         """The file-qualified keys an expression may name (`router`, `chatkit.router`, an imported name)."""

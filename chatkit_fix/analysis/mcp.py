@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ..model import model_of
 from ..pyast import ImportMap, ancestors, is_main_guard, parent_map, walk
 from .web import own_nodes
 
@@ -142,50 +143,39 @@ def _own_statements(function: ast.AST) -> Iterator[ast.stmt]:
     return (node for node in own_nodes(function) if isinstance(node, ast.stmt))
 
 
-def project_module(project, dotted: str) -> Module | None:
-    """The Module of another file of the project, parsed once per run; None when it is not there or not Python."""
+def project_module(project, dotted: str, importer: Path) -> Module | None:
+    """Module `dotted` as `importer` imports it (the application model's parse); None when it is no project file."""
     if project is None or not dotted:
         return None
-    cache = project.__dict__.setdefault("_analysis_modules", {})
-    if dotted in cache:
-        return cache[dotted]
-    module = None
-    path = project.resolve_module(dotted)
-    if path is not None:
-        try:
-            tree = ast.parse(project.read_bytes(path))  # bytes: Python's own reading of a BOM or an encoding cookie
-            module = Module(tree, ImportMap(tree, dotted, path.name == "__init__.py"), dotted, path, project=project)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            module = None
-    cache[dotted] = module
-    return module
+    found = model_of(project).module_named(dotted, importer)
+    return module_at(project, found.path) if found is not None else None
 
 
-def module_names(project, path: Path) -> set[str]:
-    """Every dotted name a file can be imported as, one per import root that contains it."""
-    from ..pyast import module_name_for
-
-    names = set()
-    for root in project.python_roots:
-        if root in path.parents:
-            names.add(module_name_for(path.relative_to(root).parts))
-    names.discard("")
-    return names or {path.stem}
+def module_at(project, path: Path) -> Module | None:
+    """The Module view of a project file, sharing the application model's parse."""
+    found = model_of(project).module(path)
+    if found is None:
+        return None
+    return Module(found.tree, found.imports, found.name, found.path, found.parents, project)
 
 
 def importers(ctx, name: str) -> Iterator[tuple[Module, list[str], list[str]]]:
-    """The other project modules that mention `name`, each with its local names for this file's `name` (`from app.mcp
-    import client`) and for this file itself (`from app import mcp`, then `mcp.client`)."""
-    names = module_names(ctx.project, ctx.path)
+    """The other modules of the service that mention `name`, each with its local names for this file's `name` (`from
+    app.mcp import client`) and for this file itself (`from app import mcp`, then `mcp.client`)."""
+    services = ctx.model.services
     for path in ctx.project.grep(name.encode(), "python"):
-        if path == ctx.path:
+        if path == ctx.path or services.of(path) is not services.of(ctx.path):
             continue
-        other = project_module(ctx.project, ctx.project.module_name(path))
-        if other is None or other.path != path:
+        other = module_at(ctx.project, path)
+        if other is None:
             continue
+        here = {q for qualified in other.imports.names.values() for q in qualified
+                if services.resolve(q, path) == ctx.path}
         bound = other.imports.names.items()
-        yield (other, [local for local, qualified in bound if any(f"{n}.{name}" in qualified for n in names)],
-               [local for local, qualified in bound if qualified & names])
+        yield (other, [local for local, qualified in bound
+                       if any(services.resolve(q.rpartition(".")[0], path) == ctx.path and q.endswith("." + name)
+                              for q in qualified)],
+               [local for local, qualified in bound if qualified & here])
 
 
 def resolve_function(module: Module, func: ast.expr, scope: ast.AST | None = None):
@@ -218,7 +208,7 @@ def _imported_function(module: Module, qualified: str):
     owner, _, name = qualified.rpartition(".")
     if not owner or owner.split(".")[0] in ("agents", "chatkit", "mcp", "fastapi", "starlette", "openai"):
         return None
-    other = project_module(module.project, owner)
+    other = project_module(module.project, owner, module.path)
     if other is None or other is module:
         return None
     definition = other.function_named(name)
@@ -308,7 +298,7 @@ def is_mcp_server_expr(module: Module, node: ast.AST, depth: int = 0) -> ast.Cal
         return local
     for qualified in sorted(module.imports.names.get(node.id, ())):
         owner, _, name = qualified.rpartition(".")
-        other = project_module(module.project, owner)
+        other = project_module(module.project, owner, module.path)
         if other is not None and other is not module:
             found = mcp_server_instances(other).get(name)
             if found is not None:
@@ -493,7 +483,7 @@ class Flow:
             return _merge(origins)
         for qualified in sorted(self.module.imports.names.get(name, ())):
             owner, _, attr = qualified.rpartition(".")
-            other = project_module(self.module.project, owner)
+            other = project_module(self.module.project, owner, self.module.path)
             if other is not None and other is not self.module and attr in other.globals:
                 return Flow(other, None).name_origin(attr, index, depth + 1)
         return UNKNOWN

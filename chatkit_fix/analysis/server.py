@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..model import model_of
 from ..pyast import walk
 
 # ---- generic helpers ---------------------------------------------------------------------------------------------
@@ -725,7 +726,7 @@ def _imported_reason(ctx, expr: ast.expr | None) -> str | None:
     if expr is None:
         return None
     for module in _agent_source_modules(ctx, expr):
-        reason = _module_chatcmpl(ctx.project, module)
+        reason = _module_chatcmpl(ctx.project, module, ctx.path)
         if reason:
             return reason
     return None
@@ -814,20 +815,18 @@ def _agent_source_modules(ctx, agent: ast.expr | None) -> list[str]:
     return modules
 
 
-def _module_chatcmpl(project, module: str, depth: int = 0) -> str | None:
-    path = project.resolve_module(module)
+def _module_chatcmpl(project, module: str, importer) -> str | None:
+    path = model_of(project).services.resolve(module, importer)
     if path is None:
         return None
-    return _path_chatcmpl(project, str(path), depth)
+    return _path_chatcmpl(project, path, 0)
 
 
-def _path_chatcmpl(project, path_text: str, depth: int) -> str | None:
-    from pathlib import Path
-
+def _path_chatcmpl(project, path, depth: int) -> str | None:
+    """Whether a module (or one it imports from) builds a chat-completions or LiteLLM model: the marker's name."""
     cache = project.__dict__.setdefault("_ck_module_chatcmpl", {})
-    path = Path(path_text)
     data = project.read_bytes(path)
-    key = (path_text, depth, hash(data))
+    key = (path, depth, hash(data))
     if key in cache:
         return cache[key]
     cache[key] = None
@@ -841,25 +840,12 @@ def _path_chatcmpl(project, path_text: str, depth: int) -> str | None:
                 reason = f'a "{reason}/..." model'
             break
     if reason is None and depth < 1:
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            tree = None
-        if tree is not None:
-            from chatkit_fix.pyast import resolve_relative
-
-            module_name = project.module_name(path)
-            for node in tree.body:
-                if isinstance(node, ast.ImportFrom):
-                    source = resolve_relative(module_name, node.level, node.module, path.name == "__init__.py")
-                    for candidate in (source, *(f"{source}.{a.name}" for a in node.names)):
-                        target = project.resolve_module(candidate) if candidate else None
-                        if target is not None and target != path:
-                            reason = _path_chatcmpl(project, str(target), depth + 1)
-                            if reason:
-                                break
-                if reason:
-                    break
+        model = model_of(project)
+        module = model.module(path)
+        for target in sorted(model.imported_files(module)) if module is not None else ():
+            reason = _path_chatcmpl(project, target, depth + 1)
+            if reason:
+                break
     cache[key] = reason
     return reason
 
@@ -927,26 +913,12 @@ def view_of(ctx) -> ModuleView:
     return cache["view"]
 
 
-def project_view(project, module: str) -> ModuleView | None:
-    """The parsed project module `module` (cached per run), or None when it is not a project file or does not parse."""
-    cache = project.__dict__.setdefault("_ck_views", {})
-    path = project.resolve_module(module)
-    data = project.read_bytes(path) if path is not None else b""
-    key = (module, hash(data))  # a fix pass that changes the file gets a fresh parse
-    if key in cache:
-        return cache[key]
-    cache[key] = None
-    if path is not None:
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError, RecursionError):
-            tree = None
-        if tree is not None:
-            from chatkit_fix.pyast import ImportMap
-
-            name = project.module_name(path)
-            cache[key] = ModuleView(tree, ImportMap(tree, name, path.name == "__init__.py"), name, path)
-    return cache[key]
+def project_view(project, module: str, importer) -> ModuleView | None:
+    """The project module `module` as `importer` imports it (the model's parse), or None."""
+    found = model_of(project).module_named(module, importer)
+    if found is None:
+        return None
+    return ModuleView(found.tree, found.imports, found.name, found.path)
 
 
 def definition_of(ctx, view: ModuleView, expr: ast.expr, depth: int = 0) -> tuple[ModuleView, ast.AST] | None:
@@ -959,7 +931,7 @@ def definition_of(ctx, view: ModuleView, expr: ast.expr, depth: int = 0) -> tupl
             return view, local
         for qualified in sorted(view.imports.names.get(expr.id, ())):
             module, _, attribute = qualified.rpartition(".")
-            other = project_view(ctx.project, module) if module else None
+            other = project_view(ctx.project, module, view.path or ctx.path) if module else None
             if other is not None:
                 found = other.top_level(attribute)
                 if found is not None:

@@ -352,47 +352,14 @@ def _resolves_to_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, 
 
 
 def resolve_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST) -> tuple[PythonContext, ast.ClassDef] | None:
-    """The project class a name or attribute refers to: defined in this module or imported from a project module."""
+    """The project class a name or attribute refers to, in this module or imported (re-exports followed)."""
     if isinstance(expr, ast.Subscript):
         expr = expr.value
-    if isinstance(expr, ast.Name):
-        local = _top_level_class(ctx.tree, expr.id)
-        if local is not None and not ctx.imports.names.get(expr.id):
-            return ctx, local
-    for qualified in sorted(ctx.imports.qualnames(expr)):
-        module, _, name = qualified.rpartition(".")
-        path = pctx.project.resolve_module(module) if module else None
-        if path is None:
-            continue
-        other = pctx.parsed(path)
-        if other is None:
-            continue
-        node = _top_level_class(other.tree, name)
-        if node is not None:
-            return other, node
-        # re-exported through a package __init__: follow one more import
-        for qualified_again in sorted(other.imports.names.get(name, ())):
-            module2, _, name2 = qualified_again.rpartition(".")
-            path2 = pctx.project.resolve_module(module2) if module2 else None
-            other2 = pctx.parsed(path2) if path2 is not None else None
-            node2 = _top_level_class(other2.tree, name2) if other2 is not None else None
-            if node2 is not None:
-                return other2, node2
-    if isinstance(expr, ast.Name):
-        local = _top_level_class(ctx.tree, expr.id)
-        if local is not None:
-            return ctx, local
-    return None
-
-
-def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
-    for statement in tree.body:
-        if isinstance(statement, ast.ClassDef) and statement.name == name:
-            return statement
-    for statement in walk(tree):  # classes defined under `if`/`try` at module level
-        if isinstance(statement, ast.ClassDef) and statement.name == name:
-            return statement
-    return None
+    found = ctx.model.resolve(ctx.module, expr)
+    if found is None or not found.is_class or found.instance:
+        return None
+    holder = ctx if found.module.path == ctx.path else pctx.parsed(found.module.path)
+    return (holder, found.node) if holder is not None else None
 
 
 def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
@@ -496,15 +463,12 @@ def _instantiation_of(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, a
         if isinstance(value, ast.Call):
             return ctx, value
         for qualified in sorted(ctx.imports.names.get(expr.id, ())):  # from store import chat_store
-            module, _, name = qualified.rpartition(".")
-            path = pctx.project.resolve_module(module) if module else None
-            other = pctx.parsed(path) if path is not None else None
-            if other is None:
-                continue
-            for statement in other.tree.body:
-                value = _assigned_value(statement, lambda t, name=name: isinstance(t, ast.Name) and t.id == name)
-                if isinstance(value, ast.Call):
-                    return other, value
+            owner, _, name = qualified.rpartition(".")
+            module = ctx.model.module_named(owner, ctx.path) if owner else None
+            value = next((v for v in module.top_level.get(name, ()) if isinstance(v, ast.Call)), None) if module else None
+            other = pctx.parsed(module.path) if value is not None else None
+            if other is not None:
+                return other, value
         return None
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
         cls = _enclosing(ctx, at, ast.ClassDef)
@@ -1348,62 +1312,11 @@ def _resolve_app_string(pctx: ProjectContext, base: Path, app: str) -> list[Path
 
 
 def _resolve_module_from(pctx: ProjectContext, base: Path, module: str) -> list[Path]:
-    parts = module.split(".")
-    for root in (base, base / "src"):
-        candidate = root.joinpath(*parts)
-        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
-            if path.is_file():
-                return [path.resolve()]
-    resolved = pctx.project.resolve_module(module)
+    resolved = pctx.model.services.resolve_from(module, base)
     return [resolved] if resolved is not None else []
 
 
 def reachable_files(pctx: ProjectContext, entries: Iterable[Path], within: Path | None = None) -> set[Path]:
-    """Project Python files imported, directly or not, by the entry files (lazy imports count).
-
-    `within` bounds the walk to one folder, e.g. a launcher's build context: code vendored elsewhere in the tree is
-    not what that launcher runs.
-    """
-    boundary = within.resolve() if within is not None else None
-    seen: set[Path] = set()
-    stack = [p.resolve() for p in entries]
-    known = pctx.project.file_set
-    resolved: dict[str, Path | None] = {}
-
-    def resolve(module: str) -> Path | None:
-        if module not in resolved:
-            resolved[module] = pctx.project.resolve_module(module) if module else None
-        return resolved[module]
-
-    while stack:
-        path = stack.pop()
-        if path in seen or (boundary is not None and boundary not in path.parents):
-            continue
-        seen.add(path)
-        ctx = pctx.parsed(path) if path in known else None
-        if ctx is None:
-            try:
-                from chatkit_fix.pyast import ImportMap
-
-                tree = ast.parse(path.read_bytes())
-                imports = ImportMap(tree, pctx.project.module_name(path), path.name == "__init__.py")
-                names = imports.names
-            except (OSError, SyntaxError, ValueError):
-                continue
-        else:
-            imports = ctx.imports
-            names = imports.names
-        modules = set(imports.modules)
-        for qualified in names.values():
-            modules.update(q for q in qualified)  # `from pkg import module` imports pkg.module
-        for module in modules:
-            target = resolve(module)
-            if target is not None and target.resolve() not in seen:
-                stack.append(target.resolve())
-            # a package's __init__ runs for any of its submodules
-            parts = module.split(".")
-            for size in range(1, len(parts)):
-                package = resolve(".".join(parts[:size]))
-                if package is not None and package.name == "__init__.py" and package.resolve() not in seen:
-                    stack.append(package.resolve())
-    return seen
+    """Project Python files imported, directly or not, by the entry files (lazy imports count); `within` bounds the
+    walk to one folder, e.g. a launcher's build context."""
+    return pctx.model.reachable([p.resolve() for p in entries], within.resolve() if within is not None else None)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit
+from chatkit_fix.model import model_of
 from chatkit_fix.project import inside, watch
 
 from ..pyast import walk
@@ -238,21 +239,10 @@ def is_test_path(project, path: Path) -> bool:
     )
 
 
-_TREES: dict[tuple[Path, int], ast.Module | None] = {}
-
-
 def parse_file(project, path: Path) -> ast.Module | None:
-    """The stdlib tree of a project file (cached by content), None when it does not parse."""
-    data = project.read_bytes(path)
-    key = (path, hash(data))
-    if key not in _TREES:
-        if len(_TREES) > 2048:
-            _TREES.clear()
-        try:
-            _TREES[key] = ast.parse(data)  # bytes: Python's own reading of a BOM or an encoding cookie
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            _TREES[key] = None
-    return _TREES[key]
+    """The stdlib tree of a project file (the application model's parse), None when it does not parse."""
+    module = model_of(project).module(path)
+    return module.tree if module is not None else None
 
 
 def python_sources(project, needles: Iterable[bytes] = (), tests: bool = False) -> list[Path]:
@@ -268,26 +258,22 @@ def python_sources(project, needles: Iterable[bytes] = (), tests: bool = False) 
     return found
 
 
-def nearest_root(project, path: Path) -> Path:
-    best = project.root
-    for root in project.python_roots:
-        if (root == path or root in path.parents) and len(root.parts) > len(best.parts):
-            best = root
-    return best
-
-
 def same_service(project, a: Path, b: Path) -> bool:
-    """Two back-end files that belong to the same service: one's import root holds the other."""
-    root_a, root_b = nearest_root(project, a), nearest_root(project, b)
-    return root_a in b.parents or root_b in a.parents
+    """Two back-end files deployed together (see model.services)."""
+    services = model_of(project).services
+    return services.of(a) is services.of(b)
 
 
-def is_external_module(project, module: str) -> bool:
-    """A module from an installed distribution or the standard library rather than the project."""
+def is_project_module(project, module: str, importer: Path) -> bool:
+    """Whether the first name of `module` is a module or package of the importer's own service."""
+    top = module.split(".")[0]
+    return bool(top) and model_of(project).services.is_project_package(top, importer)
+
+
+def is_known_distribution(project, module: str) -> bool:
+    """A module of the standard library, of a distribution the project declares, or of one installed here."""
     top = module.split(".")[0]
     if not top:
-        return False
-    if project.resolve_module(top) is not None or any((root / top).is_dir() for root in project.python_roots):
         return False
     if top in sys.stdlib_module_names:
         return True
@@ -303,11 +289,13 @@ def is_external_module(project, module: str) -> bool:
     return spec is not None and spec.origin not in (None, "namespace")
 
 
-def project_definitions(project, name: str) -> list[tuple[Path, ast.AST]]:
-    """Every non-test project module that defines `name` at top level (def, class or assignment)."""
+def project_definitions(project, name: str, importer: Path) -> list[tuple[Path, ast.AST]]:
+    """Every non-test module of the importer's service that defines `name` at top level (def, class or assignment)."""
     found = []
     needle = name.encode()
     for path in python_sources(project, (needle,)):
+        if not same_service(project, path, importer):
+            continue
         tree = parse_file(project, path)
         if tree is None:
             continue
@@ -321,28 +309,14 @@ def _assigns_value(node: ast.AST) -> bool:
     return isinstance(node, ast.Assign) or (isinstance(node, ast.AnnAssign) and node.value is not None)
 
 
-def resolve_function(project, importer_module: str, qualified: str, depth: int = 0):
-    """(path, def) of the project function a qualified name (`src.core.security.decode`) refers to, following
-    re-exports; None when it is not a project function."""
-    if depth > 3 or "." not in qualified:
-        return None
-    module, _, name = qualified.rpartition(".")
-    path = project.resolve_module(module)
-    if path is None:
-        return None
-    tree = parse_file(project, path)
-    if tree is None:
-        return None
-    node = top_level_definitions(tree).get(name)
-    if isinstance(node, FUNCTIONS):
-        return path, node
-    from chatkit_fix.pyast import ImportMap
-
-    imports = ImportMap(tree, project.module_name(path), path.name == "__init__.py")
-    for target in imports.names.get(name, ()):
-        found = resolve_function(project, module, target, depth + 1)
-        if found:
-            return found
+def resolve_function(project, importer: Path, qualified: str):
+    """(path, def) of the project function a qualified name (`src.core.security.decode`) means in `importer`,
+    following re-exports; None when it is not a project function."""
+    model = model_of(project)
+    module = model.module(importer)
+    found = model.resolver.qualified(qualified, module) if module is not None else None
+    if found is not None and found.is_function:
+        return found.module.path, found.node
     return None
 
 
@@ -670,7 +644,7 @@ def _dispatch_reference_answers(ctx, dispatch: ast.AST | None) -> str | None:
         if func is not None:
             return _function_answers(ctx.project, ctx.tree, func, ctx.path)
         for qualified in ctx.imports.qualnames(dispatch):
-            found = resolve_function(ctx.project, ctx.module_name, qualified)
+            found = resolve_function(ctx.project, ctx.path, qualified)
             if found:
                 path, node = found
                 return _function_answers(ctx.project, parse_file(ctx.project, path), node, path)
@@ -680,21 +654,10 @@ def _dispatch_reference_answers(ctx, dispatch: ast.AST | None) -> str | None:
 
 
 def _find_class(ctx, cls: ast.AST):
-    if isinstance(cls, ast.Name):
-        node = local_class(ctx.tree, cls.id)
-        if node is not None and not ctx.imports.names.get(cls.id):
-            return ctx.path, ctx.tree, node
-    for qualified in ctx.imports.qualnames(cls):
-        module, _, name = qualified.rpartition(".")
-        path = ctx.project.resolve_module(module) if module else None
-        if path is None:
-            continue
-        tree = parse_file(ctx.project, path)
-        if tree is None:
-            continue
-        node = local_class(tree, name)
-        if node is not None:
-            return path, tree, node
+    """(path, tree, class) of the project class an expression names."""
+    found = ctx.model.resolve(ctx.module, cls)
+    if found is not None and found.is_class:
+        return found.module.path, found.module.tree, found.node
     return None
 
 
@@ -744,17 +707,12 @@ def _function_answers(project, tree, func, path, asgi: bool = False, depth: int 
 
 
 def _delegate(project, tree, path, func):
-    if isinstance(func, ast.Name):
-        local = local_function(tree, func.id)
-        from chatkit_fix.pyast import ImportMap
-
-        imports = ImportMap(tree, project.module_name(path), path.name == "__init__.py")
-        if local is not None and not imports.names.get(func.id):
-            return path, tree, local
-        for qualified in imports.qualnames(func):
-            found = resolve_function(project, "", qualified)
-            if found:
-                return found[0], parse_file(project, found[0]), found[1]
+    """(path, tree, def) of the project function a middleware hands the request to."""
+    model = model_of(project)
+    module = model.module(path)
+    found = model.resolve(module, func) if module is not None and isinstance(func, ast.Name) else None
+    if found is not None and found.is_function:
+        return found.module.path, found.module.tree, found.node
     return None
 
 

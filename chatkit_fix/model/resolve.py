@@ -1,0 +1,304 @@
+"""What an expression names: a definition in the project, an instance of a project class, or an installed name.
+
+Resolution follows imports (re-exports included) into the modules of the importer's own service, module-level
+assignments, factory functions that return an instance, `self.x` set in any method of the class, and parameters
+annotated with a project class. It gives up (None) rather than guess: rules read "unknown" as "not proven".
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .modules import FUNCTION_TYPES, Module, own_nodes
+
+MAX_DEPTH = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Ref:
+    """One meaning of an expression.
+
+    - a project module: `module` set, `node` None;
+    - a project def or class: `node` is the FunctionDef/ClassDef, `instance` True for an instance of that class;
+    - a project value nobody can name further: `node` is the expression (a literal, a call of an installed class);
+    - an installed name: `external` is its dotted name (`chatkit.store.Store`), `instance` True for the value a call
+      of it returned (`sqlite3.connect(...)` is an instance of `sqlite3.connect`).
+    """
+
+    module: Module | None = None
+    node: ast.AST | None = None
+    external: str = ""
+    instance: bool = False
+
+    @property
+    def is_class(self) -> bool:
+        return isinstance(self.node, ast.ClassDef)
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, FUNCTION_TYPES)
+
+    def names(self, package: str, symbol: str) -> bool:
+        """An installed `package` symbol, through any re-export path (`agents.run.Runner` is `agents.Runner`)."""
+        name = self.external
+        return name == f"{package}.{symbol}" or (name.startswith(package + ".") and name.endswith("." + symbol))
+
+
+class Resolver:
+    """Resolution over the model's modules; one per model, caching what module-level names mean."""
+
+    def __init__(self, model):
+        self.model = model
+        self._lookups: dict[tuple[int, str], Ref | None] = {}
+
+    # ---- names of modules ----------------------------------------------------------------------------------------
+
+    def qualified(self, dotted: str, importer: Module, depth: int = 0) -> Ref | None:
+        """`app.store.MyStore` as `importer` would import it: a project module, a member of one, or installed."""
+        if depth > MAX_DEPTH or not dotted:
+            return None
+        model = self.model
+        target = model.module_named(dotted, importer.path)
+        if target is not None:
+            return Ref(module=target)
+        owner, _, attribute = dotted.rpartition(".")
+        while owner:
+            holder = model.module_named(owner, importer.path)
+            if holder is not None:
+                found = self.member(Ref(module=holder), attribute, depth + 1)
+                return found
+            if model.services.is_project_package(owner, importer.path):
+                return None  # a project package without that module: a broken import, not an installed name
+            owner, _, head = owner.rpartition(".")
+            attribute = f"{head}.{attribute}"
+        if model.services.is_project_package(dotted, importer.path):
+            return None
+        return Ref(external=dotted)
+
+    def lookup(self, module: Module, name: str, depth: int = 0) -> Ref | None:
+        """A module-level name of `module`: its own definition, else what its imports bind."""
+        key = (id(module), name)
+        if key in self._lookups:
+            return self._lookups[key]
+        self._lookups[key] = None  # a cycle of re-exports resolves to nothing
+        found = self._lookup(module, name, depth)
+        self._lookups[key] = found
+        return found
+
+    def _lookup(self, module: Module, name: str, depth: int) -> Ref | None:
+        bindings = module.top_level.get(name)
+        if bindings:
+            definitions = [b for b in bindings if isinstance(b, (*FUNCTION_TYPES, ast.ClassDef))]
+            if definitions:
+                return Ref(module=module, node=definitions[0])
+            return self.expression(module, bindings[-1], None, depth + 1) or Ref(module=module, node=bindings[-1])
+        for qualified in sorted(module.imports.names.get(name, ())):
+            found = self.qualified(qualified, module, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    # ---- members -------------------------------------------------------------------------------------------------
+
+    def member(self, owner: Ref, attribute: str, depth: int = 0) -> Ref | None:
+        if depth > MAX_DEPTH:
+            return None
+        if owner.external:
+            return Ref(external=f"{owner.external}.{attribute}", instance=owner.instance)
+        if owner.module is not None and owner.node is None:
+            return self.lookup(owner.module, attribute, depth + 1)
+        if owner.is_class:
+            found = self.class_member(owner.module, owner.node, attribute, depth + 1)
+            if found is not None and owner.instance and found.is_function:
+                return found  # a bound method: the same def
+            return found
+        return None
+
+    def class_member(self, module: Module, cls: ast.ClassDef, attribute: str, depth: int = 0) -> Ref | None:
+        """A method or attribute of a project class, its project bases included; `self.x = ...` in any method counts."""
+        for holder_module, holder in self.mro(module, cls):
+            for statement in holder.body:
+                if isinstance(statement, (*FUNCTION_TYPES, ast.ClassDef)) and statement.name == attribute:
+                    return Ref(module=holder_module, node=statement)
+                if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                    if any(isinstance(t, ast.Name) and t.id == attribute for t in targets) and statement.value:
+                        return self.expression(holder_module, statement.value, None, depth + 1) or Ref(
+                            module=holder_module, node=statement.value
+                        )
+            value = self.instance_attribute(holder_module, holder, attribute)
+            if value is not None:
+                return self.expression(holder_module, value[1], value[0], depth + 1) or Ref(
+                    module=holder_module, node=value[1]
+                )
+        return None
+
+    def instance_attribute(self, module: Module, cls: ast.ClassDef, attribute: str):
+        """(method, value) of the first `self.<attribute> = value` in the class's own methods (`__init__` first)."""
+        methods = [s for s in cls.body if isinstance(s, FUNCTION_TYPES)]
+        methods.sort(key=lambda m: m.name != "__init__")
+        for method in methods:
+            if not method.args.args:
+                continue
+            me = method.args.args[0].arg
+            for node in own_nodes(method):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        if (
+                            isinstance(target, ast.Attribute) and target.attr == attribute
+                            and isinstance(target.value, ast.Name) and target.value.id == me
+                        ):
+                            return method, node.value
+        return None
+
+    def mro(self, module: Module, cls: ast.ClassDef, depth: int = 0):
+        """The class and its project bases, depth first (installed bases end the walk)."""
+        yield module, cls
+        if depth > MAX_DEPTH:
+            return
+        for base in cls.bases:
+            found = self.expression(module, _unsubscript(base), None, depth + 1)
+            if found is not None and found.is_class and not found.instance:
+                yield from self.mro(found.module, found.node, depth + 1)
+
+    def bases(self, module: Module, cls: ast.ClassDef) -> list[Ref]:
+        """Every base up the project hierarchy, installed ones as external refs (`chatkit.store.Store`)."""
+        found: list[Ref] = []
+        for holder_module, holder in self.mro(module, cls):
+            for base in holder.bases:
+                ref = self.expression(holder_module, _unsubscript(base), None)
+                if ref is not None:
+                    found.append(ref)
+        return found
+
+    def subclass_of(self, module: Module, cls: ast.ClassDef, package: str, symbol: str) -> bool:
+        return any(base.external and base.names(package, symbol) for base in self.bases(module, cls))
+
+    # ---- expressions ---------------------------------------------------------------------------------------------
+
+    def expression(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> Ref | None:
+        """What `expr` (inside function `scope`, or at module level) refers to or evaluates to."""
+        if expr is None or depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Await):
+            return self.expression(module, expr.value, scope, depth + 1)
+        if isinstance(expr, ast.Name):
+            return self._name(module, expr.id, scope, depth)
+        if isinstance(expr, ast.Attribute):
+            holder = expr.value
+            if isinstance(holder, ast.Name) and scope is not None and _is_receiver(scope, holder.id):
+                cls = module.enclosing_class(scope)
+                if cls is not None:
+                    return self.class_member(module, cls, expr.attr, depth + 1)
+            owner = self.expression(module, holder, scope, depth + 1)
+            if owner is not None:
+                return self.member(owner, expr.attr, depth + 1)
+            return None
+        if isinstance(expr, ast.Call):
+            callee = self.expression(module, expr.func, scope, depth + 1)
+            return self.call_result(callee, depth + 1)
+        if isinstance(expr, ast.Subscript):  # `Store[dict]` used as the class, never `items[0]`
+            holder = self.expression(module, expr.value, scope, depth + 1)
+            return holder if holder is not None and holder.is_class and not holder.instance else None
+        return None
+
+    def call_result(self, callee: Ref | None, depth: int = 0) -> Ref | None:
+        """The value a call of `callee` gives: an instance of a class, what a project function returns."""
+        if callee is None or depth > MAX_DEPTH:
+            return None
+        if callee.external:
+            return Ref(external=callee.external, instance=True)
+        if callee.is_class and not callee.instance:
+            return Ref(module=callee.module, node=callee.node, instance=True)
+        if callee.is_function:
+            returned = [
+                node.value for node in own_nodes(callee.node)
+                if isinstance(node, ast.Return) and node.value is not None
+            ]
+            results = {id(r): r for r in (self.expression(callee.module, v, callee.node, depth + 1) for v in returned) if r}
+            if len(results) == 1:
+                return next(iter(results.values()))
+        return None
+
+    def _name(self, module: Module, name: str, scope: ast.AST | None, depth: int) -> Ref | None:
+        function = scope
+        while function is not None:
+            local = _local_binding(function, name)
+            if local is not None:
+                kind, value = local
+                if kind == "def":
+                    return Ref(module=module, node=value)
+                if kind == "annotation":
+                    found = self.expression(module, value, None, depth + 1)
+                    if found is not None and found.is_class:
+                        return Ref(module=found.module, node=found.node, instance=True)
+                    return None
+                if kind == "value":
+                    return self.expression(module, value, function, depth + 1)
+                return None  # bound, but to something we cannot follow (a loop variable, several values)
+            function = module.enclosing(function)
+        return self.lookup(module, name, depth + 1)
+
+
+def _local_binding(function: ast.AST, name: str):
+    """How `name` is bound inside `function`: ("def", node), ("value", expr) when assigned exactly once,
+    ("annotation", annotation) for an annotated parameter, ("opaque", None) otherwise; None when not bound there."""
+    arguments = function.args if isinstance(function, (*FUNCTION_TYPES, ast.Lambda)) else None
+    if arguments is not None:
+        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
+            if arg is not None and arg.arg == name:
+                return ("annotation", arg.annotation) if arg.annotation is not None else ("opaque", None)
+    values: list[ast.AST] = []
+    opaque = False
+    for node in own_nodes(function):
+        if isinstance(node, FUNCTION_TYPES + (ast.ClassDef,)) and node.name == name:
+            return "def", node
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    values.append(node.value)
+                elif isinstance(target, (ast.Tuple, ast.List)) and any(
+                    isinstance(e, ast.Name) and e.id == name for e in target.elts
+                ):
+                    opaque = True
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            target = node.target
+            if isinstance(target, ast.Name) and target.id == name:
+                if isinstance(node, ast.AnnAssign) and node.value is not None:
+                    values.append(node.value)
+                else:
+                    opaque = True
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            if any(isinstance(n, ast.Name) and n.id == name for n in walk(node.target)):
+                opaque = True
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name:
+                    values.append(item.context_expr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+                opaque = True
+    if opaque or len(values) > 1:
+        return "opaque", None
+    if values:
+        return "value", values[0]
+    for node in own_nodes(function):
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return None
+    return None
+
+
+def _is_receiver(scope: ast.AST, name: str) -> bool:
+    """`self` or `cls`: the first parameter of a method."""
+    if not isinstance(scope, FUNCTION_TYPES) or not scope.args.args:
+        return False
+    return scope.args.args[0].arg == name and name in ("self", "cls")
+
+
+def _unsubscript(expr: ast.AST) -> ast.AST:
+    """`Store[dict]` -> `Store`."""
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return expr
