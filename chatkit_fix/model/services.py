@@ -66,9 +66,10 @@ class Services:
                 roots.append(folder)
         for path in self.project.files_under(service.folder, "python"):
             if path.name in ENTRY_NAMES and self.of_folder_is(path, service):
-                base = self.import_base(path)
-                if base not in roots:
-                    roots.append(base)
+                # `uvicorn main:app` in its folder, or `uvicorn app.main:app` above its package
+                for base in (self.import_base(path), path.parent):
+                    if base not in roots:
+                        roots.append(base)
         return roots
 
     @staticmethod
@@ -134,7 +135,9 @@ class Services:
 
     def resolve_from(self, dotted: str, folder: Path) -> Path | None:
         """The module a command run in `folder` imports (`uvicorn app.main:app`, `python -m app.main`): from the
-        folder itself and its `src/`, then the roots of the service the folder belongs to."""
+        folder itself and its `src/`, then the roots of the service the folder belongs to; failing those, the one
+        service below the folder that has it (a platform file at the repository root whose service sets its own
+        root directory, as Render's `rootDir` or a compose `build` context does)."""
         if not dotted or not all(part.isidentifier() for part in dotted.split(".")):
             return None
         parts = dotted.split(".")
@@ -143,7 +146,20 @@ class Services:
             found = self._probe(root.joinpath(*parts))
             if found is not None:
                 return found
-        return None
+        below = {
+            found for service in self.below(folder)
+            for root in service.roots if (found := self._probe(root.joinpath(*parts))) is not None
+        }
+        return below.pop() if len(below) == 1 else None
+
+    def below(self, folder: Path) -> list[Service]:
+        """The services whose folders are inside `folder` (itself excluded)."""
+        found = {}
+        for path in self.project.files_under(folder, "python"):
+            service = self.of(path)
+            if service.kind == "service" and folder in service.folder.parents:
+                found[service.folder] = service
+        return list(found.values())
 
     def _probe(self, base: Path) -> Path | None:
         # on disk, not from the listing: a git-ignored local settings module is still imported
