@@ -110,13 +110,12 @@ class Services:
         return [base, *(root for root in service.roots if root != base)]
 
     def module_name(self, path: Path) -> str:
-        """The dotted name `path` is imported as inside its service: the shortest one from the service's roots (or,
-        for a file of a regular package, from above its topmost package)."""
-        candidates = [root for root in self.of(path).roots if root in path.parents]
+        """The dotted name `path` is imported as inside its service: from above its topmost regular package, or, for
+        a file outside packages, the shortest name any root of its service gives it."""
         base = self.import_base(path)
         if base != path.parent:
-            candidates.append(base)
-        names = [module_name_for(path.relative_to(root).parts) for root in candidates]
+            return module_name_for(path.relative_to(base).parts)
+        names = [module_name_for(path.relative_to(root).parts) for root in self.of(path).roots if root in path.parents]
         return min((name for name in names if name), key=len, default=path.stem)
 
     def resolve(self, dotted: str, importer: Path) -> Path | None:
