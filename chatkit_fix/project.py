@@ -18,13 +18,10 @@ from .bytetests import Trigger, matches
 from .scope import PROJECT_FILES, Scope
 from .sources import language_of
 
-# Folders no project wants checked: dependencies, virtualenvs, build output and caches.
+# Folders no project wants checked: dependencies, virtualenvs, build output and caches. Hidden folders (`.claude/`,
+# `.cursor/`, `.git/`, `.venv/`...) hold tools' files and assistants' templates, never the application itself.
 SKIPPED_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__", ".next", "dist",
-        "build", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".turbo", ".vercel", ".cache",
-        "site-packages", ".docusaurus", "out", "coverage", ".idea", ".vscode",
-    }
+    {"node_modules", "venv", "env", "__pycache__", "dist", "build", "site-packages", "out", "coverage"}
 )
 PARALLEL_LOOK = 200  # files; below this a fork costs more than it saves
 
@@ -538,7 +535,8 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
     kinds.sort(key=lambda pair: pair[0])
     for key, entry in kinds:
         is_dir = key[-1] == "/"
-        if is_dir and entry.name in SKIPPED_DIRS or ignore.ignored(entry.path, entry.name, is_dir, specs):
+        hidden_or_skipped = is_dir and (entry.name[0] == "." or entry.name in SKIPPED_DIRS)
+        if hidden_or_skipped or ignore.ignored(entry.path, entry.name, is_dir, specs):
             continue
         if is_dir:
             yield from _walk_names(root, entry.path, ignore, specs)
