@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..pyast import walk
 from .modules import Module, own_nodes
 from .resolve import Ref
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from ..pyast import walk
 from .modules import FUNCTION_TYPES, Module, own_nodes
 
 MAX_DEPTH = 8
