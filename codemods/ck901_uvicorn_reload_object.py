@@ -26,7 +26,8 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import keyword, literal
+from chatkit_fix.pyast import NOT_LITERAL, keyword, literal
+from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -41,19 +42,19 @@ RULE = rule(
 )
 
 
-def _needs_import_string(call: ast.Call) -> str | None:
-    """The option that forces an import string, or None."""
+def _needs_import_string(ctx, call: ast.Call) -> str | None:
+    """The option that forces an import string, as written, or None. uvicorn tests `reload` for truth and forks for
+    more than one worker: reload=1 and reload=DEBUG (unknown here) count, reload=0 and workers=1 do not."""
     reload_kw = keyword(call, "reload")
-    if reload_kw is not None and literal(reload_kw.value) is not False and literal(reload_kw.value) is not None:
-        if literal(reload_kw.value) is True or not isinstance(reload_kw.value, ast.Constant):
-            return "reload=True"
+    if reload_kw is not None:
+        value = literal(reload_kw.value)
+        if value is NOT_LITERAL or value:
+            return f"reload={ctx.segment(reload_kw.value)}"
     workers_kw = keyword(call, "workers")
     if workers_kw is not None:
         value = literal(workers_kw.value)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-            return f"workers={value}"
-        if not isinstance(workers_kw.value, ast.Constant):
-            return "workers=<more than one>"
+        if value is NOT_LITERAL or isinstance(value, int) and not isinstance(value, bool) and value > 1:
+            return f"workers={ctx.segment(workers_kw.value)}"
     return None
 
 
@@ -87,7 +88,7 @@ def _defined_at_module_level(tree: ast.Module, name: str) -> bool:
 @RULE.check
 def check(ctx):
     for call in ctx.calls_to("uvicorn", "run"):
-        reason = _needs_import_string(call)
+        reason = _needs_import_string(ctx, call)
         if reason is None:
             continue
         app_kw = keyword(call, "app")
@@ -120,6 +121,8 @@ RULE.cases(
         Valid("import uvicorn\nfrom fastapi import FastAPI\napp = FastAPI()\nuvicorn.run(app, port=8000)\n", filename="main.py"),
         Valid("import uvicorn\napp = object()\nuvicorn.run(app, reload=False, workers=1)\n", filename="main.py"),
         Valid("def run(app, reload):\n    pass\napp = 1\nrun(app, reload=True)\n", filename="main.py", name="not uvicorn"),
+        Valid("import uvicorn\napp = object()\nuvicorn.run(app, reload=0, workers=0)\n", filename="main.py",
+              name="reload=0 and workers=0 (uvicorn reads 0 workers as one)"),
     ],
     invalid=[
         Invalid(
@@ -152,6 +155,46 @@ RULE.cases(
             filename="serve.py",
             name="unknown app: TODO marker",
             findings=[(4, 5, "uvicorn.run() gets an app object with reload=True")],
+        ),
+        Edited(
+            "import os\n\nimport uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\nDEBUG = os.getenv('DEBUG') == '1'\n\n"
+            "if __name__ == '__main__':\n    uvicorn.run(app, port=8000, reload=DEBUG)\n",
+            ("uvicorn.run(app, port=8000, reload=DEBUG)", "uvicorn.run('server:app', port=8000, reload=DEBUG)"),
+            filename="server.py",
+            findings=[(10, 5, "uvicorn.run() gets an app object with reload=DEBUG")],
+            name="reload from a setting: not known to be off",
+        ),
+        Edited(
+            "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\nuvicorn.run(app, workers=2, reload=1)\n",
+            ("uvicorn.run(app, workers=2, reload=1)", 'uvicorn.run("main:app", workers=2, reload=1)'),
+            filename="main.py",
+            findings=[(5, 1, "uvicorn.run() gets an app object with reload=1")],
+            name="reload=1 is true too; two workers",
+        ),
+        Edited(
+            "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\nuvicorn.run(app, workers=2)\n",
+            ("uvicorn.run(app, workers=2)", 'uvicorn.run("main:app", workers=2)'),
+            filename="main.py",
+            findings=[(5, 1, "uvicorn.run() gets an app object with workers=2")],
+            name="two workers",
+        ),
+        Edited(
+            "import uvicorn\n\n\ndef create_app():\n    return object()\n\n\n"
+            "uvicorn.run(create_app(), factory=True, reload=True)\n",
+            ("uvicorn.run(create_app(), factory=True, reload=True)",
+             'uvicorn.run("app:create_app", factory=True, reload=True)'),
+            findings=[(8, 1, "uvicorn.run() gets an app object with reload=True")],
+            name="factory=True already there: not added twice",
+        ),
+        Invalid(
+            "import uvicorn\n\n\ndef build():\n    return object()\n\n\ndef serve(server):\n"
+            "    uvicorn.run(server, reload=True)\n",
+            "import uvicorn\n\n\ndef build():\n    return object()\n\n\ndef serve(server):\n"
+            '    # chatkit-fix: TODO[CK901] pass the app as an import string "module:attribute" to uvicorn.run()\n'
+            "    uvicorn.run(server, reload=True)\n",
+            filename="serve.py",
+            findings=[(9, 5, "uvicorn.run() gets an app object with reload=True")],
+            name="a parameter, whatever the module defines: TODO marker",
         ),
     ],
 )
