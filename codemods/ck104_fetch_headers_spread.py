@@ -490,6 +490,8 @@ ARROW_AFTER = '''      fetch: (input, init) => {
         headers.set("X-Client", "web");
         return fetch(input, { ...init, headers });
       },'''
+NO_INIT = '''      fetch: (input, init) =>
+        fetch(input, { headers: { ...init?.headers, "X-Client": "web" } }),'''
 GOOD = '''      fetch: async (input, init) => {
         const headers = new Headers(init?.headers);
         const token = await getToken();
@@ -537,5 +539,9 @@ RULE.cases(
                     ("src/Chat.tsx", 12, 9, "custom api.fetch sends `Bearer ` with an empty token when there is none"),
                 ],
                 name="headers.set Content-Type and an empty bearer"),
+        Invalid(_vite(_chat(NO_INIT)), None, findings=[
+                    ("src/Chat.tsx", 9, 33, "builds a new init without ChatKit's own (method, body and headers are lost)"),
+                ],
+                name="fetch without ...init: reported, not fixed (the method and body are gone)"),
     ],
 )

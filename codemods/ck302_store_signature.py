@@ -579,6 +579,14 @@ server = ChatbotServer(store)
 RULE.cases(
     valid=[
         Valid(
+            "import uuid\n\nfrom chatkit.store import Store\n\n\nclass MemoryStore(Store[dict]):\n"
+            "    @staticmethod\n    def generate_thread_id(context):\n        return f'thr_{uuid.uuid4().hex}'\n\n"
+            "    @staticmethod\n    def generate_item_id(item_type, thread, context):\n        return f'{item_type}_{uuid.uuid4().hex}'\n\n"
+            "    @property\n    def load_threads(self):\n        return self._load_threads\n",
+            filename="store.py",
+            name="static methods and a property: bound otherwise, not a self-first signature",
+        ),
+        Valid(
             "from chatkit.store import Store\n\n\nclass MemoryStore(Store[dict]):\n"
             "    async def load_thread(self, thread_id: str, context: dict):\n        return self.threads[thread_id]\n\n"
             "    async def load_threads(self, limit, after, order, context):\n        return None\n\n"

@@ -757,5 +757,31 @@ RULE.cases(
             name="X-User-ID fallback: reported (TODO only with --unsafe-fixes)",
             findings=[(10, 19, "identity taken from the client-supplied X-User-ID header")],
         ),
+        Edited(
+            "import jwt\nfrom fastapi import FastAPI, Request\nfrom fastapi.responses import StreamingResponse\n\n"
+            "from chatkit.server import ChatKitServer\n\napp = FastAPI()\nserver: ChatKitServer = None\n\n\n"
+            '@app.middleware("http")\n'
+            "async def authenticate(request: Request, call_next):\n"
+            '    token = request.headers.get("authorization", "")[7:]\n'
+            "    try:\n"
+            '        request.state.user_id = jwt.decode(token, "k", algorithms=["HS256"])["sub"]\n'
+            "    except jwt.InvalidTokenError:\n"
+            "        pass\n"
+            "    return await call_next(request)\n\n\n"
+            '@app.post("/chatkit")\n'
+            "async def chatkit(request: Request):\n"
+            '    user_id = getattr(request.state, "user_id", "anonymous")\n'
+            '    result = await server.process(await request.body(), {"user_id": user_id})\n'
+            '    return StreamingResponse(result, media_type="text/event-stream")\n',
+            ("from fastapi import FastAPI, Request\n", "from fastapi import FastAPI, Request, HTTPException\n"),
+            ('    user_id = getattr(request.state, "user_id", "anonymous")\n',
+             '    user_id = getattr(request.state, "user_id", None)\n'
+             "    if user_id is None:\n"
+             '        raise HTTPException(status_code=401, detail="authentication required")\n'),
+            filename="backend/main.py",
+            unsafe=True,
+            findings=[(23, 15, 'getattr(request.state, "user_id", "anonymous")')],
+            name="getattr default: None, so the 401 guard fires",
+        ),
     ],
 )

@@ -446,6 +446,18 @@ RULE.cases(
             None, filename="cache.py", name="per-user cache connected in a request task", findings=[(8, 9, "`client` is connected inside a request task and kept for later requests")],
         ),
         Invalid(
+            "from agents.mcp import MCPServerStreamableHttp\n\n_clients = {}\n_pool = []\n\nasync def client_for(user_id):\n"
+            "    client = MCPServerStreamableHttp(params={'url': URL})\n"
+            "    await client.connect()\n    return _clients.setdefault(user_id, client)\n\n"
+            "async def pooled():\n    client = MCPServerStreamableHttp(params={'url': URL})\n"
+            "    await client.connect()\n    _pool.append(client)\n    return client\n",
+            None, filename="cache.py", name="kept by setdefault and by append",
+            findings=[
+                (8, 5, "`client` is connected inside a request task and kept for later requests"),
+                (13, 5, "`client` is connected inside a request task and kept for later requests"),
+            ],
+        ),
+        Invalid(
             "from agents.mcp import MCPServerStreamableHttp\n\nclass Tools:\n    def __init__(self):\n"
             "        self.server = MCPServerStreamableHttp(params={'url': URL})\n\n    async def handle(self, q):\n"
             "        await self.server.connect()\n        try:\n            return await run(self.server, q)\n"
