@@ -8,6 +8,8 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "run.py"
 JS_SUFFIXES = (".js", ".ts", ".tsx", ".mjs", ".cjs")
@@ -49,3 +51,13 @@ def test_benchmark_runs_on_a_small_tree(tmp_path):
     assert sum(1 for p in tree.joinpath("jslib").rglob("*") if p.is_file()) == 20
     assert (tree / "apps" / "helpdesk" / "backend" / "app" / "main.py").is_file()
     assert not (keep / "scratch").exists()
+
+
+@pytest.mark.slow
+def test_named_mutants_of_issue_22_are_killed():
+    """The ten changes to rules that once passed the whole suite (issue 22) each fail a test now."""
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "mutation.py"), "--named"], capture_output=True,
+                          text=True, timeout=900, cwd=REPO)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and len(lines) == 10, done.stdout + done.stderr[-2000:]
+    assert all(": killed (" in line for line in lines), done.stdout
