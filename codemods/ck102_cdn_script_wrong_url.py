@@ -134,5 +134,10 @@ RULE.cases(
                     '    <script src="/vite.svg" async></script>\n', ""),
                  "src/ChatPanel.tsx": _fill(INJECTED, "https://unpkg.com/@openai/chatkit/dist/index.js")},
                 {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)}, findings=[("src/ChatPanel.tsx", 4, 25, "chatkit.js loaded from https://unpkg.com/@openai/chatkit/dist/index.js")], name="createElement with a const"),
+        Invalid({"src/main.tsx": MAIN, "index.html": _fill(HTML, CDN_URL),
+                 "src/ChatPanel.tsx": _fill(INJECTED, "https://cdn.openai.com/chatkit/chatkit.js")},
+                {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)},
+                findings=[("src/ChatPanel.tsx", 4, 25, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js")],
+                name="the official tag in index.html, a near miss injected by a component"),
     ],
 )
