@@ -187,6 +187,7 @@ def mutate(target: str, module: Path, test_command: str, work: Path, base: Path)
             else:
                 score.incompetent += 1
     score.survivors = tuple(survivors)
+    (work / "survivors.txt").write_text("\n\n".join(survivors))
     return score
 
 
@@ -307,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.engine:
             targets = {"engine": (ROOT / "chatkit_fix" / "engine.py", f"{sys.executable} benchmarks/mutation.py --test ALL")}
         else:
-            targets = {code: (path, f"{sys.executable} benchmarks/mutation.py --test {code}")
-                       for code, path in rule_modules(args.codes).items()}
+            # smallest modules first: an interrupted run has scored as many modules as it could
+            modules = sorted(rule_modules(args.codes).items(), key=lambda item: item[1].stat().st_size)
+            targets = {code: (path, f"{sys.executable} benchmarks/mutation.py --test {code}") for code, path in modules}
         scores = []
         base = scratch_copy(work / "base")  # later edits to the checkout do not reach a run under way
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
