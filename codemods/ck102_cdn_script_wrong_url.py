@@ -139,5 +139,10 @@ RULE.cases(
                 {"src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)},
                 findings=[("src/ChatPanel.tsx", 4, 25, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js")],
                 name="the official tag in index.html, a near miss injected by a component"),
+        Invalid({"src/main.tsx": MAIN, "index.html": _fill(HTML, "https://cdn.openai.com/chatkit/chatkit.js"),
+                 "src/ChatPanel.tsx": _fill(INJECTED, CDN_URL)},
+                {"index.html": _fill(HTML, CDN_URL)},
+                findings=[("index.html", 5, 18, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js")],
+                name="the official URL injected by a component, a near miss in index.html"),
     ],
 )

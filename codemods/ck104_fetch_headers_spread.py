@@ -523,7 +523,7 @@ RULE.cases(
             "src/Chat.tsx": _chat(SPREAD_BEFORE)}, name="dead code"),
     ],
     invalid=[
-        Invalid(_vite(_chat(SPREAD_BEFORE)), {"src/Chat.tsx": _chat(SPREAD_AFTER)}, findings=[("src/Chat.tsx", 11, 20, "custom api.fetch spreads init.headers,")],
+        Invalid(_vite(_chat(SPREAD_BEFORE)), {"src/Chat.tsx": _chat(SPREAD_AFTER)}, findings=[("src/Chat.tsx", 11, 20, "custom api.fetch spreads init.headers, which may be a Headers object that spreads to {}; forces Content-Type")],
                 name="arrow property spreading headers with a forced Content-Type"),
         Invalid(_vite(_chat(METHOD_BEFORE).replace('import { ChatKit', 'import { getToken } from "./auth";\nimport { ChatKit'),
                       **{"src/auth.ts": AUTH_LIB}),
@@ -539,9 +539,7 @@ RULE.cases(
                     ("src/Chat.tsx", 12, 9, "custom api.fetch sends `Bearer ` with an empty token when there is none"),
                 ],
                 name="headers.set Content-Type and an empty bearer"),
-        Invalid(_vite(_chat(NO_INIT)), None, findings=[
-                    ("src/Chat.tsx", 9, 33, "builds a new init without ChatKit's own (method, body and headers are lost)"),
-                ],
+        Invalid(_vite(_chat(NO_INIT)), None, findings=[("src/Chat.tsx", 9, 33, "builds a new init without ChatKit's own (method, body and headers are lost)")],
                 name="fetch without ...init: reported, not fixed (the method and body are gone)"),
     ],
 )

@@ -383,22 +383,22 @@ RULE.cases(
     invalid=[
         Invalid(_vite('    <div className="mx-auto max-w-3xl">\n      <ChatKit control={chatkit.control} />\n    </div>'),
                 {"src/Panel.tsx": _panel('    <div className="mx-auto max-w-3xl">\n      <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n    </div>')},
-                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style")], name="no className, tailwind project"),
+                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style and its parent has none either")], name="no className, tailwind project"),
         Invalid(_vite('    <section className="p-4">\n      <ChatKit control={chatkit.control} className="w-full rounded-xl" />\n    </section>'),
                 {"src/Panel.tsx": _panel('    <section className="p-4">\n      <ChatKit control={chatkit.control} className="w-full rounded-xl h-[600px]" />\n    </section>')},
-                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style")], name="tailwind classes without a height"),
+                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style and its parent has none either")], name="tailwind classes without a height"),
         Invalid(_vite('    <div>\n      <ChatKit control={chatkit.control} style={{ width: "100%" }} />\n    </div>', VITE_DEV_PACKAGE),
                 {"src/Panel.tsx": _panel('    <div>\n      <ChatKit control={chatkit.control} style={{ width: "100%", height: 600 }} />\n    </div>')},
-                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style")], name="style without a height"),
+                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style and its parent has none either")], name="style without a height"),
         Invalid({**_vite('    <ChatKit control={chatkit.control} />', VITE_DEV_PACKAGE),
                  "src/main.tsx": MAIN.replace("<Panel />", "<StrictMode>\n    <Panel />\n  </StrictMode>").replace(
                      'import { createRoot', 'import { StrictMode } from "react";\nimport { createRoot')},
                 {"src/Panel.tsx": _panel('    <ChatKit control={chatkit.control} style={{ height: 600, width: "100%" }} />')},
-                findings=[("src/Panel.tsx", 6, 5, "<ChatKit> has no height from its className or style")], name="component root, rendered in StrictMode at the root, no tailwind"),
+                findings=[("src/Panel.tsx", 6, 5, "nothing where its component is used sizes it")], name="component root, rendered in StrictMode at the root, no tailwind"),
         Invalid(_vite('    <main className="flex flex-col">\n      <ChatKit\n        control={chatkit.control}\n'
                       '        onClick={() => chatkit.focusComposer()}\n      />\n    </main>'),
                 {"src/Panel.tsx": _panel('    <main className="flex flex-col">\n      <ChatKit\n        control={chatkit.control}\n'
                                          '        onClick={() => chatkit.focusComposer()}\n        className="h-[600px] w-full"\n      />\n    </main>')},
-                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style")], name="attributes on their own lines"),
+                findings=[("src/Panel.tsx", 7, 7, "<ChatKit> has no height from its className or style and its parent has none either")], name="attributes on their own lines"),
     ],
 )

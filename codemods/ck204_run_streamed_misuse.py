@@ -349,7 +349,7 @@ RULE.cases(
             "    result = Runner.run_streamed(agent, items, context=agent_ctx)\n"
             "    return result\n",
             filename="server.py",
-            findings=[(5, 34, "Runner.run_streamed() gets a RunResult where the Agent is due")],
+            findings=[(5, 34, "Runner.run_streamed() gets a RunResult where the Agent is due: it raises AttributeError: 'RunResult' object")],
             name="RunResult from await Runner.run",
         ),
         Edited(
@@ -363,7 +363,7 @@ RULE.cases(
              "    previous = await run_agent(agent, text)\n"
              "    # chatkit-fix: TODO[CK204] pass the Agent to Runner.run_streamed (continue a finished run with result.to_input_list() + [new item] as input)\n"),
             filename="agent_runner.py",
-            findings=[(8, 12, "Runner.run_streamed() gets a RunResult where the Agent is due")],
+            findings=[(8, 12, "(from run_agent())")],
             name="helper annotated -> RunResult, aliased import",
         ),
         Invalid(
@@ -387,7 +387,7 @@ RULE.cases(
                 "    task_agent = create_task_agent()\n"
                 "    return agents.Runner.run_streamed(task_agent.agent, items, context=ctx)\n",
             },
-            findings=[("backend/main.py", 7, 12, "Runner.run_streamed() gets a TaskAgent wrapper where the Agent is due")],
+            findings=[("backend/main.py", 7, 12, "Runner.run_streamed() gets a TaskAgent wrapper where the Agent is due: it raises AttributeError: 'TaskAgent'")],
             name="wrapper object from another module",
         ),
         Edited(
@@ -405,8 +405,8 @@ RULE.cases(
              "    async for event in result.stream_events():\n"),
             filename="app/agent.py",
             findings=[
-                (4, 14, "await Runner.run_streamed(...)"),
-                (8, 24, "async for over a RunResultStreaming"),
+                (4, 14, "await Runner.run_streamed(...): it is not a coroutine"),
+                (8, 24, "async for over a RunResultStreaming: it is not an async iterator (TypeError)"),
             ],
             name="awaited and iterated directly, multi-line",
         ),
@@ -420,7 +420,7 @@ RULE.cases(
             "    async for event in Runner.run_streamed(agent, input=text).stream_events():\n"
             "        yield event\n",
             filename="agent.py",
-            findings=[(3, 24, "async for over a RunResultStreaming")],
+            findings=[(3, 24, "async for over a RunResultStreaming: it is not an async iterator (TypeError)")],
             name="lazy import, inline iteration",
         ),
     ],

@@ -148,7 +148,7 @@ RULE.cases(
             ('        code="authentication_required",\n',
              '        code="custom",\n'),
             filename="chatkit_server.py",
-            findings=[(4, 11, "ErrorEvent(...)")],
+            findings=[(4, 11, "ErrorEvent(...): code='authentication_required' is not a code of the installed SDK ('custom'")],
             name="invalid code",
         ),
         Edited(
@@ -165,8 +165,8 @@ RULE.cases(
              "        yield ErrorEvent(message='Agent failed')\n"),
             filename="routes/chatkit.py",
             findings=[
-                (6, 15, "ErrorEvent(...)"),
-                (7, 15, "ErrorEvent(...)"),
+                (6, 15, "ErrorEvent(...): level= is not a field of ErrorEvent"),
+                (7, 15, "ErrorEvent(...): level= is not a field of ErrorEvent"),
             ],
             name="level= in lazy import",
         ),
@@ -178,7 +178,7 @@ RULE.cases(
             "def fail(exc):\n"
             "    return ck.ErrorEvent(code='custom', message=str(exc), allow_retry=True,)\n",
             filename="errors.py",
-            findings=[(4, 12, "ErrorEvent(...)")],
+            findings=[(4, 12, "ErrorEvent(...): code='processing_error' is not a code of the installed SDK ('custom', 'stream.error')")],
             name="module alias, error= and code",
         ),
         Edited(
@@ -191,7 +191,7 @@ RULE.cases(
             ("        severity='high',\n",
              ""),
             filename="errors.py",
-            findings=[(4, 12, "ErrorEvent(...)")],
+            findings=[(4, 12, "ErrorEvent(...): severity= is not a field of ErrorEvent")],
             name="re-export through chatkit.server, trailing comma",
         ),
     ],

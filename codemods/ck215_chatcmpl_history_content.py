@@ -276,7 +276,7 @@ RULE.cases(
             ("        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n",
              "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"),
             filename="app/chatkit_server.py",
-            findings=[(12, 29, "thread history goes to a chat-completions model")],
+            findings=[(12, 29, "thread history goes to a chat-completions model (LitellmModel)")],
             name="simple_to_agent_input and LitellmModel",
         ),
         Invalid(
@@ -294,7 +294,7 @@ RULE.cases(
                 ("            await self.converter.to_agent_input(history),\n",
                  "            _assistant_history_as_text(await self.converter.to_agent_input(history)),\n"),
             )},
-            findings=[("backend/app/server.py", 19, 19, "thread history goes to a chat-completions model")],
+            findings=[("backend/app/server.py", 19, 19, "thread history goes to a chat-completions model (OpenAIChatCompletionsModel)")],
             name="default converter on self, model in another module, inline input",
         ),
         Edited(
@@ -313,7 +313,7 @@ RULE.cases(
             ("await to_input(list(reversed(page.data))), context=self.ctx)",
              "_assistant_history_as_text(await to_input(list(reversed(page.data)))), context=self.ctx)"),
             filename="server.py",
-            findings=[(12, 44, "thread history goes to a chat-completions model")],
+            findings=[(12, 44, 'thread history goes to a chat-completions model (set_default_openai_api("chat_completions"))')],
             name="default API set to chat completions, aliased converter inline",
         ),
     ],

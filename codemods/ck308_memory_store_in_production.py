@@ -146,18 +146,18 @@ RULE.cases(
     invalid=[
         Invalid({"backend/app/memory_store.py": _MEMORY, "backend/app/main.py": _MAIN, "backend/requirements.txt": "fastapi\n",
                  "backend/Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n'},
-                None, findings=[("backend/app/main.py", 13, 27, "MemoryStore keeps threads in process memory")], name="Dockerfile CMD"),
+                None, findings=[("backend/app/main.py", 13, 27, "MemoryStore keeps threads in process memory: the production entry point backend/Dockerfile:4 serves it: every")], name="Dockerfile CMD"),
         Invalid({"app/memory_store.py": _MEMORY, "app/main.py": _MAIN, "requirements.txt": "fastapi\n",
                  "Procfile": "web: gunicorn -k uvicorn.workers.UvicornWorker -w 4 app.main:app\n"},
-                None, findings=[("app/main.py", 13, 27, "MemoryStore keeps threads in process memory")], name="Procfile with several workers"),
+                None, findings=[("app/main.py", 13, 27, "MemoryStore keeps threads in process memory: 4 worker processes (Procfile:1) each keep their own copy")], name="Procfile with several workers"),
         Invalid({"chatbot-backend/app/memory_store.py": _MEMORY, "chatbot-backend/app/main.py": _MAIN,
                  "chatbot-backend/pyproject.toml": "[project]\nname = 'x'\n",
                  "docker-compose.yml": "services:\n  api:\n    build: ./chatbot-backend\n    command: uvicorn app.main:app --host 0.0.0.0 --reload\n    working_dir: /app\n",
                  "chatbot-backend/Dockerfile": "FROM python:3.12\nCMD uvicorn app.main:app --host 0.0.0.0 --port $PORT\n"},
-                None, findings=[("chatbot-backend/app/main.py", 13, 27, "MemoryStore keeps threads in process memory")], name="compose and Dockerfile shell form"),
+                None, findings=[("chatbot-backend/app/main.py", 13, 27, "MemoryStore keeps threads in process memory: the production entry point chatbot-backend/Dockerfile:2 serves")], name="compose and Dockerfile shell form"),
         Invalid({"backend/memory_store.py": _MEMORY,
                  "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=4)\n"},
-                None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory")], name="several workers from a __main__ launcher"),
+                None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:9) each keep their own copy")], name="several workers from a __main__ launcher"),
     ],
 )

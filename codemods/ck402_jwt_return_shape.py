@@ -281,7 +281,7 @@ RULE.cases(
                 )
             },
             name="tuple decoder used as a dict: unpack and guard",
-            findings=[("backend/main.py", 10, 5, "decode_access_token() returns a (payload, error) tuple")],
+            findings=[("backend/main.py", 10, 5, "decode_access_token() returns a (payload, error) tuple (backend/src/core/security.py:4)")],
         ),
         Invalid(
             {
@@ -304,7 +304,7 @@ RULE.cases(
                 '    logger.warning(f"JWT validation failed: {error}")\n',
             },
             name="dict decoder unpacked as a tuple (seed advice applied to the wrong decoder)",
-            findings=[("backend/main.py", 7, 5, "decode_access_token() returns the payload itself")],
+            findings=[("backend/main.py", 7, 5, "decode_access_token() returns the payload itself (backend/src/core/security.py:5), not a (payload")],
         ),
         served(Invalid(
             {
@@ -321,7 +321,7 @@ RULE.cases(
                 '        return payload["sub"]\n',
             },
             name="through a broken import, already tested",
-            findings=[("main.py", 5, 5, "decode_access_token() returns a (payload, error) tuple")],
+            findings=[("main.py", 5, 5, "decode_access_token() returns a (payload, error) tuple (src/core/security.py:4)")],
         ), "app.py", "main"),
         Invalid(
             {
@@ -344,7 +344,7 @@ RULE.cases(
                 "    return await server.process(await request.body(), {'user_id': claims['sub']})\n",
             },
             name="async decoder under an alias, router in src layout",
-            findings=[("app/routes/chatkit.py", 9, 5, "verify_token() returns a (payload, error) tuple")],
+            findings=[("app/routes/chatkit.py", 9, 5, "verify_token() returns a (payload, error) tuple (app/services/auth_service.py:4)")],
         ),
     ],
 )

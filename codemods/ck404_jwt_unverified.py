@@ -266,7 +266,7 @@ RULE.cases(
              '    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n'),
             filename="auth.py",
             name="PyJWT, encoder in the same module",
-            findings=[(11, 12, "jwt.decode()")],
+            findings=[(11, 12, "jwt.decode(): no algorithms=: PyJWT raises DecodeError")],
         ),
         Edited(
             "from jose import jwt as jose_jwt\n\nALGORITHM = 'HS256'\n\n"
@@ -281,7 +281,7 @@ RULE.cases(
              "        algorithms=[ALGORITHM],\n"),
             filename="app/auth/jwt_utils.py",
             name="python-jose alias, module constant, trailing comma",
-            findings=[(6, 15, "jose_jwt.decode()")],
+            findings=[(6, 15, "jose_jwt.decode(): no algorithms=: python-jose accepts whatever algorithm the token's header")],
         ),
         Invalid(
             {
@@ -297,13 +297,13 @@ RULE.cases(
                 "def user_of(token):\n    return decode(token, settings.JWT_SECRET, algorithms=['HS256'])['sub']\n",
             },
             name="encoder in another module, algorithm from settings",
-            findings=[("backend/middleware/auth.py", 5, 12, "decode()")],
+            findings=[("backend/middleware/auth.py", 5, 12, "decode(): no algorithms=: PyJWT raises DecodeError")],
         ),
         Invalid(
             "import jwt\n\ndef peek(token):\n    return jwt.decode(token, options={'verify_signature': False})\n",
             None,
             filename="api/deps.py",
-            findings=[(4, 12, "jwt.decode()")],
+            findings=[(4, 12, 'jwt.decode(): options={"verify_signature": False}: the signature is not checked')],
             name="verify_signature False: report",
         ),
         Invalid(
@@ -311,14 +311,14 @@ RULE.cases(
             'def decode_token(token):\n    return jwt.decode(token, JWT_SECRET, algorithms=["HS256"])\n',
             None,
             filename="security.py",
-            findings=[(7, 12, "jwt.decode()")],
+            findings=[(7, 12, "jwt.decode(): the secret is empty")],
             name="empty default secret: report",
         ),
         Invalid(
             "import jwt\n\ndef decode_token(token, key):\n    return jwt.decode(token, key)\n",
             None,
             filename="tokens.py",
-            findings=[(4, 12, "jwt.decode()")],
+            findings=[(4, 12, "jwt.decode(): no algorithms=: PyJWT raises DecodeError")],
             name="algorithm not visible: report",
         ),
     ],

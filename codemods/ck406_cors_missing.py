@@ -232,7 +232,7 @@ RULE.cases(
             {"frontend/package.json": VITE_PACKAGE, "frontend/src/ChatKitPanel.tsx": PANEL, "backend/app/main.py": BACKEND},
             {"backend/app/main.py": BACKEND_FIXED},
             name="Vite front end, api.url absolute",
-            findings=[("backend/app/main.py", 4, 1, "the front end calls http://localhost:8000/chatkit from another origin")],
+            findings=[("backend/app/main.py", 4, 1, "the front end calls http://localhost:8000/chatkit from another origin (frontend/src/ChatKitPanel.tsx:4)")],
         ),
         Invalid(
             {
@@ -255,7 +255,7 @@ RULE.cases(
                 'app.include_router(chat_router, prefix="/api")\n',
             },
             name="Next, API base constant, cookies, added after the last middleware",
-            findings=[("api/main.py", 5, 1, "the front end calls http://localhost:8000 from another origin")],
+            findings=[("api/main.py", 5, 1, "the front end calls http://localhost:8000 from another origin (web/src/lib/api.ts:1)")],
         ),
         Invalid(
             {
@@ -273,7 +273,7 @@ RULE.cases(
                 "    allow_methods=['*'],\n    allow_headers=['*'],\n)\n",
             },
             name="Starlette app, dev port from package.json",
-            findings=[("server.py", 4, 1, "the front end calls http://localhost:8000/chatkit from another origin")],
+            findings=[("server.py", 4, 1, "the front end calls http://localhost:8000/chatkit from another origin (frontend/src/App.tsx:4)")],
         ),
     ],
 )

@@ -309,7 +309,7 @@ RULE.cases(
             "        sid = init.headers['mcp-session-id']\n"
             "        return await client.post(url, headers={'Mcp-Session-Id': sid},\n"
             "                                 json={'jsonrpc': '2.0', 'id': 2, 'method': 'tools/list'})\n",
-            None, filename="backend/mcp_client.py", findings=[(5, 44, "`list_tools` talks MCP over HTTP by hand")], name="session by hand",
+            None, filename="backend/mcp_client.py", findings=[(5, 44, "`list_tools` talks MCP over HTTP by hand (a hand-made JSON-RPC `initialize` request")], name="session by hand",
         ),
         Invalid(
             "import requests\n\nclass McpHttp:\n    def __init__(self, url):\n        self.url, self.sid = url, None\n\n"
@@ -317,13 +317,13 @@ RULE.cases(
             "        self.sid = r.headers.get('mcp-session-id')\n\n    def call(self, name, args):\n"
             "        body = {'jsonrpc': '2.0', 'id': 2, 'method': 'tools/call', 'params': {'name': name, 'arguments': args}}\n"
             "        return requests.post(self.url, json=body, headers={'mcp-session-id': self.sid}).json()\n",
-            None, filename="app/tools_client.py", findings=[(8, 42, "`McpHttp` talks MCP over HTTP by hand")], name="one finding per client class",
+            None, filename="app/tools_client.py", findings=[(8, 42, "`McpHttp` talks MCP over HTTP by hand (a hand-made JSON-RPC `initialize` request")], name="one finding per client class",
         ),
         Invalid(
             "from agents.mcp import MCPServerSse\n\nserver = MCPServerSse(params={'url': 'http://127.0.0.1:8001/mcp'})\n",
             "from agents.mcp import MCPServerStreamableHttp\n\n"
             "server = MCPServerStreamableHttp(params={'url': 'http://127.0.0.1:8001/mcp'})\n",
-            filename="agent.py", unsafe=True, name="SSE client for /mcp", findings=[(3, 10, "MCPServerSse speaks the old HTTP+SSE transport")],
+            filename="agent.py", unsafe=True, name="SSE client for /mcp", findings=[(3, 10, "MCPServerSse speaks the old HTTP+SSE transport but its URL 'http://127.0.0.1:8001/mcp' is a Streamable HTTP endpoint")],
         ),
         Invalid(
             "import os\nfrom agents.mcp import MCPServerSse, MCPServerStdio\n\n"
@@ -332,7 +332,7 @@ RULE.cases(
             "import os\nfrom agents.mcp import MCPServerSse, MCPServerStdio, MCPServerStreamableHttp\n\n"
             "a = MCPServerStreamableHttp(params={'url': os.getenv('MCP_URL', 'http://mcp:8001/mcp/')})\n"
             "b = MCPServerSse(params={'url': os.environ['OTHER']})\n",
-            filename="agent.py", unsafe=True, name="env default", findings=[(4, 5, "MCPServerSse speaks the old HTTP+SSE transport")],
+            filename="agent.py", unsafe=True, name="env default", findings=[(4, 5, "its URL 'http://mcp:8001/mcp/' is a Streamable HTTP endpoint")],
         ),
         Invalid(
             {
@@ -341,13 +341,13 @@ RULE.cases(
                 "client.py": "import agents.mcp as m\n\nclient = m.MCPServerSse(params={'url': URL})\n",
             },
             {"client.py": "import agents.mcp as m\n\nclient = m.MCPServerStreamableHttp(params={'url': URL})\n"},
-            unsafe=True, name="project serves Streamable HTTP", findings=[("client.py", 3, 10, "MCPServerSse speaks the old HTTP+SSE transport")],
+            unsafe=True, name="project serves Streamable HTTP", findings=[("client.py", 3, 10, "MCPServerSse speaks the old HTTP+SSE transport but the project's MCP server speaks Streamable HTTP")],
         ),
         Invalid(
             "from agents import Agent\nfrom mcp import ClientSession\nfrom mcp.client.streamable_http import streamable_http_client\n\n"
             "async def tools(url):\n    async with streamable_http_client(url) as (r, w, _):\n"
             "        async with ClientSession(r, w) as session:\n            return await session.list_tools()\n",
-            None, filename="agent_tools.py", name="ClientSession by hand next to an agent", findings=[(7, 20, "an MCP ClientSession wired by hand next to an agent")],
+            None, filename="agent_tools.py", name="ClientSession by hand next to an agent", findings=[(7, 20, "an MCP ClientSession wired by hand next to an agent: the transport, the session lifetime")],
         ),
     ],
 )

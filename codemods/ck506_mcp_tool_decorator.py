@@ -109,6 +109,13 @@ RULE.cases(
                "    return a\n"}, name="the fastmcp package"),
         Valid({**MCP2, "agent.py": "from pydantic_ai import Agent\n\nagent = Agent('x')\n\n@agent.tool\ndef f(ctx) -> str:\n"
                "    return ''\n"}, name="another framework's tool decorator"),
+        Valid({**MCP2, "tools.py": "from mcp.server.mcpserver import MCPServer\nfrom pydantic_ai import Agent\n\n"
+               "agent = Agent('x')\nmcp = MCPServer('x')\n\n\n@agent.tool\ndef f(ctx) -> str:\n    return ''\n\n\n"
+               "@mcp.tool()\ndef g() -> str:\n    return ''\n"},
+              name="another framework's tool decorator next to an MCP server"),
+        Valid({**MCP2, "tools.py": "from mcp.server.mcpserver import MCPServer\n\n\ndef register(server: 'MCP Server'):\n"
+               "    @server.tool\n    def ping() -> str:\n        return 'pong'\n"},
+              name="an annotation that is not an expression: not known to be a server"),
     ],
     invalid=[
         Invalid(
@@ -136,6 +143,16 @@ RULE.cases(
             {"tools.py": "from server import mcp\n\n@mcp.tool()\ndef ping() -> str:\n    return 'pong'\n"},
             name="server imported from the project",
             findings=[("tools.py", 3, 2, "`@mcp.tool` without parentheses")],
+        ),
+        Invalid(
+            {**MCP2, "tools.py": "from functools import cache\n\nfrom fastapi import FastAPI\n"
+             "from mcp.server.mcpserver import MCPServer\n\n\ndef register(app: FastAPI, server: MCPServer):\n"
+             "    @cache\n    @server.tool\n    def ping() -> str:\n        return 'pong'\n"},
+            {"tools.py": "from functools import cache\n\nfrom fastapi import FastAPI\n"
+             "from mcp.server.mcpserver import MCPServer\n\n\ndef register(app: FastAPI, server: MCPServer):\n"
+             "    @cache\n    @server.tool()\n    def ping() -> str:\n        return 'pong'\n"},
+            name="a parameter annotated with the class, after another annotated one; under another decorator",
+            findings=[("tools.py", 9, 6, "`@server.tool` without parentheses")],
         ),
     ],
 )
