@@ -143,6 +143,17 @@ RULE.cases(
         Valid(_vite('''      async fetch(input: RequestInfo | URL, init?: RequestInit) {
         return fetch(input, { method: init?.method, body: init?.body, headers: init?.headers, credentials: "include" });
       },'''), name="body passed through"),
+        Valid(_vite('''      fetch: async (input, init) => {
+        const hasBody = Boolean(init?.body);
+        console.log(init, hasBody);
+        const event = { at: Date.now(), event: "threads.create" };
+        let tries = 0;
+        tries = tries + 1;
+        const copy = { ...init };
+        copy.headers = new Headers(init?.headers);
+        void event;
+        return fetch(input, { ...init, headers: copy.headers });
+      },'''), name="logs, telemetry and a copied init: the body untouched"),
     ],
     invalid=[
         Invalid(_vite('''      fetch: async (input, init) => {
@@ -157,5 +168,15 @@ RULE.cases(
 }
 
 export function Chat''')}, None, findings=[("src/Chat.tsx", 4, 21, "custom api.fetch builds its own `threads.create` request")], name="named function inventing a request type"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        const cached = await caches.match(input);
+        return fetch(input, { ...init, body: cached ? cached.body : init?.body });
+      },'''), None, findings=[("src/Chat.tsx", 10, 40, "custom api.fetch replaces the request body")],
+                name="a body from a cached response"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        const saved = new Request(input, init);
+        return fetch(input, { ...init, body: saved.body });
+      },'''), None, findings=[("src/Chat.tsx", 10, 40, "custom api.fetch replaces the request body")],
+                name="a body from another request"),
     ],
 )

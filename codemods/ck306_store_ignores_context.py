@@ -185,6 +185,48 @@ async def chatkit_protocol_endpoint(request: Request):
 
 _SCOPED = _STORE.replace('''        if thread_id not in self._threads:''', '''        if thread_id not in self._threads or self._owners.get(thread_id) != context["user_id"]:''')
 
+_ARCHIVE = '''
+
+class ArchiveStore(Store[dict]):
+    async def load_thread(self, thread_id: str, context: dict):
+        raise NotFoundError(thread_id)
+'''
+
+_FAMILY = '''import os
+from abc import ABC
+
+from chatkit.store import NotFoundError, Store
+
+
+class BaseStore(Store[dict], ABC):
+    def __init__(self):
+        self._threads = {}
+
+    async def load_thread(self, thread_id: str, context: dict):
+        if thread_id not in self._threads:
+            raise NotFoundError(thread_id)
+        return self._threads[thread_id]
+
+    async def save_thread(self, thread, context: dict) -> None:
+        self._threads[thread.id] = thread
+
+
+class ScopedStore(BaseStore):
+    async def load_thread(self, thread_id: str, context: dict):
+        thread = await super().load_thread(thread_id, context)
+        if thread.metadata.get("owner") != context["user_id"]:
+            raise NotFoundError(thread_id)
+        return thread
+
+
+class SharedStore(BaseStore):
+    pass
+
+
+def make_store():
+    return ScopedStore() if os.environ.get("SCOPED") else SharedStore()
+'''
+
 _DEMO = _MAIN_JWT.replace('''    user_id = "anonymous"
     auth_header = request.headers.get("authorization", "")
     if auth_header.startswith("Bearer "):
@@ -209,5 +251,16 @@ RULE.cases(
         Invalid({"backend/app/chatkit_store.py": _STORE, "backend/main.py": _MAIN_JWT, "backend/app/chatkit_server.py": _SERVER,
                  "backend/requirements.txt": "openai-chatkit\n"}, None, findings=[("backend/app/chatkit_store.py", 4, 1, "no method of MemoryStore reads `context`")], name="JWT user in the context, store in another file"),
         Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", findings=[(6, 1, "no method of CustomChatKitStore reads `context`")], name="one-file back end, ad-hoc context object"),
+        Invalid({"backend/app/chatkit_store.py": _STORE + _ARCHIVE, "backend/main.py": _MAIN_JWT,
+                 "backend/app/chatkit_server.py": _SERVER, "backend/requirements.txt": "openai-chatkit\n"}, None,
+                findings=[("backend/app/chatkit_store.py", 4, 1,
+                           "no method of MemoryStore reads `context`, yet backend/main.py:20 passes the signed-in user")],
+                name="only the store the server is given: another class in the file is not served"),
+        Invalid({"backend/app/chatkit_store.py": _FAMILY,
+                 "backend/main.py": _MAIN_JWT.replace("from app.chatkit_store import MemoryStore", "from app.chatkit_store import make_store")
+                 .replace("chatkit_store = MemoryStore()", "chatkit_store = make_store()"),
+                 "backend/app/chatkit_server.py": _SERVER, "backend/requirements.txt": "openai-chatkit\n"}, None,
+                findings=[("backend/app/chatkit_store.py", 28, 1, "no method of SharedStore reads `context`")],
+                name="the store comes from a factory: every concrete store, not the abstract base"),
     ],
 )
