@@ -159,5 +159,11 @@ RULE.cases(
                  "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=4)\n"},
                 None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:9) each keep their own copy")], name="several workers from a __main__ launcher"),
+        Invalid({"backend/memory_store.py": _MEMORY,
+                 "backend/demo_data.py": "from memory_store import MemoryStore\n\nscratch = MemoryStore()\n",
+                 "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
+                                    "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=2)\n"},
+                None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory: 2 worker processes (backend/main.py:9)")],
+                name="two workers; another instance in a script no launcher reaches"),
     ],
 )
