@@ -138,6 +138,28 @@ RULE.cases(
     ],
     invalid=[
         Edited(
+            "from chatkit.types import ErrorEvent\n\n\n"
+            "def errors():\n"
+            "    yield ErrorEvent(\n"
+            '        code="custom",\n'
+            '        severity="high",\n'
+            '        message="Busy",\n'
+            "    )\n"
+            '    yield ErrorEvent(level="danger",  # shown in red\n'
+            '                     message="Try again")\n'
+            '    yield ErrorEvent(level="danger")\n',
+            ('        severity="high",\n', ""),
+            ('ErrorEvent(level="danger",  # shown in red', "ErrorEvent(  # shown in red"),
+            ('    yield ErrorEvent(level="danger")\n', "    yield ErrorEvent()\n"),
+            filename="errors.py",
+            findings=[
+                (5, 11, "ErrorEvent(...): severity= is not a field of ErrorEvent"),
+                (10, 11, "ErrorEvent(...): level= is not a field of ErrorEvent"),
+                (12, 11, "ErrorEvent(...): level= is not a field of ErrorEvent"),
+            ],
+            name="a keyword on its own line, one before a comment, the only one",
+        ),
+        Edited(
             "from chatkit.types import ErrorEvent\n\n"
             "async def respond():\n"
             "    yield ErrorEvent(\n"

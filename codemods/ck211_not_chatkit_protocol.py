@@ -140,6 +140,24 @@ RULE.cases(
         ),
         Valid(
             {
+                **_FRONTEND,
+                "backend/main.py": "from fastapi import FastAPI, Request\n"
+                "from server import server\n\n"
+                "app = FastAPI()\n\n\n"
+                "@app.post('/chatkit')\n"
+                "async def chatkit(request: Request):\n"
+                "    return await server.process(await request.body(), {})\n\n\n"
+                "@app.post('/')\n"
+                "async def root(request: Request):\n"
+                "    return {'ok': True}\n\n\n"
+                "@app.post('/api/messages')\n"
+                "async def messages(request: Request):\n"
+                "    return {'ok': True}\n",
+            },
+            name="other POST routes next to the ChatKit one, the root among them",
+        ),
+        Valid(
+            {
                 **{k: v for k, v in _FRONTEND.items() if k != "frontend/src/App.tsx"},
                 "frontend/src/App.tsx": "import { ChatKit, useChatKit } from '@openai/chatkit-react';\n\n"
                 "export function App() {\n"
@@ -153,6 +171,22 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Invalid(
+            {
+                **FRONTEND_SHELL,
+                "frontend/src/App.tsx": frontend_app("{ url: 'http://localhost:8000/api/assistant', domainKey: 'local' }"),
+                "backend/main.py": "from fastapi import FastAPI, Request\n"
+                "from fastapi.responses import StreamingResponse\n\n"
+                "app = FastAPI()\n\n\n"
+                "@app.post('/v1/ChatKit/')\n"
+                "async def chat(request: Request):\n"
+                "    body = await request.json()\n"
+                "    return StreamingResponse(iter([body['text']]), media_type='text/event-stream')\n",
+            },
+            None,
+            findings=[("backend/main.py", 8, 1, "POST /v1/ChatKit is where <ChatKit api.url> sends its requests")],
+            name="a route named chatkit (any case, trailing slash) the URL does not name",
+        ),
         Invalid(
             {
                 **_FRONTEND,
