@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings, load_settings
+from .context import TODO_MARK
 from .engine import Engine, RunResult, parses
 from .findings import Finding
 from .project import Project
@@ -54,7 +55,9 @@ def run_case(rule: Rule, case: Case, root: Path) -> CaseRun:
     codes = {rule.code}
     checked = check_rules(root, codes)
     assert not checked.errors, [e.message for e in checked.errors]
-    assert_findings(root, [f for f in checked.findings if f.code == rule.code], case.findings)
+    own = [f for f in checked.findings if f.code == rule.code]
+    assert_findings(root, own, case.findings)
+    assert_todo_means_incomplete(own)
     applied = run_rules(root, codes, unsafe=case.unsafe)
     assert not applied.errors, [e.message for e in applied.errors]
     after = read_files(root, case.files)
@@ -88,6 +91,19 @@ def assert_findings(root: Path, found: list[Finding], expected: tuple[Expected, 
         match = next((i for i in here if says in unmatched[i]), None)
         assert match is not None, f"no finding at {path}:{line}:{col} says {says!r}; got:\n{shown}"
         unmatched[match] = None
+
+
+def assert_todo_means_incomplete(found: list[Finding]) -> None:
+    """A fix that leaves a `chatkit-fix: TODO[CKnnn]` marker says it is incomplete (the finding stays open, and JSON
+    output tells a tool so); a fix without one says it is complete."""
+    for finding in found:
+        if finding.fix is None:
+            continue
+        marker = TODO_MARK.format(code=finding.code)
+        leaves_todo = any(marker in edit.text for edit in finding.fix.edits)
+        assert finding.fix.complete != leaves_todo, (
+            f"{finding.code} at {finding.line}:{finding.col}: complete={finding.fix.complete} for a fix that "
+            f"{'leaves' if leaves_todo else 'leaves no'} TODO marker")
 
 
 def assert_compiles(path: Path) -> None:

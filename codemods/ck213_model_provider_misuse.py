@@ -210,5 +210,25 @@ RULE.cases(
             findings=[(5, 35, "RunConfig(model_provider=...) gets a synchronous OpenAI client")],
             name="sync client: TODO marker",
         ),
+        Edited(
+            "from agents import OpenAIChatCompletionsModel, RunConfig\nfrom openai import AsyncOpenAI\n\n"
+            "from providers import make_provider\n\n"
+            "client = AsyncOpenAI()\n"
+            'plain = RunConfig(model="gpt-4o")\n'
+            "custom = RunConfig(model_provider=make_provider())\n"
+            'positional = RunConfig("gpt-4o-mini", client)\n'
+            'wrapped = RunConfig(model_provider=OpenAIChatCompletionsModel(model="m", openai_client=client))\n',
+            ("from agents import OpenAIChatCompletionsModel, RunConfig\n",
+             "from agents import OpenAIChatCompletionsModel, RunConfig, OpenAIProvider\n"),
+            ('positional = RunConfig("gpt-4o-mini", client)\n',
+             'positional = RunConfig("gpt-4o-mini", OpenAIProvider(openai_client=client))\n'
+             "# chatkit-fix: TODO[CK213] pass this model as model= and drop model_provider (or use a ModelProvider)\n"),
+            filename="config.py",
+            findings=[
+                (9, 39, "RunConfig(model_provider=...) gets an AsyncOpenAI client"),
+                (10, 36, "RunConfig(model_provider=...) gets a model (OpenAIChatCompletionsModel), not a ModelProvider"),
+            ],
+            name="several RunConfigs: none, an unknown provider, a positional client, a model as provider (TODO)",
+        ),
     ],
 )
