@@ -370,19 +370,23 @@ RULE.cases(
             name="Responses-API agent input",
         ),
         Invalid(
+            "from datetime import datetime\n\n"
             "from chatkit.types import AssistantMessageContent, AssistantMessageItem, UserMessageTextContent\n\n"
+            "now = datetime.now()\n"
             "question = UserMessageTextContent(type='text', text='Hi')\n"
             "answer = AssistantMessageContent(type='text', text='Hello')\n"
             "item = AssistantMessageItem(id='a1', thread_id='t', created_at=now, content=[{'type': 'text', 'text': 'Hello'}])\n",
+            "from datetime import datetime\n\n"
             "from chatkit.types import AssistantMessageContent, AssistantMessageItem, UserMessageTextContent\n\n"
+            "now = datetime.now()\n"
             "question = UserMessageTextContent(type='input_text', text='Hi')\n"
             "answer = AssistantMessageContent(type='output_text', text='Hello')\n"
             "item = AssistantMessageItem(id='a1', thread_id='t', created_at=now, content=[{'type': 'output_text', 'text': 'Hello'}])\n",
             filename="history.py",
             findings=[
-                (3, 40, "user content typed 'text'"),
-                (4, 39, "assistant content typed 'text'"),
-                (5, 87, "assistant content typed 'text'"),
+                (6, 40, "user content typed 'text'"),
+                (7, 39, "assistant content typed 'text'"),
+                (8, 87, "assistant content typed 'text'"),
             ],
             name="content models: user input_text, assistant output_text",
         ),
