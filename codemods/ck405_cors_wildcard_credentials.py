@@ -160,6 +160,14 @@ RULE.cases(
             filename="backend/main.py",
             name="origins from settings",
         ),
+        Valid(
+            "import os\nfrom fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
+            'ORIGINS = ["*"]\nORIGINS = os.environ.get("CORS_ORIGINS", "http://localhost:5173").split(",")\n\n'
+            "app = FastAPI()\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=ORIGINS, allow_credentials=True)\n",
+            filename="main.py",
+            name="origins assigned twice at module level: the wildcard is overwritten",
+        ),
     ],
     invalid=[
         Invalid(BASEL, BASEL_FIXED, filename="backend/main.py", unsafe=True, name="seed shape, no cookies: credentials dropped", findings=[(9, 5, 'allow_origins=["*"] with allow_credentials=True')]),
@@ -207,6 +215,22 @@ RULE.cases(
             unsafe=True,
             name="back end reads cookies: credentials kept",
             findings=[(6, 60, 'allow_origins=["*"] with allow_credentials=True')],
+        ),
+        Edited(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
+            "DEBUG: bool = True\n"
+            'ORIGINS: list[str] = ["https://app.example.com", "*"]\n\n'
+            "app = FastAPI()\n"
+            "app.add_middleware(\n    CORSMiddleware,\n    expose_headers=[\"*\"],\n    allow_origins=ORIGINS,\n"
+            "    allow_credentials=True,\n)\n",
+            ("from fastapi.middleware.cors import CORSMiddleware\n", "from fastapi.middleware.cors import CORSMiddleware\nimport os\n"),
+            ('ORIGINS: list[str] = ["https://app.example.com", "*"]\n',
+             'ORIGINS: list[str] = os.environ.get("CORS_ORIGINS", "https://app.example.com").split(",")\n'),
+            ("    allow_credentials=True,\n", ""),
+            filename="main.py",
+            unsafe=True,
+            findings=[(11, 5, 'allow_origins=["*"] with allow_credentials=True')],
+            name="annotated module constant after another, a named origin kept as the default, expose_headers first",
         ),
     ],
 )
