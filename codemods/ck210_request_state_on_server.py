@@ -141,8 +141,10 @@ def _lazy_init(ctx, node: ast.AST, attribute: str, method: ast.AST) -> bool:
             for test in walk(current.test):
                 if isinstance(test, ast.Attribute) and test.attr == attribute and dotted(test.value) == "self":
                     return True
-                if isinstance(test, ast.Constant) and test.value == attribute:
-                    return True  # hasattr(self, "x")
+                if (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id in ("hasattr", "getattr")
+                        and len(test.args) >= 2 and dotted(test.args[0]) == "self"
+                        and isinstance(test.args[1], ast.Constant) and test.args[1].value == attribute):
+                    return True  # hasattr(self, "x"), getattr(self, "x", None): not a string that happens to match
         current = parent_of(ctx, current)
     return False
 
@@ -174,8 +176,36 @@ RULE.cases(
             filename="other.py",
             name="not a ChatKitServer",
         ),
+        Valid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class Server(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        if not hasattr(self, 'client'):\n"
+            "            self.client = make_client()\n"
+            "        context.seen = True\n"
+            "        emit(self, 'started')\n"
+            "        track(self, 'respond')\n"
+            "        yield None\n",
+            filename="server.py",
+            name="hasattr lazy init, a write to the context, helpers given self",
+        ),
     ],
     invalid=[
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class Server(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        if self.debug:\n"
+            "            self.last_input = input\n"
+            "        if context.get('mode') == 'fast':\n"
+            "            self.mode = 'fast'\n"
+            "        yield None\n",
+            None,
+            filename="server.py",
+            findings=[(7, 13, "respond() keeps self.last_input on the server instance"),
+                      (9, 13, "respond() keeps self.mode on the server instance")],
+            name="writes under a condition on something else are request state too",
+        ),
         Invalid(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class IncidentChatKitServer(ChatKitServer):\n"
