@@ -202,6 +202,15 @@ RULE.cases(
                           "frontend/app/api/[...path]/route.ts": NEXT_ROUTE}), name="absolute URL to a next catch-all route"),
         Valid(_project('export const CHATKIT_URL = "http://localhost:8000/chat";\n',
                        BACKEND.replace("server.process(await request.body(), {})", "{}")), name="no process(): CK211"),
+        Valid(_project('export const CHATKIT_URL = "http://localhost:8000/api/chatkit/?debug=1";\n'),
+              name="a trailing slash and a query"),
+        Valid(_project('export const CHATKIT_URL = "chatkit";\n'), name="relative to the page: not judged"),
+        Valid(_project('export const CHATKIT_URL = `${window.location.origin}/chatkit`;\n'),
+              name="unknown origin, the route ends with the tail"),
+        Valid({**_project('export const CHATKIT_URL = "/chat";\n'), "frontend/src/Chat.tsx": CHAT.replace(
+                  'api: { url: CHATKIT_URL, domainKey: "domain_pk_localhost_dev" }',
+                  "api: { url: CHATKIT_URL, getClientSecret: async () => 'ek_123' }")},
+              name="hosted mode: the URL is not this back end's"),
     ],
     invalid=[
         Invalid(_project(ENV_CONFIG), {"frontend/src/config.ts": ENV_CONFIG.replace("}/chatkit`", "}/api/chatkit`")},
