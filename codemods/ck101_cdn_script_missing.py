@@ -94,11 +94,10 @@ SCRIPT_TAG = f'<script src="{CDN_URL}" async></script>'
 
 @check_frontend(RULE)
 def check(pctx, model):
-    rendered: dict = {}
-    for element in model.elements:
-        rendered.setdefault(model.root_of(element.path).path, []).append(element.path)
-    for path in model.dynamic_chatkit_files():
-        rendered.setdefault(model.root_of(path).path, []).append(path)
+    rendered: dict = {}  # the root of each page that mounts ChatKit (a workspace library's is its app's)
+    for path in [element.path for element in model.elements] + model.dynamic_chatkit_files():
+        for entry in model.entries_reaching(path):
+            rendered.setdefault(model.root_of(entry).path, []).append(path)
     for root in model.roots:
         users = rendered.get(root.path)
         if not users:
@@ -114,7 +113,8 @@ def _loads_script(model: FrontendModel, root) -> bool:
             continue
         if ref.path.suffix.lower() in (".html", ".htm") and ref.path not in root.html_files:
             continue
-        return True  # official or near miss (CK102 owns near misses)
+        if ref.verdict == "official" or ref.loads:
+            return True  # the official URL anywhere; a near miss (CK102's) or a self-hosted copy where it is loaded
     return any(model.root_of(path) is root for path in model.dynamic_script_loads)
 
 
@@ -380,6 +380,30 @@ export default function App() {
 """
 
 
+LIBRARY_PACKAGE = ('{"name": "@acme/chat-ui", "exports": {".": "./dist/index.js"}, "types": "./dist/index.d.ts", '
+                   '"peerDependencies": {"@openai/chatkit-react": "^1.6.1", "react": "^19.0.0"}}\n')
+LIBRARY_INDEX = 'export { SupportChat } from "./SupportChat";\n'
+LIBRARY_CHAT = """import { ChatKit, useChatKit } from "@openai/chatkit-react";
+
+export function SupportChat({ url }: { url: string }) {
+  const chatkit = useChatKit({ api: { url, domainKey: "domain_pk_localhost_dev" } });
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+"""
+WORKSPACE_APP = """import { createRoot } from "react-dom/client";
+import { SupportChat } from "@acme/chat-ui";
+
+createRoot(document.getElementById("root")!).render(<SupportChat url="/chatkit" />);
+"""
+
+
+def _library(**app: str) -> dict[str, str]:
+    """A workspace whose packages/chat-ui library renders ChatKit; `app` adds the files of an app next to it."""
+    return {"package.json": '{"private": true, "workspaces": ["packages/*", "apps/*"]}\n',
+            "packages/chat-ui/package.json": LIBRARY_PACKAGE, "packages/chat-ui/src/index.ts": LIBRARY_INDEX,
+            "packages/chat-ui/src/SupportChat.tsx": LIBRARY_CHAT, **app}
+
+
 def _index_html(script: str) -> str:
     head = '    <meta charset="UTF-8" />\n    <title>Chat</title>\n' + script
     return vite_html(head, start='<!doctype html>\n<html lang="en">')
@@ -442,6 +466,17 @@ export default function App() {
                                  "export default function Root({ children }) {\n  return <>{children}<ChatPanel /></>;\n}\n",
             "src/components/ChatPanel.tsx": CHAT_PANEL,
         }, name="docusaurus scripts"),
+        Valid(_library(), name="a library package's own component: no app of the repository mounts it"),
+        Valid(vite_app("App", VITE_APP, html=_index_html(
+            '    <script src="https://chat.example.com/api/chatkit/assets/chatkit.js" async></script>\n')),
+            name="chatkit.js served by the project's own proxy of the CDN"),
+        Valid({
+            "package.json": NEXT_PACKAGE,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": "export default function Home() {\n  return <main>Hello</main>;\n}\n",
+            "app/_archive/chat/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../../../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, name="next private folder: its pages are not routed"),
     ],
     invalid=[
         Invalid({
@@ -544,5 +579,11 @@ export default function ChatPanel() {
             "docusaurus.config.js": DOCUSAURUS_JS.replace(
                 "@SCRIPTS@", f"  scripts: [\n    \"/js/analytics.js\",\n    {{ src: \"{CDN_URL}\", async: true }},\n  ],\n"),
         }, findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx) but no page loads chatkit.js")], name="docusaurus config with scripts"),
+        Invalid(_library(**{
+            "apps/web/package.json": '{"dependencies": {"@acme/chat-ui": "workspace:*", "react": "19.3.1", "vite": "7.2.4"}}\n',
+            "apps/web/index.html": _index_html(""), "apps/web/src/main.tsx": WORKSPACE_APP,
+        }), {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+            findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (packages/chat-ui/src/SupportChat.tsx)")],
+            name="a workspace library mounted by an app that loads no script"),
     ],
 )

@@ -55,6 +55,7 @@ from chatkit_fix.analysis.frontend import (
 )
 from chatkit_fix.codemods._cases import NEXT_LAYOUT, NEXT_PACKAGE, next_page, vite_html
 from chatkit_fix.findings import Safety
+from chatkit_fix.sources import HTML_SUFFIXES
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -63,7 +64,7 @@ RULE = rule(
     safety=Safety.UNSAFE,
     summary="api.url without api.fetch while the back-end endpoint requires a bearer token (every request gets 401)",
     url="https://openai.github.io/chatkit-js/guides/custom-backends",
-    languages=("tsx",),
+    languages=("tsx", "html"),
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
@@ -108,6 +109,8 @@ def _finding(pctx, model, usage, where):
     message = (f"ChatKit calls {where} without an Authorization header (no api.fetch) while that endpoint requires a "
                "bearer token: every request gets 401")
     getter = token_getter(model.project)
+    if api.path.suffix.lower() in HTML_SUFFIXES:  # a page's inline script: no TODO comment or import fits there
+        return ctx.finding(anchor, message, hint="add api.fetch that sets Authorization on new Headers(init?.headers)")
     if getter is None or not api.literal:
         todo = ctx.todo(anchor, "add api.fetch that sends `Authorization: Bearer <token>` (merge into "
                                 "new Headers(init?.headers)); set [tool.chatkit-fix] token-getter to let the fix do it")
@@ -210,6 +213,21 @@ export async function POST(request: Request): Promise<Response> {
 }
 '''
 PYPROJECT = '[tool.chatkit-fix]\ntoken-getter = "@/lib/auth:getToken"\n'
+
+STATIC_PAGE = """<!doctype html>
+<html>
+  <head><script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"></script></head>
+  <body>
+    <openai-chatkit id="chat" style="height: 600px"></openai-chatkit>
+    <script type="module">
+      const chat = document.getElementById("chat");
+      chat.setOptions({
+        api: { url: "/api/chatkit", domainKey: "local" },
+      });
+    </script>
+  </body>
+</html>
+"""
 
 
 def _project(panel: str, backend: str = BACKEND_MAIN, **extra: str) -> dict[str, str]:
@@ -366,5 +384,9 @@ export default function Chat() {
   return <openai-chatkit ref={ref} style={{ height: 600 }} />;
 }
 '''}, findings=[("frontend/src/Chat.jsx", 6, 35, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True, name="raw element setOptions in JSX, getter expression"),
+        Invalid({"frontend/chat.html": STATIC_PAGE, "backend/app/main.py": ROUTER_BACKEND,
+                 "pyproject.toml": '[tool.chatkit-fix]\ntoken-getter = "window.auth.currentToken"\n'}, None,
+                findings=[("frontend/chat.html", 9, 14, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
+                unsafe=True, name="static page's inline script: reported, no edit inside the page's script"),
     ],
 )

@@ -43,6 +43,8 @@ fetch: async (input, init) => {
 from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
+    FetchFlow,
+    ancestors,
     at_line_start,
     check_frontend,
     declared_in_function,
@@ -60,6 +62,7 @@ from chatkit_fix.analysis.frontend import (
     span,
     statement_of,
     string_value,
+    truthy,
     unwrap,
     uses_semicolons,
 )
@@ -73,7 +76,7 @@ RULE = rule(
     safety=Safety.SAFE,
     summary="custom api.fetch spreads or replaces init.headers, forces Content-Type, or sends an empty Bearer token",
     url="https://openai.github.io/chatkit-js/guides/custom-backends",
-    languages=("tsx",),
+    languages=("tsx", "html"),
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
@@ -357,6 +360,25 @@ class FetchCheck:
 
     # ---- headers.set(...) statements --------------------------------------------------------------------------
 
+    def forced_on_upload(self, statement) -> bool:
+        """Whether a statement setting Content-Type also runs for an attachment upload: no `if` around it whose
+        condition is false for one (a test of the body's type, of the JSON content type ChatKit sent). A test of the
+        header's mere presence does not help: an upload comes without one."""
+        flow = FetchFlow(self.function)
+        child = statement
+        for node in ancestors(statement):
+            if node == self.function:
+                return True
+            if node.kind() == "if_statement":
+                truth = truthy(flow.on_upload(node.field("condition")))
+                if node.field("consequence") == child and truth is False:
+                    return False
+                alternative = node.field("alternative")
+                if alternative is not None and alternative == child and truth is True:
+                    return False
+            child = node
+        return True
+
     def set_calls(self):
         for call in find_all(self.function, "call_expression"):
             callee = call.field("function")
@@ -370,8 +392,11 @@ class FetchCheck:
             if statement is None or statement.kind() != "expression_statement":
                 continue
             if header == "content-type":
-                fix = self.ctx.delete_lines(span(statement)) if at_line_start(self.text, span(statement)[0]) else None
-                yield self.ctx.finding(span(statement), f"custom api.fetch {CONTENT_TYPE}", fix=fix,
+                if not self.forced_on_upload(statement):
+                    continue
+                removed = _lone_guarded(statement) or statement
+                fix = self.ctx.delete_lines(span(removed)) if at_line_start(self.text, span(removed)[0]) else None
+                yield self.ctx.finding(span(removed), f"custom api.fetch {CONTENT_TYPE}", fix=fix,
                                        hint="let ChatKit set Content-Type (JSON, or multipart for uploads)")
             elif header == "authorization":
                 empty = self.empty_bearer(args[1])
@@ -383,6 +408,18 @@ class FetchCheck:
                 yield self.ctx.finding(span(statement), f"custom api.fetch {EMPTY_BEARER}",
                                        fix=self.ctx.replace(span(statement), f"if ({guard}) {fixed}"),
                                        hint="set Authorization only when there is a token")
+
+
+def _lone_guarded(statement):
+    """The `if` a statement is the only content of (`if (!headers.has(…)) { headers.set(…) }`), to remove as one."""
+    parent = statement.parent()
+    if parent is not None and parent.kind() == "statement_block":
+        if len([c for c in parent.named_children() if c.kind() != "comment"]) != 1:
+            return None
+        parent = parent.parent()
+    if parent is not None and parent.kind() == "if_statement" and parent.field("alternative") is None:
+        return parent
+    return None
 
 
 def _vite(chat: str, **extra: str) -> dict[str, str]:
@@ -511,6 +548,40 @@ SET_AFTER = '''      fetch: async (input, init) => {
         if (token) headers.set("Authorization", `Bearer ${token}`);
         return fetch(input, { ...init, headers });
       },'''
+JSON_ONLY = '''      fetch: async (input, init = {}) => {
+        const headers = new Headers(init.headers ?? {});
+        const sent = headers.get("Content-Type") ?? "";
+        const isText = typeof init.body === "string";
+        if (sent.includes("application/json") || isText || !init.body) {
+          headers.set("Content-Type", "application/json");
+        }
+        return fetch(input, { ...init, headers });
+      },'''
+STATIC_PAGE = '''<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"></script>
+  </head>
+  <body>
+    <openai-chatkit id="chat"></openai-chatkit>
+    <script>
+      function tenantFetch(tenant) {
+        return async (input, init = {}) => {
+          const headers = new Headers(init.headers || {});
+          if (!headers.has("Content-Type")) {
+            headers.set("Content-Type", "application/json");
+          }
+          headers.set("X-Tenant", tenant);
+          return fetch(input, Object.assign({}, init, { headers }));
+        };
+      }
+      document.getElementById("chat").setOptions({
+        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev", fetch: tenantFetch("acme") },
+      });
+    </script>
+  </body>
+</html>
+'''
 
 RULE.cases(
     valid=[
@@ -521,6 +592,7 @@ RULE.cases(
         Valid({"package.json": VITE_PACKAGE, "index.html": VITE_HTML, "src/main.tsx": vite_main("Other", named=True),
             "src/Other.tsx": "export function Other() {\n  return null;\n}\n",
             "src/Chat.tsx": _chat(SPREAD_BEFORE)}, name="dead code"),
+        Valid(_vite(_chat(JSON_ONLY)), name="Content-Type set only when the body is JSON, never on an upload"),
     ],
     invalid=[
         Invalid(_vite(_chat(SPREAD_BEFORE)), {"src/Chat.tsx": _chat(SPREAD_AFTER)}, findings=[("src/Chat.tsx", 11, 20, "custom api.fetch spreads init.headers, which may be a Headers object that spreads to {}; forces Content-Type")],
@@ -541,5 +613,11 @@ RULE.cases(
                 name="headers.set Content-Type and an empty bearer"),
         Invalid(_vite(_chat(NO_INIT)), None, findings=[("src/Chat.tsx", 9, 33, "builds a new init without ChatKit's own (method, body and headers are lost)")],
                 name="fetch without ...init: reported, not fixed (the method and body are gone)"),
+        Invalid({"index.html": STATIC_PAGE}, {"index.html": STATIC_PAGE.replace(
+            '''          if (!headers.has("Content-Type")) {
+            headers.set("Content-Type", "application/json");
+          }
+''', "")}, findings=[("index.html", 12, 11, "custom api.fetch forces Content-Type")],
+            name="static page: a factory's fetch sets Content-Type when ChatKit sent none (uploads send none)"),
     ],
 )

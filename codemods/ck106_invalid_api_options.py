@@ -68,7 +68,7 @@ RULE = rule(
     safety=Safety.SAFE,
     summary="ChatKit options the @openai/chatkit types reject (api.headers, api.clientToken, no domainKey, onMessage)",
     url="https://openai.github.io/chatkit-js/api/openai/chatkit/type-aliases/chatkitoptions",
-    languages=("tsx",),
+    languages=("tsx", "html"),
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
@@ -311,6 +311,29 @@ export function Chat({ token }: { token: string | null }) {
   return <openai-chatkit ref={ref} className="block h-[600px]" />;
 }
 '''
+NATIVE_HOST_PAGE = """<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"></script>
+  </head>
+  <body>
+    <openai-chatkit id="chat"></openai-chatkit>
+    <script type="module">
+      function apiFrom(config) {
+        if (config.url) {
+          return { url: config.url, domainKey: config.domainKey ?? "" };
+        }
+        if (config.token) {
+          return { clientToken: config.token };
+        }
+        return undefined;
+      }
+      const config = window.CHAT_CONFIG ?? {};
+      document.querySelector("#chat").setOptions({ api: apiFrom(config), locale: "en-US" });
+    </script>
+  </body>
+</html>
+"""
 
 RULE.cases(
     valid=[
@@ -334,5 +357,7 @@ RULE.cases(
         Invalid(_vite(_chat('''    api: { url: "/chatkit", domainKey: "k", clientToken: token ?? "" },''')), None, findings=[("src/Chat.tsx", 5, 45, "api.clientToken does not exist")],
                 name="api.clientToken"),
         Invalid(_vite(RAW), None, findings=[("src/Chat.tsx", 9, 7, "ChatKit has no `onReady` event handler")], name="setOptions takes no handlers"),
+        Invalid({"index.html": NATIVE_HOST_PAGE}, None, findings=[("index.html", 14, 20, "api.clientToken does not exist")],
+                name="static page: api options from a helper with several returns, one of them a clientToken"),
     ],
 )

@@ -35,17 +35,19 @@ fetch: async (input, init) => {
 from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
+    ancestors,
     check_frontend,
     fetch_functions,
     find_all,
     first_line_span,
-    function_parameters,
+    FetchFlow,
+    is_function,
     property_key,
     span,
     string_value,
     unwrap,
 )
-from chatkit_fix.codemods._cases import VITE_DEV_PACKAGE, vite_app
+from chatkit_fix.codemods._cases import VITE_DEV_PACKAGE, VITE_HTML, vite_app, vite_main
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -55,7 +57,7 @@ RULE = rule(
     safety=Safety.REPORT,
     summary="custom api.fetch rewrites or re-serialises request bodies, or invents ChatKit request types",
     url="https://openai.github.io/chatkit-python/server",
-    languages=("tsx",),
+    languages=("tsx", "html"),
     triggers=(b"chatkit",),
     module=__name__,
     explanation=__doc__,
@@ -75,42 +77,77 @@ def check(pctx, model):
         if ctx is None:
             continue
         problems.sort(key=lambda item: span(item[0]))
-        anchor = first_line_span(ctx.text, problems[0][0])
+        # the finding sits in the fetch's own code: a helper's rewrite shows where the fetch hands it the body
+        anchor = next((node for node, _ in problems if not _in_helper(node, function)), problems[0][0])
         what = "; ".join(dict.fromkeys(reason for _, reason in problems))
-        yield ctx.finding(anchor, f"custom api.fetch {what}: ChatKit's protocol bodies must reach the server as sent",
+        yield ctx.finding(first_line_span(ctx.text, anchor),
+                          f"custom api.fetch {what}: ChatKit's protocol bodies must reach the server as sent",
                           hint="pass init.body through untouched; send extra data as headers or derive it on the server")
 
 
-def _is_init_body(node, init: str | None) -> bool:
+PARSES = "parses the request body"
+REPLACES = "replaces the request body"
+REWRITES = "rewrites the request body"
+
+
+def _is_init_body(node, flow: FetchFlow) -> bool:
     node = unwrap(node)
-    if node is None or node.kind() != "member_expression" or init is None:
-        return False
-    obj = unwrap(node.field("object"))
-    return node.field("property").text() == "body" and obj is not None and obj.kind() == "identifier" and obj.text() == init
+    return node is not None and node.kind() == "member_expression" and flow.is_body(node)
+
+
+def _in_helper(node, function) -> bool:
+    """Whether `node` sits in a function nested in the fetch (a helper it calls), not in the fetch's own body."""
+    for ancestor in ancestors(node):
+        if ancestor == function:
+            return False
+        if is_function(ancestor):
+            return True
+    return False
 
 
 def _problems(function):
-    params = function_parameters(function)
-    init = params[1] if len(params) > 1 and params[1] else None
+    """The rewrites of a fetch, when it sends a body other than ChatKit's or invents a request; a fetch that only
+    reads the body (to log it, to pick a header) and sends it unchanged is fine."""
+    found = list(_rewrites(function))
+    if any(reason != PARSES for _, reason in found):
+        yield from found
+
+
+def _sends_other_body(value, flow: FetchFlow) -> bool:
+    """A `body` value that is not ChatKit's own: anything but `init.body`, or a local also given something else."""
+    value = unwrap(value)
+    if value is None:
+        return False
+    if value.kind() == "identifier" and value.text() in flow.values:
+        return any(not flow.is_body(v) for v in flow.values[value.text()])
+    return not _is_init_body(value, flow)
+
+
+def _rewrites(function):
+    flow = FetchFlow(function)
     for call in find_all(function, "call_expression"):
         callee = call.field("function")
         if callee is not None and callee.text() == "JSON.parse":
-            args = call.field("arguments").text()
-            if ".body" in args or (init is not None and init in args):
-                yield call, "parses the request body"
+            args = [a for a in call.field("arguments").named_children() if a.kind() != "comment"]
+            if args and flow.is_body(args[0]):
+                yield call, PARSES
     for pair in find_all(function, "pair"):
         key = property_key(pair)
         value = pair.field("value")
-        if key == "body" and value is not None and not _is_init_body(value, init):
-            yield pair, "replaces the request body"
+        if key == "body" and value is not None and _sends_other_body(value, flow):
+            yield pair, REPLACES
         if key == "type":
             literal = string_value(unwrap(value))
             if literal and literal.startswith(REQUEST_PREFIXES):
                 yield pair, f"builds its own `{literal}` request"
+    for shorthand in find_all(function, "shorthand_property_identifier"):
+        if shorthand.text() == "body" and _sends_other_body(shorthand, flow):
+            yield shorthand, REPLACES
     for assignment in find_all(function, "assignment_expression"):
         left = assignment.field("left")
-        if left is not None and left.kind() == "member_expression" and left.field("property").text() == "body":
-            yield assignment, "rewrites the request body"
+        if left is not None and left.kind() == "member_expression" and left.field("property").text() == "body" and \
+                flow.is_init(left.field("object")):
+            yield assignment, REWRITES
 
 
 CHAT = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
@@ -126,6 +163,76 @@ export function Chat({ userId }: { userId: string }) {
   return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
 }
 '''
+
+SURFACE = """import { useMemo } from "react";
+import { ChatKit, useChatKit, type UseChatKitOptions } from "@openai/chatkit-react";
+
+export function ChatSurface({ options, className }: { options: UseChatKitOptions; className?: string }) {
+  const themed = useMemo<UseChatKitOptions>(() => ({ ...options, theme: "dark" }), [options]);
+  const { control } = useChatKit(themed);
+  return <ChatKit control={control} className={className ?? "h-[600px] w-full"} />;
+}
+"""
+WORKFLOW_CHAT = """import { useMemo } from "react";
+import type { UseChatKitOptions } from "@openai/chatkit-react";
+import { ChatSurface } from "./ChatSurface";
+import { makeWorkflowFetch } from "./lib/workflowFetch";
+
+export function WorkflowChat({ workflow }: { workflow: string }) {
+  const options = useMemo<UseChatKitOptions>(() => {
+    const domainKey = "domain_pk_localhost_dev";
+    return { api: { url: "/api/chatkit", domainKey, fetch: makeWorkflowFetch(workflow) } };
+  }, [workflow]);
+  return <ChatSurface options={options} />;
+}
+"""
+WORKFLOW_FETCH = """export const makeWorkflowFetch = (workflow: string): typeof fetch => {
+  return async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const next: RequestInit = { ...init, credentials: "include" };
+    const addWorkflow = (raw: string) => {
+      const payload = JSON.parse(raw);
+      payload.workflow_id = workflow;
+      return JSON.stringify(payload);
+    };
+    if (typeof next.body === "string") {
+      next.body = addWorkflow(next.body);
+    }
+    return fetch(input, next);
+  };
+};
+"""
+TYPE_ROUTER = """      fetch: async (input, init) => {
+        const request = JSON.parse(String(init?.body ?? "{}"));
+        const headers = new Headers(init?.headers);
+        headers.set("X-Request-Type", request.type ?? "upload");
+        return fetch(input, { ...init, headers });
+      },"""
+STATIC_PAGE = """<!doctype html>
+<html>
+  <head>
+    <script src="https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"></script>
+  </head>
+  <body>
+    <openai-chatkit id="chat"></openai-chatkit>
+    <script>
+      function projectFetch(project) {
+        return async (input, init = {}) => {
+          let body = init.body;
+          if (typeof body === "string") {
+            const parsed = JSON.parse(body);
+            parsed.metadata = { project };
+            body = JSON.stringify(parsed);
+          }
+          return fetch(input, Object.assign({}, init, { body }));
+        };
+      }
+      document.getElementById("chat").setOptions({
+        api: { url: "/chatkit", domainKey: "domain_pk_localhost_dev", fetch: projectFetch("p1") },
+      });
+    </script>
+  </body>
+</html>
+"""
 
 
 def _vite(fetch: str, **extra: str) -> dict[str, str]:
@@ -154,6 +261,7 @@ RULE.cases(
         void event;
         return fetch(input, { ...init, headers: copy.headers });
       },'''), name="logs, telemetry and a copied init: the body untouched"),
+        Valid(_vite(TYPE_ROUTER), name="body only read to pick a header, sent unchanged"),
     ],
     invalid=[
         Invalid(_vite('''      fetch: async (input, init) => {
@@ -178,5 +286,14 @@ export function Chat''')}, None, findings=[("src/Chat.tsx", 4, 21, "custom api.f
         return fetch(input, { ...init, body: saved.body });
       },'''), None, findings=[("src/Chat.tsx", 10, 40, "custom api.fetch replaces the request body")],
                 name="a body from another request"),
+        Invalid({"package.json": VITE_DEV_PACKAGE, "index.html": VITE_HTML,
+                 "src/main.tsx": vite_main("WorkflowChat", named=True, props='workflow="w1"'),
+                 "src/WorkflowChat.tsx": WORKFLOW_CHAT, "src/ChatSurface.tsx": SURFACE,
+                 "src/lib/workflowFetch.ts": WORKFLOW_FETCH}, None,
+                findings=[("src/lib/workflowFetch.ts", 10, 7, "custom api.fetch parses the request body; rewrites the request body")],
+                name="factory in another module, options passed to the ChatKit component as a prop, helper parsing its parameter"),
+        Invalid({"index.html": STATIC_PAGE}, None,
+                findings=[("index.html", 13, 28, "custom api.fetch parses the request body; replaces the request body")],
+                name="static page: the body read into a local, parsed, and sent back through Object.assign"),
     ],
 )

@@ -21,6 +21,7 @@ import posixpath
 import re
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,11 @@ REACT_PACKAGE = "@openai/chatkit-react"
 NEXT_ENTRY_STEMS = ("page", "layout", "template", "default", "loading", "error", "not-found", "global-error")
 CONVENTIONAL_ENTRIES = ("src/main", "src/index", "main", "index", "app/root", "app/entry.client")
 DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts", ".d.tsx")  # type declarations: nothing in them runs or renders
+# package.json fields of a package published for others to import
+LIBRARY_FIELDS = ("exports", "module", "types", "typings")
+# `<script type=…>` values whose content is JavaScript (JSON, import maps and templates are not)
+INLINE_SCRIPT_TYPES = ("", "module", "text/javascript", "application/javascript", "text/ecmascript",
+                       "application/ecmascript", "text/babel", "text/jsx")
 
 
 _CHAT_KIT = re.compile(rb"hat[Kk]it")  # a literal prefix: one fast pass (lowering the bytes would copy them)
@@ -379,7 +385,8 @@ def _jsonc(text: str):
 
 
 def classify_url(url: str) -> str | None:
-    """'official' for the CDN URL, 'near-miss' for a wrong chatkit.js location, None for anything else."""
+    """'official' for the CDN URL, 'near-miss' for a wrong chatkit.js location, 'self-hosted' for a chatkit.js the
+    project serves itself (a copy, or its own route proxying the CDN), None for anything else."""
     text = url.strip()
     if text.startswith("//"):
         text = "https:" + text
@@ -391,12 +398,12 @@ def classify_url(url: str) -> str | None:
         return None
     host = (parts.hostname or "").lower()
     path = parts.path.lower()
-    if not host:
-        return None
     if host.endswith("openai.com") and "chatkit" in path:
         return "near-miss"
     if host in NEAR_MISS_HOSTS and "@openai/chatkit" in path:
         return "near-miss"
+    if posixpath.basename(path) == "chatkit.js" and (host or not parts.scheme):
+        return "self-hosted"
     return None
 
 
@@ -548,7 +555,36 @@ class HtmlFile:
                 src = tag.attrs.get("src")
                 if src and "://" not in src and not src.startswith("//"):
                     refs.append(ImportRef(src, "html", {}, tag))
+        if self.inline_script is not None:
+            refs.extend(ref for ref in self.inline_script.imports if ref.kind in ("static", "dynamic"))
         return refs
+
+    @cached_property
+    def inline_script(self) -> ScriptFile | None:
+        """The page's inline JavaScript as one script whose offsets are the page's own: everything outside the
+        `<script>` elements is blanked (newlines kept), so a node's position is its position in the HTML file.
+        Classic scripts share one global scope, as one program does; None when the page has no inline script."""
+        pieces = []
+        opened = None
+        for tag in self.tags:
+            if tag.name != "script":
+                continue
+            if not tag.closing:
+                kind = (tag.attrs.get("type") or "").strip().lower()
+                opened = tag if kind in INLINE_SCRIPT_TYPES and not tag.attrs.get("src") else None
+            elif opened is not None:
+                if self.text[opened.end:tag.start].strip():
+                    pieces.append((opened.end, tag.start))
+                opened = None
+        if not pieces:
+            return None
+        blank = re.sub(r"[^\r\n]", " ", self.text)
+        chars = list(blank)
+        for start, end in pieces:
+            chars[start:end] = self.text[start:end]
+            if end < len(chars):
+                chars[end] = ";"  # where `</script>` stood: one script's last statement never runs into the next
+        return ScriptFile(self.path, "".join(chars))
 
     def attribute_span(self, tag, name: str) -> tuple[int, int] | None:
         """Offsets of an attribute's value inside a start tag."""
@@ -586,6 +622,8 @@ class FrontendRoot:
     docusaurus_config: Path | None = None
     vite_config: Path | None = None
     next_config: Path | None = None
+    package_name: str | None = None
+    library: bool = False  # a package published for others to import (`exports`, `module`, `types`): not an app
 
     @property
     def is_next(self) -> bool:
@@ -639,6 +677,7 @@ class Usage:
     kind: str  # hook | setOptions
     options: ObjectValue
     api: ObjectValue | None
+    bindings: dict = field(default_factory=dict)  # parameters bound while resolving it (see FrontendModel.bound)
 
     @property
     def hosted(self) -> bool:
@@ -665,7 +704,8 @@ class ScriptRef:
     path: Path
     span: tuple[int, int]  # the URL text (without quotes)
     url: str
-    verdict: str  # official | near-miss | dynamic
+    verdict: str  # official | near-miss | self-hosted
+    loads: bool = True  # written where a script is loaded from (see `loads_script_from`), not any string naming it
 
 
 @dataclass
@@ -696,6 +736,9 @@ class FrontendModel:
         self._edges: dict[Path, set[Path]] = {}
         self._reaching: dict[Path, frozenset[Path]] = {}
         self._root_files: dict[Path, list[Path]] = {}
+        # (file, start of a function, parameter name) -> (file, expression): what a component's prop or a helper's
+        # parameter stands for while one usage is resolved (see `bound`)
+        self._bindings: dict[tuple[Path, int, str], tuple[Path, object]] = {}
         self.script_files = project.all_files_of("tsx")  # sources.SCRIPT_SUFFIXES
         self.html_files = project.all_files_of("html")  # sources.HTML_SUFFIXES
         self.file_set = set(self.script_files) | set(self.html_files)
@@ -743,8 +786,11 @@ class FrontendModel:
         return self._parsed[path]
 
     def script(self, path: Path) -> ScriptFile | None:
+        """The file's script: a TS/JS file's own, an HTML page's inline scripts (see HtmlFile.inline_script)."""
         parsed = self.parse(path)
-        return parsed if isinstance(parsed, ScriptFile) else None
+        if isinstance(parsed, HtmlFile):
+            return parsed.inline_script
+        return parsed
 
     # ---- roots -------------------------------------------------------------------------------------------------
 
@@ -785,6 +831,9 @@ class FrontendModel:
                     deps = document.get(section)
                     if isinstance(deps, dict):
                         root.dependencies.update({str(k): str(v) for k, v in deps.items()})
+                if isinstance(document.get("name"), str):
+                    root.package_name = document["name"]
+                root.library = any(key in document for key in LIBRARY_FIELDS)
         # strings, not Path objects: the project root may own thousands of files (vendored packages)
         base = str(folder)
         files = [(path, *os.path.split(str(path))) for path in owned]
@@ -941,15 +990,17 @@ class FrontendModel:
         if suffix not in RESOLVE_SUFFIXES:
             return False
         stem = path.stem
-        if stem in NEXT_ENTRY_STEMS and any(inside(path, app_dir) for app_dir in root.app_dirs):
-            return True
+        app_dir = next((app_dir for app_dir in root.app_dirs if inside(path, app_dir)), None)
+        if stem in NEXT_ENTRY_STEMS and app_dir is not None:
+            # a private folder (`_components/`) opts its subtree out of routing; route groups `(x)` are routed
+            return not any(part.startswith("_") for part in path.parent.relative_to(app_dir).parts)
         for pages_dir in root.pages_dirs:
             if inside(path, pages_dir) and "api" not in path.relative_to(pages_dir).parts[:1]:
                 return True
         if root.docusaurus_config is not None and inside(path, root.path / "src" / "theme"):
             return True
-        if stem not in CONVENTIONAL_STEMS or root.app_dirs:
-            return False
+        if stem not in CONVENTIONAL_STEMS or root.app_dirs or root.library:
+            return False  # a library's `src/index` is what importers load, not a page
         relative = path.relative_to(root.path).with_suffix("").as_posix() if inside(path, root.path) else ""
         return relative in CONVENTIONAL_ENTRIES
 
@@ -990,11 +1041,36 @@ class FrontendModel:
                     frontier.append(importer)
         root = self.root_of(path)
         if not entries and not self._has_entries(root):
-            # a root with no recognisable entry (an unknown framework): files nothing imports stand in for entries
-            entries = {p for p in seen if not self.importers(p)}
+            if root.library:
+                # a library's code runs where an app imports the package
+                self._reaching[path] = frozenset()  # provisional: libraries importing each other end here
+                for importer in self.package_importers(root):
+                    entries |= self.entries_reaching(importer)
+            else:
+                # a root with no recognisable entry (an unknown framework): files nothing imports stand in for entries
+                entries = {p for p in seen if not self.importers(p)}
         result = frozenset(entries)
         self._reaching[path] = result
         return result
+
+    def package_importers(self, library: FrontendRoot) -> list[Path]:
+        """Files of the other roots that import the library by its package name (a workspace dependency)."""
+        name = library.package_name
+        if not name:
+            return []
+        needle = name.encode()
+        found = []
+        for root in self.roots:
+            if root is library:
+                continue
+            for candidate in self.files_of_root(root):
+                if needle not in self._bytes(candidate):
+                    continue
+                parsed = self.parse(candidate)
+                if parsed is not None and any(ref.specifier == name or ref.specifier.startswith(name + "/")
+                                              for ref in parsed.imports):
+                    found.append(candidate)
+        return found
 
     def reachable(self, path: Path) -> bool:
         return bool(self.entries_reaching(path))
@@ -1028,7 +1104,7 @@ class FrontendModel:
             parsed = self.parse(path)
             if isinstance(parsed, HtmlFile):
                 found.extend(Element(path, tag, "html") for tag in parsed.tags if tag.name == "openai-chatkit" and not tag.closing)
-                continue
+                parsed = parsed.inline_script
             if parsed is None:
                 continue
             components, _, namespaces = self.chatkit_names(parsed)
@@ -1068,14 +1144,15 @@ class FrontendModel:
 
     @cached_property
     def usages(self) -> list[Usage]:
-        """`useChatKit(...)` and `setOptions(...)` calls in reachable code, options resolved."""
+        """`useChatKit(...)` and `setOptions(...)` calls in reachable code, options resolved. Options that come in as
+        a component's props are resolved once per element rendering the component: one usage for each."""
         found: list[Usage] = []
         for path in self.chatkit_files:
             script = self.script(path)
             if script is None or not self.reachable(path):
                 continue
             _, hooks, _ = self.chatkit_names(script)
-            raw = "openai-chatkit" in script.text
+            raw = "openai-chatkit" in self.parse(path).text  # an HTML page names it outside its scripts
             for call in find_all(script.root, "call_expression"):
                 callee = call.field("function")
                 if callee is None:
@@ -1092,12 +1169,85 @@ class FrontendModel:
                 args = [a for a in call.field("arguments").named_children() if a.kind() != "comment"]
                 if not args:
                     continue
-                options = self.object_value(path, args[0])
-                api_prop = options.get("api")
-                api = self.object_value(api_prop.path, api_prop.value) if api_prop is not None and api_prop.value is not None else None
-                if api_prop is not None and api_prop.kind == "method_definition":
-                    api = None
-                found.append(Usage(path, call, kind, options, api))
+                usage = self._usage(path, call, kind, args[0], {})
+                if usage.api is None or usage.api.opaque:
+                    rendered = [self._usage(path, call, kind, args[0], bindings)
+                                for bindings in self._component_bindings(path, call)]
+                    found.extend(rendered or [usage])
+                else:
+                    found.append(usage)
+        return found
+
+    def _usage(self, path: Path, call, kind: str, argument, bindings: dict) -> Usage:
+        with self.bound(bindings) as active:
+            options = self.object_value(path, argument)
+            api_prop = options.get("api")
+            api = self.object_value(api_prop.path, api_prop.value) if api_prop is not None and api_prop.value is not None else None
+            if api_prop is not None and api_prop.kind == "method_definition":
+                api = None
+            return Usage(path, call, kind, options, api, dict(active))
+
+    @contextmanager
+    def bound(self, bindings: dict):
+        """Resolve with `bindings` (parameter -> argument): the helper calls met meanwhile add theirs (the first
+        binding of a parameter wins); yields the bindings in force, restored afterwards."""
+        saved = self._bindings
+        self._bindings = {**bindings}
+        try:
+            yield self._bindings
+        finally:
+            self._bindings = saved
+
+    def _component_bindings(self, path: Path, node) -> list[dict]:
+        """For the component enclosing `node`, one set of prop bindings per JSX element rendering it."""
+        component = enclosing_function(node)
+        while component is not None and not _component_name(component):
+            component = enclosing_function(component)
+        if component is None:
+            return []
+        props = _prop_parameters(component)
+        if not props:
+            return []
+        found = []
+        for caller_path, element in self.elements_rendering(path, component):
+            attributes = self._attribute_values(caller_path, element)
+            bindings = {}
+            for local, key in props.items():
+                if key is None:
+                    bindings[(path, span(component)[0], local)] = (caller_path, opening_of(element))
+                elif key in attributes:
+                    bindings[(path, span(component)[0], local)] = attributes[key]
+            if bindings:
+                found.append(bindings)
+        return found
+
+    def _attribute_values(self, path: Path, element) -> dict[str, tuple[Path, object]]:
+        values: dict[str, tuple[Path, object]] = {}
+        for name, attribute in jsx_attributes(element).items():
+            value = attribute_value(attribute)
+            if value is not None:
+                values[name] = (path, value)
+        return values
+
+    def elements_rendering(self, path: Path, component) -> list[tuple[Path, object]]:
+        """The JSX elements rendering a component: in its own file by its name, in the files importing it by the
+        name they import it under."""
+        name = _component_name(component)
+        script = self.script(path)
+        if not name or script is None:
+            return []
+        found = [(path, element) for element in jsx_elements_named(script, name)]
+        default = _is_default_export(script, component, name)
+        for importer in self.importers(path):
+            importer_script = self.script(importer)
+            if importer_script is None:
+                continue
+            for ref in importer_script.imports:
+                if ref.kind != "static" or self.resolve(importer, ref.specifier) != path:
+                    continue
+                for local, imported in ref.names.items():
+                    if imported == name or imported == "default" and default:
+                        found.extend((importer, element) for element in jsx_elements_named(importer_script, local))
         return found
 
     # ---- value resolution --------------------------------------------------------------------------------------
@@ -1105,7 +1255,8 @@ class FrontendModel:
     def declaration(self, path: Path, identifier, depth: int = 0):
         """(path, value node) of what an identifier refers to: a const's initialiser, a function, an import's export.
 
-        Returns None for parameters, destructured names and anything not found.
+        A parameter resolves to what the bindings in force give it (see `bound`), else to None, as does anything
+        not found.
         """
         if depth > 6 or identifier is None:
             return None
@@ -1116,7 +1267,7 @@ class FrontendModel:
         for scope in ancestors(identifier):
             kind = scope.kind()
             if kind in FUNCTION_KINDS and name in bound_names(scope):
-                return None
+                return self._bindings.get((path, span(scope)[0], name))
             if kind in ("statement_block", "program", "class_body"):
                 found = _declared_in(scope, name)
                 if found is not None:
@@ -1229,8 +1380,26 @@ class FrontendModel:
         return path, node
 
     def object_value(self, path: Path, node, depth: int = 0) -> ObjectValue:
-        """The members of an object expression, resolved through consts, imports and spreads."""
+        """The members of an object expression, resolved through consts, imports, spreads, helper calls (every object
+        a helper may return: opaque when it has several) and a component's JSX attributes (its props)."""
         target_path, target = self.resolve_expression(path, node, depth)
+        if target is not None and target.kind() in ("jsx_opening_element", "jsx_self_closing_element") and depth <= 8:
+            props = ObjectValue(target_path, None)
+            for key, (value_path, value) in self._attribute_values(target_path, target).items():
+                props.props[key] = Prop(key, value_path, value, value)
+            return props
+        if target is not None and target.kind() == "call_expression" and depth <= 8:
+            returned = self.returned_values(target_path, target, depth + 1)
+            if returned:
+                merged = ObjectValue(target_path, None, opaque=len(returned) > 1)
+                for value_path, value in returned:
+                    part = self.object_value(value_path, value, depth + 1)
+                    merged.opaque = merged.opaque or part.opaque
+                    merged.node = merged.node or part.node
+                    merged.path = part.path if merged.node is part.node else merged.path
+                    for key, prop in part.props.items():
+                        merged.props.setdefault(key, prop)
+                return merged
         if target is None or target.kind() != "object" or depth > 8:
             return ObjectValue(target_path, target, opaque=True)
         result = ObjectValue(target_path, target)
@@ -1256,6 +1425,26 @@ class FrontendModel:
                 value = member
             result.props[key] = Prop(key, target_path, member, value)
         return result
+
+    def returned_values(self, path: Path, call, depth: int = 0) -> list[tuple[Path, object]]:
+        """What a call to a project function may return (each `return` with a value, `undefined`/`null` aside),
+        its parameters bound to the call's arguments; [] when the callee is not a function of the project."""
+        callee = call.field("function")
+        if callee is None or callee.kind() not in ("identifier", "member_expression") or depth > 8:
+            return []
+        found = self.function_value(path, callee, depth + 1)
+        if found is None:
+            return []
+        function_path, function = found
+        params = function.field("parameters")
+        args = [a for a in call.field("arguments").named_children() if a.kind() != "comment"]
+        if params is not None:
+            names = function_parameters(function)
+            for index, name in enumerate(names):
+                if name and index < len(args):
+                    self._bindings.setdefault((function_path, span(function)[0], name), (path, args[index]))
+        return [(function_path, value) for value in returned_expressions(function)
+                if value.kind() not in ("undefined", "null") and value.text() != "undefined"]
 
     def string_parts(self, path: Path, node, depth: int = 0) -> list[StrPart]:
         """A string expression as literal parts and unknown parts (env variables, parameters)."""
@@ -1330,31 +1519,35 @@ class FrontendModel:
 
     @cached_property
     def script_refs(self) -> list[ScriptRef]:
-        """Every literal chatkit.js URL (official or near miss) in reachable code, HTML files and framework configs."""
+        """Every literal chatkit.js URL (official, near miss or self-hosted) in HTML script tags, and in the strings of
+        reachable code, inline page scripts and framework configs."""
         refs: list[ScriptRef] = []
-        candidates = [p for p in self.script_files + self.html_files if self.project.holds(p, NAMES_A_CHATKIT_URL)]
-        for path in candidates:
-            parsed = self.parse(path)
-            if isinstance(parsed, HtmlFile):
-                for tag in parsed.tags:
-                    if tag.name == "script" and not tag.closing and tag.attrs.get("src"):
-                        verdict = classify_url(tag.attrs["src"])
-                        where = parsed.attribute_span(tag, "src")
-                        if verdict and where:
-                            refs.append(ScriptRef(path, where, tag.attrs["src"], verdict))
+        for path in self.html_files:
+            if not self.project.holds(path, MENTIONS_CHATKIT):
                 continue
+            parsed = self.parse(path)
             if parsed is None:
                 continue
-            if not (self.reachable(path) or self._is_framework_config(path)):
+            for tag in parsed.tags:
+                if tag.name == "script" and not tag.closing and tag.attrs.get("src"):
+                    verdict = classify_url(tag.attrs["src"])
+                    where = parsed.attribute_span(tag, "src")
+                    if verdict and where:
+                        refs.append(ScriptRef(path, where, tag.attrs["src"], verdict))
+        for path in self.script_files + self.html_files:
+            if not self.project.holds(path, NAMES_A_CHATKIT_URL):
+                continue
+            script = self.script(path)
+            if script is None or not (self.reachable(path) or self._is_framework_config(path)):
                 continue
             for kind in ("string", "template_string"):
-                for node in find_all(parsed.root, kind):
+                for node in find_all(script.root, kind):
                     value = string_value(node)
                     if not value or "chatkit" not in value.lower():
                         continue
                     verdict = classify_url(value)
                     if verdict:
-                        refs.append(ScriptRef(path, string_content_span(node), value, verdict))
+                        refs.append(ScriptRef(path, string_content_span(node), value, verdict, loads_script_from(node)))
         return refs
 
     def _is_framework_config(self, path: Path) -> bool:
@@ -1482,6 +1675,128 @@ def returned_expression(function):
             if inner:
                 returned = unwrap(inner[0])
     return returned
+
+
+def returned_expressions(function) -> list:
+    """Every value a function may return: an arrow's expression body, or each `return` with a value in its body
+    (not in the functions nested in it)."""
+    body = function.field("body")
+    if body is None:
+        return []
+    if body.kind() != "statement_block":
+        return [unwrap(body)]
+    found = []
+    for statement in find_all(body, "return_statement"):
+        if enclosing_function(statement) != function:
+            continue
+        inner = [c for c in statement.named_children() if c.kind() != "comment"]
+        if inner:
+            found.append(unwrap(inner[0]))
+    return found
+
+
+def _component_name(function) -> str | None:
+    """The name a React component is rendered by: its declaration's, or the const it is assigned to (capitalised)."""
+    name = function.field("name") if function.kind() in ("function_declaration", "function_expression", "function") else None
+    if name is None:
+        parent = function.parent()
+        while parent is not None and parent.kind() in ("call_expression", "arguments"):  # memo(…), forwardRef(…)
+            parent = parent.parent()
+        if parent is not None and parent.kind() == "variable_declarator":
+            name = parent.field("name")
+    text = name.text() if name is not None and name.kind() == "identifier" else ""
+    return text if text[:1].isupper() else None
+
+
+def _prop_parameters(component) -> dict[str, str | None]:
+    """Local name -> prop key for a component's destructured props (`{ options, api: chatApi }`), or
+    {props: None} when it takes the props object whole."""
+    params = component.field("parameters")
+    first = next((p for p in params.named_children() if p.kind() != "comment"), None) if params is not None else \
+        component.field("parameter")
+    if first is None:
+        return {}
+    pattern = first.field("pattern") if first.kind() in ("required_parameter", "optional_parameter") else first
+    if pattern is None:
+        return {}
+    if pattern.kind() == "identifier":
+        return {pattern.text(): None}
+    if pattern.kind() != "object_pattern":
+        return {}
+    found: dict[str, str | None] = {}
+    for member in pattern.named_children():
+        kind = member.kind()
+        if kind == "shorthand_property_identifier_pattern":
+            found[member.text()] = member.text()
+        elif kind == "object_assignment_pattern":
+            left = member.field("left")
+            if left is not None and left.kind() == "shorthand_property_identifier_pattern":
+                found[left.text()] = left.text()
+        elif kind == "pair_pattern":
+            key, value = member.field("key"), member.field("value")
+            if value is not None and value.kind() == "assignment_pattern":
+                value = value.field("left")
+            if key is not None and value is not None and value.kind() == "identifier":
+                found[value.text()] = key.text()
+    return found
+
+
+def _is_default_export(script: ScriptFile, function, name: str) -> bool:
+    for node in script.root.children():
+        if node.kind() != "export_statement" or not any(c.kind() == "default" for c in node.children()):
+            continue
+        if node.field("declaration") == function or function.parent() == node:
+            return True
+        value = node.field("value")
+        if value is not None and unwrap(value) is not None and unwrap(value).text() == name:
+            return True
+    return False
+
+
+def loads_script_from(string) -> bool:
+    """Whether a string literal is where a script is loaded from: a `<script>`/`<Script>` `src`, a `src:` member or
+    a Docusaurus `scripts` entry, what `.src` is assigned or `setAttribute("src", …)` gets, a dynamic `import()`; or
+    a constant used in one of those places. A link, a docs URL in a config or a string only logged is not."""
+    parent = string.parent()
+    if parent is None:
+        return False
+    kind = parent.kind()
+    if kind == "jsx_expression":
+        parent = parent.parent()
+        kind = parent.kind() if parent is not None else ""
+    if kind == "jsx_attribute":
+        name = parent.named_children()[0].text() if parent.named_children() else ""
+        element = parent.parent()
+        return name == "src" and element is not None and jsx_name(element).lower() == "script"
+    if kind == "pair":
+        return property_key(parent) == "src" and parent.field("value") == string
+    if kind == "array":
+        holder = parent.parent()
+        return holder is not None and holder.kind() == "pair" and property_key(holder) == "scripts"
+    if kind == "assignment_expression":
+        left = parent.field("left")
+        return parent.field("right") == string and left is not None and left.kind() == "member_expression" and \
+            left.field("property") is not None and left.field("property").text() == "src"
+    if kind == "arguments":
+        call = parent.parent()
+        callee = call.field("function") if call is not None else None
+        if callee is None:
+            return False
+        if callee.kind() == "import":
+            return True
+        args = [a for a in parent.named_children() if a.kind() != "comment"]
+        return callee.kind() == "member_expression" and callee.field("property") is not None and \
+            callee.field("property").text() == "setAttribute" and len(args) == 2 and args[1] == string and \
+            string_value(args[0]) == "src"
+    if kind == "variable_declarator" and parent.field("value") == string:
+        name = parent.field("name")
+        if name is None or name.kind() != "identifier":
+            return False
+        scope = next((a for a in ancestors(parent) if a.kind() in ("statement_block", "program")), None)
+        return scope is not None and any(
+            reference != name and loads_script_from(reference) for reference in find_all(scope, "identifier")
+            if reference.text() == name.text())
+    return False
 
 
 def _declared_in(scope, name: str):
@@ -2005,7 +2320,8 @@ def fetch_function(model: FrontendModel, usage: Usage):
         return None
     if prop.kind == "method_definition":
         return prop.path, prop.node
-    return model.function_value(prop.path, prop.value)
+    with model.bound(usage.bindings):
+        return model.function_value(prop.path, prop.value)
 
 
 def fetch_functions(model: FrontendModel) -> Iterator[tuple[Path, object]]:
@@ -2020,6 +2336,222 @@ def fetch_functions(model: FrontendModel) -> Iterator[tuple[Path, object]]:
         if key not in seen:
             seen.add(key)
             yield path, function
+
+
+class FetchFlow:
+    """How ChatKit's request flows through a custom `api.fetch(input, init)`: what is `init` (the parameter or a copy
+    of it) and what holds its body (`init.body`, a local or an inner helper's parameter it flows into, its string
+    conversion). CK104 and CK110 read it."""
+
+    def __init__(self, function):
+        self.function = function
+        params = function_parameters(function)
+        self.init = params[1] if len(params) > 1 and params[1] else None
+        self.values: dict[str, list] = {}  # local name -> every value it is given (declaration, assignments)
+        for declarator in find_all(function, "variable_declarator"):
+            name = declarator.field("name")
+            if name is not None and name.kind() == "identifier" and declarator.field("value") is not None:
+                self.values.setdefault(name.text(), []).append(declarator.field("value"))
+        for assignment in find_all(function, "assignment_expression"):
+            left = assignment.field("left")
+            if left is not None and left.kind() == "identifier" and assignment.field("right") is not None:
+                self.values.setdefault(left.text(), []).append(assignment.field("right"))
+        self.helpers: dict[str, object] = {}  # inner function name -> function
+        for name, values in self.values.items():
+            for value in values:
+                if is_function(unwrap(value)):
+                    self.helpers[name] = unwrap(value)
+        for declaration in find_all(function, "function_declaration"):
+            if declaration.field("name") is not None:
+                self.helpers[declaration.field("name").text()] = declaration
+
+    def is_init(self, node, seen=frozenset()) -> bool:
+        """ChatKit's init or a copy of it (`{ ...init }`, `Object.assign({}, init)`)."""
+        node = unwrap(node)
+        if node is None:
+            return False
+        kind = node.kind()
+        if kind == "identifier":
+            name = node.text()
+            if name == self.init:
+                return True
+            return name not in seen and any(self.is_init(v, seen | {name}) for v in self.values.get(name, ()))
+        if kind == "object":
+            return any(m.kind() == "spread_element" and m.named_children() and self.is_init(m.named_children()[0], seen)
+                       for m in node.named_children())
+        if kind == "call_expression" and (node.field("function") is not None and node.field("function").text() == "Object.assign"):
+            return any(self.is_init(a, seen) for a in node.field("arguments").named_children())
+        return False
+
+    def is_body(self, node, seen=frozenset()) -> bool:
+        """Whether `node` holds the request body: `init.body` (of init or a copy), or a value flowing from it."""
+        node = unwrap(node)
+        if node is None:
+            return False
+        kind = node.kind()
+        if kind == "member_expression":
+            prop = node.field("property")
+            return prop is not None and prop.text() == "body" and self.is_init(node.field("object"), seen)
+        if kind == "identifier":
+            name = node.text()
+            if name in seen:
+                return False
+            seen = seen | {name}
+            if any(self.is_body(v, seen) for v in self.values.get(name, ())):
+                return True
+            return self._parameter_fed_body(node, seen)
+        if kind == "ternary_expression":
+            return self.is_body(node.field("consequence"), seen) or self.is_body(node.field("alternative"), seen)
+        if kind == "binary_expression" and node.field("operator") is not None and \
+                node.field("operator").text() in ("??", "||", "&&"):
+            return self.is_body(node.field("left"), seen) or self.is_body(node.field("right"), seen)
+        if kind == "call_expression":
+            callee = node.field("function")
+            args = [a for a in node.field("arguments").named_children() if a.kind() != "comment"]
+            if callee is not None and callee.text() == "String" and args:
+                return self.is_body(args[0], seen)
+            if callee is not None and callee.kind() == "member_expression" and \
+                    callee.field("property").text() in ("toString", "trim", "valueOf"):
+                return self.is_body(callee.field("object"), seen)
+        return False
+
+    def _parameter_fed_body(self, identifier, seen) -> bool:
+        """A parameter of an inner helper that some call inside the fetch gives the body."""
+        for name, helper in self.helpers.items():
+            if helper == self.function:
+                continue
+            params = function_parameters(helper)
+            if identifier.text() not in params or not _within(identifier, helper):
+                continue
+            index = params.index(identifier.text())
+            for call in find_all(self.function, "call_expression"):
+                callee = call.field("function")
+                if callee is None or callee.kind() != "identifier" or callee.text() != name:
+                    continue
+                args = [a for a in call.field("arguments").named_children() if a.kind() != "comment"]
+                if index < len(args) and self.is_body(args[index], seen):
+                    return True
+        return False
+
+
+    # ---- an attachment upload -------------------------------------------------------------------------------------
+
+    def on_upload(self, node, seen=frozenset()):
+        """The value of an expression of the fetch when ChatKit uploads an attachment: the body is a FormData and
+        ChatKit's headers carry no Content-Type (the browser adds the multipart boundary). UPLOAD for the body,
+        ABSENT for a missing header (null), a str, a bool, or None when it cannot be told."""
+        node = unwrap(node)
+        if node is None:
+            return None
+        kind = node.kind()
+        if kind in ("true", "false"):
+            return kind == "true"
+        if kind in ("null", "undefined"):
+            return ABSENT
+        if kind in ("string", "template_string"):
+            return string_value(node)
+        if kind == "number":
+            try:
+                return float(node.text())
+            except ValueError:
+                return None
+        if self.is_body(node):
+            return UPLOAD
+        if kind == "identifier":
+            name = node.text()
+            values = self.values.get(name, ())
+            if name in seen or len(values) != 1:
+                return None
+            return self.on_upload(values[0], seen | {name})
+        if kind == "unary_expression":
+            operator = node.child(0).text() if node.child(0) is not None else ""
+            value = self.on_upload(node.field("argument"), seen)
+            if operator == "!":
+                truth = truthy(value)
+                return None if truth is None else not truth
+            if operator == "typeof":
+                return "object" if value in (UPLOAD, ABSENT) else None
+            if operator == "-" and isinstance(value, float):
+                return -value
+            return None
+        if kind == "binary_expression":
+            return self._binary_on_upload(node, seen)
+        if kind == "call_expression":
+            callee = node.field("function")
+            args = [a for a in node.field("arguments").named_children() if a.kind() != "comment"]
+            if callee is None or callee.kind() != "member_expression" or not args:
+                return None
+            method = callee.field("property").text()
+            header = (string_value(unwrap(args[0])) or "").lower()
+            if method == "has" and header == "content-type":
+                return False
+            if method == "get" and header == "content-type":
+                return ABSENT
+            target = self.on_upload(callee.field("object"), seen)
+            needle = string_value(unwrap(args[0]))
+            if target is ABSENT and "?." in callee.text():
+                return ABSENT
+            if isinstance(target, str) and needle is not None:
+                if method == "includes":
+                    return needle in target
+                if method == "startsWith":
+                    return target.startswith(needle)
+                if method == "indexOf":
+                    return float(target.find(needle))
+        return None
+
+    def _binary_on_upload(self, node, seen):
+        operator = node.field("operator").text() if node.field("operator") is not None else ""
+        left = self.on_upload(node.field("left"), seen)
+        if operator in ("&&", "||", "??"):
+            if operator == "??":
+                return self.on_upload(node.field("right"), seen) if left is ABSENT else left
+            truth = truthy(left)
+            if truth is None:
+                right = truthy(self.on_upload(node.field("right"), seen))
+                # `x && false` is false and `x || true` is true whatever x is
+                return right if (operator == "&&" and right is False or operator == "||" and right is True) else None
+            if truth == (operator == "||"):
+                return left
+            return self.on_upload(node.field("right"), seen)
+        right = self.on_upload(node.field("right"), seen)
+        if operator == "instanceof":
+            if left is UPLOAD:
+                return node.field("right").text() == "FormData"
+            return None
+        if operator in ("===", "==", "!==", "!="):
+            if left is None or right is None:
+                return None
+            if left is UPLOAD or right is UPLOAD:
+                equal = left is right
+            elif left is ABSENT or right is ABSENT:
+                equal = left is right
+            else:
+                equal = left == right
+            return equal if operator in ("===", "==") else not equal
+        if operator in (">", ">=", "<", "<=") and isinstance(left, float) and isinstance(right, float):
+            return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[operator]
+        return None
+
+
+UPLOAD = object()  # FetchFlow.on_upload: the FormData body of an attachment upload
+ABSENT = object()  # FetchFlow.on_upload: a value that is not there (null, a header not sent)
+
+
+def truthy(value) -> bool | None:
+    if value is None:
+        return None
+    if value is UPLOAD:
+        return True
+    if value is ABSENT:
+        return False
+    return bool(value)
+
+
+def _within(node, ancestor) -> bool:
+    start, end = span(ancestor)
+    node_start, node_end = span(node)
+    return start <= node_start and node_end <= end
 
 
 def identifiers_in(node, name: str) -> list:
