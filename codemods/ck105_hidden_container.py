@@ -32,9 +32,12 @@ An always-hidden container gets the report only.
 from __future__ import annotations
 
 from chatkit_fix.analysis.frontend import (
+    ancestors,
     attribute_value,
     check_frontend,
     condition_text,
+    enclosing_function,
+    is_function,
     jsx_ancestors,
     jsx_attributes,
     negated_text,
@@ -71,7 +74,7 @@ class Hidden:
 @check_frontend(RULE)
 def check(pctx, model):
     for element in model.jsx_elements:
-        found = _hidden_ancestor(element.node)
+        found = _hidden_ancestor(element.node, Values(model, element))
         if found is None:
             continue
         container, hidden = found
@@ -92,20 +95,47 @@ def check(pctx, model):
                           hint=f"mount it only when shown: {{{hidden.visible} && <{name} …/>}}")
 
 
-def _hidden_ancestor(element):
-    own = _hidden(opening_of(element))
+class Values:
+    """What a name in a className or style stands for (a const of the component or the module, an import), and
+    whether a condition read there can be written at the element (the fix mounts `{condition && <ChatKit/>}`)."""
+
+    def __init__(self, model, element):
+        self.model = model
+        self.path = element.path
+        self.scopes = [node for node in ancestors(element.node) if is_function(node)]
+
+    def of(self, node):
+        """(value, in scope at the element) for an identifier, else None."""
+        if node is None or node.kind() != "identifier":
+            return None
+        path, value = self.model.resolve_expression(self.path, node)
+        if value is None or value == node:
+            return None
+        owner = enclosing_function(value)
+        return value, path == self.path and (owner is None or owner in self.scopes)
+
+
+def _hidden_ancestor(element, values: Values):
+    own = _hidden(opening_of(element), values)
     if own is not None:
         return element, own
     for kind, node in jsx_ancestors(element):
         if kind == "conditional":
             return None  # already mounted conditionally below the hiding container
-        hidden = _hidden(opening_of(node))
+        hidden = _hidden(opening_of(node), values)
         if hidden is not None:
             return node, hidden
     return None
 
 
-def _hidden(opening) -> Hidden | None:
+def _resolved(found: Hidden | None, in_scope: bool) -> Hidden | None:
+    """A finding through a name: its condition is kept only when it can be written at the element."""
+    if found is None or in_scope:
+        return found
+    return Hidden(found.how, None)
+
+
+def _hidden(opening, values: Values) -> Hidden | None:
     attributes = jsx_attributes(opening)
     attribute = attributes.get("hidden")
     if attribute is not None:
@@ -117,10 +147,14 @@ def _hidden(opening) -> Hidden | None:
     style = attributes.get("style")
     if style is not None:
         value = unwrap(attribute_value(style))
+        in_scope = True
+        resolved = values.of(value)
+        if resolved is not None:
+            value, in_scope = unwrap(resolved[0]), resolved[1]
         if value is not None and value.kind() == "object":
             for pair in value.named_children():
                 if pair.kind() == "pair" and property_key(pair) == "display":
-                    found = _none_display(pair.field("value"))
+                    found = _resolved(_none_display(pair.field("value")), in_scope)
                     if found is not None:
                         return found
     for name in ("className", "class"):
@@ -128,7 +162,7 @@ def _hidden(opening) -> Hidden | None:
         if attribute is not None:
             value = attribute_value(attribute)
             if value is not None:
-                found = _hidden_class(value)
+                found = _hidden_class(value, values)
                 if found is not None:
                     return found
     return None
@@ -156,12 +190,18 @@ def _tokens(text: str) -> list[str]:
     return text.split()
 
 
-def _hidden_class(node) -> Hidden | None:
-    """Whether a className expression can yield the token `hidden`, and when it does not."""
+def _hidden_class(node, values: Values, seen: frozenset = frozenset()) -> Hidden | None:
+    """Whether a className expression can yield the token `hidden`, and when it does not; a name is followed to
+    the value it is given (`const panelClass = open ? "flex" : "hidden"`)."""
     node = unwrap(node)
     if node is None:
         return None
     kind = node.kind()
+    if kind == "identifier":
+        resolved = values.of(node) if node.text() not in seen else None
+        if resolved is None:
+            return None
+        return _resolved(_hidden_class(resolved[0], values, seen | {node.text()}), resolved[1])
     value = string_value(node)
     if value is not None:
         return Hidden("the class `hidden`", None) if "hidden" in _tokens(value) else None
@@ -173,13 +213,13 @@ def _hidden_class(node) -> Hidden | None:
             elif child.kind() == "template_substitution":
                 pieces.append(" \x00 ")
                 inner = [c for c in child.named_children() if c.kind() != "comment"]
-                found = _hidden_class(inner[0]) if inner else None
+                found = _hidden_class(inner[0], values, seen) if inner else None
                 if found is not None:
                     return found
         return Hidden("the class `hidden`", None) if "hidden" in _tokens("".join(pieces)) else None
     if kind == "ternary_expression":
-        consequence = _hidden_class(node.field("consequence"))
-        alternative = _hidden_class(node.field("alternative"))
+        consequence = _hidden_class(node.field("consequence"), values, seen)
+        alternative = _hidden_class(node.field("alternative"), values, seen)
         if consequence is not None and alternative is not None:
             return Hidden("the class `hidden`", None)
         if consequence is not None and consequence.visible is None:
@@ -190,12 +230,12 @@ def _hidden_class(node) -> Hidden | None:
     if kind == "binary_expression":
         operator = node.field("operator").text()
         if operator == "&&":
-            right = _hidden_class(node.field("right"))
+            right = _hidden_class(node.field("right"), values, seen)
             if right is not None and right.visible is None:
                 return Hidden("the class `hidden`", negated_text(node.field("left")))
             return None
         if operator == "+":
-            return _hidden_class(node.field("left")) or _hidden_class(node.field("right"))
+            return _hidden_class(node.field("left"), values, seen) or _hidden_class(node.field("right"), values, seen)
         return None
     if kind == "call_expression":
         for argument in node.field("arguments").named_children():
@@ -206,7 +246,7 @@ def _hidden_class(node) -> Hidden | None:
                     if key and "hidden" in _tokens(key):
                         return Hidden("the class `hidden`", negated_text(pair.field("value")))
                 continue
-            found = _hidden_class(argument)
+            found = _hidden_class(argument, values, seen)
             if found is not None:
                 return found
         return None
@@ -238,13 +278,22 @@ export default function Widget() {
 '''
 
 
-def _widget(body: str, imports: str = "") -> dict[str, str]:
+def _widget(body: str, imports: str = "", before: str = "") -> dict[str, str]:
+    return vite_app("Widget", _text(body, imports, before))
+
+
+def _fixed(body: str, imports: str = "", before: str = "") -> dict[str, str]:
+    return {"src/Widget.tsx": _text(body, imports, before)}
+
+
+def _text(body: str, imports: str, before: str) -> str:
+    """The widget with `body` in its <div>, `imports` above it and `before` (statements) before its return."""
     text = WIDGET.replace("@IMPORTS@\n", imports).replace("@BODY@", body.rstrip("\n"))
-    return vite_app("Widget", text)
+    return text.replace("  return (\n", before + "  return (\n", 1)
 
 
-def _fixed(body: str, imports: str = "") -> dict[str, str]:
-    return {"src/Widget.tsx": WIDGET.replace("@IMPORTS@\n", imports).replace("@BODY@", body.rstrip("\n"))}
+PANEL_CLASS = '  const panelClass = open ? "flex flex-col" : "hidden";\n'
+SHARED_CLASSES = 'import { closedPanel } from "./panelClasses";\n'
 
 
 CLSX = 'import clsx from "clsx";\n'
@@ -262,6 +311,10 @@ RULE.cases(
               name="already mounted conditionally"),
         Valid(_widget('      {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}'),
               name="conditional mount"),
+        Valid(_widget('      <div className={panelClass}>\n'
+                      '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>',
+                      before='  const panelClass = open ? "flex flex-col" : "invisible";\n'),
+              name="a computed class that only makes it invisible"),
     ],
     invalid=[
         Invalid(_widget('      <div className={open ? "block" : "hidden"}>\n'
@@ -292,5 +345,19 @@ RULE.cases(
         Invalid(_widget('      <div className="hidden lg:block">\n'
                         '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>'),
                 None, findings=[("src/Widget.tsx", 10, 9, "<ChatKit> is mounted while its container on line 9 is hidden with the class")], name="always hidden below lg: report only"),
+        Invalid(_widget('      <div className={panelClass}>\n'
+                        '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>', before=PANEL_CLASS),
+                _fixed('      <div className={panelClass}>\n'
+                       '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>',
+                       before=PANEL_CLASS),
+                findings=[("src/Widget.tsx", 11, 9, "<ChatKit> is mounted while its container on line 10 is hidden with the class")],
+                name="hidden through a className computed in a const of the component"),
+        Invalid({**_widget('      <div className={`rounded-xl ${open ? "" : closedPanel}`}>\n'
+                           '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>', SHARED_CLASSES),
+                 "src/panelClasses.ts": 'export const closedPanel = "hidden";\n'},
+                _fixed('      <div className={`rounded-xl ${open ? "" : closedPanel}`}>\n'
+                       '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>', SHARED_CLASSES),
+                findings=[("src/Widget.tsx", 11, 9, "<ChatKit> is mounted while its container on line 10 is hidden with the class")],
+                name="hidden through a class constant imported from another module"),
     ],
 )
