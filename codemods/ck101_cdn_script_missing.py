@@ -10,7 +10,8 @@ no request to the back end.
 The rule looks where the script may be loaded: the Next app router's root layout (`app/` or `src/app/`, route
 groups), any layout or page, the pages router's `_document`/`_app`, Vite's `index.html`, Docusaurus' `scripts`
 or `Root.tsx`, and `document.createElement("script")`. A `<ChatKit>` nothing mounts is dead code and gets no
-finding; a near-miss URL is CK102, not this rule. The finding sits where the fix goes: the root layout,
+finding (a library package's own component, a page in a Next private `_folder`); a near-miss URL is CK102, not this
+rule; a `chatkit.js` the project serves itself (a copy, its own proxy of the CDN) loads the component. The finding sits where the fix goes: the root layout,
 `_app`/`_document`, `index.html` or `docusaurus.config`.
 
 ## Wrong

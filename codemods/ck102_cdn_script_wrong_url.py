@@ -9,7 +9,9 @@ defines `<openai-chatkit>`; guessed URLs such as `cdn.openai.com/chatkit/chatkit
 element is never defined and `<ChatKit>` stays blank.
 
 The rule checks `<script src>` in HTML, `<Script>`/`<script>` in JSX, `document.createElement("script")` sources,
-Docusaurus `scripts` and constants holding the URL, in code reachable from a page or entry.
+`import()`, Docusaurus `scripts` and constants used in those places, in code reachable from a page or entry
+(a static page's inline scripts included). A URL that is not loaded there (a docs link, a candidate only logged) is
+not a script.
 
 ## Wrong
 ```html

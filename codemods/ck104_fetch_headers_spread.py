@@ -13,7 +13,10 @@ object, and the merged form below is correct for both shapes, so the fix is safe
 
 The fix merges: `const headers = new Headers(init?.headers); headers.set("Authorization", …)`, drops a forced
 `Content-Type`, and skips the header when there is no token. The rule follows `api.fetch` in its three shapes
-(arrow property, method shorthand, named function or factory), through spread config objects and imports.
+(arrow property, method shorthand, named function or factory), through spread config objects, imports, a
+component's props and a static page's inline scripts. A `Content-Type` set only under a test that an upload fails
+(the body is a string, ChatKit sent JSON) is fine; a test of whether a Content-Type is present is not, since an
+upload comes without one.
 
 ## Wrong
 ```tsx

@@ -9,8 +9,8 @@ broken after the container is shown. OpenAI's own starter hides ChatKit while lo
 
 The rule walks the JSX ancestors of a reachable `<ChatKit>`/`<openai-chatkit>` in its component and looks for
 `style={{ display: "none" }}` (also `display: open ? "flex" : "none"`), the class token `hidden` exactly
-(`overflow-hidden` and `md:hidden` are not it; `clsx`/`cn` arguments and template strings count) and the `hidden`
-attribute. When the hiding depends on a condition the fix mounts ChatKit under the same condition
+(`overflow-hidden` and `md:hidden` are not it; `clsx`/`cn` arguments, template strings and the consts or imported
+constants a class name is computed in count) and the `hidden` attribute. When the hiding depends on a condition the fix mounts ChatKit under the same condition
 (`{open && <ChatKit …/>}`); `useChatKit` stays where it is, at the top of the component, so its state survives.
 An always-hidden container gets the report only.
 

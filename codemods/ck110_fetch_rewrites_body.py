@@ -9,9 +9,11 @@ release: the server answers 400/500 (`union_tag_invalid`, missing `params`), upl
 break in ways ChatKit reports only as a generic error. `api.fetch` is for transport concerns (headers,
 credentials, retries); per-request data belongs in headers or in the server's request context.
 
-The rule follows `api.fetch` in its three shapes and reports `JSON.parse(init.body)`, a `body:` other than
-`init.body`, assignments to `init.body`, and request objects with a ChatKit `type` built inside the fetch. It has no
-automatic fix.
+The rule follows `api.fetch` in its three shapes (through imports, factories, a component's props and a static
+page's inline scripts) and ChatKit's body through locals, copies of `init` and the helpers it is handed to. It
+reports a fetch that sends another body (`body:` other than `init.body`, an assignment to the body of `init` or of
+a copy) or builds requests with a ChatKit `type`, naming the parse it rewrites from; a fetch that only reads the
+body (to log it, to pick a header) and sends it unchanged is fine. It has no automatic fix.
 
 ## Wrong
 ```tsx
