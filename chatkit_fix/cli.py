@@ -237,9 +237,14 @@ def _explain_setup(project, settings, enabled) -> None:
     in_scope, python = len(project.files_of("python")), len(project.all_files_of("python"))
     click.echo(f"python: {in_scope} of {python} files in application code (see README, 'Fast')", err=True)
     click.echo(f"rules: {len(enabled)} enabled", err=True)
+    from . import versions
     from .sdk import chatkit_facts
 
     click.echo(f"chatkit SDK: {chatkit_facts()['origin']}", err=True)
+    # per package, the version the rules judge by and where it came from; one line per service when they differ
+    for _distribution, judged in versions.service_judgements(project, versions.judged_packages()):
+        for verdict in judged:
+            click.echo(f"version: {verdict.describe()}", err=True)
 
 
 def _diffs(project, result) -> str:

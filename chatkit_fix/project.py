@@ -1,10 +1,10 @@
-"""The project a run looks at: its files (gitignore honoured), its back-end and front-end roots, the Python module
-names inside it, and the package versions it declares. Built once per run and read by every rule.
+"""The project a run looks at: its files (gitignore honoured), its back-end and front-end roots and the Python module
+names inside it. Built once per run and read by every rule; chatkit_fix/versions.py reads what it declares of package
+versions.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from contextlib import contextmanager
@@ -303,107 +303,6 @@ class Project:
         if self.settings.frontend_roots:
             return [self.root / r for r in self.settings.frontend_roots]
         return sorted({p.parent for p in self.files if p.name == "package.json"})
-
-    @cached_property
-    def declared_versions(self) -> dict[str, str]:
-        """Package name -> the version text the project declares (exact from lock files, else the requirement)."""
-        versions: dict[str, str] = {}
-        for path in self.files:
-            name = path.name
-            if name == "package.json":
-                _merge(versions, _package_json(self.read_bytes(path)))
-            elif name == "package-lock.json":
-                _merge(versions, _package_lock(self.read_bytes(path)), override=True)
-            elif name == "pyproject.toml":
-                _merge(versions, _requirements(_pyproject_requirements(self.read_bytes(path))))
-            elif name.startswith("requirements") and re.fullmatch(r"requirements.*\.(txt|in)", name):
-                _merge(versions, _requirements(self.read_bytes(path).decode("utf-8", "replace").splitlines()))
-            elif name in ("uv.lock", "poetry.lock"):
-                _merge(versions, _toml_lock(self.read_bytes(path)), override=True)
-        return versions
-
-
-def _merge(into: dict[str, str], found: dict[str, str], override: bool = False) -> None:
-    for key, value in found.items():
-        if override or key not in into:
-            into[key] = value
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")
-
-
-def _requirements(lines: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        match = _REQUIREMENT.match(line)
-        if match:
-            found[_normalise(match.group(1))] = match.group(3).strip()
-    return found
-
-
-def _pyproject_requirements(data: bytes) -> list[str]:
-    from ._toml import tomllib
-
-    try:
-        document = tomllib.loads(data.decode("utf-8", "replace"))
-    except tomllib.TOMLDecodeError:
-        return []
-    requirements = list(document.get("project", {}).get("dependencies", []) or [])
-    for group in (document.get("project", {}).get("optional-dependencies", {}) or {}).values():
-        requirements.extend(group)
-    poetry = document.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
-    for name, spec in poetry.items():
-        if isinstance(spec, dict):
-            spec = spec.get("version", "")
-        requirements.append(f"{name} {spec if spec != '*' else ''}")
-    return requirements
-
-
-def _toml_lock(data: bytes) -> dict[str, str]:
-    from ._toml import tomllib
-
-    try:
-        document = tomllib.loads(data.decode("utf-8", "replace"))
-    except tomllib.TOMLDecodeError:
-        return {}
-    return {
-        _normalise(package["name"]): f"=={package['version']}"
-        for package in document.get("package", [])
-        if isinstance(package, dict) and "name" in package and "version" in package
-    }
-
-
-def _package_json(data: bytes) -> dict[str, str]:
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return {}
-    found: dict[str, str] = {}
-    for section in ("dependencies", "devDependencies", "peerDependencies"):
-        deps = document.get(section) if isinstance(document, dict) else None
-        if isinstance(deps, dict):
-            found.update({name: str(spec) for name, spec in deps.items()})
-    return found
-
-
-def _package_lock(data: bytes) -> dict[str, str]:
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return {}
-    packages = document.get("packages", {}) if isinstance(document, dict) else {}
-    found: dict[str, str] = {}
-    for key, info in packages.items():
-        if key.startswith("node_modules/") and isinstance(info, dict) and "version" in info:
-            found[key[len("node_modules/"):]] = f"=={info['version']}"
-    return found
 
 
 def inside(path: Path | str, folder: Path | str) -> bool:

@@ -1,8 +1,12 @@
-"""Facts about the SDKs, read from the installed packages at run time, never copied by hand.
+"""What an openai-chatkit release asks of an integration (the Store contract, required request fields, error codes),
+never copied by hand.
 
-Importing `chatkit` costs about half a second, so the facts are gathered once in a subprocess and cached on disk,
-keyed by the installed versions. Where chatkit is not importable, the description of 1.6.x bundled in
-`chatkit_fix/data/` stands in, and `origin` says so (shown by `--verbose`).
+rules.md, "Versions": the release a service declares decides (chatkit_fix/versions.py), and its facts were measured
+by importing that release (`python benchmarks/facts/measure.py chatkit-sdk-contract`, recorded in
+`data/version-facts.json`). Only where nothing declares openai-chatkit is the installed one read: importing `chatkit`
+costs about half a second, so its facts are gathered once in a subprocess and cached on disk, keyed by the installed
+files. Where it is not importable either, the facts measured for the newest known release stand in. `origin` says
+which (shown by `--verbose`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-BUNDLED = Path(__file__).parent / "data" / "chatkit-facts-1.6.json"
-FACTS_FORMAT = 2
+FACTS_FORMAT = 3
+CONTRACT_FACT = "chatkit-sdk-contract"
 
 
 def installed_version(distribution: str) -> str | None:
@@ -29,35 +33,40 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-def major(version_text: str | None) -> int | None:
-    match = re.search(r"(\d+)", version_text or "")
-    return int(match.group(1)) if match else None
+def chatkit_facts_for(project, for_path: Path | None = None) -> dict[str, Any]:
+    """The facts of the openai-chatkit release the service of `for_path` gets (the installed one, or the SDK named
+    by CHATKIT_FIX_CHATKIT_PATH, when nothing declares it)."""
+    from . import versions
+
+    if project is None or os.environ.get(SDK_PATH_ENV):
+        return chatkit_facts()
+    judged = versions.judged_version(project, "openai-chatkit", for_path)
+    if judged.spec is None:
+        return chatkit_facts()
+    cache = project.__dict__.setdefault("_chatkit_facts", {})
+    if judged not in cache:
+        answer = versions.value(project, CONTRACT_FACT, for_path)
+        if answer.value:
+            facts = dict(answer.value)
+            facts["version"] = judged.version
+            facts["origin"] = f"measured facts of openai-chatkit {judged.version} ({judged.source})"
+        else:
+            facts = dict(chatkit_facts())
+            facts["origin"] = f"{facts['origin']}; no facts were measured for openai-chatkit {judged.version or '?'} ({judged.source})"
+        cache[judged] = facts
+    return cache[judged]
 
 
-def declared_major(declared: dict[str, str], distribution: str) -> int | None:
-    """The major version a project gets for `distribution`, from what it declares.
+def _newest_measured() -> dict[str, Any]:
+    from . import versions
 
-    An exact pin or an upper bound decides; an unbounded or missing pin means the newest (None here, which callers
-    read as "the newest API"); only when the project declares nothing does the installed version decide.
-    """
-    spec = declared.get(distribution)
-    if spec is None:
-        installed = installed_version(distribution)
-        return major(installed) if installed else None
-    spec = spec.replace(" ", "")
-    exact = re.search(r"(?:==|===|~=|\^|~)(\d+)", spec)
-    if exact:
-        return int(exact.group(1))
-    upper = re.search(r"<=?(\d+)(?:\.(\d+))?", spec)
-    if upper:
-        bound = int(upper.group(1))
-        inclusive = "<=" in spec
-        minor_zero = upper.group(2) in (None, "0")
-        return bound if inclusive or not minor_zero else bound - 1
-    bare = re.fullmatch(r"v?(\d+)(\.[\dx*]+)*", spec)
-    if bare:
-        return int(bare.group(1))
-    return None
+    entry = versions.facts()[CONTRACT_FACT]
+    newest = entry["ranges"][-1]
+    facts = dict(newest["value"])
+    facts["version"] = newest["measured"][-1]
+    facts["origin"] = (f"measured facts of openai-chatkit {facts['version']}, the newest known release (chatkit is "
+                       "not importable here)")
+    return facts
 
 
 def _cache_dir() -> Path:
@@ -96,9 +105,7 @@ def _facts_for(extra_path: str | None) -> dict[str, Any]:
             except OSError:
                 pass
             return facts
-    facts = json.loads(BUNDLED.read_text())
-    facts["origin"] = f"bundled description of openai-chatkit {facts['version']} (chatkit is not importable here)"
-    return facts
+    return _newest_measured()
 
 
 def _chatkit_location(extra_path: str | None) -> Path | None:
@@ -157,6 +164,12 @@ def probe_in_subprocess(python: str | None = None, extra_path: str | None = None
 
 def probe() -> None:
     """Print the facts of the importable chatkit as JSON (runs in the subprocess)."""
+    json.dump(probe_facts(), sys.stdout)
+
+
+def probe_facts() -> dict[str, Any]:
+    """The facts of the importable chatkit, read by importing it (benchmarks/facts/chatkit_contract.py records them
+    per release)."""
     import inspect
 
     import chatkit.store as store_module
@@ -211,9 +224,27 @@ def probe() -> None:
             if hasattr(types_module, name)
         },
         "page_fields": list(store_module.Page.model_fields) if hasattr(store_module, "Page") else ["data", "has_more", "after"],
-        "error_codes": sorted(set(error_codes) | {"custom"}),
+        "error_codes": _accepted_error_codes(types_module, sorted(set(error_codes) | {"custom"})),
+        "event_fields": {"ErrorEvent": list(getattr(types_module, "ErrorEvent").model_fields)}
+        if hasattr(types_module, "ErrorEvent") else {},
     }
-    json.dump(facts, sys.stdout)
+    return facts
+
+
+def _accepted_error_codes(types_module, candidates: list[str]) -> list[str]:
+    """The codes `ErrorEvent(code=...)` validates, tried one by one (the enum alone does not say whether "custom" is
+    accepted beside it)."""
+    event = getattr(types_module, "ErrorEvent", None)
+    if event is None:
+        return candidates
+    accepted = []
+    for code in candidates:
+        try:
+            event(code=code, message="m")
+        except Exception:  # noqa: BLE001 - a ValidationError says the code is refused
+            continue
+        accepted.append(code)
+    return accepted
 
 
 def _annotation_texts(member) -> tuple[dict[str, str | None], str | None]:

@@ -157,6 +157,13 @@ def Edited(source: str, *edits: tuple[str, str], filename: str = "app.py",  # no
     return Invalid(source, fixed, filename=filename, findings=findings, unsafe=unsafe, name=name)
 
 
+def with_files(case: Case, files: dict[str, str]) -> Case:
+    """`case` with `files` beside its own (a requirements file declaring the release a version-gated rule needs),
+    unchanged by the fix."""
+    return Case(files={**files, **case.files}, expected=case.expected, findings=case.findings, unsafe=case.unsafe,
+                name=case.name)
+
+
 def served(case: Case, entry: str, imports: str) -> Case:
     """`case` inside the FastAPI app it belongs to: `entry` is added, importing the case's module by `imports`.
 

@@ -66,10 +66,10 @@ def _defaults(field_name: str, python: bool, ctx=None) -> str:
     return "None" if python else "null"
 
 
-def _required_input_fields() -> list[str]:
-    from chatkit_fix.sdk import chatkit_facts
+def _required_input_fields(ctx) -> list[str]:
+    from chatkit_fix.sdk import chatkit_facts_for
 
-    fields = chatkit_facts()["required_fields"].get("UserMessageInput", [])
+    fields = chatkit_facts_for(ctx.project, ctx.path)["required_fields"].get("UserMessageInput", [])
     return [f for f in fields if f != "content"]
 
 
@@ -181,7 +181,7 @@ def _check_text(ctx):
     emit = _Emitter(ctx, python=False)
     requests = objects_in(ctx.text, _is_request)
     if requests:
-        required = _required_input_fields()
+        required = _required_input_fields(ctx)
         for request in requests:
             yield from _check_request(emit, request, required)
 
@@ -199,7 +199,7 @@ def _check_python(ctx):
                 continue  # neither a request nor a message: not worth lifting
             value = from_python(node, ctx.span)
             if _is_request(value):
-                required = required if required is not None else _required_input_fields()
+                required = required if required is not None else _required_input_fields(ctx)
                 yield from _check_request(emit, value, required)
             elif agent_input and value.string("role") in ("user", "assistant") and id(node) in in_list:
                 yield from _check_role_message(emit, value)
@@ -213,7 +213,7 @@ def _check_model_call(ctx, emit: _Emitter, call: ast.Call):
     for model in ("UserMessageInput", "UserMessageItem", "AssistantMessageItem", "UserMessageTextContent", "AssistantMessageContent"):
         if attribute_target is not None and ctx.refers_to(attribute_target, "chatkit", model) and call.args:
             if isinstance(call.args[0], ast.Dict) and model == "UserMessageInput":
-                yield from _check_input(emit, from_python(call.args[0], ctx.span), _required_input_fields())
+                yield from _check_input(emit, from_python(call.args[0], ctx.span), _required_input_fields(ctx))
             return
         if not ctx.refers_to(func, "chatkit", model):
             continue
@@ -233,11 +233,12 @@ def _check_model_call(ctx, emit: _Emitter, call: ast.Call):
 
 
 def _missing_keywords(ctx, call: ast.Call, model: str):
-    from chatkit_fix.sdk import chatkit_facts
+    from chatkit_fix.sdk import chatkit_facts_for
 
     if any(k.arg is None for k in call.keywords) or call.args:
         return  # **kwargs or positional arguments: the fields may be there
-    required = [f for f in chatkit_facts()["required_fields"].get(model, []) if f in ("attachments", "inference_options")]
+    required = [f for f in chatkit_facts_for(ctx.project, ctx.path)["required_fields"].get(model, [])
+                if f in ("attachments", "inference_options")]
     missing = [name for name in required if keyword(call, name) is None]
     if not missing:
         return

@@ -6,8 +6,9 @@ Three misuses break it:
 
 - Its first argument must be the `Agent`. Given the `RunResult` of an earlier `await Runner.run(...)` (or of a
   helper annotated `-> RunResult`, or a wrapper object that holds the agent) it raises at once:
-  `AttributeError: 'RunResult' object has no attribute 'handoffs'` with openai-agents 0.24 (older releases such as
-  0.4.2 say `... no attribute 'output_type'`). The finding names the text of the version the project declares.
+  `AttributeError: 'RunResult' object has no attribute 'handoffs'` in recent openai-agents releases, `... no
+  attribute 'output_type'` in older ones. The finding quotes the text measured for the release the project declares
+  (`python benchmarks/facts/measure.py runresult-as-starting-agent-error`; chatkit_fix/data/version-facts.json).
 - `await Runner.run_streamed(...)` raises `TypeError: object RunResultStreaming can't be used in 'await' expression`.
 - `async for event in Runner.run_streamed(...)` raises `TypeError` too: the events come from `.stream_events()`.
 
@@ -35,11 +36,11 @@ from __future__ import annotations
 
 import ast
 
+from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
     ModuleView,
     all_origins,
     argument,
-    declared_version,
     definition_of,
     dotted,
     flow_of,
@@ -70,22 +71,16 @@ RULE = rule(
 )
 
 
-def runresult_error(project) -> str:
-    """The AttributeError the project's openai-agents raises for a RunResult given as the starting agent."""
-    cache = project.__dict__.setdefault("_ck204_error", {})
-    if "text" not in cache:
-        cache["text"] = _runresult_error(project)
-    return cache["text"]
+FACT = "runresult-as-starting-agent-error"
 
 
-def _runresult_error(project) -> str:
-    version = declared_version(project, "openai-agents")
-    label = f" (openai-agents {version[0]}.{version[1]})" if version else ""
-    if version is None or version >= (0, 24):
-        return f"AttributeError: 'RunResult' object has no attribute 'handoffs'{label}"
-    if version <= (0, 4):
-        return f"AttributeError: 'RunResult' object has no attribute 'output_type'{label}"
-    return f"AttributeError: 'RunResult' object has no attribute 'handoffs' or, on older releases, 'output_type'{label}"
+def runresult_error(project, path) -> str:
+    """What the openai-agents release of `path`'s service raises for a RunResult given as the starting agent, as
+    measured (benchmarks/facts/runresult_as_agent.py); a general description when the release is unknown."""
+    answer = versions.value(project, FACT, path)
+    if not answer.value:
+        return "an AttributeError (the RunResult has none of the Agent's attributes)"
+    return f"{answer.value} (openai-agents {answer.judged.version})"
 
 
 @RULE.check
@@ -111,7 +106,7 @@ def _starting_agent(ctx, run: ast.Call):
     agent = argument(run, 0, "starting_agent")
     if agent is None:
         return
-    error = runresult_error(ctx.project)
+    error = runresult_error(ctx.project, ctx.path)
     message = f"Runner.run_streamed() gets a RunResult where the Agent is due: it raises {error}"
     inline = unawait(agent) if isinstance(agent, ast.Await) else None
     if inline is not None and is_run(ctx, inline):

@@ -1,4 +1,4 @@
-"""`ErrorEvent` takes a code the installed SDK knows (or `"custom"`) plus `message` and `allow_retry`, nothing else.
+"""`ErrorEvent` takes a code the project's openai-chatkit accepts (or `"custom"`) plus `message` and `allow_retry`, nothing else.
 
 ## Why
 `chatkit.types.ErrorEvent(code=..., message=..., allow_retry=...)` validates `code` against `ErrorCode` (in 1.6:
@@ -6,7 +6,9 @@
 `ValidationError` while `respond()` is handling another error, so the user sees a generic stream error instead of
 your message. Unknown keyword arguments (`level=`, `error=`, `detail=`) are silently dropped: `ErrorEvent(level=
 "danger", message=...)` looks right and is not (`level` belongs to `NoticeEvent`); `ErrorEvent(error="...")` shows
-no text at all. The valid codes are read from the installed `chatkit.errors.ErrorCode`.
+no text at all. The valid codes are those `ErrorEvent(code=...)` accepts in the openai-chatkit release the project
+declares, measured per release (`python benchmarks/facts/measure.py chatkit-sdk-contract`); only a project that
+declares no release is judged by the installed SDK.
 
 ## Wrong
 ```python
@@ -36,7 +38,7 @@ RULE = rule(
     code="CK208",
     slug="error-event-code",
     safety=Safety.SAFE,
-    summary="ErrorEvent with a code the installed SDK rejects, or with unknown keyword arguments",
+    summary="ErrorEvent with a code the project's openai-chatkit rejects, or with unknown keyword arguments",
     url="https://github.com/openai/chatkit-python/blob/main/chatkit/errors.py",
     triggers=(b"ErrorEvent",),
     module=__name__,
@@ -47,30 +49,30 @@ FIELDS_1_6 = ("type", "code", "message", "allow_retry")
 MESSAGE_ALIASES = ("error", "detail", "text", "msg", "description", "error_message")
 
 
-def _facts() -> tuple[list[str], list[str]]:
-    from chatkit_fix.sdk import chatkit_facts
+def _facts(ctx) -> tuple[list[str], list[str], str]:
+    from chatkit_fix.sdk import chatkit_facts_for
 
-    facts = chatkit_facts()
+    facts = chatkit_facts_for(ctx.project, ctx.path)
     codes = list(facts.get("error_codes") or ["custom", "stream.error"])
     fields = list((facts.get("event_fields") or {}).get("ErrorEvent") or FIELDS_1_6)
-    return codes, fields
+    return codes, fields, f"openai-chatkit {facts.get('version', '')}".strip()
 
 
 @RULE.check
 def check(ctx):
-    codes = fields = None
+    codes = fields = release = None
     for call in calls_named(ctx, "ErrorEvent"):
         if not (may_name(ctx, call.func, "ErrorEvent") and ctx.refers_to(call.func, "chatkit", "ErrorEvent")):
             continue
         if codes is None:
-            codes, fields = _facts()
+            codes, fields, release = _facts(ctx)
         problems: list[str] = []
         edits = []
         code = next((k for k in call.keywords if k.arg == "code"), None)
         if code is not None:
             value = string_value(code.value)
             if value is not None and value not in codes:
-                problems.append(f"code={value!r} is not a code of the installed SDK ({', '.join(repr(c) for c in codes)})")
+                problems.append(f"code={value!r} is not a code {release} accepts ({', '.join(repr(c) for c in codes)})")
                 quote = ctx.segment(code.value)[0]
                 quote = quote if quote in "'\"" else '"'
                 edits.append(ctx.replace(code.value, f"{quote}custom{quote}"))

@@ -6,7 +6,10 @@ the OpenAI Responses API (`OpenAIChatCompletionsModel`, `LitellmModel`, `AnyLLMM
 name, or any model after `set_default_openai_api("chat_completions")`) emit every item with the placeholder id
 `agents.models.fake_id.FAKE_RESPONSES_ID == "__fake_id__"`. So every assistant message of every thread gets the same
 id: the store overwrites or duplicates them, the UI merges messages, and retry, feedback and delete act on the wrong
-item. chatkit 1.6.5 has no handling for it (openai/chatkit-python#36 is open).
+item. Measured per release (`python benchmarks/facts/measure.py chatcmpl-streams-fake-id` and
+`chatkit-keeps-fake-id`): every openai-agents release openai-chatkit accepts emits the placeholder, and no
+openai-chatkit release remaps it (openai/chatkit-python#36 is open); the rule follows those measurements for the
+releases the project declares.
 
 ## Wrong
 ```python
@@ -29,6 +32,7 @@ where `_remap_fake_ids` (added to the module once by the fix) gives each `__fake
 
 from __future__ import annotations
 
+from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
     agent_context_of,
     chatcmpl_reason_for_run,
@@ -73,10 +77,16 @@ HELPER_CODE = '''async def _remap_fake_ids(events, agent_context):
 '''
 
 
+EMITTED = "chatcmpl-streams-fake-id"  # openai-agents gives chat-completions items the placeholder id
+KEPT = "chatkit-keeps-fake-id"  # openai-chatkit's stream_agent_response passes it on
+
+
 @RULE.check
 def check(ctx):
     if "__fake_id__" in ctx.text or "FAKE_RESPONSES_ID" in ctx.text:
         return  # any remapping of __fake_id__ counts as handled
+    if not (versions.holds(ctx.project, EMITTED, ctx.path) and versions.holds(ctx.project, KEPT, ctx.path)):
+        return
     pending = []
     for stream in stream_calls(ctx):
         run = run_of_stream(ctx, stream)

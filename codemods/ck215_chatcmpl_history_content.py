@@ -4,9 +4,13 @@
 `simple_to_agent_input()` and the default `ThreadItemConverter` turn each earlier `AssistantMessageItem` into an
 input message whose content parts are `{"type": "output_text", ...}`. That is what the Responses API wants, but the
 Agents SDK's chat-completions converter (`agents.models.chatcmpl_converter.Converter.items_to_messages`, used by
-`OpenAIChatCompletionsModel` and `LitellmModel`) rejects it: `UserError: Unknown content: {... 'type':
-'output_text' ...}`. The first message of a thread works; from the second message on, every turn fails (checked with
-openai-chatkit 1.6.5 and openai-agents 0.24).
+`OpenAIChatCompletionsModel` and `LitellmModel`) rejects it in some releases: `UserError: Unknown content: {...
+'type': 'output_text' ...}`. The first message of a thread works; from the second message on, every turn fails.
+
+Which releases fail was measured by running two turns against each release of openai-agents with openai-chatkit
+1.6.5 (`python benchmarks/facts/measure.py chatcmpl-rejects-output-text-history`; the ranges are in
+`chatkit_fix/data/version-facts.json`). The rule fires only where the project's service gets such a release (what it
+declares; an unbounded pin means the newest release), so a project on a release that accepts the history hears nothing.
 
 ## Wrong
 ```python
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import ast
 
+from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
     argument,
     call_name,
@@ -48,7 +53,7 @@ from chatkit_fix.analysis.server import (
     unawait,
     view_of,
 )
-from chatkit_fix.codemods._cases import Edited, edited
+from chatkit_fix.codemods._cases import Edited, edited, with_files
 from chatkit_fix.findings import Safety
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -73,10 +78,14 @@ HELPER_CODE = '''def _assistant_history_as_text(items):
     return items
 '''
 HISTORY_MARKERS = ("load_thread_items", "load_items", "get_thread_items")
+FACT = "chatcmpl-rejects-output-text-history"
 
 
 @RULE.check
 def check(ctx):
+    answer = versions.value(ctx.project, FACT, ctx.path)
+    if not answer.value:
+        return
     pending = []
     for call in calls_named(ctx, "to_agent_input", "simple_to_agent_input"):
         if not is_history_conversion(ctx, call) or not _converts_history(ctx, call):
@@ -93,8 +102,8 @@ def check(ctx):
     for call, reason in pending:
         message = (
             f"thread history goes to a chat-completions model ({reason}) with assistant messages as output_text "
-            "parts: the model's converter raises UserError: Unknown content, so every thread fails from its second "
-            "message"
+            f"parts: the model's converter in openai-agents {answer.judged.version} raises UserError: Unknown "
+            "content, so every thread fails from its second message"
         )
         awaited = parent_of(ctx, call)
         if not isinstance(awaited, ast.Await):
@@ -217,8 +226,25 @@ _TODO_SERVER = (
     "            yield event\n"
 )
 
+AGENTS_0_24 = {"requirements.txt": "openai-agents==0.24.0\n"}  # a release whose converter rejects the history
+_LITELLM_SERVER = (
+    _HEAD + "\n\nclass GeminiServer(ChatKitServer[dict]):\n"
+    "    async def respond(self, thread, input_user_message, context):\n"
+    "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
+    "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
+    "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+    "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
+    "        async for e in stream_agent_response(ctx, result):\n"
+    "            yield e\n"
+)
+
 RULE.cases(
     valid=[
+        Valid({"requirements.txt": "openai-agents>=0.25\n", "app/chatkit_server.py": _LITELLM_SERVER},
+              name="openai-agents>=0.25 accepts the history"),
+        Valid({"pyproject.toml": "[project]\nname = 'app'\ndependencies = ['openai-agents']\n",
+               "app/chatkit_server.py": _LITELLM_SERVER},
+              name="unbounded openai-agents: the newest release accepts the history"),
         Valid(
             "from agents import Agent, Runner\n"
             "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
@@ -263,21 +289,26 @@ RULE.cases(
         ),
     ],
     invalid=[
-        Edited(
-            _HEAD + "\n\nclass GeminiServer(ChatKitServer[dict]):\n"
-            "    async def respond(self, thread, input_user_message, context):\n"
-            "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
-            "        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n"
-            "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
-            "        result = Runner.run_streamed(agent, agent_input, context=ctx)\n"
-            "        async for e in stream_agent_response(ctx, result):\n"
-            "            yield e\n",
+        with_files(Edited(
+            _LITELLM_SERVER,
             ("\n\nclass GeminiServer", "\n\n" + HISTORY_AS_TEXT_WRITTEN + "\n\nclass GeminiServer"),
             ("        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n",
              "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"),
             filename="app/chatkit_server.py",
-            findings=[(12, 29, "thread history goes to a chat-completions model (LitellmModel)")],
-            name="simple_to_agent_input and LitellmModel",
+            findings=[("app/chatkit_server.py", 12, 29, "thread history goes to a chat-completions model (LitellmModel)")],
+            name="simple_to_agent_input and LitellmModel, openai-agents==0.24.0",
+        ), AGENTS_0_24),
+        Invalid(
+            {"chat/requirements.txt": "openai-agents==0.24.0\n", "chat/app/chatkit_server.py": _LITELLM_SERVER,
+             "support/requirements.txt": "openai-agents>=0.25\n", "support/app/chatkit_server.py": _LITELLM_SERVER},
+            {"chat/app/chatkit_server.py": edited(
+                _LITELLM_SERVER,
+                ("\n\nclass GeminiServer", "\n\n" + HISTORY_AS_TEXT_WRITTEN + "\n\nclass GeminiServer"),
+                ("        agent_input = await simple_to_agent_input(list(reversed(page.data)))\n",
+                 "        agent_input = _assistant_history_as_text(await simple_to_agent_input(list(reversed(page.data))))\n"),
+            )},
+            findings=[("chat/app/chatkit_server.py", 12, 29, "openai-agents 0.24.0 raises UserError")],
+            name="two services: only the one pinning openai-agents 0.24.0",
         ),
         Invalid(
             {
@@ -297,7 +328,7 @@ RULE.cases(
             findings=[("backend/app/server.py", 19, 19, "thread history goes to a chat-completions model (OpenAIChatCompletionsModel)")],
             name="default converter on self, model in another module, inline input",
         ),
-        Edited(
+        with_files(Edited(
             "from agents import Agent, Runner, set_default_openai_api\n"
             "from chatkit.agents import simple_to_agent_input as to_input, stream_agent_response\n"
             "from chatkit.server import ChatKitServer\n\n"
@@ -313,8 +344,8 @@ RULE.cases(
             ("await to_input(list(reversed(page.data))), context=self.ctx)",
              "_assistant_history_as_text(await to_input(list(reversed(page.data)))), context=self.ctx)"),
             filename="server.py",
-            findings=[(12, 44, 'thread history goes to a chat-completions model (set_default_openai_api("chat_completions"))')],
+            findings=[("server.py", 12, 44, 'thread history goes to a chat-completions model (set_default_openai_api("chat_completions"))')],
             name="default API set to chat completions, aliased converter inline",
-        ),
+        ), {"uv.lock": 'version = 1\n\n[[package]]\nname = "openai-agents"\nversion = "0.24.0"\n'}),
     ],
 )

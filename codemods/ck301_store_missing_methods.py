@@ -79,7 +79,7 @@ def _has_subclass(ctx, store: st.StoreClass) -> bool:
 def _check_class(ctx, store: st.StoreClass):
     if store.open_bases or store.is_abstract() or store.defines_getattr():
         return
-    contract = st.contract()
+    contract = st.contract(ctx.project, ctx.path)
     defined = store.all_method_names()
     missing = [m for m in contract.abstract if m.name not in defined]
     if missing and _has_subclass(ctx, store):

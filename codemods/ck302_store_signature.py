@@ -85,7 +85,7 @@ SKIPPED_DECORATORS = {"staticmethod", "classmethod", "property", "cached_propert
 
 @st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
-    contract = st.contract()
+    contract = st.contract(ctx.project, ctx.path)
     for name, function in store.methods.items():
         method = contract.by_name.get(name)
         if method is None or any(st._base_name(d) in SKIPPED_DECORATORS for d in function.decorator_list):
@@ -243,7 +243,7 @@ def _signature_edits(ctx, store, function, method, positional, kwonly, mapping, 
     kept = [mapping[e].default is not None if e in mapping else False for e in expected]
     keep_defaults = all(kept[i] <= kept[i + 1] for i in range(len(kept) - 1)) if kept else True
     context_annotation = st.context_annotation_of(store)
-    contract = st.contract()
+    contract = st.contract(ctx.project, ctx.path)
     items = [positional[0].render()]
     import_edits = []
     for name in expected:

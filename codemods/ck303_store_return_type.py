@@ -80,7 +80,7 @@ CATCH_ALL = {"Exception", "BaseException"}
 
 @st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
-    contract = st.contract()
+    contract = st.contract(ctx.project, ctx.path)
     for name, function in store.methods.items():
         method = contract.by_name.get(name)
         if method is None:
@@ -99,7 +99,7 @@ def check_page_calls(ctx):  # `Page(...)` built anywhere in the file, in a store
             func = call.func.value if isinstance(call.func, ast.Subscript) else call.func  # Page[ThreadItem](...)
             if not ctx.refers_to(func, "chatkit", "Page"):
                 continue
-            page_fields = page_fields or st.contract().page_fields
+            page_fields = page_fields or st.contract(ctx.project, ctx.path).page_fields
             finding = _check_page_call(ctx, call, page_fields)
             if finding is not None:
                 yield finding

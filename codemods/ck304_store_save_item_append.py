@@ -59,7 +59,7 @@ INSERT_SQL = re.compile(r"\binsert\s+into\b", re.IGNORECASE)
 @st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     function = store.methods.get("save_item")
-    method = st.contract().by_name.get("save_item")
+    method = st.contract(ctx.project, ctx.path).by_name.get("save_item")
     if function is None or method is None:
         return
     item = st.param_for(function, method, "item")

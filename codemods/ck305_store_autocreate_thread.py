@@ -55,7 +55,7 @@ CREATE_CALLS = {"get_or_create", "create_thread", "new_thread"}
 @st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     function = store.methods.get("load_thread")
-    method = st.contract().by_name.get("load_thread")
+    method = st.contract(ctx.project, ctx.path).by_name.get("load_thread")
     if function is None or method is None:
         return
     thread_id = st.param_for(function, method, "thread_id")

@@ -65,12 +65,11 @@ def check_project(pctx):
         stores = [s for s in stores if (s.path, s.node.lineno) in served]
     else:
         stores = [s for s in stores if not s.is_abstract()]
-    contract = st.contract()
-    names = set(contract.by_name)
     source = identities[0]
     where = f"{pctx.project.relative(source.ctx.path)}:{source.ctx.line_of(source.call)}"
     for store in stores:
-        if _reads_context(store, contract, names):
+        contract = st.contract(pctx.project, store.path)
+        if _reads_context(store, contract, set(contract.by_name)):
             continue
         ctx = pctx.parsed(store.path)
         if ctx is None:

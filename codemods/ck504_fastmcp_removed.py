@@ -23,8 +23,11 @@ from mcp.server.mcpserver import MCPServer
 mcp = MCPServer("todo")
 mcp.run(transport="streamable-http", port=8001, json_response=True)
 ```
-The rule applies when the project gets mcp 2: what `pyproject.toml`, `requirements*.txt`, `uv.lock` or `poetry.lock`
-declare (an unbounded pin such as `mcp>=1.0` means the newest), else the installed version. Imports inside a
+The rule applies where the mcp release the service gets was measured to lack `mcp.server.fastmcp` (the import) or
+to refuse those settings in the constructor (`python benchmarks/facts/measure.py fastmcp-module-removed` and
+`server-constructor-rejects-transport-settings`; chatkit_fix/data/version-facts.json): the release
+`pyproject.toml`, `requirements*.txt`, `uv.lock` or `poetry.lock` declare (an unbounded pin such as `mcp>=1.0`
+means the newest), else the installed one. Imports inside a
 `try/except ImportError` that supports both versions are left alone. Settings move to each `run()`,
 `streamable_http_app()` or `sse_app()` call of the same module that accepts them (a stdio `run()` needs none); when
 the server is run from another module, a TODO marker says what to move.
@@ -35,13 +38,13 @@ from __future__ import annotations
 import ast
 import importlib.util
 
+from chatkit_fix import versions
 from chatkit_fix.analysis.mcp import (
     Module,
     add_keyword,
     delete_arguments,
     guarded_by_import_error,
     importers,
-    mcp_major,
 )
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import keyword, walk
@@ -70,21 +73,30 @@ SITES = {"streamable_http_app": APP_HTTP, "sse_app": APP_SSE, "run_streamable_ht
          "run_sse_async": RUN_SSE}
 
 
+REMOVED = "fastmcp-module-removed"
+REFUSED = "server-constructor-rejects-transport-settings"
+
+
 @RULE.check
 def check(ctx):
-    if mcp_major(ctx.project) < 2:
+    removed = versions.value(ctx.project, REMOVED, ctx.path)
+    refused = versions.value(ctx.project, REFUSED, ctx.path).value or []
+    if not removed.value and not refused:
         return
+    release = f"mcp {removed.judged.version}"
     module = Module.of(ctx)
-    for statement in walk(ctx.tree):
-        if isinstance(statement, (ast.ImportFrom, ast.Import)) and not guarded_by_import_error(module, statement):
-            finding = _check_import(ctx, module, statement)
-            if finding is not None:
-                yield finding
-    for call in walk(ctx.tree):
-        if isinstance(call, ast.Call) and _is_server_class(module, call.func):
-            finding = _check_constructor(ctx, module, call)
-            if finding is not None:
-                yield finding
+    if removed.value:
+        for statement in walk(ctx.tree):
+            if isinstance(statement, (ast.ImportFrom, ast.Import)) and not guarded_by_import_error(module, statement):
+                finding = _check_import(ctx, module, statement, release)
+                if finding is not None:
+                    yield finding
+    if refused:
+        for call in walk(ctx.tree):
+            if isinstance(call, ast.Call) and _is_server_class(module, call.func):
+                finding = _check_constructor(ctx, module, call, release, refused)
+                if finding is not None:
+                    yield finding
 
 
 def _is_server_class(module: Module, func: ast.AST) -> bool:
@@ -106,8 +118,8 @@ def _new_module(old: str) -> str | None:
     return new
 
 
-def _check_import(ctx, module: Module, statement):
-    message = (f"`{ctx.segment(statement).splitlines()[0].strip()}` fails under mcp 2 (`ModuleNotFoundError: No "
+def _check_import(ctx, module: Module, statement, release: str):
+    message = (f"`{ctx.segment(statement).splitlines()[0].strip()}` fails under {release} (`ModuleNotFoundError: No "
                f"module named 'mcp.server.fastmcp'`): the class is `mcp.server.mcpserver.MCPServer`")
     if isinstance(statement, ast.ImportFrom):
         if statement.level or not statement.module:
@@ -199,12 +211,12 @@ def _rename_attribute_uses(ctx, module: Module) -> list:
 # ---- constructors ---------------------------------------------------------------------------------------------------
 
 
-def _check_constructor(ctx, module: Module, call: ast.Call):
-    settings = [k for k in call.keywords if k.arg in TRANSPORT_SETTINGS]
+def _check_constructor(ctx, module: Module, call: ast.Call, release: str, refused: list[str]):
+    settings = [k for k in call.keywords if k.arg in TRANSPORT_SETTINGS and k.arg in refused]
     if not settings:
         return None
     listed = ", ".join(f"{k.arg}=" for k in settings)
-    message = (f"{ctx.segment(call.func)}(...) no longer takes transport settings ({listed}) under mcp 2: "
+    message = (f"{ctx.segment(call.func)}(...) no longer takes transport settings ({listed}) under {release}: "
                f"`TypeError: MCPServer.__init__() got an unexpected keyword argument '{settings[0].arg}'`")
     plan, reason = _plan(ctx, module, call, settings)
     if plan is None:

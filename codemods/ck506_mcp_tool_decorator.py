@@ -2,9 +2,11 @@
 
 ## Why
 `MCPServer.tool()` (and `prompt()`) are decorator factories. Written bare, Python passes the function as the tool's
-`name`, and mcp 2 raises at import time: `TypeError: The @tool decorator was used incorrectly. Did you forget to
+`name`, and mcp raises at import time: `TypeError: The @tool decorator was used incorrectly. Did you forget to
 call it? Use @tool() instead of @tool`. The MCP server process exits, and every agent that uses it fails to list
-tools. (The separate `fastmcp` package accepts the bare form; it is not concerned.)
+tools. (The separate `fastmcp` package accepts the bare form; it is not concerned.) Measured per release
+(`python benchmarks/facts/measure.py bare-tool-decorator-rejected`): every mcp release with a server class refuses it,
+`FastMCP` in mcp 1.x as well as `MCPServer` in mcp 2.
 
 ## Wrong
 ```python
@@ -21,8 +23,8 @@ def add_task(title: str) -> str:
 def add_task(title: str) -> str:
     ...
 ```
-The rule applies when the project gets mcp 2 (declared pins first, an unbounded pin meaning the newest, else the
-installed version). It recognises servers created in the module, imported from another module of the project, or
+The rule applies where the mcp release the service gets was measured to refuse the bare form (declared pins first,
+an unbounded pin meaning the newest, else the installed version). It recognises servers created in the module, imported from another module of the project, or
 passed as a parameter annotated `MCPServer`/`FastMCP`.
 """
 
@@ -30,11 +32,11 @@ from __future__ import annotations
 
 import ast
 
+from chatkit_fix import versions
 from chatkit_fix.analysis.mcp import (
     Module,
     is_mcp_server_class,
     is_mcp_server_expr,
-    mcp_major,
 )
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import walk
@@ -44,7 +46,7 @@ RULE = rule(
     code="CK506",
     slug="mcp-tool-decorator",
     safety=Safety.SAFE,
-    summary="bare `@mcp.tool` (or `@mcp.prompt`) with mcp 2: the server raises TypeError at import",
+    summary="bare `@mcp.tool` (or `@mcp.prompt`): the server raises TypeError at import",
     url="https://github.com/modelcontextprotocol/python-sdk#tools",
     triggers=(b".tool\n", b".tool\r\n", b".prompt\n", b".prompt\r\n", b".tool ", b".prompt "),
     module=__name__,
@@ -54,9 +56,13 @@ RULE = rule(
 FACTORIES = ("tool", "prompt")
 
 
+FACT = "bare-tool-decorator-rejected"
+
+
 @RULE.check
 def check(ctx):
-    if mcp_major(ctx.project) < 2:
+    answer = versions.value(ctx.project, FACT, ctx.path)
+    if not answer.value:
         return
     module = Module.of(ctx)
     for function in walk(ctx.tree):
@@ -67,11 +73,14 @@ def check(ctx):
                 continue
             if not _is_server(ctx, module, decorator.value, function):
                 continue
+            error = answer.value.get(decorator.attr)
+            if error is None:
+                continue
             text = ctx.segment(decorator)
             yield ctx.finding(
                 ctx.span(decorator),
-                f"`@{text}` without parentheses: mcp 2 raises `TypeError: The @{decorator.attr} decorator was used "
-                f"incorrectly. Did you forget to call it? Use @{decorator.attr}() instead of @{decorator.attr}`",
+                f"`@{text}` without parentheses: the server fails at import under mcp {answer.judged.version} "
+                f"(`{error}`)",
                 fix=ctx.insert(ctx.span(decorator)[1], "()"),
                 hint=f"@{text}()",
             )
@@ -103,8 +112,9 @@ RULE.cases(
     valid=[
         Valid({**MCP2, "mcp_server.py": "from mcp.server.mcpserver import MCPServer\n\nmcp = MCPServer('demo-tools')\n\n"
                "@mcp.tool()\ndef add(a: int, b: int) -> int:\n    return a + b\n"}, name="called"),
-        Valid({"requirements.txt": "mcp<2\n", "server.py": "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n"
-               "@mcp.tool\ndef add(a: int) -> int:\n    return a\n"}, name="mcp 1 declared"),
+        Valid({"requirements.txt": "mcp==1.1.3\n", "server.py": "from mcp.server.fastmcp import FastMCP\n\n"
+               "mcp = FastMCP('x')\n\n@mcp.tool\ndef add(a: int) -> int:\n    return a\n"},
+              name="a release measured to have no server class"),
         Valid({**MCP2, "server.py": "from fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n@mcp.tool\ndef add(a: int) -> int:\n"
                "    return a\n"}, name="the fastmcp package"),
         Valid({**MCP2, "agent.py": "from pydantic_ai import Agent\n\nagent = Agent('x')\n\n@agent.tool\ndef f(ctx) -> str:\n"
@@ -136,6 +146,13 @@ RULE.cases(
              "    @mcp.tool()\n    def add_task(title: str) -> str:\n        return title\n"},
             name="annotated parameter, unbounded pin",
             findings=[("tools/tasks.py", 4, 6, "`@mcp.tool` without parentheses")],
+        ),
+        Invalid(
+            {"requirements.txt": "mcp<2\n", "server.py": "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n"
+             "@mcp.tool\ndef add(a: int) -> int:\n    return a\n"},
+            {"server.py": "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n"
+             "@mcp.tool()\ndef add(a: int) -> int:\n    return a\n"},
+            name="mcp 1 declared: FastMCP refuses it too",
         ),
         Invalid(
             {**MCP2, "server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n",

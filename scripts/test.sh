@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: a virtualenv with the test extras, the system packages the browser and
-# database suites need (installed only when running as root, as CI does), then pytest.
-# Downloads are cached under .cache/ inside the checkout so a second run is fast and offline-friendly.
+# The whole test suite on a fresh machine: a virtualenv with the test extras pinned to the tested set in
+# constraints/test.txt (update it on purpose: `python scripts/update_constraints.py`), the system packages the browser
+# and database suites need (installed only when running as root, as CI does), then pytest.
+# Downloads are cached under .cache/ inside the checkout so a second run is fast and offline-friendly; so are the
+# version matrix's virtualenvs (tests/versions/, .cache/envs/).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,13 +15,14 @@ export PIP_CACHE_DIR="$cache/pip"
 export npm_config_cache="$cache/npm"
 export CHATKIT_FIX_TEST_CACHE="$cache"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+export UV_CACHE_DIR="$cache/uv"
 
 python="${PYTHON:-python3}"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -qq --upgrade pip
-"$venv/bin/python" -m pip install -qq -e ".[test]"
+"$venv/bin/python" -m pip install -qq -c constraints/test.txt -e ".[test]"
 
 # System packages: Debian's chromium for the browser suite, PostgreSQL for the database suite.
 need_apt=()

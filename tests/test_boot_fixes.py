@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from matrix import python_for
 
 from chatkit_fix.verify.fake_openai import FakeOpenAI
 from chatkit_fix.verify.processes import (
@@ -124,10 +125,12 @@ def copy_fixture(name: str, tmp_path: Path) -> Path:
 
 
 @contextmanager
-def boot(project: Path, fake: FakeOpenAI, env: dict[str, str] | None = None, name: str = "app"):
+def boot(project: Path, fake: FakeOpenAI, env: dict[str, str] | None = None, name: str = "app", python=None):
+    """`python`: the interpreter of an environment holding the releases the fixture declares (default: this one)."""
     log = project.parent / f"{project.name}-{name}-{time.monotonic_ns()}.log"
     with running_uvicorn("main:app", project, env={**fake.env(), **AGENT_ENV, **(env or {})}, log_path=log,
-                         name=name, timeout=60, unset_env=("OPENAI_ORG_ID", "OPENAI_PROJECT_ID")) as server:
+                         name=name, timeout=60, unset_env=("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"),
+                         python=python) as server:
         yield server
 
 
@@ -272,15 +275,17 @@ def test_ck209_assistant_messages_get_their_own_ids(tmp_path, fake_openai):
 
 @pytest.mark.slow
 def test_ck215_second_turn_works_after_fix(tmp_path, fake_openai):
+    """In the release the fixture pins (openai-agents 0.24.0): the bug is version-dependent, so it is shown there."""
     project = copy_fixture("ck215_chatcmpl_history_content", tmp_path)
-    with boot(project, fake_openai) as server, ChatKitClient(server.url) as client:
+    python = python_for(project)
+    with boot(project, fake_openai, python=python) as server, ChatKitClient(server.url) as client:
         first = client.create_thread("Hello there")
         assert first.ok and first.assistant_messages(), first.summary()
         second = client.add_user_message(first.thread_id, "Tell me more")
         assert failed_in_stream(second), second.summary()
         assert "Unknown content" in server.log()
     apply_fix(project, "CK215")
-    with boot(project, fake_openai) as server:
+    with boot(project, fake_openai, python=python) as server:
         _, second, _ = conversation(server.url)
         assert "Echo: Tell me more" in second.assistant_text()
 

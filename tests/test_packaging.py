@@ -37,7 +37,7 @@ def test_wheel_has_only_the_chatkit_fix_namespace(wheel):
     assert top_level == {"chatkit_fix", f"chatkit_fix-{__version__}.dist-info"}
     assert any(name.startswith("chatkit_fix/codemods/ck901_") for name in names)
     assert any(name.startswith("chatkit_fix/templates/") and name.endswith(".j2") for name in names)
-    assert "chatkit_fix/data/chatkit-facts-1.6.json" in names
+    assert "chatkit_fix/data/version-facts.json" in names and "chatkit_fix/data/releases.json" in names
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
-"""The Store rules follow the SDK they are run against: the contract is read from `chatkit.store.Store` at run time
-(in a cached subprocess), a future SDK that adds an abstract method makes CK301 ask for it with no code change, and
-the bundled 1.6.x description stands in when chatkit is not importable."""
+"""The Store rules follow the SDK the project gets: the release it declares, whose contract was measured
+(chatkit_fix/data/version-facts.json), or, when it declares none, the installed one, read from `chatkit.store.Store`
+at run time (in a cached subprocess): a future SDK that adds an abstract method makes CK301 ask for it with no code
+change. The newest measured release stands in when chatkit is not importable."""
 
 from __future__ import annotations
 
@@ -97,10 +98,13 @@ def test_cache_key_follows_the_sdk_files(future_sdk, monkeypatch):
     assert "load_thread_summary" in names_before and "load_thread_digest" in names_after
 
 
-def test_bundled_description_when_chatkit_is_not_importable(isolated_facts, monkeypatch):
+def test_the_newest_measured_release_when_chatkit_is_not_importable(isolated_facts, monkeypatch):
+    from chatkit_fix import versions
+
     monkeypatch.setattr(sdk, "_chatkit_location", lambda extra_path: None)
     facts = sdk.chatkit_facts()
-    assert facts["origin"].startswith("bundled description of openai-chatkit 1.6")
+    newest = versions.facts()[sdk.CONTRACT_FACT]["ranges"][-1]["measured"][-1]
+    assert facts["origin"].startswith(f"measured facts of openai-chatkit {newest}, the newest known release")
     contract = store_analysis.contract()
     assert contract.by_name["load_threads"].params == ("limit", "after", "order", "context")
     assert contract.annotation_modules["Page"] == "chatkit.types"
@@ -123,3 +127,17 @@ def test_verbose_names_the_sdk_origin(isolated_facts, tmp_path):
     (tmp_path / "app.py").write_text("x = 1\n")
     result = CliRunner().invoke(main, ["check", str(tmp_path), "--verbose"])
     assert "chatkit SDK: installed openai-chatkit" in result.output + (result.stderr if result.stderr_bytes else "")
+
+
+def test_a_declared_release_is_judged_by_its_measured_contract(isolated_facts, tmp_path):
+    from chatkit_fix.config import load_settings
+    from chatkit_fix.project import Project
+
+    write_files(tmp_path, {"a/requirements.txt": "openai-chatkit==1.6.5\n", "a/store.py": "",
+                           "b/requirements.txt": "openai-chatkit==0.0.2\n", "b/store.py": ""})
+    project = Project.discover(tmp_path, load_settings(tmp_path), [tmp_path])
+    declared = store_analysis.contract(project, tmp_path / "a/store.py")
+    assert declared.origin == "measured facts of openai-chatkit 1.6.5 (pinned in a/requirements.txt (openai-chatkit==1.6.5))"
+    assert declared.by_name["load_thread_items"].params == ("thread_id", "after", "limit", "order", "context")
+    unmeasured = store_analysis.contract(project, tmp_path / "b/store.py")
+    assert unmeasured.origin.startswith("installed openai-chatkit") and "no facts were measured for openai-chatkit 0.0.2" in unmeasured.origin

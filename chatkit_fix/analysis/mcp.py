@@ -881,17 +881,6 @@ def delete_arguments(ctx, call: ast.Call, doomed: list[ast.AST]) -> list:
     return edits
 
 
-# ---- versions -------------------------------------------------------------------------------------------------------
-
-
-def mcp_major(project) -> int:
-    """The mcp major version the project gets: declared pins first, an unbounded pin meaning the newest (2)."""
-    from ..sdk import declared_major
-
-    major = declared_major(project.declared_versions, "mcp")
-    return 2 if major is None else major
-
-
 def guarded_by_import_error(module: Module, node: ast.AST) -> bool:
     """Inside a `try:` whose handlers catch ImportError: a compatibility shim for two versions."""
     child = node

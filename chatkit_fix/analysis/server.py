@@ -850,40 +850,6 @@ def _path_chatcmpl(project, path, depth: int) -> str | None:
     return reason
 
 
-# ---- versions ----------------------------------------------------------------------------------------------------
-
-
-def declared_version(project, distribution: str) -> tuple[int, int] | None:
-    """(major, minor) the project gets for `distribution`: an exact pin or an upper bound decides, an unbounded or
-    missing pin means the newest (None), and only when the project declares nothing does the installed one decide."""
-    from chatkit_fix.sdk import installed_version
-
-    declared = project.declared_versions if project is not None else {}
-    spec = declared.get(distribution)
-    if spec is None:
-        installed = installed_version(distribution)
-        return _version_tuple(installed) if installed else None
-    spec = spec.replace(" ", "")
-    exact = re.search(r"(?:===|==|~=|\^|~)v?(\d+)\.(\d+)", spec)
-    if exact:
-        return int(exact.group(1)), int(exact.group(2))
-    upper = re.search(r"<(=?)(\d+)\.(\d+)", spec)
-    if upper:
-        major, minor = int(upper.group(2)), int(upper.group(3))
-        if upper.group(1) == "=":
-            return major, minor
-        return (major, minor - 1) if minor > 0 else (major - 1, 99)
-    bare = re.fullmatch(r"v?(\d+)\.(\d+)(\.[\dx*]+)*", spec)
-    if bare:
-        return int(bare.group(1)), int(bare.group(2))
-    return None
-
-
-def _version_tuple(text: str | None) -> tuple[int, int] | None:
-    match = re.match(r"(\d+)\.(\d+)", text or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 # ---- definitions across the project ------------------------------------------------------------------------------
 
 

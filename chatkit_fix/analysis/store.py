@@ -74,11 +74,12 @@ class Contract:
 _CONTRACTS: dict[int, tuple[dict, Contract]] = {}
 
 
-def contract() -> Contract:
-    """The Store contract of the SDK chatkit-fix was told to read (installed, CHATKIT_FIX_CHATKIT_PATH, or bundled)."""
-    from chatkit_fix.sdk import chatkit_facts
+def contract(project=None, for_path=None) -> Contract:
+    """The Store contract of the openai-chatkit release the service of `for_path` gets (chatkit_fix.sdk: declared,
+    else installed or CHATKIT_FIX_CHATKIT_PATH)."""
+    from chatkit_fix.sdk import chatkit_facts_for
 
-    facts = chatkit_facts()
+    facts = chatkit_facts_for(project, for_path)
     cached = _CONTRACTS.get(id(facts))
     if cached is not None and cached[0] is facts:
         return cached[1]
@@ -948,7 +949,7 @@ def _bound_at_module_level(tree: ast.Module, name: str) -> bool:
 
 def not_found_error(ctx: PythonContext):
     """(local name of NotFoundError, import edit or None)."""
-    names, edits = ensure_chatkit_imports(ctx, {"NotFoundError": contract().not_found_module})
+    names, edits = ensure_chatkit_imports(ctx, {"NotFoundError": contract(ctx.project, ctx.path).not_found_module})
     return names["NotFoundError"], edits
 
 

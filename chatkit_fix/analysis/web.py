@@ -277,7 +277,9 @@ def is_known_distribution(project, module: str) -> bool:
         return False
     if top in sys.stdlib_module_names:
         return True
-    declared = {re.sub(r"[-_.]+", "_", name).lower() for name in project.declared_versions}
+    from chatkit_fix.versions import declared_names
+
+    declared = {re.sub(r"[-_.]+", "_", name).lower() for name in declared_names(project)}
     if top.lower() in declared:
         return True
     import importlib.util
