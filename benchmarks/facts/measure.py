@@ -90,6 +90,11 @@ def run_once(experiment: Experiment, release: str, as_of: str | None) -> dict:
         python = env_for([f"{experiment.package}=={release}", *experiment.with_], as_of, companions)
     except EnvError as exc:
         return {"unusable": f"cannot install: {str(exc).strip().splitlines()[-1][:200]}"}
+    return run_in(experiment, python)
+
+
+def run_in(experiment: Experiment, python: Path) -> dict:
+    """The experiment's answer from a fresh interpreter of the environment of `python`."""
     env = {**os.environ, **QUIET_AGENTS}
     env.pop("PYTHONPATH", None)
     with _fake_openai(experiment.fake_openai) as fake_env:
