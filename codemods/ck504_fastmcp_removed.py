@@ -134,7 +134,7 @@ def _check_import(ctx, module: Module, statement, release: str):
             return ctx.finding(ctx.header_span(statement), message, fix=edits, hint=f"from {new} import ...")
         if statement.module == "mcp.server" and any(a.name == "FastMCP" for a in statement.names):
             # mcp 2 has the package mcp.server but no FastMCP in it: the error is ImportError, not ModuleNotFoundError
-            message = (f"`{ctx.segment(statement).splitlines()[0].strip()}` fails under mcp 2 (`ImportError: cannot "
+            message = (f"`{ctx.segment(statement).splitlines()[0].strip()}` fails under {release} (`ImportError: cannot "
                        "import name 'FastMCP' from 'mcp.server'`): the class is `mcp.server.mcpserver.MCPServer`")
             return ctx.finding(ctx.header_span(statement), message,
                                fix=_rename_aliases(ctx, module, statement), hint="from mcp.server import MCPServer")
@@ -315,7 +315,7 @@ RULE.cases(
              "mcp = MCPServer(\n    \"Todo MCP Server\"\n)\n\nregister_tools(mcp)\n\n"
              "if __name__ == \"__main__\":\n    mcp.run(transport=\"streamable-http\", json_response=True, port=8001)\n"},
             findings=[
-                ("mcp_server.py", 1, 1, "`from mcp.server.fastmcp import FastMCP` fails under mcp 2 (`ModuleNotFoundError"),
+                ("mcp_server.py", 1, 1, "`from mcp.server.fastmcp import FastMCP` fails under mcp 2.3.0 (`ModuleNotFoundError"),
                 ("mcp_server.py", 4, 7, "FastMCP(...) no longer takes transport settings (json_response="),
             ], name="import and constructor (BaselHussain's shape)",
         ),
@@ -337,12 +337,12 @@ RULE.cases(
              "    return a\n\nif isinstance(server, FastMCP):\n    server.run()\n"},
             {"srv.py": "from mcp.server import MCPServer\n\nserver = MCPServer('tasks')\n\n@server.tool()\ndef add(a: int) -> int:\n"
              "    return a\n\nif isinstance(server, MCPServer):\n    server.run()\n"},
-            findings=[("srv.py", 1, 1, "`from mcp.server import FastMCP` fails under mcp 2 (`ImportError: cannot import name 'FastMCP'")], name="mcp.server re-export, unbounded pin",
+            findings=[("srv.py", 1, 1, "`from mcp.server import FastMCP` fails under mcp 2.3.0 (`ImportError: cannot import name 'FastMCP'")], name="mcp.server re-export, unbounded pin",
         ),
         Invalid(
             {**MCP2, "app.py": "import mcp.server.fastmcp as fm\n\nserver = fm.FastMCP('x')\n"},
             {"app.py": "import mcp.server.mcpserver as fm\n\nserver = fm.MCPServer('x')\n"},
-            findings=[("app.py", 1, 1, "`import mcp.server.fastmcp as fm` fails under mcp 2 (`ModuleNotFoundError")], name="module import",
+            findings=[("app.py", 1, 1, "`import mcp.server.fastmcp as fm` fails under mcp 2.3.0 (`ModuleNotFoundError")], name="module import",
         ),
         Invalid(
             {**MCP2, "tools.py": "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('x', port=9000)\n",
@@ -351,7 +351,7 @@ RULE.cases(
              "# chatkit-fix: TODO[CK504] move port= from the constructor to run()/streamable_http_app() (`mcp` is run from "
              "another module)\nmcp = MCPServer('x', port=9000)\n"},
             findings=[
-                ("tools.py", 1, 1, "`from mcp.server.fastmcp import FastMCP` fails under mcp 2 (`ModuleNotFoundError"),
+                ("tools.py", 1, 1, "`from mcp.server.fastmcp import FastMCP` fails under mcp 2.3.0 (`ModuleNotFoundError"),
                 ("tools.py", 3, 7, "FastMCP(...) no longer takes transport settings (port=) under mcp 2"),
             ], name="run elsewhere: TODO",
         ),

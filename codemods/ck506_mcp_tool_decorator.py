@@ -153,6 +153,7 @@ RULE.cases(
             {"server.py": "from mcp.server.fastmcp import FastMCP\n\nmcp = FastMCP('x')\n\n"
              "@mcp.tool()\ndef add(a: int) -> int:\n    return a\n"},
             name="mcp 1 declared: FastMCP refuses it too",
+            findings=[("server.py", 5, 2, "the server fails at import under mcp 1.30.0 (`TypeError: The @tool decorator")],
         ),
         Invalid(
             {**MCP2, "server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n",

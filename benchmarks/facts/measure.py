@@ -224,13 +224,22 @@ def record(experiment: Experiment, results: dict[str, dict], command: str) -> di
         "unusable": {v: r["unusable"] for v, r in results.items() if "unusable" in r},
         "environments": {v: r.get("environment") for v, r in results.items() if "unusable" not in r},
     }
-    document = json.loads(FACTS.read_text()) if FACTS.exists() else {"facts": {}}
-    document["facts"][experiment.fact] = entry
-    document["facts"] = dict(sorted(document["facts"].items()))
-    tmp = FACTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(document, indent=1) + "\n")
-    os.replace(tmp, FACTS)
+    import fcntl
+
+    with open(_lock_path(), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two drivers at once must not drop each other's facts
+        document = json.loads(FACTS.read_text()) if FACTS.exists() else {"facts": {}}
+        document["facts"][experiment.fact] = entry
+        document["facts"] = dict(sorted(document["facts"].items()))
+        tmp = FACTS.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=1) + "\n")
+        os.replace(tmp, FACTS)
     return entry
+
+
+def _lock_path() -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    return CACHE / "version-facts.lock"
 
 
 def main(argv: list[str] | None = None) -> int:
