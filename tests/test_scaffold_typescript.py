@@ -30,12 +30,15 @@ def typescript_workspace() -> Path:
     cache = Path(os.environ.get("CHATKIT_FIX_TEST_CACHE") or Path.home() / ".cache" / "chatkit-fix-tests")
     workspace = cache / "scaffold-typescript"
     workspace.mkdir(parents=True, exist_ok=True)
-    wanted = (SUPPORT / "package.json").read_text()
+    # the committed lock file pins every package: `npm ci` installs exactly it, so a release cannot change the check
+    manifest, lock = (SUPPORT / "package.json").read_text(), (SUPPORT / "package-lock.json").read_text()
+    wanted = manifest + lock
     installed_marker = workspace / "node_modules" / ".installed-package.json"
     if not installed_marker.exists() or installed_marker.read_text() != wanted:
-        (workspace / "package.json").write_text(wanted)
+        (workspace / "package.json").write_text(manifest)
+        (workspace / "package-lock.json").write_text(lock)
         result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=workspace,
             check=False,
             capture_output=True,
@@ -43,7 +46,7 @@ def typescript_workspace() -> Path:
             timeout=600,
         )
         if result.returncode != 0:
-            pytest.skip(f"npm install failed (offline?): {result.stderr[-2000:]}")
+            pytest.skip(f"npm ci failed (offline?): {result.stderr[-2000:]}")
         installed_marker.write_text(wanted)
     shim = workspace / "node_modules" / "vite"
     shim.mkdir(exist_ok=True)
