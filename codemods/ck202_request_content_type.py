@@ -20,7 +20,8 @@ body = {"type": "threads.create",
         "params": {"input": {"content": [{"type": "input_text", "text": "Hi"}],
                              "attachments": [], "inference_options": {}}}}
 ```
-The required fields are read from the installed `chatkit.types` models.
+The required fields are those measured for the openai-chatkit release the project declares, else those of the
+installed `chatkit.types` models.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ RULE.cases(
             ('        code="authentication_required",\n',
              '        code="custom",\n'),
             filename="chatkit_server.py",
-            findings=[(4, 11, "ErrorEvent(...): code='authentication_required' is not a code of the installed SDK ('custom'")],
+            findings=[(4, 11, "ErrorEvent(...): code='authentication_required' is not a code openai-chatkit 1.6.5 accepts ('custom'")],
             name="invalid code",
         ),
         Edited(
@@ -202,7 +202,7 @@ RULE.cases(
             "def fail(exc):\n"
             "    return ck.ErrorEvent(code='custom', message=str(exc), allow_retry=True,)\n",
             filename="errors.py",
-            findings=[(4, 12, "ErrorEvent(...): code='processing_error' is not a code of the installed SDK ('custom', 'stream.error')")],
+            findings=[(4, 12, "ErrorEvent(...): code='processing_error' is not a code openai-chatkit 1.6.5 accepts ('custom', 'stream.error')")],
             name="module alias, error= and code",
         ),
         Edited(

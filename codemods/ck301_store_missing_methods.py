@@ -8,9 +8,10 @@ save_attachment`. The three attachment methods are the ones most often forgotten
 never calls them, but they are abstract all the same. A class that is handed to `ChatKitServer` without subclassing
 `Store` starts, and then fails with `AttributeError` on the first request that needs the missing method.
 
-The list of methods is read from the installed `chatkit.store.Store` when chatkit-fix runs (or from the bundled
-description of openai-chatkit 1.6.x when chatkit is not importable; `--verbose` says which): a new SDK that adds an
-abstract method makes this rule ask for it.
+The list of methods is the one measured for the openai-chatkit release the project declares (`python
+benchmarks/facts/measure.py chatkit-sdk-contract`: the same in every release from 1.0.0 to 1.6.5); a project that
+declares none is judged by the installed `chatkit.store.Store`, read when chatkit-fix runs (`--verbose` says which),
+so a new SDK that adds an abstract method makes this rule ask for it.
 
 ## Wrong
 ```python

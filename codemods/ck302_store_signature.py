@@ -15,7 +15,8 @@ ChatKit calls store methods both ways: with keywords (`load_thread(thread_id, co
 - a plain `def` where the SDK awaits the method fails after the HTTP 200 with
   `TypeError: object NoneType can't be used in 'await' expression`, and the stream dies.
 
-The expected signatures are read from the installed `chatkit.store.Store` when chatkit-fix runs.
+The expected signatures are those measured for the openai-chatkit release the project declares, else those of the
+installed `chatkit.store.Store`.
 
 ## Wrong
 ```python

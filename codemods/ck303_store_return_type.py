@@ -10,7 +10,7 @@ ChatKit reads `page.data`, `page.has_more` and `page.after`. A dict or a list re
 fail later with an `AttributeError` on `None`, far from the cause, and `ValueError`/`KeyError` cannot be told apart
 from real bugs by the code that maps `NotFoundError` to a 404.
 
-`Page`'s fields are read from the installed SDK.
+`Page`'s fields are those measured for the openai-chatkit release the project declares, else the installed SDK's.
 
 ## Wrong
 ```python
