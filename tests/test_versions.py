@@ -142,3 +142,20 @@ def test_the_versions_module_knows_no_rule():
     import re
 
     assert not re.search(r"\bCK\d{3}\b", source)
+
+
+def test_verbose_check_names_the_version_judged_per_service(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from chatkit_fix.cli import main
+
+    write_files(tmp_path, {
+        "backend/requirements.txt": "openai-agents==0.24.0\n",
+        "support/pyproject.toml": "[project]\nname = 's'\ndependencies = ['openai-agents>=0.20']\n",
+        "app.py": "x = 1\n",
+    })
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--verbose"])
+    output = result.output + (result.stderr if result.stderr_bytes else "")
+    assert "version: openai-agents 0.24.0: pinned in backend/requirements.txt (openai-agents==0.24.0)" in output
+    assert (f"version: openai-agents {newest('openai-agents')}: newest known release (unbounded openai-agents>=0.20 "
+            "in support/pyproject.toml)") in output
