@@ -7,8 +7,9 @@ sits after the block, or the stream is returned out of it), the session is alrea
 `mcp.shared.exceptions.MCPError: Connection closed` and ChatKit streams a `stream.error` event instead of an answer.
 Two related shapes break the same way under load: a client shared by the whole app (a module global, a singleton
 getter, a cache) entered with `async with` per request, so one request closes the session another is using; and
-`connect()` called in one task (a request) while `cleanup()` runs in another, which anyio refuses
-(`Attempted to exit cancel scope in a different task`).
+`connect()` (or a hand-made `__aenter__()`) called in one task (a request) while `cleanup()` (`__aexit__()`) runs in
+another, which anyio refuses (`Attempted to exit cancel scope in a different task`). A shared client that the first
+request connects once (under a "not connected yet" test) and that is closed only when that connect fails is fine.
 
 ## Wrong
 ```python
@@ -59,7 +60,7 @@ from chatkit_fix.analysis.mcp import (
 )
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import walk
+from chatkit_fix.pyast import ancestors, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -68,12 +69,14 @@ RULE = rule(
     safety=Safety.SAFE,
     summary="the MCP session closes before the agent's stream ends, or is shared across request tasks",
     url="https://openai.github.io/openai-agents-python/mcp/",
-    triggers=((b"async with", b"mcp"), (b"async with", b"MCP"), (b".connect(", b"mcp"), (b".connect(", b"MCP")),
+    triggers=((b"async with", b"mcp"), (b"async with", b"MCP"), (b".connect(", b"mcp"), (b".connect(", b"MCP"),
+              (b".__aenter__(", b"mcp"), (b".__aenter__(", b"MCP")),
     module=__name__,
     explanation=__doc__,
 )
 
 CLOSED = "mcp.shared.exceptions.MCPError: Connection closed"
+CONNECTS = ("connect", "__aenter__")  # entering the client by hand is connecting it
 
 
 @RULE.check
@@ -84,7 +87,7 @@ def check(ctx):
     for node in walk(ctx.tree):
         if isinstance(node, ast.AsyncWith):
             yield from _check_with(ctx, module, node, once, reported)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect":
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CONNECTS:
             finding = _check_connect(ctx, module, node, once, reported)
             if finding is not None:
                 yield finding
@@ -167,10 +170,14 @@ def _lexical(ctx, module: Module, function, with_node: ast.AsyncWith, name: str)
                 hint="consume the stream inside the block (`async for event in ...: yield event`)",
             )
     end_line = statement_end_line(with_node)
+    rebinds = [n for n in own_nodes(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+               and n.lineno > end_line]
     late = [
         n for n in own_nodes(function)
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.lineno > end_line
         and (n.id in streams or (n.id in agents and _in_runner_call(module, n)))
+        and not _exclusive(module, with_node, n)
+        and not any(r.id == n.id and r.lineno < n.lineno and not _exclusive(module, r, n) for r in rebinds)
     ]
     if not late:
         return
@@ -182,6 +189,27 @@ def _lexical(ctx, module: Module, function, with_node: ast.AsyncWith, name: str)
     fix = _move_inside(ctx, module, block, index, late, streams | agents)
     yield ctx.finding(ctx.header_span(consumer), message, fix=fix, hint=hint,
                       safety=None if fix else Safety.REPORT)
+
+
+def _exclusive(module: Module, first: ast.AST, second: ast.AST) -> bool:
+    """Whether two nodes sit in branches of one `if` (or `match`) that never both run: a use in the `else` of the
+    branch that opened the client is another run, without it."""
+    path = {}
+    child = first
+    for parent in ancestors(first, module.parents):
+        path[id(parent)] = child
+        child = parent
+    child = second
+    for parent in ancestors(second, module.parents):
+        if id(parent) in path:
+            other = path[id(parent)]
+            if isinstance(parent, ast.If):
+                return (other in parent.body) != (child in parent.body)
+            if isinstance(parent, ast.Match):
+                return other is not child
+            return False
+        child = parent
+    return False
 
 
 def _agent_names(module: Module, statements, tracked: set[str]) -> set[str]:
@@ -281,9 +309,10 @@ def _check_connect(ctx, module: Module, call: ast.Call, once: set, reported: set
     origin = flow.origin(target)
     key = expression_key(target)
     if origin.kind == "shared" and origin.cls is not None:
-        same_task_cleanup = key is not None and any(
-            use.kind == "cleanup" and use.function is function for use in uses_of(module, key, function)
-        )
+        cleanups = [use for use in uses_of(module, key) if use.kind == "cleanup"] if key is not None else []
+        if _connected_once(module, call, key) and all(_undoes_failed_connect(module, use.node, call) for use in cleanups):
+            return None  # connected by the first request and kept; closed only when that connect fails
+        same_task_cleanup = any(use.function is function for use in cleanups)
         if same_task_cleanup:
             message = (f"`{key}` is shared by every request but connected and cleaned up per request: concurrent "
                        f"requests close each other's MCP session ({CLOSED})")
@@ -302,6 +331,38 @@ def _check_connect(ctx, module: Module, call: ast.Call, once: set, reported: set
             hint="connect shared clients once in the FastAPI lifespan (per user: a fresh `async with` client per request)",
         )
     return None
+
+
+def _connected_once(module: Module, call: ast.Call, key: str | None) -> bool:
+    """The connect runs only while the client is not connected yet: under an `if` that tests the client itself
+    (`server.session is None`) or a flag the same branch sets (`if not connected: ...; connected = True`)."""
+    if key is None:
+        return False
+    function = module.enclosing_function(call)
+    child = call
+    for parent in ancestors(call, module.parents):
+        if parent is function:
+            return False
+        if isinstance(parent, ast.If) and any(child is statement for statement in parent.body):
+            tested = {expression_key(n) for n in walk(parent.test) if isinstance(n, (ast.Name, ast.Attribute))}
+            if any(name == key or name.startswith(key + ".") for name in tested if name):
+                return True
+            flags = {expression_key(t) for statement in parent.body for node in walk(statement)
+                     if isinstance(node, ast.Assign) for t in node.targets}
+            if tested & (flags - {None}):
+                return True
+        child = parent
+    return False
+
+
+def _undoes_failed_connect(module: Module, cleanup: ast.AST, connect: ast.Call) -> bool:
+    """A cleanup in the `except` of the `try` around the connect: it closes a connect that failed, in its own task."""
+    for parent in ancestors(cleanup, module.parents):
+        if isinstance(parent, ast.ExceptHandler):
+            handler = parent
+            owner = module.parents.get(handler)
+            return isinstance(owner, ast.Try) and any(connect in walk(statement) for statement in owner.body)
+    return False
 
 
 def _stored_for_later(module: Module, function, name: str) -> bool:
@@ -384,6 +445,23 @@ RULE.cases(
             "    return result.final_output\n",
             filename="ask3.py", name="stream read to its end inside the block",
         ),
+        Valid(
+            "from agents import Agent, Runner\nfrom agents.mcp import MCPServerSse\n\n"
+            "async def tutor(question, url):\n    if url:\n"
+            "        async with MCPServerSse(params={'url': url}) as tools:\n"
+            "            agent = Agent(name='tutor', mcp_servers=[tools])\n"
+            "            result = Runner.run_streamed(agent, question)\n"
+            "            async for event in result.stream_events():\n                yield event\n"
+            "    else:\n        agent = Agent(name='tutor')\n        result = Runner.run_streamed(agent, question)\n"
+            "        async for event in result.stream_events():\n            yield event\n",
+            filename="tutor.py", name="the branch without MCP runs its own agent",
+        ),
+        Valid(
+            "from agents.mcp import MCPServerStdio\n\nnotes = MCPServerStdio(params={'command': 'npx'})\n\n"
+            "async def ensure_notes():\n    try:\n        if notes.session is None:\n            await notes.connect()\n"
+            "    except Exception:\n        await notes.cleanup()\n        raise\n",
+            filename="notes.py", name="shared client connected once by the first request, closed only when that connect fails",
+        ),
     ],
     invalid=[
         Edited(
@@ -463,6 +541,22 @@ RULE.cases(
             "        await self.server.connect()\n        try:\n            return await run(self.server, q)\n"
             "        finally:\n            await self.server.cleanup()\n",
             None, filename="tools.py", name="attribute connected and cleaned per call", findings=[(8, 9, "`self.server` is shared by every request but connected")],
+        ),
+        Invalid(
+            "from agents.mcp import MCPServerStdio\n\nclass Sessions:\n    def __init__(self):\n        self._servers = {}\n\n"
+            "    async def open(self, session_id, dsn):\n        server = MCPServerStdio(params={'command': 'pg-mcp', 'args': [dsn]})\n"
+            "        await server.__aenter__()\n        self._servers[session_id] = server\n\n"
+            "    async def close(self, session_id):\n        server = self._servers.pop(session_id)\n"
+            "        await server.__aexit__(None, None, None)\n",
+            None, filename="sessions.py", name="entered by hand in one request, exited in another",
+            findings=[(9, 9, "`server` is connected inside a request task and kept for later requests")],
+        ),
+        Invalid(
+            "from fastapi import FastAPI\nfrom agents.mcp import MCPServerStdio\n\nnotes = MCPServerStdio(params={'command': 'npx'})\n"
+            "app = FastAPI()\n\nasync def ensure_notes():\n    if notes.session is None:\n        await notes.connect()\n\n"
+            "@app.on_event('shutdown')\nasync def close_notes():\n    await notes.cleanup()\n",
+            None, filename="notes.py", name="connected once by a request, cleaned up by the shutdown task",
+            findings=[(9, 9, "`notes` is a shared MCP client connected inside a request task")],
         ),
     ],
 )
