@@ -23,8 +23,9 @@ tools = httpx.post(MCP_URL, headers={"mcp-session-id": session},
 async with MCPServerStreamableHttp(params={"url": MCP_URL}) as server:
     agent = Agent(name="Assistant", mcp_servers=[server])
 ```
-Only Python is checked (shell scripts that probe a server with curl are out of scope). Test files and hidden tooling
-folders (`.claude/`, `.github/`) are left alone: probing a server by hand is what a protocol test does. JSON-RPC
+Only Python is checked (shell scripts that probe a server with curl are out of scope). Tests and hidden tooling
+folders (`.claude/`, `.github/`) are left alone: probing a server by hand is what a protocol test does (test files,
+and wherever they live `test_*` functions and classes made of `test_*` methods). JSON-RPC
 sent over stdio is not an HTTP session and is not reported; one finding is made per hand-made client (the top-level
 class or function holding it). Replacing `MCPServerSse` by
 `MCPServerStreamableHttp` is an unsafe fix: it is right only when the server really speaks Streamable HTTP.
@@ -120,6 +121,8 @@ def _manual_sessions(ctx, module: Module):
     for scope, found in per_scope.items():
         if not _makes_http_calls(module, scope if scope is not None else ctx.tree):
             continue  # JSON-RPC over stdio or a queue: not an HTTP session
+        if scope is not None and _is_test(scope):
+            continue  # a test probing a server by hand, wherever its file lives
         found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
         anchor, _ = found[0]
         kinds = sorted({what for _, what in found})
@@ -130,6 +133,14 @@ def _manual_sessions(ctx, module: Module):
             f"replies are easy to get wrong (HTTP 400 `Missing session ID`, 404 `Session not found`)",
             hint="use the Agents SDK client: `MCPServerStreamableHttp(params={'url': ...})` in `Agent(mcp_servers=[...])`",
         )
+
+
+def _is_test(scope: ast.AST) -> bool:
+    """A test by what it is: a `test_*` function, or a class of `test_*` methods (a verification harness)."""
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return scope.name.startswith("test_")
+    methods = [m for m in scope.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name != "__init__"]
+    return bool(methods) and sum(m.name.startswith("test_") for m in methods) * 2 > len(methods)
 
 
 def _outermost_scope(module: Module, node: ast.AST):
@@ -300,6 +311,15 @@ RULE.cases(
             "async def handle(request: Request, client: httpx.AsyncClient):\n"
             "    sid = request.headers.get(MCP_SESSION_ID_HEADER)\n    return await client.post(URL, json={})\n",
             filename="gateway/proxy.py", name="header name as a constant",
+        ),
+        Valid(
+            "import requests\n\nclass EndpointCheck:\n    def __init__(self):\n        self.url = 'http://localhost:8000/mcp'\n\n"
+            "    def test_tools_list(self):\n        body = {'jsonrpc': '2.0', 'id': 1, 'method': 'tools/list', 'params': {}}\n"
+            "        return requests.post(self.url, json=body).ok\n\n"
+            "    def test_tools_call(self):\n        body = {'jsonrpc': '2.0', 'id': 2, 'method': 'tools/call', 'params': {}}\n"
+            "        return requests.post(self.url, json=body).ok\n\n"
+            "if __name__ == '__main__':\n    check = EndpointCheck()\n    print(check.test_tools_list(), check.test_tools_call())\n",
+            filename="verify_endpoint.py", name="a verification harness of test_ methods outside tests/",
         ),
     ],
     invalid=[
