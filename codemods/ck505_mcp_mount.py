@@ -28,8 +28,11 @@ async def lifespan(app):
 app = FastAPI(lifespan=lifespan)
 app.mount("/", mcp.streamable_http_app(stateless_http=True))  # serves /mcp; mount it after the other routes
 ```
+The rule reads mounts at module level and in app factories (`create_app()`), the sub-app and the path through the
+names they are held in; any prefix ending in the sub-app's own path doubles it (`/api/mcp` serves `/api/mcp/mcp`).
 The lifespan fix wraps the existing lifespan's `yield` (or adds a lifespan); the path fix changes the mount path
-only when the mount is the module's last route registration, since a mount at `/` shadows routes added after it.
+only when the mount is the module's last route registration, since a mount at `/` shadows routes added after it,
+and only when the path is written in the mount (a constant may be used elsewhere: report).
 Stateful mode with several workers (`--workers`, `gunicorn -w`, `uvicorn.run(workers=...)`) is reported: use
 `stateless_http=True` or sticky sessions.
 """
@@ -41,6 +44,7 @@ from pathlib import Path
 
 from chatkit_fix.analysis import launch
 from chatkit_fix.analysis.mcp import (
+    Flow,
     Module,
     add_keyword,
     free_name,
@@ -74,11 +78,26 @@ ROUTE_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "ap
                  "include_router", "add_api_route", "add_route", "mount", "add_websocket_route", "host")
 
 
-def _mcp_app(module: Module, node: ast.AST) -> tuple[ast.Call, ast.AST] | None:
-    """(streamable_http_app call, MCP server receiver) for an app expression or a module name bound to one."""
+def _values(module: Module, node: ast.AST) -> list[ast.AST]:
+    """What a name stands for where it is read: the values its function assigns it, else the module's."""
+    if not isinstance(node, ast.Name):
+        return [node]
+    function = module.enclosing_function(node)
+    if function is not None:
+        bound = Flow(module, function).bindings.get(node.id)
+        if bound:
+            return [value for how, value, index in bound if how == "assign" and index is None]
+    return list(module.globals.get(node.id, ()))
+
+
+def _mcp_app(module: Module, node: ast.AST, depth: int = 0) -> tuple[ast.Call, ast.AST] | None:
+    """(streamable_http_app call, MCP server receiver) for an app expression or a name bound to one (in the function
+    that mounts it, or at module level)."""
     if isinstance(node, ast.Name):
-        for value in module.globals.get(node.id, ()):
-            found = _mcp_app(module, value)
+        if depth > 4:
+            return None
+        for value in _values(module, node):
+            found = _mcp_app(module, value, depth + 1)
             if found is not None:
                 return found
         return None
@@ -88,22 +107,39 @@ def _mcp_app(module: Module, node: ast.AST) -> tuple[ast.Call, ast.AST] | None:
     return None
 
 
+def _mount_path(module: Module, node: ast.AST | None) -> tuple[str | None, bool]:
+    """(the path a mount is given, written there as a literal): a literal, or a constant holding one."""
+    value = literal(node) if node is not None else None
+    if isinstance(value, str):
+        return value, True
+    if isinstance(node, ast.Name):
+        values = [literal(v) for v in _values(module, node)]
+        if len(values) == 1 and isinstance(values[0], str):
+            return values[0], False
+    return None, False
+
+
+def _app_constructor(module: Module, node: ast.AST) -> ast.Call | None:
+    """The FastAPI/Starlette constructor a name is bound to, in its function (a `create_app()` factory) or module."""
+    for value in _values(module, node):
+        if is_fastapi_app(module, value):
+            return value
+    return None
+
+
 def _mounts(module: Module):
-    """(mount call, path node, app node, parent app constructor or None) for app.mount(...) and Mount(...)."""
-    apps = {}
-    for statement in module.tree.body:
-        if isinstance(statement, ast.Assign) and is_fastapi_app(module, statement.value):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    apps[target.id] = statement.value
+    """(mount call, path node, app node, parent app constructor or None, app name) for app.mount(...), Mount(...)."""
     for call in walk(module.tree):
         if not isinstance(call, ast.Call):
             continue
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "mount" and isinstance(func.value, ast.Name) and func.value.id in apps:
+        if isinstance(func, ast.Attribute) and func.attr == "mount" and isinstance(func.value, ast.Name):
+            owner = _app_constructor(module, func.value)
+            if owner is None:
+                continue
             path = call.args[0] if call.args else (keyword(call, "path").value if keyword(call, "path") else None)
             app = call.args[1] if len(call.args) > 1 else (keyword(call, "app").value if keyword(call, "app") else None)
-            yield call, path, app, apps[func.value.id], func.value.id
+            yield call, path, app, owner, func.value.id
         elif module.refers_to(func, "starlette", "Mount"):
             path = call.args[0] if call.args else (keyword(call, "path").value if keyword(call, "path") else None)
             app = call.args[1] if len(call.args) > 1 else (keyword(call, "app").value if keyword(call, "app") else None)
@@ -227,7 +263,7 @@ def _inner_path(module: Module, app_call: ast.Call, receiver: ast.AST) -> str | 
 
 
 def _check_path(ctx, module: Module, mount: ast.Call, path_node, app_call, receiver, app_name):
-    mount_path = literal(path_node) if path_node is not None else None
+    mount_path, written_here = _mount_path(module, path_node)
     inner = _inner_path(module, app_call, receiver)
     if not isinstance(mount_path, str) or inner is None:
         return None
@@ -241,6 +277,9 @@ def _check_path(ctx, module: Module, mount: ast.Call, path_node, app_call, recei
     hint = f"mount it at {intended!r} (after the other routes) so it serves at {outer!r}"
     if app_name is None or _routes_after(module, mount, app_name):
         return ctx.finding(ctx.header_span(mount), message, hint=hint + "; routes are added after this mount here",
+                           safety=Safety.REPORT)
+    if not written_here:
+        return ctx.finding(ctx.header_span(mount), message, hint=hint + f"; the path comes from `{ctx.segment(path_node)}`",
                            safety=Safety.REPORT)
     return ctx.finding(ctx.header_span(mount), message, fix=ctx.replace(path_node, ctx.string_literal(intended)), hint=hint)
 
@@ -407,6 +446,22 @@ RULE.cases(
             {"server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\napp = mcp.streamable_http_app()\n",
              "Dockerfile": "FROM python:3.12\nCMD [\"gunicorn\", \"-w\", \"4\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"server:app\"]\n"},
             None, findings=[("server.py", 3, 7, "stateful MCP sessions live in one process,")], name="stateful with 4 gunicorn workers",
+        ),
+        Edited(
+            "from contextlib import asynccontextmanager\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\n"
+            "mcp = MCPServer('tools')\n\n@asynccontextmanager\nasync def lifespan(app):\n    async with mcp.session_manager.run():\n"
+            "        yield\n\ndef create_app() -> FastAPI:\n    app = FastAPI(lifespan=lifespan)\n    tools = mcp.streamable_http_app()\n"
+            "    app.mount('/mcp', tools)\n    return app\n",
+            ("    app.mount('/mcp', tools)\n", "    app.mount('/', tools)\n"),
+            filename="factory.py", name="an app factory mounting the app it built in a local",
+            findings=[(15, 5, "mounted at '/mcp', the MCP app (which routes at '/mcp' itself) serves at '/mcp/mcp'")],
+        ),
+        Invalid(
+            "import contextlib\nfrom fastapi import FastAPI\nfrom mcp.server.mcpserver import MCPServer\n\nMCP_PREFIX = '/api/mcp'\n"
+            "mcp = MCPServer('t')\n\n@contextlib.asynccontextmanager\nasync def lifespan(app):\n    async with mcp.session_manager.run():\n"
+            "        yield\n\napp = FastAPI(lifespan=lifespan)\napp.mount(MCP_PREFIX, mcp.streamable_http_app())\n",
+            None, filename="main.py", name="the prefix from a constant: reported, the constant left alone",
+            findings=[(14, 1, "mounted at '/api/mcp', the MCP app (which routes at '/mcp' itself) serves at '/api/mcp/mcp'")],
         ),
     ],
 )
