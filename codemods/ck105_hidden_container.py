@@ -84,7 +84,7 @@ def check(pctx, model):
         opening = opening_of(element.node)
         start = span(opening)[0]
         name = "ChatKit" if element.kind == "react" else "openai-chatkit"
-        where = "itself" if container == element.node else f"its container on line {ctx.line_of(span(container))}"
+        where = "it" if container == element.node else f"its container on line {ctx.line_of(span(container))}"
         message = (f"<{name}> is mounted while {where} is hidden with {hidden.how}: a web component initialised in a "
                    "display:none container may never render (field reports)")
         if hidden.visible is None:
@@ -118,6 +118,8 @@ class Values:
 def _hidden_ancestor(element, values: Values):
     own = _hidden(opening_of(element), values)
     if own is not None:
+        if own.visible is not None and _mounted_when(element, own.visible):
+            return None  # `{open && <ChatKit style={{display: open ? "flex" : "none"}} />}`: shown whenever mounted
         return element, own
     for kind, node in jsx_ancestors(element):
         if kind == "conditional":
@@ -126,6 +128,29 @@ def _hidden_ancestor(element, values: Values):
         if hidden is not None:
             return node, hidden
     return None
+
+
+def _mounted_when(element, condition: str) -> bool:
+    """Whether the element is mounted only under `condition` (an `&&` or a ternary right around it)."""
+    wanted = "".join(condition.split())
+    for kind, node in jsx_ancestors(element):
+        if kind == "element":
+            return False
+        if node.kind() == "binary_expression":
+            test = node.field("left")
+        else:
+            test = node.field("condition")
+            if node.field("alternative") is not None and _contains(node.field("alternative"), element):
+                continue  # mounted when the condition is false
+        if test is not None and "".join(condition_text(test).split()) == wanted:
+            return True
+    return False
+
+
+def _contains(node, inner) -> bool:
+    start, end = span(node)
+    inner_start, inner_end = span(inner)
+    return start <= inner_start and inner_end <= end
 
 
 def _resolved(found: Hidden | None, in_scope: bool) -> Hidden | None:
@@ -315,6 +340,8 @@ RULE.cases(
                       '        <ChatKit control={chatkit.control} className="h-[600px] w-full" />\n      </div>',
                       before='  const panelClass = open ? "flex flex-col" : "invisible";\n'),
               name="a computed class that only makes it invisible"),
+        Valid(_widget('      {open && <ChatKit control={chatkit.control} style={{ display: open ? "flex" : "none", height: 600 }} />}'),
+              name="hidden by its own style only when unmounted anyway"),
     ],
     invalid=[
         Invalid(_widget('      <div className={open ? "block" : "hidden"}>\n'
@@ -359,5 +386,9 @@ RULE.cases(
                        '        {open && <ChatKit control={chatkit.control} className="h-[600px] w-full" />}\n      </div>', SHARED_CLASSES),
                 findings=[("src/Widget.tsx", 11, 9, "<ChatKit> is mounted while its container on line 10 is hidden with the class")],
                 name="hidden through a class constant imported from another module"),
+        Invalid(_widget('      <ChatKit control={chatkit.control} style={{ display: open ? "flex" : "none", height: 600 }} />'),
+                _fixed('      {open && <ChatKit control={chatkit.control} style={{ display: open ? "flex" : "none", height: 600 }} />}'),
+                findings=[("src/Widget.tsx", 9, 7, "<ChatKit> is mounted while it is hidden with display: none")],
+                name="the element hides itself until a flag flips"),
     ],
 )
