@@ -34,6 +34,12 @@ from .sources import language_of
 # The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
 # (A Django or Flask endpoint of a ChatKit server names ChatKit, which puts it in scope by itself.)
 STACK = frozenset({"chatkit", "agents", "mcp", "openai", "fastapi", "starlette", "uvicorn", "jwt", "jose", "authlib"})
+# what each stack package defines or exports at its top: a package of that name without it is an application's own
+STACK_CORE = {
+    "chatkit": b"ChatKitServer", "agents": b"Runner", "mcp": b"ClientSession", "openai": b"AsyncOpenAI",
+    "fastapi": b"FastAPI", "starlette": b"Starlette", "uvicorn": b"Server", "jwt": b"PyJWT", "jose": b"JWTError",
+    "authlib": b"__version__",
+}
 # a file that names ChatKit is about ChatKit, whatever it imports (a literal prefix: one fast pass over the bytes)
 ABOUT_CHATKIT = (re.compile(rb"hat[Kk]it"),)
 PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
@@ -128,6 +134,7 @@ class Scope:
         self.project = project
         self._unit_of_folder: dict[str, Unit] = {}
         self._stack_folders: dict[str, bool] = {}
+        self._stack_packages: dict[str, bool] = {}
         self._folder_verdicts: dict[str, bool | None] = {}
         self._services: dict[str, bool] = {}
         self._first_names_of: dict[Unit, frozenset[str]] = {}
@@ -256,11 +263,26 @@ class Scope:
             relative = folder[len(str(unit.folder)) + 1:].split(os.sep)
             depth = 2 if relative[0] == "src" else 1
             package = relative[:depth]
-            return (
-                len(package) == depth and package[-1] in STACK
-                and self.project.has_file(os.path.join(str(unit.folder), *package, "__init__.py"))
-            )
+            if len(package) != depth or package[-1] not in STACK:
+                return False
+            top = os.path.join(str(unit.folder), *package)
+            return self.project.has_file(os.path.join(top, "__init__.py")) and self._defines_stack(top, package[-1])
         return any(part in STACK for part in folder[len(str(self.project.root)) + 1:].split(os.sep))
+
+    def _defines_stack(self, folder: str, name: str) -> bool:
+        """Whether the package at `folder` is the stack package `name` itself (it defines or exports the package's
+        core class), not an application's own package that happens to share the name (`app/chatkit/` importing
+        `chatkit.server`)."""
+        known = self._stack_packages.get(folder)
+        if known is None:
+            core = STACK_CORE[name]
+            exported = re.compile(rb"(?<![\w.])" + core + rb"\b")
+            known = bool(exported.search(self.project.peek_bytes(os.path.join(folder, "__init__.py")))) or any(
+                re.search(rb"class " + core + rb"\b", self.project.peek_bytes(path))
+                for path in self.project.files_under(Path(folder), "python") if str(path.parent) == folder
+            )
+            self._stack_packages[folder] = known
+        return known
 
     # ---- the decision ------------------------------------------------------------------------------------------
 

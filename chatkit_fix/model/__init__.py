@@ -18,10 +18,11 @@ from .calls import CallGraph, CallSite, Effect, Fact, Function, simple_effect
 from .modules import FUNCTION_TYPES, Module, own_nodes
 from .resolve import Ref, Resolver
 from .services import Service, Services
+from .web import Endpoint, Route, WebModel, WebObject
 
 __all__ = [
-    "ApplicationModel", "CallSite", "Effect", "Fact", "Function", "Module", "Ref", "Service", "model_of", "own_nodes",
-    "simple_effect", "FUNCTION_TYPES",
+    "ApplicationModel", "CallSite", "Effect", "Endpoint", "Fact", "Function", "Module", "Ref", "Route", "Service",
+    "WebObject", "model_of", "own_nodes", "simple_effect", "FUNCTION_TYPES",
 ]
 
 
@@ -37,6 +38,7 @@ class ApplicationModel:
         """Everything computed from the modules' contents, dropped whenever a fix pass changed a file."""
         self.resolver = Resolver(self)
         self.calls = CallGraph(self)
+        self.web = WebModel(self)
         self._generation = len(self.project.updates)
 
     def current(self) -> ApplicationModel:

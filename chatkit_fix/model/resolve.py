@@ -11,6 +11,7 @@ import ast
 from dataclasses import dataclass
 
 from ..pyast import walk
+from ..scope import STACK
 from .modules import FUNCTION_TYPES, Module, own_nodes
 
 MAX_DEPTH = 8
@@ -68,6 +69,10 @@ class Resolver:
             holder = model.module_named(owner, importer.path)
             if holder is not None:
                 found = self.member(Ref(module=holder), attribute, depth + 1)
+                if found is None and dotted.partition(".")[0] in STACK:
+                    # an application package named like the SDK (`app/chatkit/`) that lacks the name: the import
+                    # reaches the installed SDK, as it does when the application runs from above that package
+                    return Ref(external=dotted)
                 return found
             if model.services.is_project_package(owner, importer.path):
                 return None  # a project package without that module: a broken import, not an installed name
@@ -176,6 +181,65 @@ class Resolver:
 
     def subclass_of(self, module: Module, cls: ast.ClassDef, package: str, symbol: str) -> bool:
         return any(base.external and base.names(package, symbol) for base in self.bases(module, cls))
+
+    # ---- where values come from ---------------------------------------------------------------------------------
+
+    def value_site(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0):
+        """(module, node) of the expression that produced `expr`'s value: names and attributes are followed through
+        assignments, imports, `self.x = ...` and factory functions down to a call, a literal or a def. The same
+        object met through different names has the same site: that is how two mentions of one app are matched."""
+        if expr is None or depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Await):
+            return self.value_site(module, expr.value, scope, depth + 1)
+        if isinstance(expr, ast.Name):
+            function = scope
+            while function is not None:
+                local = _local_binding(function, expr.id)
+                if local is not None:
+                    kind, value = local
+                    if kind == "def":
+                        return module, value
+                    if kind == "value":
+                        return self.value_site(module, value, function, depth + 1)
+                    return None
+                function = module.enclosing(function)
+            return self._module_value_site(module, expr.id, depth + 1)
+        if isinstance(expr, ast.Attribute):
+            holder = expr.value
+            if isinstance(holder, ast.Name) and scope is not None and _is_receiver(scope, holder.id):
+                cls = module.enclosing_class(scope)
+                found = self.instance_attribute(module, cls, expr.attr) if cls is not None else None
+                if found is not None:
+                    return self.value_site(module, found[1], found[0], depth + 1)
+                return None
+            owner = self.expression(module, holder, scope, depth + 1)
+            if owner is not None and owner.module is not None and owner.node is None:
+                return self._module_value_site(owner.module, expr.attr, depth + 1)
+            return None
+        if isinstance(expr, ast.Call):
+            callee = self.expression(module, expr.func, scope, depth + 1)
+            if callee is not None and callee.is_function:
+                returned = [n.value for n in own_nodes(callee.node) if isinstance(n, ast.Return) and n.value is not None]
+                sites = {id(s[1]): s for s in (self.value_site(callee.module, v, callee.node, depth + 1) for v in returned) if s}
+                if len(sites) == 1:
+                    return next(iter(sites.values()))
+            return module, expr
+        return module, expr
+
+    def _module_value_site(self, module: Module, name: str, depth: int):
+        bindings = module.top_level.get(name)
+        if bindings:
+            definitions = [b for b in bindings if isinstance(b, (*FUNCTION_TYPES, ast.ClassDef))]
+            if definitions:
+                return module, definitions[0]
+            return self.value_site(module, bindings[-1], None, depth + 1)
+        for qualified in sorted(module.imports.names.get(name, ())):
+            owner, _, attribute = qualified.rpartition(".")
+            holder = self.model.module_named(owner, module.path) if owner else None
+            if holder is not None:
+                return self._module_value_site(holder, attribute, depth + 1)
+        return None
 
     # ---- expressions ---------------------------------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ class Services:
         if not dotted or not all(part.isidentifier() for part in dotted.split(".")):
             return None
         parts = dotted.split(".")
-        for root in self.search_roots(importer):
+        for root in [*self.search_roots(importer), *self._ancestry_root(importer, parts[0])]:
             key = (root, dotted)
             if key not in self._found:
                 self._found[key] = self._probe(root.joinpath(*parts))
@@ -131,6 +131,14 @@ class Services:
             if found is not None:
                 return found
         return None
+
+    def _ancestry_root(self, importer: Path, first: str) -> list[Path]:
+        """The folder from which `first` names a folder holding the importer: `import apps.orchestrator.api` inside
+        `apps/orchestrator/` runs from the repository root, through namespace packages, wherever the service is."""
+        for folder in importer.parents:
+            if folder.name == first and (folder.parent == self.project.root or self.project.root in folder.parents):
+                return [folder.parent]
+        return []
 
     def resolve_from(self, dotted: str, folder: Path) -> Path | None:
         """The module a command run in `folder` imports (`uvicorn app.main:app`, `python -m app.main`): from the
