@@ -23,6 +23,9 @@ from .sources import language_of
 SKIPPED_DIRS = frozenset(
     {"node_modules", "venv", "env", "__pycache__", "dist", "build", "site-packages", "out", "coverage"}
 )
+# what pip leaves beside each package it installs (an `.egg-info` is also what an editable install of the project
+# itself leaves in its own source folder, so it proves nothing)
+INSTALLED_MARKER = ".dist-info"
 PARALLEL_LOOK = 200  # files; below this a fork costs more than it saves
 
 
@@ -416,8 +419,8 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
         entries = list(os.scandir(folder))
     except OSError:
         return
-    if folder != root and any(entry.name == "pyvenv.cfg" for entry in entries):
-        return  # a virtualenv
+    if folder != root and any(entry.name == "pyvenv.cfg" or entry.name.endswith(INSTALLED_MARKER) for entry in entries):
+        return  # a virtualenv, or installed packages (a vendored site-packages, whatever its name): not the app
     spec = ignore.spec_for(folder)
     if spec is not None:
         specs = [*specs, (len(folder) + 1, spec)]

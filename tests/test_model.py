@@ -167,3 +167,17 @@ def test_chatkit_endpoints_through_routers_subclasses_factories_and_starlette(tm
         assert found == [("/chatkit", ["POST"], "app.py"), ("/v1/chat/chatkit", ["POST"], "main.py")]
         fastapi_endpoint = next(e for e in endpoints if e.path == "/v1/chat/chatkit")
         assert [call.args[0].id for _, call in model.web.dependencies(fastapi_endpoint)] == ["current_user"]
+
+
+def test_installed_packages_are_never_application_code(tmp_path):
+    """A vendored site-packages (recognised by its .dist-info folders, whatever the folder is called) is not walked,
+    even when it holds a copy of a package that names ChatKit everywhere."""
+    project = project_of(tmp_path, {
+        "backend/requirements.txt": "openai-chatkit\n",
+        "backend/main.py": "from chatkit.server import ChatKitServer\n",
+        "backend/libs/chatkit_fix-0.1.0.dist-info/METADATA": "Name: chatkit-fix\n",
+        "backend/libs/chatkit_fix/rules.py": "import chatkit\nChatKitServer = None\n",
+        "backend/libs/requests/__init__.py": "import fastapi\n",
+    })
+    names = {path.relative_to(project.root).as_posix() for path in project.files}
+    assert names == {"backend/requirements.txt", "backend/main.py"}
