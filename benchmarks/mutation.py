@@ -14,8 +14,9 @@ How it stays practical on two shared cores:
   `python benchmarks/mutation.py --test CKnnn` in that copy: the rule's own cases through chatkit_fix.testing (the
   harness of tests/test_rule_cases.py, in one process, stopping at the first failure), then, only if they all pass,
   the rule's dedicated tests: the tests whose name holds the code (`-k ck104`) in DEDICATED;
-- mutants that cannot change what the rule does are marked skipped and not counted: those inside the cases section
-  (the module-level statements after the rule's last function or class: changing test data fails a test trivially),
+- mutants that cannot change what the rule does are marked skipped and not counted: those in module-level code the
+  rule cannot run (the statements no decorated check, nor `RULE = rule(...)`, reaches through the names it uses: the
+  cases and the helpers and constants that build them; changing test data fails a test trivially),
   inside type annotations (never evaluated: every rule module has `from __future__ import annotations`), `==`
   turned into `is` and back (the rules compare interned names, strings and singletons) and on lines marked
   `# pragma: no mutate`.
@@ -117,8 +118,9 @@ def scratch_copy(into: Path, source: Path = ROOT) -> Path:
 
 
 def not_counted(module: Path) -> list[tuple[int, int, int, int]]:
-    """(start line, start col, end line, end col) of the regions whose mutants are skipped: annotations, and every
-    module-level statement after the last function or class (the cases and their data)."""
+    """(start line, start col, end line, end col) of the regions whose mutants are skipped: type annotations, and the
+    module-level statements the rule cannot run: those no decorated check (and not `RULE = rule(...)`) reaches
+    through the names it uses, which are the cases and the helpers and constants that build them."""
     tree = ast.parse(module.read_text(encoding="utf-8"))
     regions = []
     for node in ast.walk(tree):
@@ -131,9 +133,29 @@ def not_counted(module: Path) -> list[tuple[int, int, int, int]]:
         elif isinstance(node, ast.AnnAssign):
             annotations = [node.annotation]
         regions += [(a.lineno, a.col_offset, a.end_lineno, a.end_col_offset) for a in annotations]
-    definitions = [i for i, s in enumerate(tree.body) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    for statement in tree.body[(definitions[-1] + 1) if definitions else len(tree.body):]:
-        regions.append((statement.lineno, 0, statement.end_lineno, 10**6))
+    defined: dict[str, int] = {}
+    for index, statement in enumerate(tree.body):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined[statement.name] = index
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        defined[name.id] = index
+    reached = {i for i, statement in enumerate(tree.body)
+               if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.decorator_list
+               or defined.get("RULE") == i}
+    pending = list(reached)
+    while pending:
+        for node in ast.walk(tree.body[pending.pop()]):
+            index = defined.get(node.id) if isinstance(node, ast.Name) else None
+            if index is not None and index not in reached:
+                reached.add(index)
+                pending.append(index)
+    for index, statement in enumerate(tree.body):
+        if index not in reached and not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            regions.append((statement.lineno, 0, statement.end_lineno, 10**6))
     return regions
 
 
