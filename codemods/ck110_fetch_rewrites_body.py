@@ -260,10 +260,17 @@ RULE.cases(
         tries = tries + 1;
         const copy = { ...init };
         copy.headers = new Headers(init?.headers);
-        void event;
+        const metric = { value: "threads.list" };
+        const defaults = JSON.parse("{}");
+        const stats = { attempts: 0 };
+        stats.attempts = 1;
+        const counts = [0];
+        counts[0] = 1;
+        void event, metric, defaults, stats, counts;
         return fetch(input, { ...init, headers: copy.headers });
       },'''), name="logs, telemetry and a copied init: the body untouched"),
         Valid(_vite(TYPE_ROUTER), name="body only read to pick a header, sent unchanged"),
+        Valid(_vite('''      fetch: (input) => fetch(input),'''), name="a fetch that takes no init"),
     ],
     invalid=[
         Invalid(_vite('''      fetch: async (input, init) => {
@@ -280,8 +287,9 @@ RULE.cases(
 export function Chat''')}, None, findings=[("src/Chat.tsx", 4, 21, "custom api.fetch builds its own `threads.create` request")], name="named function inventing a request type"),
         Invalid(_vite('''      fetch: async (input, init) => {
         const cached = await caches.match(input);
-        return fetch(input, { ...init, body: cached ? cached.body : init?.body });
-      },'''), None, findings=[("src/Chat.tsx", 10, 40, "custom api.fetch replaces the request body")],
+        if (cached) return fetch(input, { ...init, body: cached.body });
+        return fetch(input, init);
+      },'''), None, findings=[("src/Chat.tsx", 10, 52, "custom api.fetch replaces the request body")],
                 name="a body from a cached response"),
         Invalid(_vite('''      fetch: async (input, init) => {
         const saved = new Request(input, init);
@@ -297,5 +305,18 @@ export function Chat''')}, None, findings=[("src/Chat.tsx", 4, 21, "custom api.f
         Invalid({"index.html": STATIC_PAGE}, None,
                 findings=[("index.html", 13, 28, "custom api.fetch parses the request body; replaces the request body")],
                 name="static page: the body read into a local, parsed, and sent back through Object.assign"),
+        Invalid({**_vite("      fetch: rewrite,"), "src/Chat.tsx": CHAT.replace("@FETCH@", "      fetch: rewrite,").replace(
+            "export function Chat", '''function textOf(init?: RequestInit): string {
+  return String(init?.body ?? "");
+}
+
+function rewrite(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const original = JSON.parse(textOf(init));
+  if (init) init.body = JSON.stringify({ wrapped: original });
+  return fetch(input, init);
+}
+
+export function Chat''')}, None, findings=[("src/Chat.tsx", 9, 13, "custom api.fetch rewrites the request body")],
+                name="an init body assigned after parsing it through a helper"),
     ],
 )
