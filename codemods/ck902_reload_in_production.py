@@ -212,5 +212,17 @@ RULE.cases(
             "backend/Dockerfile": "FROM python:3.12\nCMD [\"./start.sh\"]\n",
             "backend/start.sh": "#!/bin/sh\nalembic upgrade head\nexec uvicorn app.main:app --host 0.0.0.0 --reload\n",
         }, None, findings=[("backend/start.sh", 3, 42, "`--reload` in a script that a production command runs")], name="script run by the Dockerfile"),
+        Invalid({
+            "Dockerfile": "FROM python:3.12\nWORKDIR /app\nCOPY backend/ .\nCMD [\"bash\", \"/app/scripts/start.sh\"]\n",
+            "backend/scripts/start.sh": "#!/bin/bash\nuvicorn main:app --host 0.0.0.0 --reload\n",
+            "backend/scripts/dev.sh": "#!/bin/bash\nuvicorn main:app --reload\n",
+        }, None, findings=[("backend/scripts/start.sh", 2, 33, "`--reload` in a script that a production command runs")],
+            name="a script named by its path in the image, found by its unique suffix"),
+        Invalid({
+            "Procfile": "web: python -m app.serve\n",
+            "app/serve.py": "import uvicorn\n\nuvicorn.run('app.main:app', host='0.0.0.0', reload=True)\n",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        }, None, findings=[("app/serve.py", 3, 1, "`reload=True` in app/serve.py, which a production command runs")],
+            name="a module run with python -m"),
     ],
 )
