@@ -149,8 +149,13 @@ RULE.cases(
             "    )\n"
             '    yield ErrorEvent(level="danger",  # shown in red\n'
             '                     message="Try again")\n'
-            '    yield ErrorEvent(level="danger")\n',
-            ('        severity="high",\n', ""),
+            '    yield ErrorEvent(level="danger")\n'
+            "    yield ErrorEvent(\n"
+            '        message="Busy",\n'
+            '        severity="high"\n'
+            "    )\n",
+            ('        code="custom",\n        severity="high",\n', '        code="custom",\n'),
+            ('        message="Busy",\n        severity="high"\n', '        message="Busy",\n'),
             ('ErrorEvent(level="danger",  # shown in red', "ErrorEvent(  # shown in red"),
             ('    yield ErrorEvent(level="danger")\n', "    yield ErrorEvent()\n"),
             filename="errors.py",
@@ -158,8 +163,9 @@ RULE.cases(
                 (5, 11, "ErrorEvent(...): severity= is not a field of ErrorEvent"),
                 (10, 11, "ErrorEvent(...): level= is not a field of ErrorEvent"),
                 (12, 11, "ErrorEvent(...): level= is not a field of ErrorEvent"),
+                (13, 11, "ErrorEvent(...): severity= is not a field of ErrorEvent"),
             ],
-            name="a keyword on its own line, one before a comment, the only one",
+            name="a keyword on its own line (with and without a comma after it), one before a comment, the only one",
         ),
         Edited(
             "from chatkit.types import ErrorEvent\n\n"
