@@ -140,6 +140,18 @@ def _is_plain_write(statement: ast.stmt | None, call: ast.Call) -> bool:
 RULE.cases(
     valid=[
         Valid(
+            "from chatkit.server import ChatKitServer\nfrom chatkit.types import ThreadItemAddedEvent\n\n\n"
+            "class Notes(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            '        note = {"role": "assistant", "content": "saved"}\n'
+            "        await self.store.add_thread_item(thread.id, note, context)\n"
+            "        summary = self.summarize(thread)\n"
+            "        await self.store.save_item(thread.id, summary, context)\n"
+            "        yield ThreadItemAddedEvent(item=summary)\n",
+            filename="notes.py",
+            name="an assistant note and an item only announced as added: stored once",
+        ),
+        Valid(
             "from chatkit.server import ChatKitServer\n"
             "from chatkit.types import HiddenContextItem, ThreadItemDoneEvent\n\n\n"
             "class CatServer(ChatKitServer[dict]):\n"
@@ -165,6 +177,35 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Edited(
+            "from chatkit.server import ChatKitServer\nfrom chatkit.types import ThreadItemDoneEvent, UserMessageItem\n\n\n"
+            "class Server(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        message = input_user_message\n"
+            "        await self.store.add_thread_item(thread.id, message, context)\n"
+            "        copy = UserMessageItem(\n"
+            "            id=input_user_message.id,\n"
+            "            thread_id=thread.id,\n"
+            "            created_at=input_user_message.created_at,\n"
+            "            content=input_user_message.content,\n"
+            "            inference_options=input_user_message.inference_options,\n"
+            "        )\n"
+            "        await self.store.save_item(thread.id, copy, context)\n"
+            "        reply = self.make_reply(thread)\n"
+            "        await self.store.save_item(thread.id, reply, context)\n"
+            '        yield ThreadItemDoneEvent(item=reply.model_copy(update={"id": "x"}))\n',
+            ("        await self.store.add_thread_item(thread.id, message, context)\n", ""),
+            ("        await self.store.save_item(thread.id, copy, context)\n", ""),
+            ("        await self.store.save_item(thread.id, reply, context)\n", ""),
+            filename="server.py",
+            unsafe=True,
+            findings=[
+                (8, 15, "respond() stores the user message (input_user_message)"),
+                (16, 15, "respond() stores the user message (input_user_message)"),
+                (18, 15, "respond() stores reply, which respond() also yields in a ThreadItemDoneEvent"),
+            ],
+            name="an alias of the user message, a UserMessageItem rebuilt from it, an item yielded as done via model_copy",
+        ),
         Edited(
             "from chatkit.server import ChatKitServer\n\n\n"
             "class MyChatKitServer(ChatKitServer):\n"
