@@ -121,7 +121,8 @@ def main() -> None:
 
 @main.command()
 @common_options
-def check(**kwargs) -> None:
+@click.option("--no-cache", is_flag=True, help="Check everything again instead of replaying an unchanged tree's report.")
+def check(no_cache: bool, **kwargs) -> None:
     """Report findings with file:line:col, code, message and a fix hint.
 
     \b
@@ -129,7 +130,7 @@ def check(**kwargs) -> None:
       chatkit-fix check backend frontend --select CK2,CK3 --format github
     """
     options = CommonOptions(**kwargs)
-    _leave(_run("check", options))
+    _leave(_run("check", options, cached=not no_cache))
 
 
 @main.command()
@@ -157,12 +158,10 @@ def _color(no_color: bool, output_format: str) -> bool:
 
 
 def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = False, unsafe: bool = False,
-         show_fixes: bool = False) -> int:
+         show_fixes: bool = False, cached: bool = False) -> int:
     from .config import ConfigError, find_project_root, load_settings
-    from .engine import Engine, cpu_jobs
     from .output import Report, formatter
-    from .project import PathError, Project
-    from .rules import load_rules, selected_codes
+    from .project import WATCHED, PathError, Project
 
     paths = [Path(p) for p in options.paths] or [Path(".")]
     for path in paths:
@@ -172,37 +171,56 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     try:
         root = config_file.resolve().parent if config_file else find_project_root(_common_parent(paths))
         settings = load_settings(root, config_file)
-        rules = load_rules()
-        select = _split(options.select) or settings.select
-        enabled = selected_codes(
-            rules, select, settings.ignore + _split(options.ignore), settings.extend_select + _split(options.extend_select)
-        )
         project = Project.discover(settings.root, settings, paths)
     except (ConfigError, PathError, ValueError) as exc:
         raise UsageFailure(str(exc)) from None
-    bar = _progress_bar(len(project.targets), options)
-    engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
-    if options.verbose:
-        _explain_setup(project, settings, enabled)  # after the engine: it tells the scope what its rules look for
-    import gc
+    cache = _check_cache(project, settings, options) if cached and not options.verbose else None
+    result = cache.replay(project) if cache is not None else None
+    rules = None
+    if result is None:
+        from .engine import Engine, cpu_jobs
+        from .rules import load_rules, selected_codes
 
-    # Syntax trees are acyclic and live until the run ends: the cyclic collector would only re-walk them.
-    gc.disable()
-    try:
         try:
-            result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
-        finally:
-            gc.enable()
-            if bar is not None:
-                bar.close()
-    except KeyboardInterrupt:
-        # every file is either fully old or fully new: writes are atomic and temp files are removed on the way out
-        click.echo("chatkit-fix: interrupted; files written so far are complete, the others untouched", err=True)
-        return EXIT_ERROR
+            rules = load_rules()
+            select = _split(options.select) or settings.select
+            enabled = selected_codes(
+                rules, select, settings.ignore + _split(options.ignore),
+                settings.extend_select + _split(options.extend_select),
+            )
+        except ValueError as exc:
+            raise UsageFailure(str(exc)) from None
+        for language, tests in WATCHED.items():  # the byte tests analyses registered as the rules loaded
+            project.watch_also(language, tests)
+        bar = _progress_bar(len(project.targets), options)
+        engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
+        if options.verbose:
+            _explain_setup(project, settings, enabled)  # after the engine: it tells the scope what its rules look for
+        import gc
+
+        # Syntax trees are acyclic and live until the run ends: the cyclic collector would only re-walk them.
+        gc.disable()
+        try:
+            try:
+                result = engine.apply(unsafe=unsafe, write=not dry_run) if mode == "apply" else engine.check()
+            finally:
+                gc.enable()
+                if bar is not None:
+                    bar.close()
+        except KeyboardInterrupt:
+            # every file is either fully old or fully new: writes are atomic and temp files are removed on the way out
+            click.echo("chatkit-fix: interrupted; files written so far are complete, the others untouched", err=True)
+            return EXIT_ERROR
+        if cache is not None:
+            cache.store(project, result)
+    if rules is None and options.output_format == "sarif":
+        from .rules import load_rules
+
+        rules = load_rules()  # SARIF describes every rule
     if diff:
         click.echo(_diffs(project, result), nl=False)
     report = Report(
-        result=result, project=project, rules=rules, mode=mode, color=_color(options.no_color, options.output_format),
+        result=result, project=project, rules=rules or {}, mode=mode, color=_color(options.no_color, options.output_format),
         quiet=options.quiet, verbose=options.verbose, show_fixes=show_fixes, unsafe=unsafe,
     )
     if not (diff and options.output_format == "text" and not result.findings and not result.errors):
@@ -213,6 +231,18 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     if (result.findings or pending) and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _check_cache(project, settings, options: CommonOptions):
+    """The check cache of a tree's run (see cache.py); runs on named files (an editor, pre-commit's pass_filenames)
+    are small and always checked."""
+    if project.named_files_only:
+        return None
+    from .cache import CheckCache, context_key
+
+    selection = [options.select or "", options.ignore or "", options.extend_select or ""]
+    targets = [project.relative(path) for path in project.targets]
+    return CheckCache(project.root, context_key(settings, selection, targets))
 
 
 def _progress_bar(total_files: int, options: CommonOptions):

@@ -12,39 +12,17 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .context import ProjectContext, context_for, is_suppressed, suppressions
 from .edits import StaleFileError, apply_edits, atomic_write, select_compatible
-from .findings import FileError, Finding, Safety
+from .findings import FileError, Finding, FixedFile, RunResult, Safety
 from .project import Project
 from .rules import Rule
 from .sources import LANGUAGES, SourceError, SourceFile, language_of
 
 MAX_PASSES = 10
 PARALLEL_MIN_FILES = 48  # below this a process pool costs more than it saves
-
-
-@dataclass
-class FixedFile:
-    path: Path
-    before: SourceFile
-    after_text: str
-    written: bool = False
-
-
-@dataclass
-class RunResult:
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    fixed: list[FixedFile] = field(default_factory=list)
-    applied: list[Finding] = field(default_factory=list)
-    files_checked: int = 0
-
-    @property
-    def pending_fixes(self) -> int:
-        return sum(1 for f in self.findings if f.fixable)
 
 
 class Engine:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .sources import SourceFile
 
 
 class Safety(str, enum.Enum):
@@ -68,3 +72,24 @@ class FileError:
 
     def render(self, display_path: str) -> str:
         return f"{display_path}:{self.line}: {self.message}"
+
+
+@dataclass
+class FixedFile:
+    path: Path
+    before: SourceFile
+    after_text: str
+    written: bool = False
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    fixed: list[FixedFile] = field(default_factory=list)
+    applied: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+
+    @property
+    def pending_fixes(self) -> int:
+        return sum(1 for f in self.findings if f.fixable)

@@ -149,6 +149,20 @@ class Project:
             self._bytes[path] = data
         return data
 
+    def what_was_read(self) -> dict[Path, tuple[os.stat_result, bytes | None]]:
+        """Every file a run may have looked at (the listing and anything read beside it) with its stat, taken when
+        it was read where the run kept it, and its bytes when they are still held: what the check cache keys on."""
+        found: dict[Path, tuple[os.stat_result, bytes | None]] = {}
+        for path in dict.fromkeys([*self.files, *self._stats]):
+            stat = self._stats.get(path)
+            if stat is None:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+            found[path] = (stat, self._bytes.get(path))
+        return found
+
     def stat_at_read(self, path: Path) -> os.stat_result | None:
         """The stat taken just before the bytes were read: a later write checks that nobody changed the file since."""
         return self._stats.get(path)

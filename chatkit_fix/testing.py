@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .config import Settings, load_settings
 from .context import TODO_MARK
-from .engine import Engine, RunResult, parses
+from .engine import Engine, parses
+from .findings import RunResult
 from .findings import Finding
 from .project import Project
 from .rules import Case, Expected, Rule, load_rules

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..engine import RunResult
+    from ..findings import RunResult
     from ..project import Project
     from ..rules import Rule
 

@@ -1,0 +1,200 @@
+"""The check cache: a second `check` of an unchanged tree replays the first one's report instead of redoing it.
+
+Like ruff's `.ruff_cache`, it lives in the project root (`.chatkit_fix_cache/`, git-ignored by a `.gitignore` of its
+own) and is bypassed with `--no-cache`. An entry is reused only when nothing it was computed from changed:
+
+- the run's context: the tool's own code (its version and the stats of its files, so an edited checkout never replays
+  an old report), the settings and the rules selected, the paths asked about, the Python version, and the installed
+  SDKs the rules read facts from;
+- the project: the same files listed, and every file the run read unchanged: same size and modification time, or, when
+  only the time moved (a `git checkout` that restores a file, a `touch`), the same content hash.
+
+Cross-file rules make every finding depend on any file, so an entry is all or nothing: one edit anywhere and the run
+is done again, then stored again. Any failure to read or write the cache only costs the time it would have saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+
+from .findings import Edit, FileError, Finding, Fix, Safety
+
+FOLDER = ".chatkit_fix_cache"
+FORMAT = 1
+STACK_DISTRIBUTIONS = ("chatkit", "agents", "mcp")  # packages whose installed facts the rules read
+RACY_NS = 3_000_000_000  # files changed this close before a run was stored are compared by content
+
+
+def context_key(settings, selection: list[str], targets: list[str]) -> str:
+    """What a run depends on besides the project's files (the rule selection as given: with the same tool and
+    settings, it selects the same rules)."""
+    from . import __version__
+
+    parts = [
+        f"format={FORMAT}", f"tool={__version__}", _package_stats(), f"python={sys.version_info[:3]}",
+        f"selection={chr(1).join(selection)}", f"targets={','.join(sorted(targets))}",
+        f"settings={settings.config_path}:{_file_crc(settings.config_path) if settings.config_path else ''}",
+        _installed_stack(), f"env={os.environ.get('CHATKIT_FIX_CHATKIT_PATH', '')}",
+    ]
+    return f"{zlib.crc32(chr(0).join(parts).encode()):08x}"
+
+
+def _package_stats() -> str:
+    """The tool's own files, by size and time: a developer's edit to a rule invalidates every entry."""
+    here = Path(__file__).resolve().parent
+    entries = []
+    for folder in (here, here / "codemods", here / "analysis", here / "model", here / "data"):
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    if entry.name.endswith((".py", ".json")):
+                        stat = entry.stat()
+                        entries.append(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}")
+        except OSError:
+            continue
+    return f"code={zlib.crc32(chr(0).join(sorted(entries)).encode()):08x}"
+
+
+def _installed_stack() -> str:
+    """Where the SDKs are installed and their top files' stats: a package upgrade rewrites them."""
+    from importlib.machinery import PathFinder
+
+    parts = []
+    for name in STACK_DISTRIBUTIONS:
+        spec = PathFinder.find_spec(name, [p for p in sys.path if p])
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        for location in locations[:1]:
+            init = Path(location) / "__init__.py"
+            try:
+                stat = init.stat()
+                parts.append(f"{name}:{location}:{stat.st_size}:{stat.st_mtime_ns}")
+            except OSError:
+                parts.append(f"{name}:{location}")
+    return "stack=" + "|".join(parts)
+
+
+def _file_crc(path: Path | None) -> str:
+    try:
+        return f"{zlib.crc32(Path(path).read_bytes()):08x}"
+    except (OSError, TypeError):
+        return "-"
+
+
+class CheckCache:
+    def __init__(self, root: Path, key: str):
+        self.folder = root / FOLDER
+        self.entry = self.folder / f"check-{key}.json"
+
+    # ---- reading -------------------------------------------------------------------------------------------------
+
+    def replay(self, project):
+        """The stored run's result when the project is as it was, else None."""
+        from .findings import RunResult
+
+        try:
+            stored = json.loads(self.entry.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if stored.get("format") != FORMAT or stored.get("listing") != _listing_digest(project):
+            return None
+        root = project.root
+        racy_after = stored.get("stored_at", 0) - RACY_NS
+        for relative, size, mtime, crc in stored.get("reads", []):
+            path = root / relative
+            try:
+                stat = path.stat()
+            except OSError:
+                return None
+            if stat.st_size != size:
+                return None
+            # a time equal to the stored one proves nothing when the file was written just before the run was
+            # stored: a same-sized edit in the same clock tick keeps it (git's "racily clean" files)
+            trusted = stat.st_mtime_ns == mtime and mtime < racy_after
+            if not trusted and (crc is None or _file_crc(path) != crc):
+                return None
+        try:
+            return RunResult(
+                findings=[_finding(root, item) for item in stored["findings"]],
+                errors=[FileError(root / e["path"], e["line"], e["message"], e["code"]) for e in stored["errors"]],
+                files_checked=stored["files_checked"],
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    # ---- writing -------------------------------------------------------------------------------------------------
+
+    def store(self, project, result) -> None:
+        """Keep this run's result with what it was computed from; silently nothing when the folder is not writable."""
+        root = project.root
+        reads = []
+        for path, (stat, data) in project.what_was_read().items():
+            try:
+                relative = path.relative_to(root).as_posix()
+            except ValueError:
+                continue  # outside the project: not part of what a run can be trusted on
+            crc = f"{zlib.crc32(data):08x}" if data is not None else None  # None: a moved time means recompute
+            reads.append([relative, stat.st_size, stat.st_mtime_ns, crc])
+        entry = {
+            "format": FORMAT,
+            "stored_at": time.time_ns(),
+            "listing": _listing_digest(project),
+            "reads": sorted(reads),
+            "files_checked": result.files_checked,
+            "findings": [_finding_data(root, f) for f in result.findings],
+            "errors": [{"path": _relative(root, e.path), "line": e.line, "message": e.message, "code": e.code}
+                       for e in result.errors],
+        }
+        try:
+            self.folder.mkdir(exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# written by chatkit-fix: its check cache is never committed\n*\n")
+            temporary = self.entry.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(entry, separators=(",", ":")), encoding="utf-8")
+            os.replace(temporary, self.entry)
+        except OSError:
+            return
+
+
+def _listing_digest(project) -> str:
+    """The project's file list (added or removed files change what cross-file rules see)."""
+    names = "\n".join(project.relative(path) for path in project.files)
+    return f"{len(project.files)}:{zlib.crc32(names.encode('utf-8', 'surrogateescape')):08x}"
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _finding_data(root: Path, finding: Finding) -> dict:
+    data = {
+        "code": finding.code, "slug": finding.slug, "path": _relative(root, finding.path), "line": finding.line,
+        "col": finding.col, "end_line": finding.end_line, "end_col": finding.end_col, "message": finding.message,
+        "hint": finding.hint, "url": finding.url, "related": list(finding.related), "fix": None,
+    }
+    if finding.fix is not None:
+        data["fix"] = {
+            "edits": [[e.start, e.end, e.text] for e in finding.fix.edits], "safety": finding.fix.safety.value,
+            "description": finding.fix.description, "complete": finding.fix.complete,
+        }
+    return data
+
+
+def _finding(root: Path, data: dict) -> Finding:
+    fix = data["fix"]
+    return Finding(
+        code=data["code"], slug=data["slug"], path=root / data["path"], line=data["line"], col=data["col"],
+        end_line=data["end_line"], end_col=data["end_col"], message=data["message"], hint=data["hint"],
+        url=data["url"], related=tuple(data["related"]),
+        fix=None if fix is None else Fix(
+            tuple(Edit(*edit) for edit in fix["edits"]), Safety(fix["safety"]), fix["description"], fix["complete"],
+        ),
+    )
