@@ -3,13 +3,16 @@
     python benchmarks/run.py                       # 5,000 .py + 2,000 JS/TS files, 5 interleaved runs
     python benchmarks/run.py --runs 3 --keep /tmp/ckf-bench   # keep (and reuse) the generated tree
 
-It builds a tree of real code nobody here wrote: .py files copied from this interpreter's site-packages and
-.js/.ts/.tsx files copied from npm packages installed into a cache folder (sorted, then a seeded sample, so the same
-options give the same tree), with the small ChatKit projects of `benchmarks/projects/` planted in it. Folder names
+It builds a tree of real code nobody here wrote: .py files copied from the packages pinned in
+`benchmarks/tree-lock.txt` and .js/.ts/.tsx files from pinned npm packages, both installed into a cache folder (sorted,
+then a seeded sample, so the same options give the same tree on every machine and every day), with the small ChatKit
+projects of `benchmarks/projects/` planted in it; beside it the same tree with 20 and with 40 ChatKit services
+planted under services/ (the projects copied and made each its own: a monorepo). Folder names
 that any of the tools skips by default (`dist`, `build`, `node_modules`, dot folders, ...) are renamed so that every
 tool sees the same files. Then it times, interleaved in every round (order shuffled per round, seeded):
 
-- `chatkit-fix check .` on the tree, on the tree doubled, and `chatkit-fix apply .` on a fresh copy per run;
+- `chatkit-fix check --no-cache .` on the tree, on the tree doubled and on the monorepos, a second `check .` of the
+  unchanged tree (the cache replays it), and `chatkit-fix apply .` on a fresh copy per run;
 - `ruff check --select E9 --no-cache .`, `ast-grep scan` with one rule equivalent to CK901;
 - libcst parsing every .py file (one process), and as references the stdlib `ast.parse` of every .py file and
   reading every file's bytes with one regex over them (the floor of any byte prefilter);
@@ -35,7 +38,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -45,6 +47,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PROJECTS = HERE / "projects"
+PY_LOCK = HERE / "tree-lock.txt"  # the Python packages the tree's .py files come from, pinned
+SERVICES = 40  # ChatKit services planted for the monorepo scenario (and half as many, for the slope)
 AST_GREP_RULE = HERE / "ast-grep" / "uvicorn-reload-object.yml"
 PARSE_ALL = HERE / "parse_all.py"
 TREE_FORMAT = 3  # bump when the layout of a generated tree changes, so a kept tree is rebuilt
@@ -149,6 +153,54 @@ def npm_source(cache: Path) -> Path:
     )
     (target / ".installed").write_text("ok\n")
     return modules
+
+
+def python_source(cache: Path) -> Path:
+    """The packages of tree-lock.txt installed into the cache (once per lock): the same .py files on every machine,
+    whatever this virtualenv holds."""
+    lock = PY_LOCK.read_text()
+    target = cache / f"py-{hashlib.sha256(lock.encode()).hexdigest()[:12]}"
+    if (target / ".installed").is_file():
+        return target
+    log(f"installing the packages of {PY_LOCK.name} into {target} ...")
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--target",
+                    str(target), "-r", str(PY_LOCK)], check=True)
+    (target / ".installed").write_text("ok\n")
+    return target
+
+
+def plant_services(tree: Path, count: int) -> None:
+    """`count` ChatKit services under services/, each a copy of one of the planted projects made its own: its package,
+    routes and classes renamed, and one more module of application code its server imports."""
+    projects = sorted(p for p in PROJECTS.iterdir() if p.is_dir())
+    for index in range(count):
+        source = projects[index % len(projects)]
+        target = tree / "services" / f"{source.name}-{index:02d}"
+        suffix = f"{index:02d}"
+        renames = [("recipes_bot", f"recipes_bot_{suffix}"), ("/chatkit", f"/chatkit{suffix}"),
+                   ("Store(", f"Store{suffix}("), ("Store:", f"Store{suffix}:"), ("Store)", f"Store{suffix})")]
+        for path in sorted(source.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            relative = Path(*(part.replace("recipes_bot", f"recipes_bot_{suffix}") for part in path.relative_to(source).parts))
+            text = path.read_text(encoding="utf-8")
+            for old, new in renames:
+                text = text.replace(old, new)
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            (target / relative).write_text(text, encoding="utf-8")
+        servers = [p for p in target.rglob("*.py") if b"ChatKitServer" in p.read_bytes()]
+        if servers:
+            helper = servers[0].with_name(f"pricing_{suffix}.py")
+            helper.write_text(
+                "import httpx\n\n\n"
+                f"async def quote_{suffix}(client: httpx.AsyncClient, sku: str) -> float:\n"
+                f'    response = await client.get(f"https://prices.example/{suffix}/{{sku}}")\n'
+                "    response.raise_for_status()\n"
+                '    return float(response.json()["price"])\n'
+            )
+            server = servers[0].read_text(encoding="utf-8")
+            servers[0].write_text(f"from pricing_{suffix} import quote_{suffix}  # noqa: F401\n" + server)
 
 
 def copy_file(src: Path, dst: Path) -> None:
@@ -413,14 +465,16 @@ def report(tasks: dict[str, Task], tree_sums: dict[str, float | None]) -> str:
     check_peaks = [tasks[k].peak_mib() for k in ("check", "apply") if tasks[k].samples]
     peak = max(check_peaks) if check_peaks else None
     targets = [
-        ("`check` tree / ruff E9", ratio(m["check"], m["ruff"]), 1.5, True, "×"),
-        ("libcst every file / `check` tree", ratio(m["libcst"], m["check"]), 30, False, "×"),
-        ("`check FILE` (no ChatKit) / pyupgrade", ratio(m["check_plain"], m["pyupgrade_plain"]), 2, True, "×"),
+        ("`check` tree / ruff E9", ratio(m["check"], m["ruff"]), 1.0, True, "×"),
+        (f"`check` tree + {SERVICES} services / ruff E9 on it", ratio(m["check_mono"], m["ruff_mono"]), 1.5, True, "×"),
+        ("`check` doubled tree / `check` tree", ratio(m["check_2x"], m["check"]), 2.0, True, "×"),
+        ("second `check`, tree unchanged / first", ratio(m["check_cached"], m["check"]), 0.3, True, "×"),
+        ("`check FILE` (no ChatKit) / pyupgrade", ratio(m["check_plain"], m["pyupgrade_plain"]), 1.2, True, "×"),
         ("`check FILE` (ChatKit server file)", None if m["check_chatkit"] is None else m["check_chatkit"] * 1000,
-         400, True, " ms"),
-        ("`apply` tree / `check` tree", ratio(m["apply"], m["check"]), 2, True, "×"),
+         250, True, " ms"),
         ("peak RSS of `check`/`apply` on the tree", peak, 200, True, " MiB"),
-        ("`check` doubled tree / `check` tree", ratio(m["check_2x"], m["check"]), 2.2, True, "×"),
+        ("`apply` tree / `check` tree", ratio(m["apply"], m["check"]), 2, True, "×"),
+        ("libcst every file / `check` tree", ratio(m["libcst"], m["check"]), 30, False, "×"),
     ]
     lines += ["", "| target | measured | limit | verdict |", "|---|---:|---:|---|"]
     for name, value, limit, at_most, unit in targets:
@@ -436,6 +490,12 @@ def report(tasks: dict[str, Task], tree_sums: dict[str, float | None]) -> str:
     ]
     lines += ["", "| for reference | value |", "|---|---:|"]
     lines += [f"| {name} | {'n/a' if value is None else f'{value:.2f}×'} |" for name, value in info]
+    if None not in (m["check"], m["check_mono"], m["check_mono_half"]):
+        slope = (m["check_mono"] - m["check"]) / SERVICES
+        first_half = (m["check_mono_half"] - m["check"]) / (SERVICES // 2)
+        lines.append(f"| cost of one planted ChatKit service (slope over {SERVICES} services) | {slope * 1000:.1f} ms |")
+        lines.append(f"| the same over the first {SERVICES // 2} services (linear when close to the slope) | "
+                     f"{first_half * 1000:.1f} ms |")
     for key, value in tree_sums.items():
         lines.append(f"| RSS summed over the process tree, {tasks[key].label} (psutil, 10 ms) | "
                      f"{'n/a (pip install psutil)' if value is None else f'{value:.0f} MiB'} |")
@@ -455,7 +515,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--js-files", type=int, default=2000, help=".js/.ts/.tsx files copied from npm (2000)")
     parser.add_argument("--seed", type=int, default=20250101, help="sampling and order seed")
     parser.add_argument("--keep", type=Path, help="build (or reuse) the trees in this folder and keep them")
-    parser.add_argument("--site-packages", type=Path, help="where .py files come from (default: this venv's)")
+    parser.add_argument("--site-packages", type=Path,
+                        help="where .py files come from (default: the packages of benchmarks/tree-lock.txt)")
     parser.add_argument("--js-source", type=Path, help="a folder of JS/TS files (default: npm install into --cache)")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "bench", help="npm install cache folder")
     parser.add_argument("--chatkit-fix", dest="chatkit_fix", metavar="COMMAND",
@@ -470,19 +531,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     global TIMEOUT
     TIMEOUT = args.timeout
-    site_packages = (args.site_packages or Path(sysconfig.get_paths()["purelib"])).resolve()
     work = (args.keep or Path(tempfile.mkdtemp(prefix="chatkit-fix-bench-"))).resolve()
     owner = inside_chatkit_fix_project(work)
     if owner is not None:
         raise SystemExit(f"{work} is inside the chatkit-fix project {owner}; choose a folder outside it for --keep")
     work.mkdir(parents=True, exist_ok=True)
     tree, doubled, scratch = work / "tree", work / "tree-2x", work / "scratch"
+    monorepos = {count: work / f"tree-services-{count}" for count in (SERVICES // 2, SERVICES)}
     try:
+        site_packages = (args.site_packages or python_source(args.cache)).resolve()
         js_source = (args.js_source or npm_source(args.cache)).resolve()
         wanted = {
             "format": TREE_FORMAT, "py": args.py_files, "js": args.js_files, "seed": args.seed,
             "site_packages": str(site_packages), "js_source": str(js_source), "npm": NPM_PACKAGES,
-            "projects": _digest(PROJECTS),
+            "projects": _digest(PROJECTS), "lock": PY_LOCK.read_text(), "services": SERVICES,
         }
         manifest = work / "manifest.json"
         if manifest.is_file() and json.loads(manifest.read_text()).get("wanted") == wanted and doubled.is_dir():
@@ -492,8 +554,13 @@ def main(argv: list[str] | None = None) -> int:
             log(f"building the tree in {tree} ...")
             shape = build_tree(tree, site_packages, js_source, args.py_files, args.js_files, args.seed)
             double_tree(tree, doubled)
+            for count, folder in monorepos.items():
+                copy_tree(tree, folder, link=True)
+                (folder / ".gitignore").write_text(TREE_GITIGNORE)
+                plant_services(folder, count)
+                git_init(folder)
             manifest.write_text(json.dumps({"wanted": wanted, "shape": shape}, indent=2))
-        return measure(args, tree, doubled, scratch, shape, site_packages, js_source)
+        return measure(args, tree, doubled, monorepos, scratch, shape, site_packages, js_source)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -522,7 +589,8 @@ def compile_package() -> None:
         compileall.compile_dir(str(folder), quiet=1)
 
 
-def measure(args, tree: Path, doubled: Path, scratch: Path, shape: dict, site_packages: Path, js_source: Path) -> int:
+def measure(args, tree: Path, doubled: Path, monorepos: dict[int, Path], scratch: Path, shape: dict,
+            site_packages: Path, js_source: Path) -> int:
     python = sys.executable
     compile_package()
     ckf = find_tool("chatkit-fix")
@@ -556,6 +624,14 @@ def measure(args, tree: Path, doubled: Path, scratch: Path, shape: dict, site_pa
         (apply_tree / ".gitignore").write_text(TREE_GITIGNORE)
         git_init(apply_tree)
 
+    populated = []
+
+    def populate_cache() -> None:
+        """The first check of the unchanged tree (untimed) leaves the cache the timed runs replay."""
+        if not populated:
+            run_once([*ckf_argv, "check", "."], tree)
+            populated.append(True)
+
     def task(key, label, argv, cwd, missing="", **extra) -> Task:
         return Task(key, label, argv if not missing else None, cwd, missing=missing, **extra)
 
@@ -563,7 +639,16 @@ def measure(args, tree: Path, doubled: Path, scratch: Path, shape: dict, site_pa
     tasks = {
         t.key: t
         for t in [
-            task("check", "`chatkit-fix check .` (tree)", [*ckf_argv, "check", "."], tree),
+            task("check", "`chatkit-fix check --no-cache .` (tree)", [*ckf_argv, "check", "--no-cache", "."], tree),
+            task("check_cached", "`chatkit-fix check .` again, the tree unchanged (cache)", [*ckf_argv, "check", "."],
+                 tree, before=populate_cache),
+            task("check_mono", f"`chatkit-fix check --no-cache .` (tree + {SERVICES} services)",
+                 [*ckf_argv, "check", "--no-cache", "."], monorepos[SERVICES]),
+            task("check_mono_half", f"`chatkit-fix check --no-cache .` (tree + {SERVICES // 2} services)",
+                 [*ckf_argv, "check", "--no-cache", "."], monorepos[SERVICES // 2]),
+            task("ruff_mono", f"`ruff check --select E9 --no-cache .` (tree + {SERVICES} services)",
+                 [ruff or "", "check", "--select", "E9", "--no-cache", "--exit-zero", "."], monorepos[SERVICES],
+                 missing="" if ruff else "ruff not installed"),
             task("ruff", "`ruff check --select E9 --no-cache .` (tree)", [ruff or "", "check", "--select", "E9",
                  "--no-cache", "--exit-zero", "."], tree, missing="" if ruff else "ruff not installed"),
             task("ast_grep", "`ast-grep scan` 1 rule (tree)", [sg or "", "scan", "--rule", str(AST_GREP_RULE), "."],
@@ -577,7 +662,8 @@ def measure(args, tree: Path, doubled: Path, scratch: Path, shape: dict, site_pa
                  tree, reference=True),
             task("scan", "read every file + 1 regex of all triggers, 1 process (tree)",
                  [python, str(PARSE_ALL), "scan", str(tree), trigger_regex()], tree, reference=True),
-            task("check_2x", "`chatkit-fix check .` (tree doubled)", [*ckf_argv, "check", "."], doubled),
+            task("check_2x", "`chatkit-fix check --no-cache .` (tree doubled)", [*ckf_argv, "check", "--no-cache", "."],
+                 doubled),
             task("apply", "`chatkit-fix apply .` (fresh copy of the tree)", [*ckf_argv, "apply", "."], apply_tree,
                  before=fresh_copy),
             task("check_plain", f"`chatkit-fix check {SINGLE_PLAIN}` (no ChatKit)", [*ckf_argv, "check", SINGLE_PLAIN],
@@ -619,6 +705,8 @@ def measure(args, tree: Path, doubled: Path, scratch: Path, shape: dict, site_pa
     seen = _findings_summary(ckf_argv, tree, ruff, sg)
     for line in seen:
         print(line)
+    for name, folder in [("tree", tree), *((f"tree + {count} services", path) for count, path in monorepos.items())]:
+        print(f"application code in the {name}: {_application_files(ckf_argv, folder)}")
     print()
     sys.stdout.flush()
     if not args.no_warmup:
@@ -683,6 +771,14 @@ def _findings_summary(ckf_argv: list[str], tree: Path, ruff: str | None, sg: str
                              capture_output=True, text=True)
         lines.append(f"ast-grep finds {sum(1 for line in out.stdout.splitlines() if line.strip())} matches")
     return lines
+
+
+def _application_files(ckf_argv: list[str], folder: Path) -> str:
+    """What `check -v` says of the tree's Python files: how many are application code."""
+    out = subprocess.run([*ckf_argv, "check", "-v", "--no-cache", "--exit-zero", "-q", "."], cwd=folder,
+                         capture_output=True, text=True, env=child_env())
+    found = re.search(r"python: (\d+ of \d+) files", out.stderr)
+    return f"{found.group(1)} .py files" if found else "n/a"
 
 
 def _dist_version(name: str) -> str:
