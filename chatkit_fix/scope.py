@@ -42,7 +42,7 @@ STACK_CORE = {
 }
 # a file that names ChatKit is about ChatKit, whatever it imports (a literal prefix: one fast pass over the bytes)
 ABOUT_CHATKIT = (re.compile(rb"hat[Kk]it"),)
-PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile")
+PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "setup.cfg", "Pipfile", "Dockerfile")
 
 _IMPORT_LINE = re.compile(
     rb"[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]*\(?([\w \t,]*)|import[ \t]+([\w. \t,]+))"
