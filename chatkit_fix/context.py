@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
-from .findings import Edit, Finding, Fix, Safety
+from .findings import Edit, Finding, Fix, ImportChange, Safety
 from .model import ApplicationModel, Module, model_of
 from .pyast import walk
 from .sources import SourceError, SourceFile
@@ -32,7 +32,7 @@ class Reporter(Protocol):
 
 
 Anchor = Union[ast.AST, tuple[int, int], int, Any]
-FixSpec = Union[Edit, Sequence[Edit], None]
+FixSpec = Union[Edit, ImportChange, Sequence[Union[Edit, ImportChange, None]], None]
 
 TODO_MARK = "chatkit-fix: TODO[{code}]"
 COMMENT_PREFIX = {"python": "# ", "tsx": "// ", "html": "<!-- ", "text": "# "}
@@ -138,7 +138,7 @@ class FileContext:
         start, end = self.span(anchor)
         line, col = self.source.position(start)
         end_line, end_col = self.source.position(end)
-        edits = _edits(fix)
+        edits, imports = _edits(fix)
         fix_safety = safety or self.rule.safety
         return Finding(
             code=self.rule.code,
@@ -151,16 +151,19 @@ class FileContext:
             message=message,
             hint=hint,
             url=self.rule.url,
-            fix=Fix(edits, fix_safety, description or hint, complete) if edits and fix_safety != Safety.REPORT else None,
+            fix=Fix(edits, fix_safety, description or hint, complete, imports)
+            if (edits or imports) and fix_safety != Safety.REPORT else None,
         )
 
 
-def _edits(fix: FixSpec) -> tuple[Edit, ...]:
+def _edits(fix: FixSpec) -> tuple[tuple[Edit, ...], tuple[ImportChange, ...]]:
+    """A fix's text edits and its import changes, apart."""
     if fix is None:
-        return ()
-    if isinstance(fix, Edit):
-        return (fix,)
-    return tuple(edit for edit in fix if edit is not None)
+        return (), ()
+    parts = [fix] if isinstance(fix, (Edit, ImportChange)) else [part for part in fix if part is not None]
+    edits = tuple(part for part in parts if isinstance(part, Edit))
+    imports = tuple(sorted({part for part in parts if isinstance(part, ImportChange)}))
+    return edits, imports
 
 
 class PythonContext(FileContext):
@@ -247,34 +250,28 @@ class PythonContext(FileContext):
     def calls_to(self, package: str, symbol: str) -> Iterable[ast.Call]:
         return (call for call in self.calls() if self.refers_to(call.func, package, symbol))
 
-    def ensure_import(self, module: str, name: str) -> tuple[str, Edit | None]:
-        """The local name of `module.name`, plus the edit that imports it when the file does not yet.
-
-        An existing top-level `from module import ...` is extended; otherwise a new line goes after the last
-        top-level import (after the docstring and `__future__` imports in any case).
-        """
+    def ensure_import(self, module: str, name: str) -> tuple[str, ImportChange | None]:
+        """The local name of `module.name`, plus the import a fix needs when the file does not bind it yet (placed
+        by libcst when the fix is applied: imports.py)."""
         for local, qualified in self.imports.names.items():
             if f"{module}.{name}" in qualified:
                 return local, None
-        body = self.tree.body
-        for statement in body:
+        for statement in self.tree.body:
             if isinstance(statement, ast.ImportFrom) and statement.module == module and statement.level == 0:
                 if any(alias.name == "*" for alias in statement.names):
                     return name, None
-                last = statement.names[-1]
-                end = self.source.offset_from_utf8(last.end_lineno, last.end_col_offset)
-                return name, self.insert(end, f", {name}")
-        anchor_line = 0
-        for statement in body:
-            is_docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
-            if isinstance(statement, (ast.Import, ast.ImportFrom)) or (is_docstring and statement is body[0]):
-                anchor_line = statement.end_lineno or statement.lineno
-            elif anchor_line:
-                break
-        offset = self.source.offset(anchor_line + 1, 0) if anchor_line else 0
-        if anchor_line >= len(self.source.line_starts) and not self.text.endswith(("\n", "\r")):
-            return name, self.insert(len(self.text), f"\nfrom {module} import {name}\n")
-        return name, self.insert(offset, f"from {module} import {name}\n")
+        return name, ImportChange(module, name)
+
+    def ensure_module(self, module: str) -> tuple[str, ImportChange | None]:
+        """The local name of `import module` at top level, plus the import a fix needs when the file lacks it."""
+        for statement in self.tree.body:
+            if isinstance(statement, ast.Import):
+                for alias in statement.names:
+                    if alias.name == module:
+                        return alias.asname or module, None
+                    if alias.asname is None and alias.name.startswith(module + "."):
+                        return module, None
+        return module, ImportChange(module)
 
     def string_literal(self, text: str) -> str:
         """A Python string literal in the quote style the file already uses."""

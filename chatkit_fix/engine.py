@@ -1,8 +1,9 @@
 """The one engine: run rules over a project, and apply their fixes to a fixpoint without ever losing a byte.
 
 check:  targets -> byte prefilter -> one parse per file shared by its rules -> findings -> suppressions.
-apply:  the same, then each file's fixes merged, applied in memory, re-parsed, the rules run again on the changed
-        files, at most MAX_PASSES times; only then are files written, atomically.
+apply:  the same, then each file's fixes merged, applied in memory with the imports they need, proven (it parses,
+        compiles, and leaves no name undefined: Baseline), the rules run again on the changed files, at most
+        MAX_PASSES times; only then are files written, atomically.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import ast
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cached_property
 from pathlib import Path
 
 from .context import ProjectContext, context_for, is_suppressed, suppressions
 from .edits import StaleFileError, apply_edits, atomic_write, select_compatible
-from .findings import FileError, Finding, FixedFile, RunResult, Safety
+from .findings import Edit, FileError, Finding, Fix, FixedFile, ImportChange, RunResult, Safety
 from .project import Project
 from .rules import Rule
 from .sources import LANGUAGES, SourceError, SourceFile, language_of
@@ -295,32 +297,36 @@ class Engine:
                     continue
                 originals.setdefault(path, source)
             findings.sort(key=lambda f: (f.code, f.line, f.col))
+            baseline = Baseline(source)
             while findings:
                 edits, skipped = select_compatible([f.fix.edits for f in findings])
-                new_text = apply_edits(source.text, edits)
-                if new_text == source.text:
-                    break
-                culprits = self._invalid_fixes(source, findings, new_text)
-                if not culprits:
-                    applied = [f for i, f in enumerate(findings) if i not in skipped]
-                    result.applied.extend(applied)
+                taken = [f for i, f in enumerate(findings) if i not in skipped]
+                new_text, failures = self._prove(baseline, taken, edits)
+                if not failures:
+                    if new_text == source.text:
+                        break
+                    result.applied.extend(taken)
                     current[path] = source.with_text(new_text)
                     changed.add(path)
                     break
-                for finding in culprits:
+                for finding, reason in failures:
                     broken.add((path, finding.code))
                     result.errors.append(
-                        FileError(path, finding.line, f"internal error in {finding.code}: its fix would not parse; fix dropped", finding.code)
+                        FileError(path, finding.line, f"internal error in {finding.code}: its fix {reason}; fix dropped", finding.code)
                     )
                 findings = [f for f in findings if (path, f.code) not in broken]
         return changed
 
-    def _invalid_fixes(self, source: SourceFile, findings: list[Finding], new_text: str) -> list[Finding]:
-        """Empty when `new_text` parses; else the findings whose fix alone breaks parsing (all, if none alone does)."""
-        if parses(source, new_text):
-            return []
-        alone = [f for f in findings if not parses(source, apply_edits(source.text, list(f.fix.edits)))]
-        return alone or findings
+    def _prove(self, baseline: Baseline, findings: list[Finding], edits: list[Edit]) -> tuple[str, list[tuple[Finding, str]]]:
+        """The text after these fixes, and the fixes to drop with the reason: none when the result is proven (see
+        `Baseline.failure`); else those that fail alone (all of them, if none does)."""
+        text = fixed_text(baseline.source, edits, [change for f in findings for change in f.fix.imports])
+        reason = baseline.failure(text)
+        if reason is None:
+            return text, []
+        alone = [(f, baseline.failure(fixed_text(baseline.source, list(f.fix.edits), f.fix.imports))) for f in findings]
+        failing = [(f, why) for f, why in alone if why is not None]
+        return text, failing or [(f, reason) for f in findings]
 
     def _recheck(self, changed: set[Path], current: dict[Path, SourceFile], previous: RunResult) -> RunResult:
         """Run the rules again: per-file checks on the changed files, project checks on everything."""
@@ -359,6 +365,99 @@ class Engine:
             result.errors.append(FileError(fixed.path, 1, "cannot write: the file is read-only; make it writable and run again"))
         except OSError as exc:
             result.errors.append(FileError(fixed.path, 1, f"cannot write: {exc.strerror or exc}"))
+
+
+def fixed_text(source: SourceFile, edits: list[Edit], imports: Iterable[ImportChange]) -> str | None:
+    """The file's text with `edits` applied and then `imports` placed; None when the imports cannot be placed."""
+    text = apply_edits(source.text, edits)
+    imports = list(imports)
+    if not imports:
+        return text
+    from .imports import ImportPlacementError, apply_import_changes
+
+    try:
+        return apply_import_changes(text, imports, source.newline)
+    except ImportPlacementError:
+        return None
+
+
+def fix_edits(source: SourceFile, fix: Fix) -> tuple[Edit, ...]:
+    """A fix as plain edits of the file's text, its imports included (what JSON output shows)."""
+    if not fix.imports:
+        return fix.edits
+    from .imports import minimal_edits
+
+    after = fixed_text(source, list(fix.edits), fix.imports)
+    return fix.edits if after is None else minimal_edits(source.text, after)
+
+
+class Baseline:
+    """What a file was before a fix pass, to prove that the pass's fixes leave it no worse.
+
+    A Python file must still parse, still compile when it did (`ast.parse` accepts duplicate parameters and
+    keywords, `compile()` does not), and leave no name undefined that was defined (pyflakes' undefined names, before
+    and after). Other files must still parse (see `parses`).
+    """
+
+    def __init__(self, source: SourceFile):
+        self.source = source
+
+    @cached_property
+    def _tree(self) -> ast.Module | None:
+        try:
+            return ast.parse(self.source.text)
+        except (SyntaxError, ValueError, RecursionError):
+            return None
+
+    @cached_property
+    def compiles(self) -> bool:
+        return self._tree is not None and _compile_error(self._tree, self.source.path) is None
+
+    @cached_property
+    def undefined(self) -> set[str]:
+        return undefined_names(self._tree, self.source.path) if self._tree is not None else set()
+
+    def failure(self, text: str | None) -> str | None:
+        """Why `text` is worse than the file was (None: it is not); None `text` is a fix whose imports could not
+        be placed."""
+        if text is None:
+            return "needs imports libcst cannot place"
+        if self.source.language != "python":
+            return None if parses(self.source, text) else "would not parse"
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError):
+            return "would not parse"
+        if self.compiles:
+            error = _compile_error(tree, self.source.path)
+            if error is not None:
+                return f"would not compile ({error})"
+        if self._tree is None:
+            return None
+        lost = sorted(undefined_names(tree, self.source.path) - self.undefined)
+        if lost:
+            return f"would leave {', '.join(lost)} undefined"
+        return None
+
+
+def _compile_error(tree: ast.Module, path: Path) -> str | None:
+    try:
+        compile(tree, str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        line = getattr(exc, "lineno", None)
+        return f"{getattr(exc, 'msg', exc)}" + (f", line {line}" if line else "")
+    return None
+
+
+def undefined_names(tree: ast.Module, path: Path) -> set[str]:
+    """Names pyflakes reports as undefined in a module (undefined, used before assignment, or exported but absent)."""
+    from pyflakes import checker, messages
+
+    undefined = (messages.UndefinedName, messages.UndefinedLocal, messages.UndefinedExport)
+    return {
+        message.message_args[0] for message in checker.Checker(tree, filename=str(path)).messages
+        if isinstance(message, undefined)
+    }
 
 
 def parses(source: SourceFile, text: str) -> bool:

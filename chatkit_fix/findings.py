@@ -28,14 +28,26 @@ class Edit:
     text: str
 
 
+@dataclass(frozen=True, order=True)
+class ImportChange:
+    """An import a fix needs: `from module import name` (`import module` when name is None), or with `remove` the
+    import of it dropped once nothing uses it. libcst places it when the fix is applied (see imports.py)."""
+
+    module: str
+    name: str | None = None
+    remove: bool = False
+
+
 @dataclass
 class Fix:
-    """A set of edits that must be applied together; `complete` is False when a TODO marker stands in for code."""
+    """Edits and import changes that must be applied together; `complete` is False when a TODO marker stands in for
+    code."""
 
     edits: tuple[Edit, ...]
     safety: Safety
     description: str = ""
     complete: bool = True
+    imports: tuple[ImportChange, ...] = ()
 
 
 @dataclass
@@ -55,7 +67,7 @@ class Finding:
 
     @property
     def fixable(self) -> bool:
-        return self.fix is not None and bool(self.fix.edits)
+        return self.fix is not None and bool(self.fix.edits or self.fix.imports)
 
     def sort_key(self) -> tuple:
         return (str(self.path), self.line, self.col, self.code)

@@ -189,11 +189,11 @@ def _response_problems(ctx, call: ast.Call, kind: str, name: str):
             yield (call, f"{name}.json is sent without media_type=\"{JSON}\"", [edit],
                    f'Response(content={name}.json, media_type="{JSON}")')
     elif kind in ("JSONResponse", "ORJSONResponse") and _is_result_json(content, name):
-        local, import_edit = ctx.ensure_import(_module_of(ctx, call), "Response")
+        local, needed_import = ctx.ensure_import(_module_of(ctx, call), "Response")
         extra = [ctx.segment(k) for k in call.keywords if k.arg not in ("content", "media_type")]
         text = ", ".join([f"content={name}.json", f"media_type={ctx.string_literal(JSON)}", *extra])
         message = f"{kind} re-encodes {name}.json, which is already JSON bytes (TypeError: bytes are not JSON serializable)"
-        yield (call, message, [import_edit, ctx.replace(call, f"{local}({text})")],
+        yield (call, message, [needed_import, ctx.replace(call, f"{local}({text})")],
                f'Response(content={name}.json, media_type="{JSON}")')
 
 
@@ -223,8 +223,8 @@ def _fstring_problem(ctx, call: ast.Call):
     replacement = _fstring_to_python(ctx, content)
     if replacement is None:
         return (call, message, "todo", "build the body as a dict and return JSONResponse(...)")
-    local, import_edit = ctx.ensure_import(_module_of(ctx, call), "JSONResponse")
-    return (call, message, [import_edit, ctx.replace(call.func, local), ctx.replace(content, replacement)],
+    local, needed_import = ctx.ensure_import(_module_of(ctx, call), "JSONResponse")
+    return (call, message, [needed_import, ctx.replace(call.func, local), ctx.replace(content, replacement)],
             "return JSONResponse({...})")
 
 
@@ -308,14 +308,14 @@ def _buffering_problem(ctx, func, loop: ast.AST, name: str):
         for keyword in returned.keywords:
             if keyword.arg in ("headers", "status_code", "background"):
                 headers += ", " + ctx.segment(keyword)
-    local, import_edit = ctx.ensure_import(_module_of_any(ctx), "StreamingResponse")
+    local, needed_import = ctx.ensure_import(_module_of_any(ctx), "StreamingResponse")
     text = f"return {local}({name}, media_type={ctx.string_literal(SSE)}{headers})"
     first = ctx.span(block[start])[0]
     last = ctx.span(block[end])[1]
     indent = ctx.source.indentation(ctx.line_of(block[start]))
     comments = [line.strip() for line in ctx.text[first:last].splitlines() if line.strip().startswith("#")]
     kept = "".join(f"{comment}\n{indent}" for comment in comments)  # comments in the replaced code stay
-    return (loop, message, [import_edit, ctx.replace((first, last), kept + text)], hint)
+    return (loop, message, [needed_import, ctx.replace((first, last), kept + text)], hint)
 
 
 def _module_of_any(ctx) -> str:

@@ -247,9 +247,9 @@ def _missing_keywords(ctx, call: ast.Call, model: str):
     parts = []
     for name in missing:
         if name == "inference_options":
-            local, import_edit = ctx.ensure_import("chatkit.types", "InferenceOptions")
+            local, needed_import = ctx.ensure_import("chatkit.types", "InferenceOptions")
             parts.append(f"inference_options={local}()")
-            edits.append(import_edit)
+            edits.append(needed_import)
         else:
             parts.append(f"{name}=[]")
     last = call.keywords[-1].value if call.keywords else None

@@ -64,13 +64,13 @@ def check(ctx):
         if kind is None:
             continue
         if kind == "AsyncOpenAI":
-            local, import_edit = ctx.ensure_import("agents", "OpenAIProvider")
+            local, needed_import = ctx.ensure_import("agents", "OpenAIProvider")
             start, end = ctx.span(provider)
             yield ctx.finding(
                 ctx.header_span(provider),
                 "RunConfig(model_provider=...) gets an AsyncOpenAI client, not a ModelProvider: any agent with a "
                 "model name fails with AttributeError: 'AsyncOpenAI' object has no attribute 'get_model'",
-                fix=[import_edit, ctx.insert(start, f"{local}(openai_client="), ctx.insert(end, ")")],
+                fix=[needed_import, ctx.insert(start, f"{local}(openai_client="), ctx.insert(end, ")")],
                 hint=f"model_provider={local}(openai_client={ctx.segment(provider)})",
             )
         elif kind == "OpenAI":

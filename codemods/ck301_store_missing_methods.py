@@ -273,7 +273,7 @@ class PostgresStore(Store["RequestContext"]):
 '''
 
 _REQUEST_CONTEXT_FIXED = _REQUEST_CONTEXT.replace("from chatkit.types import ThreadMetadata\n",
-                                                  "from chatkit.types import ThreadMetadata, Page, ThreadItem, Attachment\n") + '''
+                                                  "from chatkit.types import ThreadMetadata, Attachment, Page, ThreadItem\n") + '''
     # chatkit-fix: TODO[CK301] implement load_thread_items, load_threads, add_thread_item, save_item, load_item, delete_thread, delete_thread_item: ChatKit calls them (they raise NotImplementedError for now)
     async def load_thread_items(
         self,
@@ -396,7 +396,7 @@ RULE.cases(
         Invalid(_REQUEST_CONTEXT, _REQUEST_CONTEXT_FIXED, filename="app/chatkit_store.py", name="string context type via chatkit.server", findings=[(10, 1, "PostgresStore does not define load_thread_items, save_attachment")]),
         Invalid(
             {"services/thread_store.py": _DUCK_STORE, "app/chatkit_server.py": _DUCK_SERVER},
-            {"services/thread_store.py": "from chatkit.types import ThreadMetadata, Page, ThreadItem, Attachment\n\n\n" + _DUCK_STORE + '''
+            {"services/thread_store.py": "from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata\n\n\n" + _DUCK_STORE + '''
     # chatkit-fix: TODO[CK301] implement save_thread, load_thread_items, load_threads, add_thread_item, save_item, load_item, delete_thread, delete_thread_item: ChatKit calls them (they raise NotImplementedError for now)
     async def save_thread(self, thread: ThreadMetadata, context) -> None:
         raise NotImplementedError

@@ -246,14 +246,14 @@ def _signature_edits(ctx, store, function, method, positional, kwonly, mapping, 
     context_annotation = st.context_annotation_of(store)
     contract = st.contract(ctx.project, ctx.path)
     items = [positional[0].render()]
-    import_edits = []
+    needed_imports = []
     for name in expected:
         param = mapping.get(name)
         if param is not None:
             items.append(param.render(name, keep_defaults))
         else:
-            annotation, edits_needed = _new_annotation(ctx, method, name, context_annotation, contract)
-            import_edits += edits_needed
+            annotation, imports_needed = _new_annotation(ctx, method, name, context_annotation, contract)
+            needed_imports += imports_needed
             items.append(f"{name}: {annotation}" if annotation else name)
     items += [p.render() for p in unmatched if p.kind == "positional"]
     extra_kwonly = [p for p in unmatched if p.kind == "kwonly"]
@@ -269,7 +269,7 @@ def _signature_edits(ctx, store, function, method, positional, kwonly, mapping, 
         clash = [m for m in missing if m in body_names]
         if clash:
             return None, f"its body already uses the name{'s' if len(clash) > 1 else ''} {', '.join(clash)}"
-    edits = [*import_edits, ctx.replace((start, end), _separator(ctx, function, positional, kwonly).join(items))]
+    edits = [*needed_imports, ctx.replace((start, end), _separator(ctx, function, positional, kwonly).join(items))]
     if renames:
         rename_edits, reason = _rename_edits(ctx, function, renames)
         if rename_edits is None:

@@ -602,7 +602,7 @@ RULE.cases(
     invalid=[
         Invalid(
             {"services/thread_store.py": _DUCK_STORE, "app/server/chatkit_server.py": _DUCK_SERVER},
-            {"services/thread_store.py": "from chatkit.types import Page\nfrom chatkit.store import NotFoundError\n\n\n" + _DUCK_STORE
+            {"services/thread_store.py": "from chatkit.store import NotFoundError\nfrom chatkit.types import Page\n\n\n" + _DUCK_STORE
              .replace("        return sorted(self.threads.values(), key=lambda t: t.created_at)[:limit]",
                       "        return Page(data=sorted(self.threads.values(), key=lambda t: t.created_at)[:limit])")
              .replace("            return None\n", "            raise NotFoundError(f\"Thread {thread_id} not found\")\n")},

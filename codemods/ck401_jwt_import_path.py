@@ -25,6 +25,7 @@ When no module or several modules define the name, the rule reports it and leave
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 
 from chatkit_fix.analysis import web
@@ -111,7 +112,7 @@ def _import_name(services, ctx, node: ast.ImportFrom, module: str, def_path) -> 
     """How the importing file should name the defining module: relative when it was (and both sit in one package
     tree), else absolute as the service imports it; None when no import can name it (a folder like `jwt-auth`)."""
     target = services.module_name(def_path)
-    if not target or not all(part.isidentifier() for part in target.split(".")):
+    if not target or not all(part.isidentifier() and not keyword.iskeyword(part) for part in target.split(".")):
         return None
     if services.resolve(target, ctx.path) != def_path:
         return None  # the name would reach another file from here
@@ -233,6 +234,21 @@ RULE.cases(
             },
             name="defined in several modules: TODO",
             findings=[("api/main.py", 1, 1, "get_current_user is imported from 'auth',")],
+        ),
+        Invalid(
+            {
+                "backend/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/me')\n"
+                                   "def me(token: str):\n    from backend.security import decode_token\n"
+                                   "    return decode_token(token)\n",
+                "skills/jwt-auth-integrator/assets/backend/auth.py": "def decode_token(token):\n    return token\n",
+            },
+            {
+                "backend/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/me')\n"
+                                   "def me(token: str):\n"
+                                   "    # chatkit-fix: TODO[CK401] import decode_token from the module that defines it\n"
+                                   "    from backend.security import decode_token\n    return decode_token(token)\n",
+            },
+            name="defined only under a folder no import can name (skills/jwt-auth-integrator): TODO, no path",
         ),
     ],
 )

@@ -280,11 +280,13 @@ def _function_sites(ctx, func, kind: str) -> list[Site]:
         elif exception is None:
             site.todo = "answer 401 when there is no verified user"
         elif _in_fallback_branch(ctx, statement):
-            if _swallowed(ctx, statement) or not web.alone_on_lines(ctx, statement):
+            dead = _reads_left_unbound(ctx, func, statement, name)
+            if _swallowed(ctx, statement) or not web.alone_on_lines(ctx, statement) or dead is None:
                 site.todo = "answer 401 when there is no verified user"
             else:
                 raise_text = f"raise {exception[0]}(status_code=401, detail={ctx.string_literal(DETAIL_INVALID)})"
                 site.edits = [exception[1], ctx.replace(statement, raise_text)]
+                site.edits += [web.remove_lines(ctx, read.lineno, read.end_lineno or read.lineno) for read in dead]
         elif _is_initial(func, statement, name) and (plan := _guard_after_block(ctx, statement, name, exception)):
             edits, last = plan
             site.edits = [ctx.replace(value, "None"), *edits]
@@ -404,6 +406,35 @@ def _in_fallback_branch(ctx, statement) -> bool:
             and any(isinstance(c, ast.Constant) and c.value in (None, "") for c in test.comparators)
         )
     return False
+
+
+def _reads_left_unbound(ctx, func, statement, name: str) -> list[ast.stmt] | None:
+    """The statements that read `name` only after `statement` bound it, when `statement` becomes a raise.
+
+    Empty when something else binds `name` in the function too. When `statement` was its only binding, the one read
+    allowed is a `return name` right after the try or if holding it (dead once the branch raises: it goes too);
+    None for any other read, which the raise would leave reading an unbound name.
+    """
+    nodes = list(web.own_nodes(func))
+    parameters = func.args.posonlyargs + func.args.args + func.args.kwonlyargs + [a for a in (func.args.vararg, func.args.kwarg) if a]
+    stores = [n for n in nodes if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+    declared = any(isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names for n in nodes)
+    if declared or any(p.arg == name for p in parameters) or len(stores) > 1:
+        return []
+    reads = [n for n in nodes if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    if not reads:
+        return []
+    holder = ctx.parents.get(statement)
+    if isinstance(holder, ast.ExceptHandler):
+        holder = ctx.parents.get(holder)
+    found = web.block_of(ctx, holder) if isinstance(holder, ast.stmt) else None
+    if found is None or len(reads) != 1:
+        return None
+    block, index = found
+    following = block[index + 1] if index + 1 < len(block) else None
+    if isinstance(following, ast.Return) and following.value is reads[0] and web.alone_on_lines(ctx, following):
+        return [following]
+    return None
 
 
 def _is_initial(func, statement, name) -> bool:
@@ -714,12 +745,27 @@ RULE.cases(
             "    return user\n",
             ("from fastapi import Depends, FastAPI, Header\n",
              "from fastapi import Depends, FastAPI, Header, HTTPException\n"),
-            ("        user = 'guest'\n",
+            ("        user = 'guest'\n    return user\n",
              "        raise HTTPException(status_code=401, detail='invalid token')\n"),
             filename="deps.py",
             unsafe=True,
             name="guest fallback in a dependency",
             findings=[(11, 9, "user falls back to 'guest' when the token is missing or invalid")],
+        ),
+        Edited(
+            "import jwt\nfrom fastapi import FastAPI, Header, HTTPException\n\napp = FastAPI()\n\n\n"
+            "def current_user(authorization: str = Header(default='')):\n"
+            "    try:\n"
+            "        return jwt.decode(authorization[7:], KEY, algorithms=['HS256'])['sub']\n"
+            "    except jwt.InvalidTokenError:\n"
+            "        user = 'guest'\n"
+            "    print(user)\n"
+            "    return user\n",
+            ("        user = 'guest'\n",
+             "        # chatkit-fix: TODO[CK403] answer 401 when there is no verified user\n        user = 'guest'\n"),
+            filename="deps.py",
+            unsafe=True,
+            name="the fallback is the only binding of a name read twice after it: a raise would leave it unbound",
         ),
         Edited(
             "from typing import Optional\nfrom fastapi import Header, HTTPException\n\n\n"

@@ -32,16 +32,18 @@ app.add_middleware(
     allow_headers=["*"],
 )
 ```
-Name the origins (from the environment, with the local dev server as default). Keep `allow_credentials=True` only
-where cookies really cross origins (`credentials: "include"` in the front end, or a back end that reads cookies).
-The fix is unsafe (`--unsafe-fixes`): deployed front ends must be listed in `CORS_ORIGINS`.
+Name the origins: the field of the project's settings object when the module has one (`settings.cors_origins`),
+else from the environment (in the module's own `os.getenv`/`os.environ.get` spelling), with the local dev server as
+default. Keep `allow_credentials=True` only where cookies really cross origins (`credentials: "include"` in the
+front end, or a back end that reads cookies). The fix is unsafe (`--unsafe-fixes`): deployed front ends must be
+listed in the settings' variable or in `CORS_ORIGINS`.
 """
 
 from __future__ import annotations
 
 import ast
 
-from chatkit_fix.analysis import web
+from chatkit_fix.analysis import settings, web
 from chatkit_fix.codemods._cases import Edited, edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import literal
@@ -93,9 +95,8 @@ def check(ctx):
 def _finding(ctx, call, origins, credentials, target):
     named = [v for v in (literal(target) if isinstance(literal(target), (list, tuple, set)) else []) if v != "*" and isinstance(v, str)]
     default = ",".join(named) or ",".join(web.dev_origins(ctx.project))
-    os_name, import_edit = web.ensure_module(ctx, "os")
-    expression = f"{os_name}.environ.get({ctx.string_literal('CORS_ORIGINS')}, {ctx.string_literal(default)}).split({ctx.string_literal(',')})"
-    edits = [import_edit, ctx.replace(target, expression)]
+    expression, needed = settings.origins_expression(ctx, default)
+    edits = [*needed, ctx.replace(target, expression)]
     cookies = web.uses_cookies(ctx.project)
     if not cookies:
         edits.append(web.remove_argument(ctx, call, credentials))
@@ -132,6 +133,26 @@ BASEL_FIXED = edited(
     ('    allow_origins=["*"],  # Allow all origins for development\n'
      "    allow_credentials=True,\n",
      '    allow_origins=os.environ.get("CORS_ORIGINS", "http://localhost:3000").split(","),  # Allow all origins for development\n'),
+)
+
+# The shape `chatkit-fix init` generates, after someone pasted the wildcard advice: the settings object stays.
+INIT_SETTINGS = (
+    "import os\nfrom dataclasses import dataclass\n\n\n@dataclass(frozen=True)\nclass Settings:\n"
+    "    model: str\n    cors_origins: list[str]\n\n    @classmethod\n    def from_env(cls) -> Settings:\n"
+    "        origins = os.environ.get('CHATKIT_CORS_ORIGINS') or 'http://localhost:3000'\n"
+    "        return cls(model='gpt-4.1', cors_origins=origins.split(','))\n"
+)
+INIT_ROUTER = (
+    "from fastapi import APIRouter\n\nfrom .chatkit_settings import Settings\n\n"
+    "router = APIRouter()\nsettings = Settings.from_env()\n"
+)
+INIT_MAIN = (
+    '"""FastAPI app serving the ChatKit endpoint."""\n\nfrom __future__ import annotations\n\n'
+    "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
+    "from .chatkit_router import router, settings\n\n"
+    "app = FastAPI()\napp.include_router(router)\n\n"
+    'app.add_middleware(\n    CORSMiddleware,\n    allow_origins=["*"],\n    allow_credentials=True,\n'
+    '    allow_methods=["GET", "POST", "OPTIONS"],\n    allow_headers=["*"],\n)\n'
 )
 
 RULE.cases(
@@ -231,6 +252,36 @@ RULE.cases(
             unsafe=True,
             findings=[(11, 5, 'allow_origins=["*"] with allow_credentials=True')],
             name="annotated module constant after another, a named origin kept as the default, expose_headers first",
+        ),
+        Invalid(
+            {"backend/__init__.py": "", "backend/chatkit_settings.py": INIT_SETTINGS,
+             "backend/chatkit_router.py": INIT_ROUTER, "backend/main.py": INIT_MAIN},
+            {"backend/main.py": edited(INIT_MAIN, ('    allow_origins=["*"],\n    allow_credentials=True,\n',
+                                                   "    allow_origins=settings.cors_origins,\n"))},
+            unsafe=True,
+            name="init's settings object: its origins field, no os.environ beside it",
+        ),
+        Edited(
+            "import os\nfrom fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
+            "DEBUG = os.getenv('DEBUG', '')\napp = FastAPI(debug=bool(DEBUG))\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n",
+            ("allow_origins=['*'], allow_credentials=True)",
+             "allow_origins=os.getenv('CORS_ORIGINS', 'http://localhost:3000').split(','))"),
+            filename="main.py",
+            unsafe=True,
+            name="the module reads the environment with os.getenv: so does the fix",
+        ),
+        Edited(
+            "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\nfrom .routes import router\n\n"
+            "app = FastAPI()\napp.include_router(router)\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n",
+            ("from fastapi.middleware.cors import CORSMiddleware\n",
+             "from fastapi.middleware.cors import CORSMiddleware\nimport os\n"),
+            ("allow_origins=['*'], allow_credentials=True)",
+             "allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:3000').split(','))"),
+            filename="app/main.py",
+            unsafe=True,
+            name="import os among the absolute imports, above the relative one",
         ),
     ],
 )

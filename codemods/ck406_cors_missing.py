@@ -31,12 +31,13 @@ app.add_middleware(
 ```
 Or keep the browser same-origin with a dev proxy (`server.proxy` in `vite.config.ts`, as the official samples do). The
 fix adds the middleware after every other middleware of the app, so it is the outermost one (see CK407), with the front
-end's dev origin as default and `allow_credentials=True` only when cookies cross origins.
+end's dev origin as default and `allow_credentials=True` only when cookies cross origins. When the module has a
+settings object with an origins field (`settings.cors_origins`), the middleware reads that field instead.
 """
 
 from __future__ import annotations
 
-from chatkit_fix.analysis import web
+from chatkit_fix.analysis import settings, web
 from chatkit_fix.codemods._cases import edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import walk
@@ -130,15 +131,11 @@ def _finding(pctx, ctx, app: web.App, call: web.FrontendCall):
         )
     module = "fastapi.middleware.cors" if app.framework == "fastapi" else "starlette.middleware.cors"
     cors_name, cors_import = ctx.ensure_import(module, "CORSMiddleware")
-    os_name, os_import = web.ensure_module(ctx, "os")
     origins = ",".join(web.dev_origins(project))
+    allowed, needed = settings.origins_expression(ctx, origins)
     q = ctx.string_literal
     indent = ctx.source.indentation(app.statement.lineno)
-    lines = [
-        f"{app.name}.add_middleware(",
-        f"    {cors_name},",
-        f"    allow_origins={os_name}.environ.get({q('CORS_ORIGINS')}, {q(origins)}).split({q(',')}),",
-    ]
+    lines = [f"{app.name}.add_middleware(", f"    {cors_name},", f"    allow_origins={allowed},"]
     if web.uses_cookies(project):
         lines.append("    allow_credentials=True,")
     lines += [f"    allow_methods=[{q('*')}],", f"    allow_headers=[{q('*')}],", ")"]
@@ -146,7 +143,7 @@ def _finding(pctx, ctx, app: web.App, call: web.FrontendCall):
     return ctx.finding(
         ctx.header_span(app.statement),
         message,
-        fix=[cors_import, os_import, web.insert_after(ctx, anchor, text)],
+        fix=[cors_import, *needed, web.insert_after(ctx, anchor, text)],
         hint=f"add CORSMiddleware (outermost) allowing {origins}",
     )
 
@@ -176,8 +173,8 @@ BACKEND_FIXED = edited(
     BACKEND,
     ("from fastapi.responses import Response, StreamingResponse\n",
      "from fastapi.responses import Response, StreamingResponse\n"
-     "from fastapi.middleware.cors import CORSMiddleware\n"
-     "import os\n"),
+     "import os\n"
+     "from fastapi.middleware.cors import CORSMiddleware\n"),
     ('app = FastAPI(title="ChatKit API")\n',
      'app = FastAPI(title="ChatKit API")\n'
      "\n"
@@ -235,6 +232,25 @@ RULE.cases(
             findings=[("backend/app/main.py", 4, 1, "the front end calls http://localhost:8000/chatkit from another origin (frontend/src/ChatKitPanel.tsx:4)")],
         ),
         Invalid(
+            {"frontend/package.json": VITE_PACKAGE, "frontend/src/ChatKitPanel.tsx": PANEL,
+             "backend/app/config.py": "from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n"
+                                      "    allowed_origins: str = 'http://localhost:5173'\n\n\n"
+                                      "def get_settings() -> Settings:\n    return Settings()\n",
+             "backend/app/main.py": BACKEND.replace("\napp = FastAPI(", "from .config import get_settings\n\n"
+                                                    "settings = get_settings()\napp = FastAPI(", 1)},
+            {"backend/app/main.py": edited(
+                BACKEND.replace("\napp = FastAPI(", "from .config import get_settings\n\n"
+                                "settings = get_settings()\napp = FastAPI(", 1),
+                ("from fastapi.responses import Response, StreamingResponse\n",
+                 "from fastapi.responses import Response, StreamingResponse\n"
+                 "from fastapi.middleware.cors import CORSMiddleware\n"),
+                ('app = FastAPI(title="ChatKit API")\n',
+                 'app = FastAPI(title="ChatKit API")\n\napp.add_middleware(\n    CORSMiddleware,\n'
+                 '    allow_origins=settings.allowed_origins.split(","),\n    allow_methods=["*"],\n'
+                 '    allow_headers=["*"],\n)\n'))},
+            name="the settings object names the origins (a str field, split); the import above the relative one",
+        ),
+        Invalid(
             {
                 "web/package.json": NEXT_PACKAGE,
                 "web/src/lib/api.ts": 'export const API_BASE_URL = process.env.NEXT_PUBLIC_API_URL || "http://localhost:8000";\n',
@@ -266,7 +282,7 @@ RULE.cases(
             },
             {
                 "server.py": "from starlette.applications import Starlette\nfrom starlette.routing import Route\n"
-                "from starlette.middleware.cors import CORSMiddleware\nimport os\n\n"
+                "import os\nfrom starlette.middleware.cors import CORSMiddleware\n\n"
                 "app = Starlette(routes=[Route('/chatkit', endpoint, methods=['POST'])])\n\n"
                 "app.add_middleware(\n    CORSMiddleware,\n"
                 "    allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:5180').split(','),\n"

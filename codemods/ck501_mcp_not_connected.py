@@ -278,11 +278,11 @@ def _lifespan_fix(ctx, module: Module, name: str):
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "on_event" for n in walk(ctx.tree)
     ):
         return None
-    decorator, import_edit = ctx.ensure_import("contextlib", "asynccontextmanager")
+    decorator, needed_import = ctx.ensure_import("contextlib", "asynccontextmanager")
     function_name = free_name(module, "mcp_lifespan")
     unit = "    "
     lines = [f"@{decorator}", f"async def {function_name}(app):", f"{unit}async with {name}:", f"{unit * 2}yield", "", "", ""]
-    edits = [import_edit, ctx.insert(ctx.source.offset(apps[0].lineno, 0), "\n".join(lines))]
+    edits = [needed_import, ctx.insert(ctx.source.offset(apps[0].lineno, 0), "\n".join(lines))]
     edits.append(add_keyword(ctx, app_call, f"lifespan={function_name}"))
     return edits
 

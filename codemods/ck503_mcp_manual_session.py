@@ -38,7 +38,7 @@ import re
 from pathlib import Path
 
 from chatkit_fix.analysis.mcp import Module
-from chatkit_fix.findings import Safety
+from chatkit_fix.findings import ImportChange, Safety
 from chatkit_fix.pyast import keyword, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -233,28 +233,9 @@ def _to_streamable(ctx, module: Module, call: ast.Call):
         return [ctx.replace((start, ctx.span(func)[1]), "MCPServerStreamableHttp")]
     if not isinstance(func, ast.Name):
         return None
-    local, import_edit = ctx.ensure_import("agents.mcp", "MCPServerStreamableHttp")
-    edits = [ctx.replace(func, local), import_edit]
-    uses = [n for n in walk(ctx.tree) if isinstance(n, ast.Name) and n.id == func.id and n is not func]
-    if not uses and import_edit is not None:
-        # the only use: rename the import itself instead of adding a second one
-        for statement in walk(ctx.tree):
-            if isinstance(statement, ast.ImportFrom):
-                for alias in statement.names:
-                    if (alias.asname or alias.name) == func.id and alias.name == "MCPServerSse" and alias.asname is None:
-                        start = _alias_offset(ctx, statement, alias)
-                        if start is not None:
-                            return [ctx.replace(func, "MCPServerStreamableHttp"),
-                                    ctx.replace((start, start + len(alias.name)), "MCPServerStreamableHttp")]
-    return edits
-
-
-def _alias_offset(ctx, statement: ast.ImportFrom, alias: ast.alias) -> int | None:
-    if hasattr(alias, "lineno"):
-        return ctx.source.offset_from_utf8(alias.lineno, alias.col_offset)
-    start, end = ctx.span(statement)
-    found = ctx.text.find(alias.name, start, end)
-    return found if found >= 0 else None
+    local, needed = ctx.ensure_import("agents.mcp", "MCPServerStreamableHttp")
+    # the old class's import goes when this was its last use (libcst keeps it while anything still names it)
+    return [ctx.replace(func, local), needed, ImportChange("agents.mcp", "MCPServerSse", remove=True)]
 
 
 # ---- ClientSession wired by hand next to an agent -------------------------------------------------------------------

@@ -238,10 +238,10 @@ def _lifespan_edits(ctx, module: Module, owner: ast.Call, manager: str):
                 *indent_edits(ctx, statement.lineno, statement_end_line(statement), unit)]
     if any(k.arg is None for k in owner.keywords):
         return None
-    decorator, import_edit = ctx.ensure_import("contextlib", "asynccontextmanager")
+    decorator, needed_import = ctx.ensure_import("contextlib", "asynccontextmanager")
     name = free_name(module, "mcp_lifespan")
     text = f"@{decorator}\nasync def {name}(app):\n    async with {manager}:\n        yield\n\n\n"
-    return [import_edit, ctx.insert(ctx.source.offset(app_statement.lineno, 0), text),
+    return [needed_import, ctx.insert(ctx.source.offset(app_statement.lineno, 0), text),
             add_keyword(ctx, owner, f"lifespan={name}")]
 
 

@@ -884,58 +884,18 @@ def local_name_for(ctx: PythonContext, name: str) -> str | None:
 
 
 def ensure_chatkit_imports(ctx: PythonContext, wanted: dict[str, str]):
-    """Local names for chatkit symbols {name: module}, and the edits that import the missing ones (one line per module)."""
-    from chatkit_fix.findings import Edit
-
+    """Local names for chatkit symbols {name: module}, and the imports a fix needs for the missing ones."""
     names: dict[str, str] = {}
-    missing: dict[str, list[str]] = {}
+    imports = []
     for name, module in wanted.items():
         local = local_name_for(ctx, name)
         if local is not None:
             names[name] = local
             continue
-        if _bound_at_module_level(ctx.tree, name):
-            names[name] = name  # a project definition of the same name: use it as it is
-            continue
         names[name] = name
-        missing.setdefault(module, []).append(name)
-    edits: list[Edit] = []
-    for module, symbols in missing.items():
-        statement = _existing_from_import(ctx.tree, module)
-        if statement is not None:
-            last = statement.names[-1]
-            end = ctx.source.offset_from_utf8(last.end_lineno, last.end_col_offset)
-            after = ctx.text[end:]
-            if after.lstrip(" ").startswith(",") and after.lstrip(" ")[1:].lstrip(" ").startswith(("\n", "\r")):
-                # one name per line with a trailing comma: add each name on its own line
-                indent = ctx.source.indentation(last.lineno)
-                comma = end + after.index(",") + 1
-                edits.append(ctx.insert(comma, "".join(f"\n{indent}{s}," for s in symbols)))
-            else:
-                edits.append(ctx.insert(end, "".join(f", {s}" for s in symbols)))
-            continue
-        first = symbols[0]
-        _, edit = ctx.ensure_import(module, first)
-        if edit is not None:
-            rest = "".join(f", {s}" for s in symbols[1:])
-            text = edit.text.replace(f"import {first}\n", f"import {first}{rest}\n", 1)
-            edits.append(type(edit)(edit.start, edit.end, text))
-            has_imports = any(isinstance(s, (ast.Import, ast.ImportFrom)) for s in ctx.tree.body)
-            following = ctx.text[edit.start:edit.start + 10]
-            if not has_imports and following.startswith(("class ", "def ", "async def ", "@")):
-                # the file's first import: two blank lines before the first definition. A one-character replacement
-                # (not an insertion) so that several findings asking for imports share it instead of repeating it.
-                first = ctx.text[edit.start]
-                edits.append(type(edit)(edit.start, edit.start + 1, "\n\n" + first))
-    return names, edits
-
-
-def _existing_from_import(tree: ast.Module, module: str) -> ast.ImportFrom | None:
-    for statement in tree.body:
-        if isinstance(statement, ast.ImportFrom) and statement.module == module and statement.level == 0:
-            if not any(alias.name == "*" for alias in statement.names) and statement.names:
-                return statement
-    return None
+        if not _bound_at_module_level(ctx.tree, name):  # else a project definition of the same name: use it as it is
+            imports.append(ctx.ensure_import(module, name)[1])
+    return names, imports
 
 
 def _bound_at_module_level(tree: ast.Module, name: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatkit_fix.findings import Edit
+from chatkit_fix.findings import Edit, ImportChange
 from chatkit_fix.model import model_of
 from chatkit_fix.project import inside, watch
 
@@ -339,41 +339,13 @@ def local_class(tree: ast.AST, name: str):
 # ---- imports and edits -------------------------------------------------------------------------------------------
 
 
-def ensure_module(ctx, module: str) -> tuple[str, Edit | None]:
-    """The local name of `import module` at top level, plus the edit adding it when the file lacks it.
-
-    Placement follows `ctx.ensure_import`: after the last top-level import (after the docstring in any case).
-    """
-    for statement in ctx.tree.body:
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.name == module:
-                    return alias.asname or module, None
-                if alias.asname is None and alias.name.startswith(module + "."):
-                    return module, None
-    body = ctx.tree.body
-    anchor_line = 0
-    for statement in body:
-        is_docstring = (
-            isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
-        )
-        if isinstance(statement, (ast.Import, ast.ImportFrom)) or (is_docstring and statement is body[0]):
-            anchor_line = statement.end_lineno or statement.lineno
-        elif anchor_line:
-            break
-    if anchor_line >= len(ctx.source.line_starts) and not ctx.text.endswith(("\n", "\r")):
-        return module, ctx.insert(len(ctx.text), f"\nimport {module}\n")
-    offset = ctx.source.offset(anchor_line + 1, 0) if anchor_line else 0
-    return module, ctx.insert(offset, f"import {module}\n")
+def environ_lookup(ctx, name: str) -> tuple[str, list[ImportChange | None]]:
+    """`os.environ["NAME"]` (or the file's alias of os) and the import it needs."""
+    local, needed = ctx.ensure_module("os")
+    return f"{local}.environ[{ctx.string_literal(name)}]", [needed]
 
 
-def environ_lookup(ctx, name: str) -> tuple[str, list[Edit | None]]:
-    """`os.environ["NAME"]` (or the file's alias of os) and the import edit it needs."""
-    local, edit = ensure_module(ctx, "os")
-    return f"{local}.environ[{ctx.string_literal(name)}]", [edit]
-
-
-def http_exception(ctx) -> tuple[str, Edit | None] | None:
+def http_exception(ctx) -> tuple[str, ImportChange | None] | None:
     """The local name of an HTTPException that answers with its status code, importing it when needed."""
     for local, qualified in ctx.imports.names.items():
         if qualified & {"fastapi.HTTPException", "fastapi.exceptions.HTTPException", "starlette.exceptions.HTTPException"}:

@@ -25,9 +25,23 @@ def finding_dict(report: Report, f) -> dict:
         "fix": None if f.fix is None else {
             "safety": f.fix.safety.value,
             "complete": f.fix.complete,
-            "edits": [{"start": e.start, "end": e.end, "content": e.text} for e in f.fix.edits],
+            "edits": [{"start": e.start, "end": e.end, "content": e.text} for e in _edits(report, f)],
         },
     }
+
+
+def _edits(report: Report, finding) -> tuple:
+    """The fix's edits, the imports it needs included (placed on the file's current text)."""
+    if not finding.fix.imports:
+        return finding.fix.edits
+    from ..engine import fix_edits
+    from ..sources import SourceError, SourceFile
+
+    try:
+        source = SourceFile.from_bytes(finding.path, report.project.read_bytes(finding.path))
+    except SourceError:
+        return finding.fix.edits
+    return fix_edits(source, finding.fix)
 
 
 def render(report: Report) -> str:
