@@ -91,6 +91,8 @@ REPLACES = "replaces ChatKit's headers instead of merging into them"
 DROPS_INIT = "builds a new init without ChatKit's own (method, body and headers are lost)"
 CONTENT_TYPE = "forces Content-Type, which breaks multipart attachment uploads"
 EMPTY_BEARER = "sends `Bearer ` with an empty token when there is none"
+NULL_BEARER = "sends `Bearer null` (or `Bearer undefined`) when there is no token"
+LITERAL_KINDS = ("string", "template_string", "number", "true", "false", "object", "array")
 
 
 @check_frontend(RULE)
@@ -153,7 +155,8 @@ class FetchCheck:
         return None, None
 
     def empty_bearer(self, value):
-        """(guard, fixed value text) when a header value may be `Bearer ` with nothing after it, else None."""
+        """(guard, fixed value text, problem) when a header value may be `Bearer ` with nothing (or `null`) after
+        it, else None."""
         value = unwrap(value)
         if value is None or value.kind() != "template_string" or not value.text()[1:].lstrip().startswith("Bearer"):
             return None
@@ -168,12 +171,11 @@ class FetchCheck:
                 start, end = span(value)
                 inner_start, inner_end = span(inner[0])
                 fixed = self.text[start:inner_start] + left.text() + self.text[inner_end:end]
-                return left.text(), fixed
+                return left.text(), fixed, EMPTY_BEARER
             if expression.kind() == "identifier":
                 _, initial = self.local_value(expression.text())
-                if initial is not None and ("getItem(" in initial.text() or "?." in initial.text()) \
-                        and not is_guarded(self.function, expression.text()):
-                    return expression.text(), value.text()
+                if initial is not None and _may_be_missing(initial) and not is_guarded(self.function, expression.text()):
+                    return expression.text(), value.text(), NULL_BEARER
         return None
 
     # ---- header objects ------------------------------------------------------------------------------------------
@@ -225,8 +227,9 @@ class FetchCheck:
                 name = property_key(pair) if pair.kind() == "pair" else None
                 if name and name.lower() == "content-type":
                     note(obj, CONTENT_TYPE)
-                if name and name.lower() == "authorization" and self.empty_bearer(pair.field("value")):
-                    note(obj, EMPTY_BEARER)
+                empty = self.empty_bearer(pair.field("value")) if name and name.lower() == "authorization" else None
+                if empty is not None:
+                    note(obj, empty[2])
         for key, (obj, found) in sorted(problems.items()):
             yield self.header_finding(obj, found, contexts.get(key))
         yield from self.set_calls()
@@ -278,7 +281,7 @@ class FetchCheck:
                 return node.field("condition").text(), node.field("consequence").text()
         empty = self.empty_bearer(value)
         if empty is not None:
-            return empty
+            return empty[:2]
         return None, value.text()
 
     def statements(self, name: str, entries) -> list[str]:
@@ -405,10 +408,10 @@ class FetchCheck:
                 empty = self.empty_bearer(args[1])
                 if empty is None or (statement.parent() is not None and statement.parent().kind() == "if_statement"):
                     continue
-                guard, value_text = empty
+                guard, value_text, problem = empty
                 start, end = span(args[1])
                 fixed = self.text[span(statement)[0]:start] + value_text + self.text[end:span(statement)[1]]
-                yield self.ctx.finding(span(statement), f"custom api.fetch {EMPTY_BEARER}",
+                yield self.ctx.finding(span(statement), f"custom api.fetch {problem}",
                                        fix=self.ctx.replace(span(statement), f"if ({guard}) {fixed}"),
                                        hint="set Authorization only when there is a token")
 
@@ -423,6 +426,20 @@ def _lone_guarded(statement):
     if parent is not None and parent.kind() == "if_statement" and parent.field("alternative") is None:
         return parent
     return None
+def _may_be_missing(initial) -> bool:
+    """Whether a token variable's initial value may be null, undefined or empty: anything but a literal (a call such
+    as `await getToken()` or `localStorage.getItem(...)`, an optional chain, a property), unless a non-empty literal
+    default follows `??` or `||`."""
+    node = unwrap(initial)
+    if node is not None and node.kind() == "await_expression":
+        inner = [c for c in node.named_children() if c.kind() != "comment"]
+        node = unwrap(inner[0]) if inner else None
+    if node is None or node.kind() in LITERAL_KINDS:
+        return False
+    if node.kind() == "binary_expression" and node.field("operator").text() in ("??", "||"):
+        default = unwrap(node.field("right"))
+        return default is None or default.kind() not in LITERAL_KINDS or string_value(default) == ""
+    return True
 
 
 def _vite(chat: str, **extra: str) -> dict[str, str]:
@@ -585,6 +602,29 @@ STATIC_PAGE = '''<!doctype html>
   </body>
 </html>
 '''
+GET_TOKEN_BEFORE = '''      fetch: async (input, init) => {
+        const token = await getToken();
+        return fetch(input, {
+          ...init,
+          headers: { ...init?.headers, Authorization: `Bearer ${token}` },
+        });
+      },'''
+GET_TOKEN_AFTER = '''      fetch: async (input, init) => {
+        const token = await getToken();
+        const headers = new Headers(init?.headers);
+        if (token) headers.set("Authorization", `Bearer ${token}`);
+        return fetch(input, {
+          ...init,
+          headers,
+        });
+      },'''
+SET_GET_TOKEN_BEFORE = '''      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        const token = await getToken();
+        headers.set("Authorization", `Bearer ${token}`);
+        return fetch(input, { ...init, headers });
+      },'''
+WITH_GET_TOKEN = ('import { ChatKit', 'import { getToken } from "./auth";\nimport { ChatKit')
 
 RULE.cases(
     valid=[
@@ -622,5 +662,11 @@ RULE.cases(
           }
 ''', "")}, findings=[("index.html", 12, 11, "custom api.fetch forces Content-Type")],
             name="static page: a factory's fetch sets Content-Type when ChatKit sent none (uploads send none)"),
+        Invalid(_vite(_chat(GET_TOKEN_BEFORE).replace(*WITH_GET_TOKEN), **{"src/auth.ts": AUTH_LIB}),
+                {"src/Chat.tsx": _chat(GET_TOKEN_AFTER).replace(*WITH_GET_TOKEN)}, findings=1,
+                name="token from await getToken() without a guard: the header is skipped, never `Bearer null`"),
+        Invalid(_vite(_chat(SET_GET_TOKEN_BEFORE).replace(*WITH_GET_TOKEN), **{"src/auth.ts": AUTH_LIB}),
+                {"src/Chat.tsx": _chat(GOOD.replace(", credentials: \"include\"", "")).replace(*WITH_GET_TOKEN)}, findings=1,
+                name="headers.set with a token from await getToken() and no guard"),
     ],
 )
