@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,41 @@ class UsageFailure(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"chatkit-fix: error: {self.format_message()}", err=True)
+
+
+class InputPath(click.ParamType):
+    """A path argument or option whose errors are one line naming it, like every other input error (click's
+    own Path type prints three lines of usage)."""
+
+    name = "path"
+
+    def __init__(self, must_exist: bool = True, kind: str = "any"):
+        self.must_exist = must_exist
+        self.kind = kind  # "file", "folder" or "any"
+
+    def convert(self, value, param, ctx) -> Path:
+        import errno
+
+        path = Path(value)
+        label = f"{param.opts[0]} {value}" if param is not None and param.param_type_name == "option" else str(value)
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageFailure(f"{label}: symlink loop (the link points back at itself)") from None
+            if self.must_exist:
+                raise UsageFailure(f"{label}: no such {'file or folder' if self.kind == 'any' else self.kind}") from None
+            return path
+        if self.kind == "folder" and not stat.S_ISDIR(mode):
+            raise UsageFailure(f"{label}: is a file; give a folder")
+        if self.kind == "file" and stat.S_ISDIR(mode):
+            raise UsageFailure(f"{label}: is a folder; give a file")
+        return path
+
+    def shell_complete(self, ctx, param, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="dir" if self.kind == "folder" else "file")]
 
 
 @dataclass
@@ -165,8 +201,7 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
 
     paths = [Path(p) for p in options.paths] or [Path(".")]
     for path in paths:
-        if not path.exists():
-            raise UsageFailure(f"{path}: no such file or folder")
+        _require_existing(path)
     config_file = Path(options.config) if options.config else None
     try:
         root = config_file.resolve().parent if config_file else find_project_root(_common_parent(paths))
@@ -225,6 +260,8 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     )
     if not (diff and options.output_format == "text" and not result.findings and not result.errors):
         click.echo(formatter(options.output_format)(report), nl=False)
+    for link in sorted(set(project.symlink_loops)):
+        click.echo(f"chatkit-fix: warning: {project.relative(Path(link))}: symlink loop, not followed", err=True)
     if result.errors:
         return EXIT_ERROR
     pending = dry_run and any(f for f in result.fixed)
@@ -243,6 +280,17 @@ def _check_cache(project, settings, options: CommonOptions):
     selection = [options.select or "", options.ignore or "", options.extend_select or ""]
     targets = [project.relative(path) for path in project.targets]
     return CheckCache(project.root, context_key(settings, selection, targets))
+
+
+def _require_existing(path: Path) -> None:
+    """A path given on the command line must exist: else one line saying why (missing, or a symlink loop), exit 2."""
+    import errno
+
+    try:
+        path.stat()
+    except OSError as exc:
+        reason = "symlink loop (the link points back at itself)" if exc.errno == errno.ELOOP else "no such file or folder"
+        raise UsageFailure(f"{path}: {reason}") from None
 
 
 def _progress_bar(total_files: int, options: CommonOptions):
@@ -296,7 +344,7 @@ def _diffs(project, result) -> str:
 
 
 @main.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", default=".", type=InputPath(must_exist=False, kind="folder"))
 @click.option("--backend-dir", default="backend", show_default=True, help="Where the FastAPI back end goes.")
 @click.option("--frontend-dir", default=None, help="Where the front end is (default: the detected app, else frontend).")
 @click.option("--framework", type=click.Choice(["next", "vite", "none"]), default=None,
@@ -340,11 +388,11 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
 
 
 @main.command()
-@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("path", default=".", type=InputPath(kind="folder"))
 @click.option("--app", "app", metavar="MODULE:ATTR",
               help="The ASGI app to boot (default: backend.app in the config, else the FastAPI app whose route "
                    "calls ChatKitServer.process).")
-@click.option("--app-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--app-dir", type=InputPath(kind="folder"),
               help="Folder uvicorn starts in (default: the parent of the app's top package).")
 @click.option("--mcp-app", metavar="MODULE:ATTR", help="The MCP tool server to boot (default: backend.mcp-app, "
                                                        "else detected).")
@@ -359,7 +407,7 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
               help="Extra claim for the test tokens (repeatable; JSON values allowed), e.g. aud=my-api.")
 @click.option("--origin", metavar="URL", help="Front-end origin for the CORS check (default: configured origins).")
 @click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Extra environment for the servers (repeatable).")
-@click.option("--fake-script", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--fake-script", type=InputPath(kind="file"),
               help='JSON script of the fake OpenAI API, e.g. {"reply": "Hi {last_user_text}", "tool_call": "never"}.')
 @click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Seconds allowed for each step (start-up, each request, each stream).")
@@ -367,7 +415,7 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
 @click.option("--keep-logs", is_flag=True, help="Keep the servers' logs and print where.")
 @click.option("--no-color", is_flag=True, help="Never colour the output (also: NO_COLOR=1).")
 @click.option("--verbose", "-v", is_flag=True, help="Report each step on stderr as it happens.")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--config", type=InputPath(kind="file"),
               help="A pyproject.toml (or chatkit-fix.toml) to read.")
 def verify(path: Path, **kwargs) -> None:
     """Boot the back end with a fake OpenAI API and check the ChatKit protocol end to end.

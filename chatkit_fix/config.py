@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,20 @@ def load_settings(root: Path, config_file: Path | None = None) -> Settings:
         raise ConfigError(f"{config_file}: config file not found; pass an existing pyproject.toml to --config")
     if not path.is_file():
         return Settings(root=root)
-    import tomlkit  # only when a config file exists
-    from tomlkit.exceptions import TOMLKitError
+    from ._toml import tomllib
 
     try:
-        document = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
-    except (TOMLKitError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}; fix the file or pass another with --config") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        unclosed = _unclosed_array(text)
+        if unclosed is not None:
+            line, key = unclosed
+            raise ConfigError(f"{path}:{line}: cannot parse TOML: the array given to {key} is never closed; "
+                              "add the missing `]`") from None
         raise ConfigError(f"{path}: cannot parse TOML: {exc}; fix the file or pass another with --config") from None
     section = document.get("tool", {}).get(SECTION)
     if section is None and path.name != "pyproject.toml":
@@ -110,12 +119,63 @@ def _apply(settings: Settings, section: dict[str, Any], path: Path) -> None:
         settings.token_getter = value
     settings.backend_roots, backend_table = _roots(section.get("backend"), f"{where}.backend", BACKEND_KEYS)
     settings.frontend_roots, _ = _roots(section.get("frontend"), f"{where}.frontend", FRONTEND_KEYS)
+    for key, roots in (("backend", settings.backend_roots), ("frontend", settings.frontend_roots)):
+        for root in roots:
+            if not (settings.root / root).is_dir():
+                raise ConfigError(f"{where}.{key}: folder {root!r} does not exist in {settings.root}; "
+                                  "give a folder of the project (relative to the config file)")
     settings.backend_app = backend_table.get("app")
     settings.mcp_app = backend_table.get("mcp-app")
     for key in ("app", "mcp-app"):
         value = backend_table.get(key)
         if value is not None and (not isinstance(value, str) or ":" not in value):
             raise ConfigError(f"{where}.backend.{key}: expected \"package.module:attribute\"")
+
+
+_ASSIGNMENT = re.compile(r"""\s*([A-Za-z0-9_.\-"' ]+?)\s*=\s*(.*)""")
+_TABLE_HEADER = re.compile(r"\s*\[\[?[A-Za-z0-9_.\-]+\]\]?\s*(#.*)?$")
+
+
+def _unclosed_array(text: str) -> tuple[int, str] | None:
+    """(line, key) of an array value whose `]` never comes: before the next `key =` line, table header or the end.
+
+    The parser only says where it gave up (`Invalid value (at end of document)`, `Unclosed array (at line 3)`), one
+    line after the mistake; this finds the line where the array was opened.
+    """
+    opened: tuple[int, str] | None = None
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if depth > 0 and (_ASSIGNMENT.match(line) or _TABLE_HEADER.match(line)):
+            return opened
+        if depth == 0:
+            match = _ASSIGNMENT.match(line)
+            if match is None or not match.group(2).startswith("["):
+                continue
+            opened, line = (number, match.group(1).strip()), match.group(2)
+        depth += _bracket_balance(line)
+    return opened if depth > 0 else None
+
+
+def _bracket_balance(line: str) -> int:
+    """`[` minus `]` on a line, outside strings and comments."""
+    balance, quote, index = 0, "", 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char == "[":
+            balance += 1
+        elif char == "]":
+            balance -= 1
+        index += 1
+    return balance
 
 
 def _string_list(value: Any, where: str) -> list[str]:

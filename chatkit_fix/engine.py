@@ -112,7 +112,13 @@ class Engine:
         tick = _Ticker(self.progress, len(self.project.targets))
         if not self.project.named_files_only:
             self._look_ahead()
+        python_rules = any("python" in rule.languages for rule in self.rules)
         for path in self.project.targets:
+            problem = self.project.scope.text_problem(path) if python_rules and language_of(path) == "python" else None
+            if problem is not None:  # a .py file no rule would read is still reported when it is not text
+                result.errors.append(FileError(path, *problem))
+                tick()
+                continue
             rules = self._candidate_rules(path)
             if rules:
                 candidates.append((path, rules))

@@ -5,6 +5,7 @@ versions.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ class Project:
         default_factory=lambda: {language: list(tests) for language, tests in WATCHED.items()}, repr=False
     )
     jobs: int = 1  # processes `look_at` may use
+    symlink_loops: list[str] = field(default_factory=list)  # links the walk met that point round in a loop
 
     @classmethod
     def discover(cls, root: Path, settings: Settings, paths: list[Path]) -> Project:
@@ -101,7 +103,7 @@ class Project:
     @cached_property
     def files(self) -> list[Path]:
         """Every file of the project (gitignore honoured) plus the files the run names."""
-        walked = list(_walk(self.root, self.root, self._ignore))
+        walked = list(_walk(self.root, self.root, self._ignore, loops=self.symlink_loops))
         if self._named:
             return sorted(set(walked) | set(self._named), key=str)
         return walked  # already in the order of the paths' strings
@@ -132,7 +134,8 @@ class Project:
                     spec = self._ignore.spec_for(str(parent))
                     if spec is not None:
                         specs.append((len(str(parent)) + 1, spec))
-            pool = set(_walk(self.root, folder, self._ignore, specs)) | {f for f in self._named if inside(f, folder)}
+            walked = _walk(self.root, folder, self._ignore, specs, self.symlink_loops)
+            pool = set(walked) | {f for f in self._named if inside(f, folder)}
         return [f for f in pool if language_of(f) == language]
 
     # ---- file contents --------------------------------------------------------------------------------------------
@@ -416,11 +419,12 @@ def _posix(relative: str) -> str:
 _child = getattr(Path, "_make_child_relpath", Path.joinpath)
 
 
-def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]] | None = None):
+def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]] | None = None,
+          loops: list[str] | None = None):
     """Yield the files under `folder` in the order of their paths' strings, pruning ignored folders and never
-    following a symlink out of `root`."""
+    following a symlink out of `root` or round a loop (the loops' paths are added to `loops`)."""
     folders: dict[str, Path] = {}
-    for text in _walk_names(str(root), str(folder), ignore, list(specs or [])):
+    for text in _walk_names(str(root), str(folder), ignore, list(specs or []), loops if loops is not None else []):
         parent, _, name = text.rpartition(os.sep)
         base = folders.get(parent)
         if base is None:
@@ -428,7 +432,7 @@ def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int,
         yield _child(base, name)
 
 
-def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]]):
+def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]], loops: list[str]):
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -444,6 +448,12 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
             target = os.path.realpath(entry.path)
             if not inside(target, root) or os.path.isdir(target):
                 continue  # a link out of the project is never followed; one inside points at files we walk anyway
+            try:
+                os.stat(entry.path)
+            except OSError as exc:  # dangling, or a loop: nothing to read
+                if exc.errno == errno.ELOOP and not ignore.ignored(entry.path, entry.name, False, specs):
+                    loops.append(entry.path)
+                continue
         if entry.is_dir(follow_symlinks=False):
             kinds.append((entry.name + "/", entry))  # sorted as the path strings of the files inside sort
         elif entry.is_file():
@@ -455,6 +465,6 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
         if hidden_or_skipped or ignore.ignored(entry.path, entry.name, is_dir, specs):
             continue
         if is_dir:
-            yield from _walk_names(root, entry.path, ignore, specs)
+            yield from _walk_names(root, entry.path, ignore, specs, loops)
         else:
             yield entry.path

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bytetests import Trigger, matches
-from .sources import language_of
+from .sources import language_of, python_text_problem
 
 # The ChatKit SDKs, the web framework and server they are served with, and the token libraries auth helpers use.
 # (A Django or Flask endpoint of a ChatKit server names ChatKit, which puts it in scope by itself.)
@@ -84,8 +84,9 @@ def imported_names(data: bytes) -> frozenset[str]:
 
 
 # what one read of a Python file tells: the modules it imports, their first names, whether it is about ChatKit
-Survey = tuple[frozenset[str], frozenset[str], bool]
-_NOTHING: Survey = (frozenset(), frozenset(), False)
+# (modules imported, their first names, holds a word of the stack, (line, why) when the bytes are not source text)
+Survey = tuple[frozenset[str], frozenset[str], bool, "tuple[int, str] | None"]
+_NOTHING: Survey = (frozenset(), frozenset(), False, None)
 
 
 def _top(name: str) -> str:
@@ -242,7 +243,14 @@ class Scope:
     def survey_file(self, path: Path) -> Survey:
         data = self.project.peek_bytes(path)
         names = imported_names(data)
-        return names, frozenset(map(_top, names)), matches(self.about, data)
+        return names, frozenset(map(_top, names)), matches(self.about, data), python_text_problem(data)
+
+    def text_problem(self, path: Path) -> tuple[int, str] | None:
+        """(line, why) when a Python file is not source text: from its survey, else from one read of it."""
+        survey = self._surveyed.get(path)
+        if survey is not None:
+            return survey[3]
+        return python_text_problem(self.project.peek_bytes(path))
 
     def record(self, path: Path, survey: Survey) -> None:
         self._surveyed[path] = survey

@@ -46,6 +46,25 @@ def language_of(path: Path) -> str:
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+NUL_MESSAGE = "not a text file: it holds a NUL byte"
+
+
+def python_text_problem(data: bytes) -> tuple[int, str] | None:
+    """(line, message) when a Python file's bytes are not source text, cheaply (most files are ASCII): a NUL byte, or
+    bytes its encoding (UTF-8, or its PEP 263 cookie's) cannot decode. None when they are text."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return data.count(b"\n", 0, nul) + 1, NUL_MESSAGE
+    if data.isascii():
+        return None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1, f"cannot decode as {encoding}: not a text file"
+    except (SyntaxError, LookupError):
+        return None  # a bad cookie: the parse reports it
+    return None
 
 
 @dataclass
@@ -90,9 +109,9 @@ class SourceFile:
             text = body.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             line = body[: getattr(exc, "start", 0)].count(b"\n") + 1
-            raise SourceError(path, f"cannot decode as {encoding}: not valid text", line) from None
+            raise SourceError(path, f"cannot decode as {encoding}: not a text file", line) from None
         if "\x00" in text:
-            raise SourceError(path, "cannot decode: binary content (NUL byte)")
+            raise SourceError(path, NUL_MESSAGE, text[: text.index("\x00")].count("\n") + 1)
         match = _NEWLINE.search(text)
         newline = match.group(0) if match else "\n"
         return cls(path, text, encoding, bom, newline, stat, data)

@@ -13,7 +13,8 @@ ChatKit calls store methods both ways: with keywords (`load_thread(thread_id, co
 - a missing parameter (`save_item(self, item, context)`) shifts every argument: ChatKit's
   `save_item(thread.id, item, context=context)` fails with `TypeError: got multiple values for argument 'context'`;
 - a plain `def` where the SDK awaits the method fails after the HTTP 200 with
-  `TypeError: object NoneType can't be used in 'await' expression`, and the stream dies.
+  `TypeError: object NoneType can't be used in 'await' expression`, and the stream dies; one that itself uses
+  `await` (or `async for`/`async with`) does not even import: `SyntaxError: 'await' outside async function`.
 
 The expected signatures are those measured for the openai-chatkit release the project declares, else those of the
 installed `chatkit.store.Store`.
@@ -51,6 +52,7 @@ import ast
 import re
 
 from chatkit_fix.analysis import store as st
+from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
 from chatkit_fix.pyast import walk
@@ -181,7 +183,9 @@ def _check_method(ctx, store: st.StoreClass, function: st.Function, method: st.C
         problems.append(f"extra required parameter{'s' if len(extra_required) > 1 else ''} {', '.join(p.name for p in extra_required)}"
                         " (ChatKit passes no value for it)")
     is_async = isinstance(function, ast.AsyncFunctionDef)
-    if method.is_async and not is_async:
+    if method.is_async and not is_async and _awaits(function):
+        problems.append("a plain def that awaits (SyntaxError: 'await' outside async function when the module is imported)")
+    elif method.is_async and not is_async:
         problems.append("a plain def where ChatKit awaits it (TypeError: object ... can't be used in 'await' expression)")
     elif not method.is_async and is_async:
         problems.append("async def where ChatKit calls it without await (it gets a coroutine)")
@@ -276,6 +280,11 @@ def _signature_edits(ctx, store, function, method, positional, kwonly, mapping, 
             return None, reason
         edits.extend(rename_edits)
     return edits, ""
+
+
+def _awaits(function: ast.AST) -> bool:
+    """The function's own body (not a nested function's) uses `await`, `async for` or `async with`."""
+    return any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in web.own_nodes(function))
 
 
 def _render_star(ctx, arg: ast.arg) -> str:

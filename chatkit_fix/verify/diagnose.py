@@ -70,8 +70,40 @@ def telltales(log: str) -> list[tuple[str, str]]:
     return found
 
 
+AWAIT_OUTSIDE_ASYNC = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)\n(?:.*\n){0,3}?SyntaxError: \'await\' outside '
+                                 r"(?:async )?function")
+
+
+def store_method_awaiting(log: str) -> str | None:
+    """The Store method named in a `SyntaxError: 'await' outside async function` traceback (the plain def whose
+    line it points at is one of chatkit.store.Store's methods), or None."""
+    import ast
+    from pathlib import Path
+
+    from ..analysis.store import contract
+    from ..pyast import walk
+
+    matches = list(AWAIT_OUTSIDE_ASYNC.finditer(log))
+    if not matches:
+        return None
+    match = matches[-1]
+    try:
+        tree = ast.parse(Path(match.group("path")).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    line = int(match.group("line"))
+    names = {method.name for method in contract().methods}
+    for node in walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name in names and node.lineno <= line <= (node.end_lineno or 0):
+            return node.name
+    return None
+
+
 def rules_from_log(log: str, fallback: tuple[str, ...] = ()) -> tuple[list[str], str]:
     """The rule codes the log points at (or `fallback` when it points at none) and a short why."""
+    method = store_method_awaiting(log)
+    if method is not None:
+        return ["CK302"], f"Store.{method}() is a plain def that awaits: the module does not import"
     found = telltales(log)
     if found:
         return [code for code, _ in found], "; ".join(dict.fromkeys(meaning for _, meaning in found))
