@@ -1018,14 +1018,34 @@ def annotation_symbols(method: ContractMethod, modules: dict[str, str], typevar:
 
 
 def context_annotation_of(store: StoreClass) -> str | None:
-    """The class's context type: `Store[X]`'s X, else what its own methods write for `context`."""
-    if store.context_annotation:
-        return store.context_annotation
-    for function in store.methods.values():
-        for arg in [*function.args.args, *function.args.kwonlyargs]:
-            if arg.arg == "context" and arg.annotation is not None:
-                return store.ctx.segment(arg.annotation)
-    return None
+    """The class's context type: `Store[X]`'s X, else what its own methods write for `context`; None when the
+    module does not bind its names (X inherited from a base in another module): a stub then writes no annotation
+    rather than one naming something undefined."""
+    annotation = store.context_annotation
+    if not annotation:
+        for function in store.methods.values():
+            for arg in [*function.args.args, *function.args.kwonlyargs]:
+                if arg.arg == "context" and arg.annotation is not None:
+                    annotation = annotation or store.ctx.segment(arg.annotation)
+    return annotation if annotation and _names_bound(store.ctx, annotation) else None
+
+
+def _names_bound(ctx: PythonContext, annotation: str) -> bool:
+    """Every name an annotation's text uses (inside quotes too) is a builtin or bound at the module's top level."""
+    import builtins
+
+    try:
+        tree = ast.parse(annotation.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    for node in walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and not _names_bound(ctx, node.value):
+            return False
+        if isinstance(node, ast.Name) and not (
+            hasattr(builtins, node.id) or node.id in ctx.imports.names or _bound_at_module_level(ctx.tree, node.id)
+        ):
+            return False
+    return True
 
 
 def relative_module(ctx: PythonContext, node: ast.ImportFrom) -> str:
