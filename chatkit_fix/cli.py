@@ -252,16 +252,16 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         from .rules import load_rules
 
         rules = load_rules()  # SARIF describes every rule
-    if diff:
-        click.echo(_diffs(project, result), nl=False)
     report = Report(
         result=result, project=project, rules=rules or {}, mode=mode, color=_color(options.no_color, options.output_format),
         quiet=options.quiet, verbose=options.verbose, show_fixes=show_fixes, unsafe=unsafe,
     )
+    if diff:
+        click.echo(_diffs(report), nl=False)
     if not (diff and options.output_format == "text" and not result.findings and not result.errors):
         click.echo(formatter(options.output_format)(report), nl=False)
     for link in sorted(set(project.symlink_loops)):
-        click.echo(f"chatkit-fix: warning: {project.relative(Path(link))}: symlink loop, not followed", err=True)
+        click.echo(f"chatkit-fix: warning: {report.path(link)}: symlink loop, not followed", err=True)
     if result.errors:
         return EXIT_ERROR
     pending = dry_run and any(f for f in result.fixed)
@@ -325,12 +325,13 @@ def _explain_setup(project, settings, enabled) -> None:
             click.echo(f"version: {verdict.describe()}", err=True)
 
 
-def _diffs(project, result) -> str:
+def _diffs(report) -> str:
+    """Unified diffs of the fixes, named relative to the project root (where `git apply` takes them)."""
     import difflib
 
     chunks = []
-    for fixed in sorted(result.fixed, key=lambda f: str(f.path)):
-        name = project.relative(fixed.path)
+    for fixed in sorted(report.result.fixed, key=lambda f: str(f.path)):
+        name = report.project_path(fixed.path)
         chunks.extend(
             difflib.unified_diff(
                 fixed.before.text.splitlines(keepends=True),

@@ -149,7 +149,8 @@ def test_bar_on_a_terminal_stderr_and_not_with_quiet_or_machine_formats(tmp_path
 # ---- --quiet, --diff, --show-fixes ----------------------------------------------------------------------------------
 
 
-def test_quiet_prints_only_findings(tmp_path):
+def test_quiet_prints_only_findings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "a.py").write_text(BROKEN_RUN)
     (tmp_path / "b.py").write_text(BROKEN_RUN)
     result = cli("check", "--quiet", str(tmp_path))
@@ -177,7 +178,8 @@ def test_diff_paths_are_relative_to_the_project_root(tmp_path, monkeypatch):
     assert (project / "backend" / "main.py").read_text() == BROKEN_RUN
 
 
-def test_show_fixes_lists_what_was_fixed(tmp_path):
+def test_show_fixes_lists_what_was_fixed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "main.py").write_text(BROKEN_RUN)
     result = cli("apply", "--show-fixes", str(tmp_path))
     assert result.exit_code == 0

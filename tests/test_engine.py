@@ -100,7 +100,7 @@ def test_read_only_file_is_reported_and_untouched(tmp_path, monkeypatch):
 def test_syntax_error_in_one_file_among_good_ones(tmp_path):
     (tmp_path / "bad.py").write_text("import uvicorn\nuvicorn.run(app, reload=True\n")
     (tmp_path / "main.py").write_text(BROKEN_RUN)
-    result = cli("apply", str(tmp_path))
+    result = cli("apply", ".", cwd=tmp_path)
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if "cannot parse" in line]
     assert len(lines) == 1 and lines[0].startswith("bad.py:")
@@ -274,18 +274,19 @@ def test_output_formats(tmp_path):
     document = json.loads(cli("check", "--format", "json", ".", cwd=tmp_path).output)
     assert document["schema_version"] == 1
     assert document["findings"] == [{
-        "code": "CK901", "slug": "uvicorn-reload-object", "path": "main.py", "line": 4, "column": 5, "end_line": 4,
+        "code": "CK901", "slug": "uvicorn-reload-object", "path": "main.py", "filename": str(tmp_path / "main.py"),
+        "line": 4, "column": 5, "end_line": 4,
         "end_column": 34, "message": "uvicorn.run() gets an app object with reload=True: uvicorn prints an error and exits",
         "hint": "use uvicorn.run('main:app', ...)", "url": "https://www.uvicorn.org/deployment/#running-programmatically",
         "fix": {"safety": "safe", "complete": True, "edits": [{"start": 73, "end": 76, "content": '"main:app"'}]},
     }]
     assert BROKEN_RUN[73:76] == "app"  # the edit replaces the app object, nothing else
-    github = cli("check", "--format", "github", str(tmp_path)).output
+    github = cli("check", "--format", "github", ".", cwd=tmp_path).output
     assert github.startswith("::error file=main.py,line=4,col=5,endLine=4,endColumn=34,title=CK901 uvicorn-reload-object::CK901 ")
     sarif = json.loads(cli("check", "--format", "sarif", str(tmp_path)).output)
     assert sarif["version"] == "2.1.0"
     assert sarif["runs"][0]["results"][0]["ruleId"] == "CK901"
-    text = cli("check", "--no-color", str(tmp_path)).output
+    text = cli("check", "--no-color", ".", cwd=tmp_path).output
     assert "\033[" not in text and text.splitlines()[0] == "main.py"
 
 

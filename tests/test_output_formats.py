@@ -41,7 +41,8 @@ GOLDEN_V1 = {
     "applied": {"array"},
     "summary": {"object"},
     **{f"summary.{key}": {"integer"} for key in ("files_checked", "findings", "fixable", "errors", "fixed_files")},
-    **{f"{group}[].{key}": {"string"} for group in ("findings", "applied") for key in ("code", "slug", "path", "message", "hint", "url")},
+    **{f"{group}[].{key}": {"string"} for group in ("findings", "applied")
+       for key in ("code", "slug", "path", "filename", "message", "hint", "url")},
     **{f"{group}[].{key}": {"integer"} for group in ("findings", "applied") for key in ("line", "column", "end_line", "end_column")},
     "findings[].fix": {"object", "null"},
     "findings[].fix.safety": {"string"},
@@ -52,10 +53,12 @@ GOLDEN_V1 = {
     "findings[].fix.edits[].content": {"string"},
     "applied[].fix": {"null"},
     "errors[].path": {"string"},
+    "errors[].filename": {"string"},
     "errors[].line": {"integer"},
     "errors[].message": {"string"},
     "errors[].code": {"string", "null"},
     "fixed[].path": {"string"},
+    "fixed[].filename": {"string"},
     "fixed[].written": {"boolean"},
 }
 
@@ -102,7 +105,9 @@ def report_rule():
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, monkeypatch):
+    """A small project, and the current folder is its root (as for a user running `chatkit-fix check .` there)."""
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[tool.chatkit-fix]\n")
     (tmp_path / "backend").mkdir()
     (tmp_path / "backend" / "main.py").write_text(BROKEN_RUN)
@@ -129,7 +134,7 @@ def test_json_structure_is_the_golden_one(project, report_rule):
     assert [f["code"] for f in check["findings"]] == ["CK901", "CK995"]
     assert check["findings"][1]["fix"] is None and check["findings"][0]["fix"]["safety"] == "safe"
     assert check["summary"] == {"files_checked": 4, "findings": 2, "fixable": 1, "errors": 1, "fixed_files": 0}
-    assert applied["fixed"] == [{"path": "backend/main.py", "written": False}]
+    assert applied["fixed"] == [{"path": "backend/main.py", "filename": str(project / "backend" / "main.py"), "written": False}]
     assert [f["code"] for f in applied["applied"]] == ["CK901"]
 
 
@@ -236,11 +241,45 @@ def test_github_and_sarif_paths_are_relative_to_the_workspace(project):
     run = sarif["runs"][0]
     assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == f"{project.name}/backend/main.py"
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == workspace.resolve().as_uri() + "/"
-    # JSON and text stay relative to the project root
+    # JSON's path stays relative to the project root
     assert json.loads(cli("check", "--format", "json", str(project), env=env).output)["findings"][0]["path"] == "backend/main.py"
-    # a workspace the project is not inside is ignored
+    # a workspace the project is not inside is ignored: paths are relative to the current folder
     elsewhere = cli("check", "--format", "github", str(project), env={"GITHUB_WORKSPACE": str(project / "backend")}).output
     assert "::error file=backend/main.py," in elsewhere
+
+
+def test_paths_are_relative_to_the_current_folder_and_absolute_outside_it(project, monkeypatch):
+    """As ruff: run from the parent folder, `backend/main.py` is printed as `<project>/backend/main.py`, which can be
+    opened from there; run from inside `backend/`, a file outside it is printed with its absolute path."""
+    (project / "frontend").mkdir()
+    (project / "frontend" / "serve.py").write_text(BROKEN_RUN)
+    env = {"GITHUB_WORKSPACE": ""}
+    monkeypatch.chdir(project.parent)
+    name = project.name
+    text = cli("check", "--no-color", name, env=env).output.splitlines()
+    assert f"{name}/backend/main.py" in text and f"{name}/frontend/serve.py" in text
+    assert f"{name}/backend/broken.py:2: cannot parse: '(' was never closed" in text
+    github = cli("check", "--format", "github", name, env=env).output
+    assert f"::error file={name}/backend/main.py,line=4," in github
+    sarif = json.loads(cli("check", "--format", "sarif", name, env=env).output)
+    run = sarif["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.parent.resolve().as_uri() + "/"
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+    assert uris == {f"{name}/backend/main.py", f"{name}/frontend/serve.py"}
+    document = json.loads(cli("check", "--format", "json", name, env=env).output)
+    assert {(f["path"], f["filename"]) for f in document["findings"]} == {
+        ("backend/main.py", str(project.resolve() / "backend" / "main.py")),
+        ("frontend/serve.py", str(project.resolve() / "frontend" / "serve.py")),
+    }
+
+    monkeypatch.chdir(project / "backend")
+    text = cli("check", "--no-color", str(project), env=env).output.splitlines()
+    assert "main.py" in text and str(project.resolve() / "frontend" / "serve.py") in text
+    sarif = json.loads(cli("check", "--format", "sarif", str(project), env=env).output)
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in sarif["runs"][0]["results"]]
+    assert {"uri": "main.py", "uriBaseId": "%SRCROOT%"} in locations
+    assert {"uri": (project.resolve() / "frontend" / "serve.py").as_uri()} in locations
+    assert_valid_sarif(sarif)
 
 
 # ---- text ------------------------------------------------------------------------------------------------------------

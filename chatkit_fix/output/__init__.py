@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     from ..rules import Rule
 
 FORMATS = ("text", "json", "sarif", "github")
+
+
+def shown_path(path, base: Path) -> str:
+    """`path` relative to `base` when it lies inside it, else absolute (as ruff prints paths), with `/`."""
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def inside(path, base: Path) -> bool:
+    return Path(path) == base or base in Path(path).parents
 
 
 @dataclass
@@ -29,13 +41,20 @@ class Report:
     verbose: bool = False
     show_fixes: bool = False
     unsafe: bool = False
+    cwd: Path = field(default_factory=lambda: Path.cwd().resolve())
 
     def path(self, path) -> str:
+        """A path as people read it: relative to the folder they run in, absolute when outside it."""
+        return shown_path(path, self.cwd)
+
+    def project_path(self, path) -> str:
+        """A path relative to the project root: JSON's `path` (docs/output.md)."""
         return self.project.relative(path)
 
     @property
     def ci_root(self) -> Path:
-        """Where CI services resolve paths: the checkout ($GITHUB_WORKSPACE) when the project lies inside it.
+        """Where CI services resolve paths: the checkout ($GITHUB_WORKSPACE) when the project lies inside it, else
+        the current folder.
 
         GitHub reads annotation and SARIF paths relative to the repository, so a project in a subfolder of the
         checkout (its own pyproject.toml) must be reported as `subfolder/file.py`, not `file.py`.
@@ -43,15 +62,12 @@ class Report:
         workspace = os.environ.get("GITHUB_WORKSPACE")
         if workspace:
             resolved = Path(workspace).resolve()
-            if self.project.root == resolved or resolved in self.project.root.parents:
+            if inside(self.project.root, resolved):
                 return resolved
-        return self.project.root
+        return self.cwd
 
     def ci_path(self, path) -> str:
-        try:
-            return Path(path).relative_to(self.ci_root).as_posix()
-        except ValueError:
-            return self.path(path)
+        return shown_path(path, self.ci_root)
 
 
 def formatter(name: str) -> Callable[[Report], str]:

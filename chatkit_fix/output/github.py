@@ -1,6 +1,7 @@
 """GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
 
-Paths are relative to $GITHUB_WORKSPACE when the project lies inside it (see Report.ci_root), as GitHub expects.
+Paths are relative to $GITHUB_WORKSPACE when the project lies inside it (see Report.ci_root), as GitHub expects;
+else to the current folder, as ruff prints them (absolute when outside it).
 """
 
 from __future__ import annotations

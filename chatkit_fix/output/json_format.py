@@ -14,7 +14,8 @@ def finding_dict(report: Report, f) -> dict:
     return {
         "code": f.code,
         "slug": f.slug,
-        "path": report.path(f.path),
+        "path": report.project_path(f.path),
+        "filename": str(f.path),
         "line": f.line,
         "column": f.col,
         "end_line": f.end_line,
@@ -51,8 +52,9 @@ def render(report: Report) -> str:
         "tool": {"name": "chatkit-fix", "version": __version__},
         "mode": report.mode,
         "findings": [finding_dict(report, f) for f in result.findings],
-        "errors": [{"path": report.path(e.path), "line": e.line, "message": e.message, "code": e.code or None} for e in result.errors],
-        "fixed": [{"path": report.path(f.path), "written": f.written} for f in result.fixed],
+        "errors": [{"path": report.project_path(e.path), "filename": str(e.path), "line": e.line, "message": e.message, "code": e.code or None} for e in result.errors],
+        "fixed": [{"path": report.project_path(f.path), "filename": str(f.path), "written": f.written}
+                  for f in result.fixed],
         "applied": [finding_dict(report, f) | {"fix": None} for f in result.applied],
         "summary": {
             "files_checked": result.files_checked,

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
 from ..docs import rule_page
-from . import Report
+from . import Report, inside
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"safe": "error", "unsafe": "error", "report": "warning"}
 
 
-def _uri(report: Report, path) -> str:
-    """A relative URI reference (percent-encoded: `my file.py` is `my%20file.py`) against %SRCROOT%."""
-    return quote(report.ci_path(path), safe="/")
+def _location(report: Report, path) -> dict:
+    """A relative URI reference against %SRCROOT% (percent-encoded: `my file.py` is `my%20file.py`), or an
+    absolute `file://` URI for a file outside it."""
+    if inside(path, report.ci_root):
+        return {"uri": quote(report.ci_path(path), safe="/"), "uriBaseId": "%SRCROOT%"}
+    return {"uri": Path(path).as_uri()}
 
 
 def render(report: Report) -> str:
@@ -31,7 +35,7 @@ def render(report: Report) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(report, f.path), "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": _location(report, f.path),
                         "region": {
                             "startLine": f.line,
                             "startColumn": f.col,
@@ -47,7 +51,7 @@ def render(report: Report) -> str:
         {
             "level": "error",
             "message": {"text": e.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report, e.path), "uriBaseId": "%SRCROOT%"},
+            "locations": [{"physicalLocation": {"artifactLocation": _location(report, e.path),
                                                 "region": {"startLine": max(e.line, 1)}}}],
         }
         for e in report.result.errors
