@@ -65,8 +65,8 @@ def init_project(target: Path, options: InitOptions) -> InitReport:
             writes.append(decision.write)
         if decision.matches_template:
             lock.files[planned.relative] = content_hash(text)
-    for edit in plan.dependency_edits:
-        decision = decide_dependency_edit(target, edit.path, edit.before, edit.after, options.dry_run)
+    for edit, what in [*((edit, DEPENDENCIES) for edit in plan.dependency_edits), (plan.gitignore, IGNORES)]:
+        decision = decide_additive_edit(target, edit.path, edit.before, edit.after, options.dry_run, what)
         report.files.append(decision.result)
         if decision.write is not None:
             writes.append(decision.write)
@@ -120,19 +120,24 @@ def decide(target: Path, planned: PlannedFile, text: str, lock: Lock, options: I
     return Decision(FileResult(relative, Action.SKIPPED_EDITED, diff=diff, reason=reason))
 
 
-def decide_dependency_edit(target: Path, relative: str, before: str | None, after: str, dry_run: bool) -> Decision:
-    """Dependency files are the user's: they only ever gain missing entries, so the lock does not track them."""
+# (reason when created, when already complete, when extended) for the files init only ever adds entries to
+DEPENDENCIES = ("dependencies", "dependencies already declared", "added dependencies")
+IGNORES = (".env, the SQLite database and caches", "already ignores .env, the database and caches",
+           "now ignores .env, the database and caches")
+
+
+def decide_additive_edit(target: Path, relative: str, before: str | None, after: str, dry_run: bool,
+                         what: tuple[str, str, str]) -> Decision:
+    """Dependency files and .gitignore are the user's: they only ever gain missing entries, so the lock does not
+    track them."""
+    created, complete, extended = what
     if before is None:
         diff = unified_diff(relative, None, after) if dry_run else ""
-        return Decision(
-            FileResult(relative, Action.CREATED, diff=diff, reason="dependencies"), Write(target / relative, after)
-        )
+        return Decision(FileResult(relative, Action.CREATED, diff=diff, reason=created), Write(target / relative, after))
     if before == after:
-        return Decision(FileResult(relative, Action.UNCHANGED, reason="dependencies already declared"))
+        return Decision(FileResult(relative, Action.UNCHANGED, reason=complete))
     diff = unified_diff(relative, before, after)
-    return Decision(
-        FileResult(relative, Action.UPDATED, diff=diff, reason="added dependencies"), Write(target / relative, after)
-    )
+    return Decision(FileResult(relative, Action.UPDATED, diff=diff, reason=extended), Write(target / relative, after))
 
 
 def changed_option_notes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -23,6 +24,7 @@ from .detect import (
     next_app_dir,
     next_pages_document,
 )
+from .ignore import gitignore_edit
 from .options import InitOptions, ScaffoldError, backend_package
 
 API_URL = "http://localhost:8000/chatkit"
@@ -68,6 +70,8 @@ class Plan:
     """The options as applied (detected framework, mcp major...), recorded in the lock file."""
     notes: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
+    gitignore: DependencyEdit | None = None
+    """The target's .gitignore with the entries `init` makes sure of (ignore.py)."""
 
 
 def build_plan(target: Path, options: InitOptions, generated: set[str]) -> Plan:
@@ -112,7 +116,9 @@ def build_plan(target: Path, options: InitOptions, generated: set[str]) -> Plan:
         )
     else:
         add_frontend(plan, target, frontend, generated)
-    plan.next_steps = next_steps(plan, options, frontend)
+    plan.gitignore = gitignore_edit(target, backend.as_posix(), frontend.root.as_posix() if frontend else None,
+                                    frontend.framework if frontend else None, options.store)
+    plan.next_steps = next_steps(plan, options, frontend, target)
     return plan
 
 
@@ -224,30 +230,39 @@ def import_path(importer: Path, module: Path) -> str:
     return specifier if specifier.startswith(".") else f"./{specifier}"
 
 
-def next_steps(plan: Plan, options: InitOptions, frontend: FrontendApp | None) -> list[str]:
+def next_steps(plan: Plan, options: InitOptions, frontend: FrontendApp | None, target: Path) -> list[str]:
+    """Shell lines to paste in order, each runnable as printed (what needs a person is a `#` comment): enter the
+    target unless it is the current folder, install, configure, start the servers in the background, then the
+    front end in a subshell."""
     package = plan.context["package"]
     backend = plan.context["backend_dir"]
     python_deps = plan.dependency_edits[0].path
-    install = (
-        f"pip install -r {python_deps}"
-        if python_deps.endswith(".txt")
-        else f"pip install the dependencies of {python_deps}"
-    )
     required = ["OPENAI_API_KEY"]
     if options.auth == "jwt":
         required.append("CHATKIT_JWT_SECRET")
     if options.store == "postgres":
         required.append("DATABASE_URL")
-    steps = [install, f"cp {backend}/.env.example {backend}/.env and set {', '.join(required)}"]
+    steps = []
+    here = Path.cwd().resolve()
+    if target.resolve() != here:
+        steps.append(f"cd {shlex.quote(os.path.relpath(target.resolve(), here))}")
+    if python_deps.endswith(".txt"):
+        steps.append(f"pip install -r {shlex.quote(python_deps)}")
+    else:
+        steps.append(f"# install the dependencies {python_deps} lists (uv sync, poetry install or pip install -e .)")
+    steps += [
+        f"cp -n {backend}/.env.example {backend}/.env  # -n: an existing .env is kept",
+        f"# set {', '.join(required)} in {backend}/.env",
+    ]
     if options.mcp:
-        steps.append(f"uvicorn {package}.mcp_tools:app --port 8001 --env-file {backend}/.env")
-    steps.append(f"uvicorn {package}.main:app --port 8000 --env-file {backend}/.env")
+        steps.append(f"uvicorn {package}.mcp_tools:app --port 8001 --env-file {backend}/.env &")
+    steps.append(f"uvicorn {package}.main:app --port 8000 --env-file {backend}/.env &")
     if frontend is not None:
         root = frontend.root.as_posix()
-        steps.append(("" if root == "." else f"cd {root} && ") + "npm install && npm run dev")
+        steps.append("npm install && npm run dev" if root == "." else f"(cd {shlex.quote(root)} && npm install && npm run dev)")
         if options.auth == "jwt":
             steps.append(
-                "pass your auth library's token getter to <ChatKitWidget getToken={...} />"
+                "# pass your auth library's token getter to <ChatKitWidget getToken={...} />"
                 " (by default it reads localStorage 'chatkit.accessToken')"
             )
     return steps

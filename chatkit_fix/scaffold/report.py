@@ -111,8 +111,10 @@ class InitReport:
             wants_diff = show_all_diffs or result.action in (Action.SKIPPED_EDITED, Action.NEEDS_MERGE)
             if wants_diff and result.diff:
                 lines.extend("      " + diff_line for diff_line in result.diff.rstrip("\n").split("\n"))
-        for title, items in (("Notes", self.notes), ("Next steps", self.next_steps)):
-            if items:
-                lines.append(f"{title}:")
-                lines.extend(f"  - {item}" for item in items)
+        if self.notes:
+            lines.append("Notes:")
+            lines.extend(f"  - {item}" for item in self.notes)
+        if self.next_steps:
+            lines.append("Next steps (paste them into a shell, in order):")
+            lines.extend(f"  {item}" for item in self.next_steps)
         return "\n".join(lines) + "\n"
