@@ -240,7 +240,8 @@ RULE.cases(
                 "backend/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/me')\n"
                                    "def me(token: str):\n    from backend.security import decode_token\n"
                                    "    return decode_token(token)\n",
-                "skills/jwt-auth-integrator/assets/backend/auth.py": "def decode_token(token):\n    return token\n",
+                "skills/jwt-auth-integrator/assets/backend/auth.py": "import jwt\n\n\ndef decode_token(token):\n"
+                                                                    "    return jwt.decode(token, KEY, algorithms=['HS256'])\n",
             },
             {
                 "backend/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/me')\n"
@@ -248,6 +249,8 @@ RULE.cases(
                                    "    # chatkit-fix: TODO[CK401] import decode_token from the module that defines it\n"
                                    "    from backend.security import decode_token\n    return decode_token(token)\n",
             },
+            findings=[("backend/main.py", 8, 5, "decode_token is defined in "
+                       "skills/jwt-auth-integrator/assets/backend/auth.py, which no import of this service can name")],
             name="defined only under a folder no import can name (skills/jwt-auth-integrator): TODO, no path",
         ),
     ],

@@ -765,6 +765,7 @@ RULE.cases(
              "        # chatkit-fix: TODO[CK403] answer 401 when there is no verified user\n        user = 'guest'\n"),
             filename="deps.py",
             unsafe=True,
+            findings=[(11, 9, "user falls back to 'guest' when the token is missing or invalid")],
             name="the fallback is the only binding of a name read twice after it: a raise would leave it unbound",
         ),
         Edited(

@@ -259,6 +259,7 @@ RULE.cases(
             {"backend/main.py": edited(INIT_MAIN, ('    allow_origins=["*"],\n    allow_credentials=True,\n',
                                                    "    allow_origins=settings.cors_origins,\n"))},
             unsafe=True,
+            findings=[("backend/main.py", 15, 5, 'allow_origins=["*"] with allow_credentials=True: Starlette echoes any Origin')],
             name="init's settings object: its origins field, no os.environ beside it",
         ),
         Edited(
@@ -269,6 +270,7 @@ RULE.cases(
              "allow_origins=os.getenv('CORS_ORIGINS', 'http://localhost:3000').split(','))"),
             filename="main.py",
             unsafe=True,
+            findings=[(7, 36, 'allow_origins=["*"] with allow_credentials=True')],
             name="the module reads the environment with os.getenv: so does the fix",
         ),
         Edited(
@@ -281,6 +283,7 @@ RULE.cases(
              "allow_origins=os.environ.get('CORS_ORIGINS', 'http://localhost:3000').split(','))"),
             filename="app/main.py",
             unsafe=True,
+            findings=[(8, 36, 'allow_origins=["*"] with allow_credentials=True')],
             name="import os among the absolute imports, above the relative one",
         ),
     ],

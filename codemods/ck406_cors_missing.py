@@ -248,6 +248,7 @@ RULE.cases(
                  'app = FastAPI(title="ChatKit API")\n\napp.add_middleware(\n    CORSMiddleware,\n'
                  '    allow_origins=settings.allowed_origins.split(","),\n    allow_methods=["*"],\n'
                  '    allow_headers=["*"],\n)\n'))},
+            findings=[("backend/app/main.py", 6, 1, "the front end calls http://localhost:8000/chatkit from another origin")],
             name="the settings object names the origins (a str field, split); the import above the relative one",
         ),
         Invalid(
