@@ -327,6 +327,8 @@ class Engine:
         """The text after these fixes, and the fixes to drop with the reason: none when the result is proven (see
         `Baseline.failure`); else those that fail alone (all of them, if none does)."""
         text = fixed_text(baseline.source, edits, [change for f in findings for change in f.fix.imports])
+        if text == baseline.source.text:
+            return text, []
         reason = baseline.failure(text)
         if reason is None:
             return text, []

@@ -224,3 +224,15 @@ def test_the_engine_applies_imports_to_a_bom_file(tmp_path):
     assert data.startswith(b"\xef\xbb\xbffrom chatkit.store import Store, NotFoundError\nfrom chatkit.types import ")
     assert imports_cleanly(tmp_path, "s").returncode == 0
 
+
+
+def test_the_engine_applies_imports_to_a_latin1_file_with_its_cookie_and_tabs(tmp_path):
+    source = ("# -*- coding: latin-1 -*-\n# caf\u00e9\nfrom chatkit.store import Store\n\n\nclass MyStore(Store):\n"
+              "\tasync def load_thread(self, thread_id, context):\n\t\traise KeyError(thread_id)\n")
+    (tmp_path / "s.py").write_bytes(source.encode("latin-1"))
+    cli("apply", str(tmp_path))
+    text = (tmp_path / "s.py").read_bytes().decode("latin-1")
+    assert text.startswith("# -*- coding: latin-1 -*-\n# caf\u00e9\nfrom chatkit.store import Store, NotFoundError\n"
+                           "from chatkit.types import ")
+    assert "\n\tasync def save_thread(" in text and "\n    async def" not in text
+    assert imports_cleanly(tmp_path, "s").returncode == 0
