@@ -392,6 +392,41 @@ RULE.cases(
     ],
     invalid=[
         Invalid(_NO_ATTACHMENTS, _NO_ATTACHMENTS_FIXED, filename="memory_store.py", name="attachment methods missing", findings=[(5, 1, "MemoryStore does not define save_attachment, load_attachment, delete_attachment")]),
+        Invalid(
+            "from chatkit.store import Store\n\n\nclass MyStore(Store):\n"
+            "    async def load_thread(self, thread_id, context):\n        raise KeyError(thread_id)\n",
+            "from chatkit.store import Store\n"
+            "from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata\n\n\n"
+            "class MyStore(Store):\n"
+            "    async def load_thread(self, thread_id, context):\n        raise KeyError(thread_id)\n\n"
+            "    # chatkit-fix: TODO[CK301] implement save_thread, load_thread_items, load_threads, add_thread_item, "
+            "save_item, load_item, delete_thread, delete_thread_item: ChatKit calls them (they raise "
+            "NotImplementedError for now)\n"
+            "    async def save_thread(self, thread: ThreadMetadata, context) -> None:\n        raise NotImplementedError\n\n"
+            "    async def load_thread_items(\n        self,\n        thread_id: str,\n        after: str | None,\n"
+            "        limit: int,\n        order: str,\n        context,\n    ) -> Page[ThreadItem]:\n"
+            "        raise NotImplementedError\n\n"
+            "    async def save_attachment(self, attachment: Attachment, context) -> None:\n"
+            "        raise NotImplementedError()\n\n"
+            "    async def load_attachment(self, attachment_id: str, context) -> Attachment:\n"
+            "        raise NotImplementedError()\n\n"
+            "    async def delete_attachment(self, attachment_id: str, context) -> None:\n"
+            "        raise NotImplementedError()\n\n"
+            "    async def load_threads(\n        self,\n        limit: int,\n        after: str | None,\n"
+            "        order: str,\n        context,\n    ) -> Page[ThreadMetadata]:\n        raise NotImplementedError\n\n"
+            "    async def add_thread_item(self, thread_id: str, item: ThreadItem, context) -> None:\n"
+            "        raise NotImplementedError\n\n"
+            "    async def save_item(self, thread_id: str, item: ThreadItem, context) -> None:\n"
+            "        raise NotImplementedError\n\n"
+            "    async def load_item(self, thread_id: str, item_id: str, context) -> ThreadItem:\n"
+            "        raise NotImplementedError\n\n"
+            "    async def delete_thread(self, thread_id: str, context) -> None:\n        raise NotImplementedError\n\n"
+            "    async def delete_thread_item(self, thread_id: str, item_id: str, context) -> None:\n"
+            "        raise NotImplementedError\n",
+            filename="s.py",
+            name="no chatkit.types import yet (issue 22: under CRLF the fix imported ThreadMetadata only; libcst imports all)",
+            findings=[(4, 1, "MyStore does not define save_thread, load_thread_items, save_attachment")],
+        ),
         Invalid(_HUMANOID, _HUMANOID_FIXED, filename="backend/chatkit_server.py", name="no type parameter, one method missing", findings=[(9, 1, "SimpleMemoryStore does not define delete_thread_item")]),
         Invalid(_REQUEST_CONTEXT, _REQUEST_CONTEXT_FIXED, filename="app/chatkit_store.py", name="string context type via chatkit.server", findings=[(10, 1, "PostgresStore does not define load_thread_items, save_attachment")]),
         Invalid(

@@ -12,13 +12,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..findings import ImportChange
-from ..pyast import ImportMap, walk
+from ..pyast import walk
 from . import web
 
-MAX_DEPTH = 4  # re-exports followed from module to module
 LIST_TYPES = ("list", "List", "Sequence", "tuple", "Tuple", "set", "Set", "frozenset", "FrozenSet")
 
 
@@ -78,110 +76,28 @@ def _prefers_getenv(ctx) -> bool:
 
 
 def _settings_objects(ctx):
-    """(local name, class definition) for each module-level name bound to an instance of a project class."""
-    project = ctx.project
-    for statement in ctx.tree.body:
-        target = _assigned_name(statement)
-        if target is not None:
-            cls = _instance_class(project, ctx.tree, ctx.module_name, ctx.path, statement.value, 0)
-            if cls is not None:
-                yield target, cls
-        elif isinstance(statement, ast.ImportFrom):
-            for alias in statement.names:
-                local = alias.asname or alias.name
-                for qualified in ctx.imports.names.get(local, ()):
-                    cls = _imported_instance_class(project, qualified, 0)
-                    if cls is not None:
-                        yield local, cls
-                        break
-
-
-def _assigned_name(statement: ast.stmt) -> str | None:
-    """The name a module-level `name = value` (or `name: T = value`) binds."""
-    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-        return statement.targets[0].id
-    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
-        return statement.target.id
-    return None
-
-
-def _imported_instance_class(project, qualified: str, depth: int):
-    """The class of the object `module.name` names, when the module is a project file that binds it to an instance."""
-    module, _, name = qualified.rpartition(".")
-    path = project.resolve_module(module) if module else None
-    if path is None or depth > MAX_DEPTH:
-        return None
-    tree = web.parse_file(project, path)
-    if tree is None:
-        return None
-    for statement in tree.body:
-        if _assigned_name(statement) == name:
-            return _instance_class(project, tree, module, path, statement.value, depth + 1)
-    imports = ImportMap(tree, module, path.name == "__init__.py")
-    for target in imports.names.get(name, ()):
-        cls = _imported_instance_class(project, target, depth + 1)
-        if cls is not None:
-            return cls
-    return None
-
-
-def _instance_class(project, tree: ast.Module, module: str, path: Path, value: ast.AST | None, depth: int):
-    """The project class that `value` (a module-level assignment's value) makes an instance of, or None.
-
-    `Settings()`, `Settings.from_env()` (a classmethod) and `get_settings()` (a function annotated with, or
-    returning, such a call) are instances; anything else is not judged.
-    """
-    if not isinstance(value, ast.Call) or depth > MAX_DEPTH:
-        return None
-    func = value.func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        found = _definition(project, tree, module, path, func.value.id, depth)
-        if found is not None and isinstance(found[0], ast.ClassDef) and _is_constructor(found[0], func.attr):
-            return found[0]
-        return None
-    if not isinstance(func, ast.Name):
-        return None
-    found = _definition(project, tree, module, path, func.id, depth)
-    if found is None:
-        return None
-    node, tree, module, path = found
-    if isinstance(node, ast.ClassDef):
-        return node
-    if isinstance(node.returns, ast.Name):
-        returned = _definition(project, tree, module, path, node.returns.id, depth + 1)
-        return returned[0] if returned is not None and isinstance(returned[0], ast.ClassDef) else None
-    for child in walk(node):
-        if isinstance(child, ast.Return):
-            return _instance_class(project, tree, module, path, child.value, depth + 1)
-    return None
-
-
-def _is_constructor(cls: ast.ClassDef, method: str) -> bool:
-    """A classmethod of the class that builds an instance (`from_env`, `load`)."""
-    for node in cls.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == method:
-            return any(isinstance(d, ast.Name) and d.id == "classmethod" for d in node.decorator_list)
-    return False
-
-
-def _definition(project, tree: ast.Module, module: str, path: Path, name: str, depth: int):
-    """(class or function definition, its module's tree, module name, path) of `name` in a project module,
-    following imports into other project modules; None when it is not defined in the project."""
-    for statement in tree.body:
-        if isinstance(statement, (ast.ClassDef, ast.FunctionDef)) and statement.name == name:
-            return statement, tree, module, path
-    imports = ImportMap(tree, module, path.name == "__init__.py")
-    for qualified in imports.names.get(name, ()):
-        owner, _, symbol = qualified.rpartition(".")
-        owner_path = project.resolve_module(owner) if owner else None
-        if owner_path is None or depth > MAX_DEPTH:
+    """(local name, class definition) for each module-level name bound to an instance of a project class, as the
+    application model resolves it (`settings = Settings.from_env()`, `from .config import settings`,
+    `settings = get_settings()`)."""
+    module = ctx.module
+    model = ctx.model
+    for name, bindings in module.top_level.items():
+        if not isinstance(bindings[-1], ast.stmt):
+            yield from _instance_class(name, model.resolver.lookup(module, name))
+    for name, qualified in module.imports.names.items():
+        if name in module.top_level:
             continue
-        owner_tree = web.parse_file(project, owner_path)
-        if owner_tree is not None:
-            found = _definition(project, owner_tree, owner, owner_path, symbol, depth + 1)
-            if found is not None:
-                return found
-    return None
+        for dotted in sorted(qualified):  # looked up in the module that binds it, with the resolver's whole depth
+            owner, _, attribute = dotted.rpartition(".")
+            holder = model.module_named(owner, ctx.path) if owner else None
+            if holder is not None:
+                yield from _instance_class(name, model.resolver.lookup(holder, attribute))
+                break
+
+
+def _instance_class(name: str, ref):
+    if ref is not None and ref.instance and ref.is_class:
+        yield name, ref.node
 
 
 def _fields(cls: ast.ClassDef):

@@ -53,12 +53,19 @@ class Resolver:
     def __init__(self, model):
         self.model = model
         self._lookups: dict[tuple[int, str], Ref | None] = {}
+        self._cut = False  # a resolution gave up at MAX_DEPTH: what it found is not cached (another path may get there)
+
+    def _too_deep(self, depth: int) -> bool:
+        if depth > MAX_DEPTH:
+            self._cut = True
+            return True
+        return False
 
     # ---- names of modules ----------------------------------------------------------------------------------------
 
     def qualified(self, dotted: str, importer: Module, depth: int = 0) -> Ref | None:
         """`app.store.MyStore` as `importer` would import it: a project module, a member of one, or installed."""
-        if depth > MAX_DEPTH or not dotted:
+        if self._too_deep(depth) or not dotted:
             return None
         model = self.model
         target = model.module_named(dotted, importer.path)
@@ -88,8 +95,13 @@ class Resolver:
         if key in self._lookups:
             return self._lookups[key]
         self._lookups[key] = None  # a cycle of re-exports resolves to nothing
+        outer_cut, self._cut = self._cut, False
         found = self._lookup(module, name, depth)
-        self._lookups[key] = found
+        if self._cut:
+            del self._lookups[key]  # cut short by the depth of this path, not an answer for every path
+        else:
+            self._lookups[key] = found
+        self._cut = self._cut or outer_cut
         return found
 
     def _lookup(self, module: Module, name: str, depth: int) -> Ref | None:
@@ -108,7 +120,7 @@ class Resolver:
     # ---- members -------------------------------------------------------------------------------------------------
 
     def member(self, owner: Ref, attribute: str, depth: int = 0) -> Ref | None:
-        if depth > MAX_DEPTH:
+        if self._too_deep(depth):
             return None
         if owner.external:
             return Ref(external=f"{owner.external}.{attribute}", instance=owner.instance)
@@ -162,7 +174,7 @@ class Resolver:
     def mro(self, module: Module, cls: ast.ClassDef, depth: int = 0):
         """The class and its project bases, depth first (installed bases end the walk)."""
         yield module, cls
-        if depth > MAX_DEPTH:
+        if self._too_deep(depth):
             return
         for base in cls.bases:
             found = self.expression(module, _unsubscript(base), None, depth + 1)
@@ -245,7 +257,7 @@ class Resolver:
 
     def expression(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> Ref | None:
         """What `expr` (inside function `scope`, or at module level) refers to or evaluates to."""
-        if expr is None or depth > MAX_DEPTH:
+        if expr is None or self._too_deep(depth):
             return None
         if isinstance(expr, ast.Await):
             return self.expression(module, expr.value, scope, depth + 1)
@@ -262,6 +274,9 @@ class Resolver:
                 return self.member(owner, expr.attr, depth + 1)
             return None
         if isinstance(expr, ast.Call):
+            if isinstance(expr.func, ast.Name) and expr.func.id == "cls" and _is_receiver(scope, "cls"):
+                cls = module.enclosing_class(scope)  # `cls(...)` in a classmethod builds an instance of its class
+                return Ref(module=module, node=cls, instance=True) if cls is not None else None
             callee = self.expression(module, expr.func, scope, depth + 1)
             return self.call_result(callee, depth + 1)
         if isinstance(expr, ast.Subscript):  # `Store[dict]` used as the class, never `items[0]`
@@ -271,12 +286,16 @@ class Resolver:
 
     def call_result(self, callee: Ref | None, depth: int = 0) -> Ref | None:
         """The value a call of `callee` gives: an instance of a class, what a project function returns."""
-        if callee is None or depth > MAX_DEPTH:
+        if callee is None or self._too_deep(depth):
             return None
         if callee.external:
             return Ref(external=callee.external, instance=True)
         if callee.is_class and not callee.instance:
             return Ref(module=callee.module, node=callee.node, instance=True)
+        if callee.is_function and callee.node.returns is not None:  # `def get_settings() -> Settings`
+            annotated = self.expression(callee.module, callee.node.returns, None, depth + 1)
+            if annotated is not None and annotated.is_class and not annotated.instance:
+                return Ref(module=annotated.module, node=annotated.node, instance=True)
         if callee.is_function:
             returned = [
                 node.value for node in own_nodes(callee.node)
