@@ -426,6 +426,8 @@ def _lone_guarded(statement):
     if parent is not None and parent.kind() == "if_statement" and parent.field("alternative") is None:
         return parent
     return None
+
+
 def _may_be_missing(initial) -> bool:
     """Whether a token variable's initial value may be null, undefined or empty: anything but a literal (a call such
     as `await getToken()` or `localStorage.getItem(...)`, an optional chain, a property), unless a non-empty literal
