@@ -22,7 +22,7 @@ import time
 import zlib
 from pathlib import Path
 
-from .findings import Edit, FileError, Finding, Fix, Safety
+from .findings import Edit, FileError, Finding, Fix, ImportChange, Safety
 
 FOLDER = ".chatkit_fix_cache"
 FORMAT = 1
@@ -184,6 +184,7 @@ def _finding_data(root: Path, finding: Finding) -> dict:
         data["fix"] = {
             "edits": [[e.start, e.end, e.text] for e in finding.fix.edits], "safety": finding.fix.safety.value,
             "description": finding.fix.description, "complete": finding.fix.complete,
+            "imports": [[i.module, i.name, i.remove] for i in finding.fix.imports],
         }
     return data
 
@@ -196,5 +197,6 @@ def _finding(root: Path, data: dict) -> Finding:
         url=data["url"], related=tuple(data["related"]),
         fix=None if fix is None else Fix(
             tuple(Edit(*edit) for edit in fix["edits"]), Safety(fix["safety"]), fix["description"], fix["complete"],
+            tuple(ImportChange(*change) for change in fix["imports"]),
         ),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from chatkit_fix.cache import FOLDER
 from chatkit_fix.cli import main
 from chatkit_fix.edits import apply_edits
 from chatkit_fix.findings import ImportChange, Safety
@@ -236,3 +237,13 @@ def test_the_engine_applies_imports_to_a_latin1_file_with_its_cookie_and_tabs(tm
                            "from chatkit.types import ")
     assert "\n\tasync def save_thread(" in text and "\n    async def" not in text
     assert imports_cleanly(tmp_path, "s").returncode == 0
+
+
+def test_a_replayed_check_keeps_the_imports_of_its_fixes(tmp_path):
+    """The check cache stores a fix's import changes with its edits: the replayed JSON is the fresh one."""
+    (tmp_path / "s.py").write_bytes(CRLF_STORE)
+    fresh = cli("check", "--format", "json", str(tmp_path)).output
+    replayed = cli("check", "--format", "json", str(tmp_path)).output
+    assert list((tmp_path / FOLDER).glob("check-*.json")), "the first run stored no cache entry"
+    assert replayed == fresh
+    assert "from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata" in replayed
