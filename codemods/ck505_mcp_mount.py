@@ -47,6 +47,7 @@ from chatkit_fix.analysis.mcp import (
     Flow,
     Module,
     add_keyword,
+    expression_key,
     free_name,
     indent_edits,
     indent_unit,
@@ -253,6 +254,12 @@ def _inner_path(module: Module, app_call: ast.Call, receiver: ast.AST) -> str | 
     if inner is not None:
         value = literal(inner.value)
         return value if isinstance(value, str) else None
+    key = expression_key(receiver)
+    settings = [node.value for node in walk(module.tree) if isinstance(node, ast.Assign) and any(
+        expression_key(target) == f"{key}.settings.streamable_http_path" for target in node.targets)] if key else []
+    if settings:  # `mcp.settings.streamable_http_path = "/"` before the app is built
+        value = literal(settings[-1])
+        return value if isinstance(value, str) else None
     constructor = is_mcp_server_expr(module, receiver)
     if constructor is not None:
         inner = keyword(constructor, "streamable_http_path")
@@ -403,6 +410,12 @@ RULE.cases(
             "mcp = FastMCP('t', stateless_http=True, streamable_http_path='/')\nsub = mcp.streamable_http_app()\n"
             "app = FastAPI(lifespan=lambda app: mcp.session_manager.run())\napp.mount('/mcp', sub)\n",
             filename="main.py", name="inner path '/' (mcp 1 constructor) and a lambda lifespan",
+        ),
+        Valid(
+            "from fastapi import FastAPI\nfrom mcp.server.fastmcp import FastMCP\n\n"
+            "mcp = FastMCP('t', stateless_http=True)\nmcp.settings.streamable_http_path = '/'\n"
+            "app = FastAPI(lifespan=lambda app: mcp.session_manager.run())\napp.mount('/mcp', mcp.streamable_http_app())\n",
+            filename="main.py", name="inner path '/' set on the server's settings",
         ),
         Valid(
             {"mcp_server.py": "from mcp.server.mcpserver import MCPServer\nmcp = MCPServer('x')\n"
