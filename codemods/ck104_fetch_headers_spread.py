@@ -638,6 +638,13 @@ RULE.cases(
             "src/Other.tsx": "export function Other() {\n  return null;\n}\n",
             "src/Chat.tsx": _chat(SPREAD_BEFORE)}, name="dead code"),
         Valid(_vite(_chat(JSON_ONLY)), name="Content-Type set only when the body is JSON, never on an upload"),
+        Valid(_vite(_chat('''      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        if (init?.body && typeof init.body === "string" && !headers.has("Content-Type")) {
+          headers.set("Content-Type", "application/json");
+        }
+        return fetch(input, { ...init, headers });
+      },''')), name="Content-Type only for a string body that came without one"),
     ],
     invalid=[
         Invalid(_vite(_chat(SPREAD_BEFORE)), {"src/Chat.tsx": _chat(SPREAD_AFTER)}, findings=[("src/Chat.tsx", 11, 20, "custom api.fetch spreads init.headers, which may be a Headers object that spreads to {}; forces Content-Type")],

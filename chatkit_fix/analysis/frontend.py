@@ -2455,7 +2455,7 @@ class FetchFlow:
                 return float(node.text())
             except ValueError:
                 return None
-        if self.is_body(node):
+        if kind not in ("binary_expression", "unary_expression", "ternary_expression") and self.is_body(node):
             return UPLOAD
         if kind == "identifier":
             name = node.text()
@@ -2476,6 +2476,12 @@ class FetchFlow:
             return None
         if kind == "binary_expression":
             return self._binary_on_upload(node, seen)
+        if kind == "ternary_expression":
+            truth = truthy(self.on_upload(node.field("condition"), seen))
+            if truth is not None:
+                return self.on_upload(node.field("consequence" if truth else "alternative"), seen)
+            consequence = self.on_upload(node.field("consequence"), seen)
+            return consequence if consequence == self.on_upload(node.field("alternative"), seen) else None
         if kind == "call_expression":
             callee = node.field("function")
             args = [a for a in node.field("arguments").named_children() if a.kind() != "comment"]
