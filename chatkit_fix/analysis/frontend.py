@@ -1535,10 +1535,11 @@ class FrontendModel:
                     if verdict and where:
                         refs.append(ScriptRef(path, where, tag.attrs["src"], verdict))
         for path in self.script_files + self.html_files:
-            if not self.project.holds(path, NAMES_A_CHATKIT_URL):
+            if not self.project.holds(path, NAMES_A_CHATKIT_URL) or not (
+                    self.reachable(path) or self._is_framework_config(path)):
                 continue
             script = self.script(path)
-            if script is None or not (self.reachable(path) or self._is_framework_config(path)):
+            if script is None:
                 continue
             for kind in ("string", "template_string"):
                 for node in find_all(script.root, kind):
