@@ -65,6 +65,10 @@ class ApplicationModel:
         self._modules[path] = (data, module)
         return module
 
+    def loaded_modules(self) -> list[Module]:
+        """The modules parsed so far (what the rules have asked about), without reading any other file."""
+        return [module for _, module in self._modules.values() if module is not None]
+
     def detached(self, path: Path, text: str, tree: ast.Module) -> Module:
         """A module for a text the project does not hold (a file read on its own): named and placed like the file."""
         return Module(path, self.services.module_name(path), tree, self.services.of(path), text)

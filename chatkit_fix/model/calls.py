@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..pyast import walk
-from .modules import Module, own_nodes
+from .modules import FUNCTION_TYPES, Module, own_nodes
 from .resolve import Ref
 
 # Calls that run their function argument in a worker thread: what happens inside does not block the event loop.
@@ -101,6 +101,7 @@ class CallGraph:
         self._functions: dict[int, Function] = {}
         self._sites: dict[int, list[CallSite]] = {}
         self._facts: dict[tuple[str, int, int], list[Fact]] = {}
+        self._uses: dict[tuple[int, str], str | None] = {}
 
     def function(self, module: Module, node: ast.AST) -> Function:
         found = self._functions.get(id(node))
@@ -141,7 +142,55 @@ class CallGraph:
                     init = resolver.class_member(target.module, target.node, "__init__")
                     target = init if init is not None and init.is_function else target
                 threaded = target is not None and target.is_function and _runs_in_thread(target.node)
-                yield CallSite(function, node, target, threaded)
+                site = CallSite(function, node, target, threaded)
+                yield site
+                yield from self._callbacks(site)
+
+    def _callbacks(self, site: CallSite):
+        """Functions handed to a project function that calls them (`self._with_session(load)`) or runs them in a
+        worker thread (`await self._run(load)` where `_run` awaits `asyncio.to_thread(...)`): calls of their own."""
+        callee = site.callee
+        if callee is None:
+            return
+        caller, resolver = site.caller, self.model.resolver
+        for argument, parameter in _arguments(site.node, callee.node):
+            if not isinstance(argument, (ast.Name, ast.Attribute)):
+                continue
+            use = self._parameter_use(callee, parameter)
+            if use is None:
+                continue
+            target = resolver.expression(caller.module, argument, caller.node)
+            if target is not None and target.is_function:
+                yield CallSite(caller, argument, target, site.offloaded or use == "offloads")
+
+    def _parameter_use(self, function: Function, parameter: str, depth: int = 0) -> str | None:
+        """How a function uses a callable parameter: "calls" it, "offloads" it to a worker thread, or None (unknown)."""
+        key = (id(function.node), parameter)
+        if key in self._uses:
+            return self._uses[key]
+        self._uses[key] = None
+        found = None
+        for node in own_nodes(function.node):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id == parameter:
+                found = "calls"
+                break
+            passed = [a for a in (*node.args, *(k.value for k in node.keywords)) if _names_parameter(a, parameter)]
+            if not passed:
+                continue
+            if _called_name(node.func) in THREAD_WRAPPERS:
+                found = found or "offloads"
+            elif depth < SUMMARY_DEPTH:
+                target = self.model.resolver.expression(function.module, node.func, function.node)
+                if target is not None and target.is_function and target.module is not None:
+                    inner = Function(target.module, target.node)
+                    for argument, name in _arguments(node, target.node):
+                        if argument in passed:
+                            use = self._parameter_use(inner, name, depth + 1)
+                            found = "calls" if "calls" in (use, found) else found or use
+        self._uses[key] = found
+        return found
 
     def facts(self, effect: Effect, function: Function, depth: int = SUMMARY_DEPTH) -> list[Fact]:
         """The effect's facts of `function`: its own, then those of the project functions it calls, `depth` deep."""
@@ -175,6 +224,33 @@ def _called_name(func: ast.AST) -> str:
 def _runs_in_thread(function: ast.AST) -> bool:
     """A def decorated to run in a worker thread (`@sync_to_async`)."""
     return any(_called_name(d.func if isinstance(d, ast.Call) else d) in THREAD_WRAPPERS for d in function.decorator_list)
+
+
+def _arguments(call: ast.AST, function: ast.AST):
+    """(argument, parameter name) pairs of a call of a project def; a method called on an object skips `self`."""
+    if not isinstance(call, ast.Call) or not isinstance(function, FUNCTION_TYPES):
+        return
+    positional = [*function.args.posonlyargs, *function.args.args]
+    bound = isinstance(call.func, ast.Attribute) and not any(
+        _called_name(d) == "staticmethod" for d in function.decorator_list
+    )
+    if bound and positional and positional[0].arg in ("self", "cls"):
+        positional = positional[1:]
+    for argument, parameter in zip(call.args, positional):
+        if isinstance(argument, ast.Starred):
+            return
+        yield argument, parameter.arg
+    names = {a.arg for a in [*positional, *function.args.kwonlyargs]}
+    for keyword in call.keywords:
+        if keyword.arg in names:
+            yield keyword.value, keyword.arg
+
+
+def _names_parameter(argument: ast.AST, parameter: str) -> bool:
+    """`parameter` itself, or `partial(parameter, ...)`."""
+    if _is_partial(argument) and argument.args:
+        argument = argument.args[0]
+    return isinstance(argument, ast.Name) and argument.id == parameter
 
 
 def _is_partial(node: ast.AST) -> bool:

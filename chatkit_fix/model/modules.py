@@ -146,6 +146,8 @@ def own_nodes(function: ast.AST):
     while stack:
         node = stack.pop()
         yield node
+        if isinstance(node, nested):  # a def in the body: its name is bound here, its body is its own
+            continue
         for child in reversed(list(ast.iter_child_nodes(node))):
             if not isinstance(child, nested):
                 stack.append(child)

@@ -128,7 +128,7 @@ class Services:
             if key not in self._found:
                 self._found[key] = self._probe(root.joinpath(*parts))
             found = self._found[key]
-            if found is not None:
+            if found is not None and found != importer:  # `chatkit.py` importing `chatkit.store` means the package
                 return found
         return None
 
