@@ -439,7 +439,7 @@ def _async_edit(ctx, store: st.StoreClass, function: st.Function, make_async: bo
     if make_async:
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in st.body_nodes(function)):
             return None, f"make {function.name}() async def (it is a generator: rewrite it to return its result)"
-        blocking = st.blocking_calls(ctx, function, store.node)
+        blocking = st.blocking_facts(ctx.model, ctx.module, function)
         if blocking:
             return None, (
                 f"make {function.name}() async def and run its blocking calls ({blocking[0].what}) in a thread: "
@@ -563,7 +563,7 @@ class SqliteStore(Store["RequestContext"]):
 
 _SQLITE_SYNC_FIXED = _SQLITE_SYNC.replace(
     "    def save_thread(self, thread, context):\n",
-    "    # chatkit-fix: TODO[CK302] make save_thread() async def and run its blocking calls (sqlite3 execute()) in a thread:"
+    "    # chatkit-fix: TODO[CK302] make save_thread() async def and run its blocking calls (sqlite3 connection.execute()) in a thread:"
     " await asyncio.to_thread(...) (see CK307)\n    def save_thread(self, thread, context):\n",
 )
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatkit_fix.analysis.web import is_test_path
+from chatkit_fix.model import Fact, Module
+from chatkit_fix.model.effects.blocking import BLOCKING
 from chatkit_fix.pyast import is_symbol, resolve_relative, walk
 
 if TYPE_CHECKING:
@@ -112,16 +116,16 @@ def contract(project=None, for_path=None) -> Contract:
 # ---------------------------------------------------------------------------------------------------------------------
 
 NEUTRAL_BASES = {"Generic", "ABC", "object", "Protocol", "BaseModel"}
+NEUTRAL_PACKAGES = ("chatkit.", "typing.", "typing_extensions.", "abc.", "pydantic.")
 
 
-@dataclass
+@dataclass(eq=False)
 class StoreClass:
     ctx: PythonContext
     node: ast.ClassDef
     direct: bool  # a Store subclass found in its own file (per-file rules); False: found by the project pass
-    inherited: dict[str, Function] = field(default_factory=dict)  # methods from project base classes
-    open_bases: bool = False  # a base we cannot see may define methods
     context_annotation: str | None = None  # text of X in Store[X]
+    attachments_only: bool = False  # an AttachmentStore (a server's attachment_store), not a thread store
 
     @property
     def name(self) -> str:
@@ -132,16 +136,60 @@ class StoreClass:
         return self.ctx.path
 
     @property
+    def module(self) -> Module:
+        return self.ctx.module
+
+    @property
     def methods(self) -> dict[str, Function]:
         return own_methods(self.node)
 
+    @cached_property
+    def lineage(self) -> list[tuple[Module, ast.ClassDef]]:
+        """The class and its project bases (mixins in other modules included), nearest first."""
+        return list(self.ctx.model.resolver.mro(self.module, self.node))
+
+    @cached_property
+    def inherited(self) -> dict[str, Function]:
+        """Methods the class gets from its project bases (the nearest definition of each name)."""
+        found: dict[str, Function] = {}
+        for _, holder in self.lineage[1:]:
+            for name, function in own_methods(holder).items():
+                found.setdefault(name, function)
+        return found
+
+    def method_defs(self) -> dict[str, tuple[Module, Function]]:
+        """Every method the class has from the project, own or inherited, with the module defining it."""
+        found: dict[str, tuple[Module, Function]] = {}
+        for module, holder in self.lineage:
+            for name, function in own_methods(holder).items():
+                found.setdefault(name, (module, function))
+        return found
+
+    @cached_property
+    def open_bases(self) -> bool:
+        """A base the model cannot see into (unresolved, or installed and not the SDK's or typing's) may define
+        methods: rules that judge what is missing stay silent."""
+        resolver = self.ctx.model.resolver
+        for module, holder in self.lineage:
+            for base in holder.bases:
+                if _base_name(base) in NEUTRAL_BASES:
+                    continue
+                ref = resolver.expression(module, _unsubscript(base), None)
+                names = {ref.external} if ref is not None else module.imports.qualnames(_unsubscript(base))
+                if ref is not None and not ref.external:
+                    continue  # a project class: its own bases are in the lineage
+                if not names or any(not name.startswith(NEUTRAL_PACKAGES) for name in names):
+                    return True
+        return False
+
     def all_method_names(self) -> set[str]:
         names = set(self.methods) | set(self.inherited)
-        for statement in self.node.body:
-            if isinstance(statement, ast.Assign):
-                names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
-            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
-                names.add(statement.target.id)
+        for _, holder in self.lineage:
+            for statement in holder.body:
+                if isinstance(statement, ast.Assign):
+                    names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+                elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+                    names.add(statement.target.id)
         return names
 
     def is_abstract(self) -> bool:
@@ -177,6 +225,12 @@ def _base_name(expr: ast.AST) -> str:
     return ""
 
 
+def _unsubscript(expr: ast.AST) -> ast.AST:
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return expr
+
+
 def is_store_base(ctx: PythonContext, expr: ast.AST) -> bool:
     """`Store`, `Store[dict]`, `chatkit.store.Store`, `from chatkit.server import Store` ... but not AttachmentStore."""
     if isinstance(expr, ast.Subscript):
@@ -190,59 +244,53 @@ def is_server_base(ctx: PythonContext, expr: ast.AST) -> bool:
     return ctx.refers_to(expr, "chatkit", SERVER_SYMBOL)
 
 
-def _subscript_text(ctx: PythonContext, expr: ast.AST) -> str | None:
-    if isinstance(expr, ast.Subscript):
-        return ctx.segment(expr.slice)
+def is_test_double(ctx: PythonContext) -> bool:
+    """Code under tests/ (test files, conftest, test helpers) is never a served store: store rules skip it."""
+    return is_test_path(ctx.project, ctx.path)
+
+
+def _context_annotation(model, lineage) -> str | None:
+    """The text of X in the nearest `Store[X]` base."""
+    for module, holder in lineage:
+        for base in holder.bases:
+            if not isinstance(base, ast.Subscript):
+                continue
+            ref = model.resolver.expression(module, base.value, None)
+            if (ref.names("chatkit", "Store") if ref is not None else module.imports.refers_to(base.value, "chatkit", "Store")):
+                return ast.get_source_segment(module.text, base.slice)
     return None
 
 
+def _store_classes_in(ctx: PythonContext, symbol: str = "Store") -> list[ast.ClassDef]:
+    """Classes of the file deriving from chatkit's `symbol` (through project bases in any module)."""
+    if is_test_double(ctx):
+        return []
+    resolver, module = ctx.model.resolver, ctx.module
+    return [
+        node for node in walk(ctx.tree)
+        if isinstance(node, ast.ClassDef) and node.bases and (
+            resolver.subclass_of(module, node, "chatkit", symbol)
+            # a project folder named like the SDK (a namespace package) does not hide the installed one
+            or any(ctx.refers_to(_unsubscript(base), "chatkit", symbol) for base in node.bases)
+        )
+    ]
+
+
+def _store_class(ctx: PythonContext, node: ast.ClassDef, direct: bool, attachments_only: bool = False) -> StoreClass:
+    store = StoreClass(ctx, node, direct, attachments_only=attachments_only)
+    store.context_annotation = _context_annotation(ctx.model, store.lineage)
+    return store
+
+
 def file_store_classes(ctx: PythonContext) -> list[StoreClass]:
-    """Store subclasses defined in this file, directly or through a base class defined in the same file."""
+    """Store subclasses defined in this file, directly or through project base classes (wherever they are)."""
     cached = ctx.__dict__.get("_ck_store_classes")
     if cached is not None:
         return cached
-    classes = [node for node in walk(ctx.tree) if isinstance(node, ast.ClassDef)]
-    by_name = {node.name: node for node in classes}
-    found: dict[str, StoreClass] = {}
-    changed = True
-    while changed:
-        changed = False
-        for node in classes:
-            if node.name in found and found[node.name].node is node:
-                continue
-            context_annotation = None
-            is_store = False
-            inherited: dict[str, Function] = {}
-            for base in node.bases:
-                if is_store_base(ctx, base):
-                    is_store = True
-                    context_annotation = context_annotation or _subscript_text(ctx, base)
-                else:
-                    parent = found.get(_base_name(base)) if isinstance(base, (ast.Name, ast.Subscript)) else None
-                    if parent is not None and parent.node is not node:
-                        is_store = True
-                        inherited.update(parent.inherited)
-                        inherited.update(parent.methods)
-                        context_annotation = context_annotation or parent.context_annotation
-            if is_store:
-                open_bases = any(
-                    not is_store_base(ctx, b) and _base_name(b) not in NEUTRAL_BASES and _base_name(b) not in found
-                    and not (_base_name(b) in by_name and _local_class_is_plain(by_name[_base_name(b)]))
-                    for b in node.bases
-                )
-                for base in node.bases:  # methods of same-file plain mixins count as defined
-                    mixin = by_name.get(_base_name(base))
-                    if mixin is not None and _base_name(base) not in found and mixin is not node:
-                        inherited.update(own_methods(mixin))
-                found[node.name] = StoreClass(ctx, node, True, inherited, open_bases, context_annotation)
-                changed = True
-    result = sorted(found.values(), key=lambda c: c.node.lineno)
+    result = [_store_class(ctx, node, True) for node in _store_classes_in(ctx)]
+    result.sort(key=lambda c: c.node.lineno)
     ctx.__dict__["_ck_store_classes"] = result
     return result
-
-
-def _local_class_is_plain(node: ast.ClassDef) -> bool:
-    return all(_base_name(b) in NEUTRAL_BASES for b in node.bases)
 
 
 def has_file_store_class(ctx: PythonContext) -> bool:
@@ -260,8 +308,8 @@ class Instantiation:
 
 
 def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
-    """Every store class of the project: per-file ones, subclasses of project store classes in other files, and
-    classes handed to a ChatKitServer as its store."""
+    """Every store class of the project: Store subclasses (the per-file ones, and those in files the per-file rules
+    do not read) and classes handed to a ChatKitServer as its store, whatever their base. Test doubles excluded."""
     cached = pctx.memo.get("store_classes")
     if cached is not None:
         return cached
@@ -276,42 +324,55 @@ def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
             result.append(store)
 
     for path in project.grep(b"Store", "python"):
-        data = project.read_bytes(path)
-        if b"chatkit" not in data:
-            continue
         ctx = pctx.parsed(path)
         if ctx is None:
             continue
-        for store in file_store_classes(ctx):
+        if b"chatkit" in project.read_bytes(path):  # the per-file rules read this file
+            stores = file_store_classes(ctx)
+        else:
+            stores = [_store_class(ctx, node, False) for node in _store_classes_in(ctx)]
+        for store in stores:
             add(store)
-    # subclasses in other files of the project's store classes
+    # subclasses of store classes in files that never name `Store`
     frontier = list(result)
     while frontier:
         parent = frontier.pop()
         for path in project.grep(parent.name.encode(), "python"):
             ctx = pctx.parsed(path)
-            if ctx is None:
+            if ctx is None or is_test_double(ctx):
                 continue
+            resolver = ctx.model.resolver
             for node in walk(ctx.tree):
-                if not isinstance(node, ast.ClassDef) or (path == parent.path and node is parent.node):
+                if not isinstance(node, ast.ClassDef) or (ctx.path, node.lineno) in seen or not node.bases:
                     continue
-                if (path, node.lineno) in seen:
-                    continue
-                if any(_resolves_to_class(pctx, ctx, b, parent) for b in node.bases):
-                    inherited = dict(parent.inherited) | dict(parent.methods)
-                    child = StoreClass(ctx, node, False, inherited, parent.open_bases, parent.context_annotation)
+                if any(holder is parent.node for _, holder in resolver.mro(ctx.module, node)):
+                    child = _store_class(ctx, node, False)
                     add(child)
                     frontier.append(child)
-    # classes handed to a ChatKitServer
+    # classes handed to a ChatKitServer as its store, whatever their base
     for instantiation in server_store_instantiations(pctx):
         resolved = resolve_class(pctx, instantiation.ctx, instantiation.call.func)
-        if resolved is None:
-            continue
-        class_ctx, node = resolved
-        if (class_ctx.path, node.lineno) in seen:
-            continue
-        add(StoreClass(class_ctx, node, False, {}, any(_base_name(b) not in NEUTRAL_BASES for b in node.bases)))
+        if resolved is not None and not is_test_double(resolved[0]):
+            add(_store_class(resolved[0], resolved[1], False))
     pctx.memo["store_classes"] = result
+    return result
+
+
+def attachment_store_classes(pctx: ProjectContext) -> list[StoreClass]:
+    """Subclasses of chatkit's `AttachmentStore` that are not thread stores too (a server's `attachment_store`)."""
+    cached = pctx.memo.get("attachment_store_classes")
+    if cached is not None:
+        return cached
+    stores = {(s.path, s.node.lineno) for s in project_store_classes(pctx)}
+    result: list[StoreClass] = []
+    for path in pctx.project.grep(b"AttachmentStore", "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None:
+            continue
+        for node in _store_classes_in(ctx, "AttachmentStore"):
+            if (ctx.path, node.lineno) not in stores:
+                result.append(_store_class(ctx, node, False, attachments_only=True))
+    pctx.memo["attachment_store_classes"] = result
     return result
 
 
@@ -341,15 +402,6 @@ def check_store_classes(rule: Rule) -> Callable[[ClassCheck], ClassCheck]:
         return per_class
 
     return register
-
-
-def _resolves_to_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, target: StoreClass) -> bool:
-    if isinstance(expr, ast.Subscript):
-        expr = expr.value
-    if _base_name(expr) != target.name:
-        return False
-    resolved = resolve_class(pctx, ctx, expr)
-    return resolved is not None and resolved[0].path == target.path and resolved[1] is target.node
 
 
 def resolve_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST) -> tuple[PythonContext, ast.ClassDef] | None:
@@ -605,85 +657,22 @@ def reads_name(function: Function, name: str, contract_names: set[str] | None = 
 
 # ---- blocking calls (CK307, and CK302's sync -> async decision) -----------------------------------------------------
 
-ORM_METHODS = {"exec", "execute", "query", "commit", "get", "refresh", "flush", "scalar", "scalars", "scalar_one",
-               "scalar_one_or_none", "merge", "rollback", "bulk_save_objects"}
-DBAPI_METHODS = {"execute", "executemany", "executescript", "commit", "fetchall", "fetchone", "fetchmany", "rollback"}
-HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
-DJANGO_SYNC_TERMINALS = {"get", "create", "get_or_create", "update_or_create", "first", "last", "count", "exists",
-                         "update", "delete", "bulk_create", "bulk_update", "aggregate", "in_bulk", "earliest", "latest",
-                         "all", "filter", "exclude", "values", "values_list", "order_by", "select_related",
-                         "prefetch_related", "annotate", "iterator", "contains", "only", "defer", "distinct"}
-THREAD_WRAPPERS = {"to_thread", "run_in_executor", "sync_to_async", "database_sync_to_async", "run_sync",
-                   "run_in_threadpool", "asyncify", "to_thread_run_sync"}
+
+def blocking_facts(model, module: Module, function: Function, depth: int | None = None) -> list[Fact]:
+    """The blocking calls `function` makes on the event loop, its own and those of the project functions it calls
+    (not those it hands to a worker thread): the model's "blocks" summary, computed only when asked."""
+    return model.facts(BLOCKING, model.function(module, function), depth)
 
 
-@dataclass
-class BlockingCall:
-    call: ast.Call
-    what: str  # e.g. "SQLModel Session.exec()"
-    remedy: str
+def chain_text(fact: Fact) -> str:
+    """The calls that reach a fact, as the code writes them: `self._rows() -> fetch_items()`."""
+    return " -> ".join(call_text(site) for site in fact.via)
 
 
-def blocking_calls(ctx: PythonContext, function: Function, cls: ast.ClassDef | None = None, depth: int = 1) -> list[BlockingCall]:
-    """Blocking database or HTTP calls a function makes itself (not inside a thread wrapper), and calls of sync
-    methods of the same class that make them (one level)."""
-    imports = ctx.imports
-    libraries = {
-        "orm": imports.imports_package("sqlmodel") or imports.imports_package("sqlalchemy"),
-        "sqlite3": imports.imports_package("sqlite3"),
-        "psycopg2": imports.imports_package("psycopg2") or imports.imports_package("psycopg") or imports.imports_package("pymysql") or imports.imports_package("MySQLdb"),
-        "django": imports.imports_package("django") or (any(".models" in m or m == "models" for m in imports.modules) and "objects" in ctx.text),
-    }
-    wrapped = _wrapped_nodes(function)
-    sessions = _sync_session_names(ctx, function, cls)
-    found: list[BlockingCall] = []
-    parents = ctx.parents
-    for node in body_nodes(function, into_nested=True):
-        if not isinstance(node, ast.Call) or node in wrapped:
-            continue
-        parent = parents.get(node)
-        if isinstance(parent, ast.Await):
-            continue
-        if isinstance(parent, ast.withitem) and isinstance(parents.get(parent), ast.AsyncWith):
-            continue
-        described = _describe_blocking(ctx, node, libraries, sessions)
-        if described is not None:
-            found.append(BlockingCall(node, *described))
-        elif depth > 0 and cls is not None and isinstance(node.func, ast.Attribute) and _is_self(node.func.value):
-            helper = own_methods(cls).get(node.func.attr)
-            if isinstance(helper, ast.FunctionDef) and helper is not function:
-                inner = blocking_calls(ctx, helper, cls, depth - 1)
-                if inner:
-                    found.append(BlockingCall(node, f"self.{helper.name}() (it calls {inner[0].what})", "await asyncio.to_thread(...)"))
-    return found
-
-
-def _wrapped_nodes(function: Function) -> set[ast.AST]:
-    """Nodes that run in a worker thread: lambdas and local functions handed to to_thread/run_in_executor/... and
-    local functions decorated with sync_to_async."""
-    wrapped_names: set[str] = set()
-    wrapped_roots: list[ast.AST] = []
-    for node in body_nodes(function, into_nested=True):
-        if isinstance(node, ast.Call) and _call_name(node.func) in THREAD_WRAPPERS:
-            for arg in [*node.args, *[k.value for k in node.keywords]]:
-                if isinstance(arg, ast.Lambda):
-                    wrapped_roots.append(arg)
-                elif isinstance(arg, ast.Name):
-                    wrapped_names.add(arg.id)
-                elif isinstance(arg, ast.Call) and _call_name(arg.func) == "partial" and arg.args:
-                    if isinstance(arg.args[0], ast.Name):
-                        wrapped_names.add(arg.args[0].id)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-            _call_name(d.func if isinstance(d, ast.Call) else d) in THREAD_WRAPPERS for d in node.decorator_list
-        ):
-            wrapped_roots.append(node)
-    for node in body_nodes(function, into_nested=True):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in wrapped_names:
-            wrapped_roots.append(node)
-    result: set[ast.AST] = set()
-    for root in wrapped_roots:
-        result.update(walk(root))
-    return result
+def call_text(site) -> str:
+    node = site.node.func if isinstance(site.node, ast.Call) else site.node
+    text = ast.get_source_segment(site.caller.module.text, node) or site.describe()
+    return f"{' '.join(text.split())}()"
 
 
 def _call_name(func: ast.AST) -> str:
@@ -694,107 +683,12 @@ def _call_name(func: ast.AST) -> str:
     return ""
 
 
-def _sync_session_names(ctx: PythonContext, function: Function, cls: ast.ClassDef | None) -> set[str]:
-    """Names (and `self.attr` texts) bound to a synchronous SQLAlchemy/SQLModel session in this function."""
-    names: set[str] = set()
-    for node in body_nodes(function, into_nested=True):
-        if isinstance(node, ast.With):  # `with Session(engine) as session`, `with self._get_session() as s`
-            for item in node.items:
-                if isinstance(item.optional_vars, ast.Name) and _looks_like_session_factory(ctx, item.context_expr):
-                    names.add(item.optional_vars.id)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if _is_sync_session_type(ctx, node.annotation):
-                names.add(node.target.id)
-        elif isinstance(node, ast.Assign) and _looks_like_session_factory(ctx, node.value):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    for arg in [*function.args.args, *function.args.kwonlyargs]:
-        if arg.annotation is not None and _is_sync_session_type(ctx, arg.annotation):
-            names.add(arg.arg)
-    return names
-
-
-def _is_sync_session_type(ctx: PythonContext, annotation: ast.AST) -> bool:
-    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-        return annotation.value in ("Session", "orm.Session")
-    return ctx.refers_to(annotation, "sqlmodel", "Session") or ctx.refers_to(annotation, "sqlalchemy", "Session")
-
-
-def _looks_like_session_factory(ctx: PythonContext, expr: ast.AST) -> bool:
-    if not isinstance(expr, ast.Call):
-        return False
-    if isinstance(expr.func, ast.Name) and expr.func.id == "next" and expr.args:  # next(get_session())
-        return _looks_like_session_factory(ctx, expr.args[0])
-    if ctx.refers_to(expr.func, "sqlmodel", "Session") or ctx.refers_to(expr.func, "sqlalchemy", "Session"):
-        return True
-    name = _call_name(expr.func).lower()
-    return ("session" in name or name in ("get_db", "db")) and "async" not in name
-
-
 def _receiver_text(expr: ast.AST) -> str:
     if isinstance(expr, ast.Name):
         return expr.id
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         return f"{expr.value.id}.{expr.attr}"
     return ""
-
-
-def _describe_blocking(ctx: PythonContext, call: ast.Call, libraries: dict, sessions: set[str]) -> tuple[str, str] | None:
-    func = call.func
-    for verb in HTTP_VERBS:
-        if ctx.refers_to(func, "requests", verb):
-            return f"requests.{verb}()", "use httpx.AsyncClient (await client.get(...)) or await asyncio.to_thread(...)"
-        if ctx.refers_to(func, "httpx", verb) and not _is_method_on_instance(func):
-            return f"httpx.{verb}()", "use httpx.AsyncClient"
-    if ctx.refers_to(func, "urllib", "request.urlopen"):
-        return "urllib.request.urlopen()", "use httpx.AsyncClient or await asyncio.to_thread(...)"
-    if ctx.refers_to(func, "sqlite3", "connect"):
-        return "sqlite3.connect()", "use aiosqlite, or await asyncio.to_thread(...)"
-    if ctx.refers_to(func, "psycopg2", "connect") or ctx.refers_to(func, "psycopg", "connect"):
-        return "psycopg2.connect()", "use asyncpg or psycopg's AsyncConnection, or await asyncio.to_thread(...)"
-    if not isinstance(func, ast.Attribute):
-        return None
-    method = func.attr
-    receiver = _receiver_text(func.value)
-    receiver_last = receiver.rsplit(".", 1)[-1].lower()
-    if libraries["orm"] and method in ORM_METHODS:
-        if receiver in sessions or (
-            receiver and ("session" in receiver_last or receiver_last in ("db", "db_session", "dbsession")) and "async" not in receiver_last
-        ):
-            if method == "get" and len(call.args) < 2 and not (receiver in sessions):
-                return None  # dict-like .get(key) on something named db
-            return f"SQLAlchemy/SQLModel Session.{method}()", "use an AsyncSession (await session.exec(...)) or await asyncio.to_thread(...)"
-    if (libraries["sqlite3"] or libraries["psycopg2"]) and method in DBAPI_METHODS and receiver:
-        if receiver_last in ("self",) or receiver_last.startswith("_") and receiver_last.strip("_") in ("", "lock"):
-            return None
-        library = "sqlite3" if libraries["sqlite3"] else "DB-API"
-        return f"{library} {method}()", "use an async driver (aiosqlite, asyncpg) or await asyncio.to_thread(...)"
-    if libraries["django"] and _django_chain(func):
-        if method.startswith("a") and method[1:] in DJANGO_SYNC_TERMINALS:
-            return None
-        if method in DJANGO_SYNC_TERMINALS and _outermost_in_chain(ctx, call):
-            return f"Django ORM .objects.{method}()", "use the async ORM (await Model.objects.aget(...)) or sync_to_async"
-    return None
-
-
-def _is_method_on_instance(func: ast.AST) -> bool:
-    return isinstance(func, ast.Attribute) and not isinstance(func.value, ast.Name)
-
-
-def _django_chain(func: ast.Attribute) -> bool:
-    node: ast.AST = func
-    while isinstance(node, (ast.Attribute, ast.Call)):
-        if isinstance(node, ast.Attribute):
-            if node.attr == "objects":
-                return True
-            node = node.value
-        else:
-            node = node.func
-    return False
-
-
-def _outermost_in_chain(ctx: PythonContext, call: ast.Call) -> bool:
-    parent = ctx.parents.get(call)
-    return not (isinstance(parent, ast.Attribute) and isinstance(ctx.parents.get(parent), ast.Call))
 
 
 # ---- in-memory storage (CK304, CK308) -------------------------------------------------------------------------------
@@ -865,7 +759,7 @@ def is_in_memory(store: StoreClass) -> bool:
                     return False
             elif isinstance(node, (ast.AsyncWith, ast.AsyncFor)) or isinstance(node, ast.Call) and _call_name(node.func) in PERSISTENCE_CALLS:
                 return False
-        if blocking_calls(store.ctx, function, store.node, depth=0):
+        if blocking_facts(store.ctx.model, store.module, function, depth=0):
             return False
     return True
 
