@@ -34,6 +34,7 @@ import ast
 from chatkit_fix.analysis import store as st
 from chatkit_fix.codemods._cases import Edited, edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.threads import CREATES_THREAD
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -48,49 +49,29 @@ RULE = rule(
     finding_triggers=(b"Store", b"load_thread"),
 )
 
-NOW_CALLS = {"now", "utcnow", "today", "time", "time_ns"}
-CREATE_CALLS = {"get_or_create", "create_thread", "new_thread"}
-
-
 @st.check_store_classes(RULE)
 def _check_class(ctx, store: st.StoreClass):
     function = store.methods.get("load_thread")
     method = st.contract(ctx.project, ctx.path).by_name.get("load_thread")
     if function is None or method is None:
         return
-    thread_id = st.param_for(function, method, "thread_id")
-    creation = _creation(ctx, function, thread_id)
-    if creation is None:
+    creations = ctx.model.facts(CREATES_THREAD, ctx.model.function(ctx.module, function))
+    if not creations:
         return
+    first = min(creations, key=lambda fact: (len(fact.via), fact.node.lineno))
+    where = f" ({first.what} through {st.chain_text(first)})" if first.via else f" ({first.what})"
+    # the statement of load_thread that creates: the creation itself, or the call of the helper that does
+    creation = first.via[0].node if first.via else first.node
+    thread_id = st.param_for(function, method, "thread_id")
     edits, complete = _fix(ctx, function, creation, thread_id)
     yield ctx.finding(
         ctx.header_span(function),
-        f"{store.name}.load_thread() creates a thread when the id is unknown: stale, foreign or mistyped ids "
+        f"{store.name}.load_thread() creates a thread when the id is unknown{where}: stale, foreign or mistyped ids "
         "silently become new empty threads",
         fix=edits,
         hint="raise NotFoundError when the thread does not exist; ChatKit creates threads itself",
         complete=complete,
     )
-
-
-def _creation(ctx, function: st.Function, thread_id: str | None) -> ast.Call | None:
-    for node in st.body_nodes(function):
-        if not isinstance(node, ast.Call):
-            continue
-        if ctx.refers_to(node.func, "chatkit", "ThreadMetadata") or ctx.refers_to(node.func, "chatkit", "Thread"):
-            id_kw = next((k for k in node.keywords if k.arg == "id"), None)
-            if id_kw is None or not (isinstance(id_kw.value, ast.Name) and id_kw.value.id == thread_id):
-                continue
-            created = next((k for k in node.keywords if k.arg == "created_at"), None)
-            if created is None or _is_now(created.value):
-                return node
-        elif st._call_name(node.func) in CREATE_CALLS or isinstance(node.func, ast.Attribute) and node.func.attr == "save_thread" and st._is_self(node.func.value):
-            return node
-    return None
-
-
-def _is_now(expr: ast.AST) -> bool:
-    return isinstance(expr, ast.Call) and st._call_name(expr.func) in NOW_CALLS
 
 
 def _fix(ctx, function: st.Function, creation: ast.Call, thread_id: str | None):
@@ -283,5 +264,100 @@ RULE.cases(
             name="except KeyError branch in a store handed over from a route file",
             findings=[("services/thread_store.py", 7, 5, "ThreadStore.load_thread() creates a thread when the id is unknown")],
         ),
+    ],
+)
+
+
+_HELPER = '''from datetime import datetime
+
+from chatkit.store import Store
+from chatkit.types import ThreadMetadata
+
+
+class SimpleStore(Store[dict]):
+    def _create_thread(self, thread_id):
+        thread = ThreadMetadata(id=thread_id, created_at=datetime.now().isoformat())
+        self._threads[thread_id] = thread
+        return thread
+
+    async def load_thread(self, thread_id, context):
+        if thread_id not in self._threads:
+            return self._create_thread(thread_id)
+        return self._threads[thread_id]
+'''
+
+_HELPER_FIXED = edited(
+    _HELPER,
+    ("from chatkit.store import Store\n", "from chatkit.store import Store, NotFoundError\n"),
+    ("            return self._create_thread(thread_id)\n", '            raise NotFoundError(f"Thread {thread_id} not found")\n'),
+)
+
+_ORM_ROW = '''from datetime import datetime
+
+from chatkit.store import Store
+from chatkit.types import ThreadMetadata
+
+
+class PostgreSQLChatKitStore(Store[dict]):
+    async def load_thread(self, thread_id, context):
+        result = await self.db.execute(select(ChatThread).where(ChatThread.id == thread_id))
+        row = result.scalar_one_or_none()
+        if row:
+            return ThreadMetadata(id=row.id, created_at=row.created_at.isoformat())
+        new_row = ChatThread(id=thread_id, owner=context["user_id"])
+        self.db.add(new_row)
+        await self.db.commit()
+        return ThreadMetadata(id=thread_id, created_at=new_row.created_at.isoformat())
+'''
+
+_SQL_INSERT = '''from datetime import datetime
+
+from chatkit.store import Store
+from chatkit.types import ThreadMetadata
+
+
+class PostgresStore(Store[dict]):
+    async def load_thread(self, thread_id, context):
+        conversation_id, public_id = split_thread_id(thread_id)
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT created_at FROM conversations WHERE id = $1", conversation_id)
+            if row:
+                return ThreadMetadata(id=public_id, created_at=row["created_at"])
+            created = datetime.utcnow()
+            await conn.execute("INSERT INTO conversations (id, created_at) VALUES ($1, $2)", conversation_id, created)
+        return ThreadMetadata(id=public_id, created_at=created.isoformat())
+'''
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from datetime import datetime\n\nfrom chatkit.store import NotFoundError, Store\nfrom chatkit.types import ThreadMetadata\n\n\n"
+            "class SqlStore(Store[dict]):\n    async def load_thread(self, thread_id, context):\n"
+            "        row = await self.pool.fetchrow('SELECT * FROM threads WHERE id = $1', thread_id)\n"
+            "        if row is None:\n            raise NotFoundError(thread_id)\n"
+            "        return ThreadMetadata(id=row['id'], created_at=row['created_at'] or datetime.now())\n\n"
+            "    async def save_thread(self, thread, context):\n"
+            "        await self.pool.execute('INSERT INTO threads (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', thread.id)\n",
+            filename="app/sql_store.py",
+            name="a stored thread with a fallback time; INSERT only in save_thread",
+        ),
+    ],
+    invalid=[
+        Invalid(_HELPER, _HELPER_FIXED, filename="backend/app/routers/chatkit_server.py", unsafe=True,
+                findings=[(13, 5, "SimpleStore.load_thread() creates a thread when the id is unknown (a new ThreadMetadata stamped with the current time through self._create_thread())")],
+                name="created by a helper, stamped with now().isoformat()"),
+        Edited(
+            _ORM_ROW,
+            ("        self.db.add(new_row)\n",
+             "        # chatkit-fix: TODO[CK305] raise NotFoundError here instead of creating the thread (ChatKit creates threads itself)\n"
+             "        self.db.add(new_row)\n"),
+            filename="backend/app/services/chatkit_store_service.py",
+            unsafe=True,
+            findings=[(8, 5, "PostgreSQLChatKitStore.load_thread() creates a thread when the id is unknown (a new row added with add())")],
+            name="an ORM row added for the unknown id",
+        ),
+        Invalid(_SQL_INSERT, None, filename="backend/services/chatkit_store.py",
+                findings=[(8, 5, "PostgresStore.load_thread() creates a thread when the id is unknown (a SQL INSERT)")],
+                name="a SQL INSERT for the unknown id, a thread id mapped to a row id"),
     ],
 )
