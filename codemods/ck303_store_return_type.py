@@ -93,12 +93,14 @@ def _check_class(ctx, store: st.StoreClass):
 
 @RULE.check
 def check_page_calls(ctx):  # `Page(...)` built anywhere in the file, in a store class or not
-    if "Page" in ctx.text and ctx.imports.imports_package("chatkit"):
+    if "Page" in ctx.text:
         page_fields = None
         for call in ctx.calls():
             func = call.func.value if isinstance(call.func, ast.Subscript) else call.func  # Page[ThreadItem](...)
             if not ctx.refers_to(func, "chatkit", "Page"):
-                continue
+                target = ctx.model.resolve(ctx.module, func)  # a project module re-exporting chatkit's Page
+                if target is None or not target.names("chatkit", "Page"):
+                    continue
             page_fields = page_fields or st.contract(ctx.project, ctx.path).page_fields
             finding = _check_page_call(ctx, call, page_fields)
             if finding is not None:
@@ -121,12 +123,38 @@ def _page_returns(function: st.Function) -> list[ast.Return]:
     return [n for n in st.body_nodes(function) if isinstance(n, ast.Return) and n.value is not None]
 
 
-def _is_list_expr(node: ast.AST) -> bool:
+def _is_list_expr(node: ast.AST, function: st.Function | None = None) -> bool:
+    """A list literal, comprehension, `list(...)`/`sorted(...)`, a slice of one, or a local name only ever bound to
+    one (`items = []` ... `items.append(...)` ... `return items`)."""
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
-        return _is_list_expr(node.value)
+        return _is_list_expr(node.value, function)
     if isinstance(node, (ast.List, ast.ListComp)):
         return True
+    if isinstance(node, ast.Name) and function is not None:
+        values = _local_values(function, node.id)
+        return bool(values) and all(v is not None and _is_list_expr(v) for v in values)
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("list", "sorted")
+
+
+def _local_values(function: st.Function, name: str) -> list[ast.AST | None]:
+    """What `name` is bound to in the function (None for a binding that is not an assignment: a loop, a parameter)."""
+    if any(a.arg == name for a in [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]):
+        return [None]
+    found: list[ast.AST | None] = []
+    for node in st.body_nodes(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    found.append(node.value)
+                elif any(isinstance(n, ast.Name) and n.id == name for n in walk(target)):
+                    found.append(None)
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.target.id == name:
+            found.append(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else [i.optional_vars for i in node.items]
+            if any(t is not None and any(isinstance(n, ast.Name) and n.id == name for n in walk(t)) for t in targets):
+                found.append(None)
+    return found
 
 
 def _check_page_returns(ctx, store, function, contract):
@@ -135,7 +163,7 @@ def _check_page_returns(ctx, store, function, contract):
         value = ret.value
         if isinstance(value, ast.Dict):
             yield _dict_return(ctx, function, ret, value, fields, contract)
-        elif _is_list_expr(value):
+        elif _is_list_expr(value, function):
             local, edits = st.ensure_chatkit_imports(ctx, {"Page": contract.annotation_modules.get("Page", "chatkit.types")})
             edits.append(ctx.replace(value, f"{local['Page']}(data={ctx.segment(value)})"))
             yield _finding(ctx, function, ret, "a list", edits)
@@ -308,7 +336,7 @@ def _check_not_found(ctx, store, function, method):
                 )
                 continue
             returns_value = True
-            rewritten = _dict_get_return(ctx, store, node, what, variable)
+            rewritten = _dict_get_return(ctx, store, function, node, what, variable)
             if rewritten is not None:
                 yield rewritten
         elif isinstance(node, ast.Raise) and node.exc is not None:
@@ -365,7 +393,7 @@ def _caught(ctx, node: ast.AST, function: st.Function, name: str) -> bool:
     return False
 
 
-def _dict_get_return(ctx, store, ret: ast.Return, what: str, variable: str | None):
+def _dict_get_return(ctx, store, function, ret: ast.Return, what: str, variable: str | None):
     """`return self.threads.get(thread_id)` on a plain dict: the missing case returns None."""
     value = ret.value
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get"):
@@ -379,6 +407,8 @@ def _dict_get_return(ctx, store, ret: ast.Return, what: str, variable: str | Non
         return None
     key = value.args[0]
     if not isinstance(key, (ast.Name, ast.Constant, ast.Attribute)):
+        return None
+    if _stored_before(ctx, ret, function, holder, key):
         return None
     local, edits = st.not_found_error(ctx)
     indent = st.statement_indent(ctx, ret)
@@ -394,6 +424,55 @@ def _dict_get_return(ctx, store, ret: ast.Return, what: str, variable: str | Non
         fix=edits,
         hint=f"raise {local}(...) when {key_text} is not in {holder_text}",
     )
+
+
+def _stored_before(ctx, ret: ast.Return, function, holder: ast.AST, key: ast.AST) -> bool:
+    """Whether the key is in the dict whenever the return runs: a statement before it (in its block or an enclosing
+    one) stores it (`holder[key] = ...`, `holder.setdefault(key, ...)`), or an `if key not in holder:` before it
+    stores it or leaves the function."""
+    holder_text, key_text = ctx.segment(holder), ctx.segment(key)
+
+    def stores(statement: ast.AST) -> bool:
+        for node in walk(statement):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Subscript) and ctx.segment(t.value) == holder_text and ctx.segment(t.slice) == key_text
+                       for t in targets):
+                    return True
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault":
+                if ctx.segment(node.func.value) == holder_text and node.args and ctx.segment(node.args[0]) == key_text:
+                    return True
+        return False
+
+    def guards(statement: ast.AST) -> bool:
+        if not isinstance(statement, ast.If) or statement.orelse:
+            return False
+        test = statement.test
+        missing = (
+            isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotIn)
+            and ctx.segment(test.left) == key_text and ctx.segment(test.comparators[0]) == holder_text
+        )
+        return missing and (stores(statement) or st.terminates(statement.body))
+
+    child: ast.AST = ret
+    current = ctx.parents.get(ret)
+    while current is not None:
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(current, field, None)
+            if isinstance(block, list) and child in block:
+                for statement in block[:block.index(child)]:
+                    if isinstance(statement, ast.If):
+                        certain = guards(statement)  # a store under any other condition may not happen
+                    elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+                        certain = False
+                    else:
+                        certain = stores(statement)
+                    if certain:
+                        return True
+        if current is function:
+            break
+        child, current = current, ctx.parents.get(current)
+    return False
 
 
 _HUMANOID = '''from typing import Any, Dict, List, Optional
@@ -643,6 +722,64 @@ RULE.cases(
                 (13, 13, "load_thread() turns any error into `return None`"),
             ],
             name="None for a missing row, None for any error",
+        ),
+    ],
+)
+
+
+_STORED_FIRST = '''from datetime import datetime
+
+from chatkit.store import NotFoundError, Store
+from chatkit.types import ThreadMetadata
+
+
+class InventoryStore(Store[dict]):
+    def __init__(self):
+        self._threads: dict[str, ThreadMetadata] = {}
+        self._items: dict[str, list] = {}
+
+    async def load_thread(self, thread_id, context):
+        if thread_id not in self._threads:
+            self._threads[thread_id] = ThreadMetadata(id=thread_id, created_at=datetime.now())
+        return self._threads.get(thread_id)
+
+    async def load_item(self, thread_id, item_id, context):
+        if item_id not in self._items:
+            raise NotFoundError(item_id)
+        return self._items.get(item_id)
+'''
+
+_BUILT_LIST = '''from chatkit.store import Store
+from chatkit.types import Page
+
+
+class SQLiteStore(Store[dict]):
+    async def load_thread_items(self, thread_id, after, limit, order, context):
+        items = []
+        for row in self._rows(thread_id, limit):
+            items.append(self._item(row))
+        return items
+'''
+
+RULE.cases(
+    valid=[
+        Valid(_STORED_FIRST, filename="backend/app/routers/inventory_agent.py",
+              name="get() after the key was stored or the missing case left the function"),
+    ],
+    invalid=[
+        Invalid(_BUILT_LIST, _BUILT_LIST.replace("        return items\n", "        return Page(data=items)\n"),
+                filename="chatkit_store.py", findings=[(10, 9, "load_thread_items() returns a list")],
+                name="returns the list it built"),
+        Invalid(
+            {"app/types.py": "from chatkit.types import Page, ThreadItem\n\n__all__ = ['Page', 'ThreadItem']\n",
+             "app/store.py": "from chatkit.store import Store\n\nfrom app.types import Page\n\n\n"
+                             "class RowStore(Store[dict]):\n    def _page(self, rows, limit):\n"
+                             "        return Page(data=rows[:limit], has_more=len(rows) > limit, last_id=rows[-1].id)\n"},
+            {"app/store.py": "from chatkit.store import Store\n\nfrom app.types import Page\n\n\n"
+                             "class RowStore(Store[dict]):\n    def _page(self, rows, limit):\n"
+                             "        return Page(data=rows[:limit], has_more=len(rows) > limit, after=rows[-1].id)\n"},
+            findings=[("app/store.py", 8, 16, "Page(...) with last_id=")],
+            name="Page re-exported by a project module, built in a store helper",
         ),
     ],
 )
