@@ -91,8 +91,8 @@ def fresh(model, module, expr: ast.AST, scope: ast.AST, depth: int = 0) -> bool:
     if isinstance(expr, ast.BinOp):
         return fresh(model, module, expr.left, scope, depth + 1) or fresh(model, module, expr.right, scope, depth + 1)
     if isinstance(expr, ast.Name):
-        value = _value_of(expr, scope)
-        return value is not expr and fresh(model, module, value, scope, depth + 1)
+        values = _assigned(expr.id, scope)
+        return bool(values) and all(fresh(model, module, value, scope, depth + 1) for value in values)
     return False
 
 
@@ -120,14 +120,19 @@ def _sql_insert(model, module, expr: ast.AST, scope: ast.AST, depth: int = 0) ->
     return False
 
 
+def _assigned(name: str, scope: ast.AST) -> list[ast.AST]:
+    """The values a local name is assigned in the function."""
+    return [
+        node.value for node in own_nodes(scope)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    ]
+
+
 def _value_of(expr: ast.AST, scope: ast.AST) -> ast.AST:
     """What a local name was assigned, when it was assigned once; the expression itself otherwise."""
     if not isinstance(expr, ast.Name):
         return expr
-    values = [
-        node.value for node in own_nodes(scope)
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
-    ]
+    values = _assigned(expr.id, scope)
     return values[0] if len(values) == 1 else expr
 
 
