@@ -50,31 +50,42 @@ RULE = rule(
 
 @RULE.check_project
 def check_project(pctx):
-    memory = [s for s in st.project_store_classes(pctx) if not s.is_abstract() and st.is_in_memory(s)]
+    memory = {(s.path, s.node.lineno): s for s in st.project_store_classes(pctx) if not s.is_abstract() and st.is_in_memory(s)}
     if not memory:
+        return
+    # served, not merely instantiated: the store a ChatKit server is given (a fallback built only when the main
+    # store fails to build does not serve)
+    served = []
+    for binding in st.server_stores(pctx):
+        if binding.attachments or binding.fallback:
+            continue
+        resolved = st.resolve_class(pctx, binding.ctx, binding.call.func)
+        store = memory.get((resolved[0].path, resolved[1].lineno)) if resolved is not None else None
+        if store is not None:
+            served.append((binding, store))
+    if not served:
         return
     serving = [launcher for launcher in st.launchers(pctx) if launcher.production or launcher.workers > 1]
     if not serving:
         return
     reach = [(launcher, st.reachable_files(pctx, launcher.entries, within=_context_of(launcher))) for launcher in serving]
-    for store in memory:
-        for instantiation in st.instantiations(pctx, store):
-            path = instantiation.ctx.path.resolve()
-            launcher = next((l for l, files in reach if path in files), None)
-            if launcher is None:
-                continue
-            ctx = pctx.parsed(instantiation.ctx.path)
-            where = f"{pctx.project.relative(launcher.source)}:{launcher.line}"
-            if launcher.workers > 1:
-                detail = (f"{launcher.workers} worker processes ({where}) each keep their own copy, so a thread created "
-                          "by one is missing for the next request; all of them lose every thread on restart")
-            else:
-                detail = f"the production entry point {where} serves it: every deploy or restart loses all threads"
-            yield ctx.finding(
-                ctx.header_span(instantiation.call),
-                f"{store.name} keeps threads in process memory: {detail}",
-                hint="use a persistent store (Postgres, SQLite on a volume, Redis) in production",
-            )
+    for binding, store in served:
+        path = binding.ctx.path.resolve()
+        launcher = next((l for l, files in reach if path in files), None)
+        if launcher is None:
+            continue
+        ctx = binding.ctx
+        where = f"{pctx.project.relative(launcher.source)}:{launcher.line}"
+        if launcher.workers > 1:
+            detail = (f"{launcher.workers} worker processes ({where}) each keep their own copy, so a thread created "
+                      "by one is missing for the next request; all of them lose every thread on restart")
+        else:
+            detail = f"the production entry point {where} serves it: every deploy or restart loses all threads"
+        yield ctx.finding(
+            ctx.header_span(binding.call),
+            f"{store.name} keeps threads in process memory: {detail}",
+            hint="use a persistent store (Postgres, SQLite on a volume, Redis) in production",
+        )
 
 
 def _context_of(launcher) -> Path:
@@ -142,6 +153,16 @@ RULE.cases(
                "backend/requirements.txt": "fastapi\n", "backend/Dockerfile": "FROM python:3.11-slim\nCMD [\"python\", \"start_server.py\"]\n",
                "backend/start_server.py": "import os\nos.system('uvicorn main:app --host 0.0.0.0 --port 7860 --workers 1')\n"},
               name="store not reachable from the production entry point"),
+        Valid({"backend/app/memory_store.py": _MEMORY, "backend/app/store.py": _POSTGRES,
+               "backend/app/main.py": "from fastapi import FastAPI\nfrom chatkit.agents import AgentContext\nfrom chatkit.server import ChatKitServer\n\n"
+                                      "from app.memory_store import MemoryStore\nfrom app.store import PostgresStore\n\n"
+                                      "app = FastAPI()\n\ntry:\n    store = PostgresStore(pool)\nexcept Exception:\n    store = MemoryStore()\n"
+                                      "server = ChatKitServer(store)\n\n\n"
+                                      "async def grade(thread, request):\n"
+                                      "    context = AgentContext(thread=thread, store=MemoryStore(), request_context={})\n"
+                                      "    return context\n",
+               "backend/requirements.txt": "fastapi\n", "backend/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n'},
+              name="a throwaway store in an agent context and an except-branch fallback are not served"),
     ],
     invalid=[
         Invalid({"backend/app/memory_store.py": _MEMORY, "backend/app/main.py": _MAIN, "backend/requirements.txt": "fastapi\n",
@@ -156,14 +177,16 @@ RULE.cases(
                  "chatbot-backend/Dockerfile": "FROM python:3.12\nCMD uvicorn app.main:app --host 0.0.0.0 --port $PORT\n"},
                 None, findings=[("chatbot-backend/app/main.py", 13, 27, "MemoryStore keeps threads in process memory: the production entry point chatbot-backend/Dockerfile:2 serves")], name="compose and Dockerfile shell form"),
         Invalid({"backend/memory_store.py": _MEMORY,
-                 "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
+                 "backend/main.py": "import uvicorn\nfrom chatkit.server import ChatKitServer\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\n"
+                                    "app = FastAPI()\nstore = MemoryStore()\nserver = ChatKitServer(store)\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=4)\n"},
-                None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:9) each keep their own copy")], name="several workers from a __main__ launcher"),
+                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:10) each keep their own copy")], name="several workers from a __main__ launcher"),
         Invalid({"backend/memory_store.py": _MEMORY,
-                 "backend/demo_data.py": "from memory_store import MemoryStore\n\nscratch = MemoryStore()\n",
-                 "backend/main.py": "import uvicorn\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\napp = FastAPI()\nstore = MemoryStore()\n\n"
+                 "backend/demo_data.py": "from chatkit.server import ChatKitServer\nfrom memory_store import MemoryStore\n\nscratch = ChatKitServer(MemoryStore())\n",
+                 "backend/main.py": "import uvicorn\nfrom chatkit.server import ChatKitServer\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\n"
+                                    "app = FastAPI()\nstore = MemoryStore()\nserver = ChatKitServer(store)\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=2)\n"},
-                None, findings=[("backend/main.py", 6, 9, "MemoryStore keeps threads in process memory: 2 worker processes (backend/main.py:9)")],
-                name="two workers; another instance in a script no launcher reaches"),
+                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 2 worker processes (backend/main.py:10)")],
+                name="two workers; another served instance in a script no launcher reaches"),
     ],
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatkit_fix.analysis.web import is_test_path
-from chatkit_fix.model import Fact, Module
+from chatkit_fix.model import Fact, Module, own_nodes
 from chatkit_fix.model.effects.blocking import BLOCKING
 from chatkit_fix.pyast import is_symbol, resolve_relative, walk
 
@@ -415,126 +415,237 @@ def resolve_class(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST) -> tu
     return (holder, found.node) if holder is not None else None
 
 
-def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
-    """`X(...)` calls whose result becomes the store of a ChatKitServer (constructor argument or super().__init__)."""
-    cached = pctx.memo.get("server_stores")
+@dataclass
+class ServerStore:
+    """A store a ChatKit server is given: the call that creates it and the server class that receives it."""
+
+    ctx: PythonContext  # the file of the creating call
+    call: ast.Call  # `MemoryStore()`
+    server: ast.ClassDef | None  # the project server class (None: chatkit's ChatKitServer constructed directly)
+    attachments: bool  # handed over as the attachment_store
+    fallback: bool  # created only in an `except` handler: it serves when the main store could not be built
+
+
+def server_stores(pctx: ProjectContext) -> list[ServerStore]:
+    """Every store handed to a ChatKit server: the store argument of each construction of a server class (followed
+    into the class's `super().__init__(store, ...)`), and stores a server's `__init__` creates for itself. The
+    argument is followed to the call creating it through names, imports, `self.x` and factory functions."""
+    cached = pctx.memo.get("server_store_bindings")
     if cached is not None:
         return cached
-    found: list[Instantiation] = []
-    seen: set[tuple[Path, int, int]] = set()
-    for path in pctx.project.grep(SERVER_SYMBOL.encode(), "python"):
-        ctx = pctx.parsed(path)
-        if ctx is None or not ctx.imports.imports_package("chatkit") and b"ChatKitServer" not in pctx.project.read_bytes(path):
+    model = pctx.model
+    servers = _server_classes(pctx)
+    found: list[ServerStore] = []
+    seen: set[tuple[Path, int, int, bool]] = set()
+
+    def add(module: Module, call: ast.Call, server, attachments: bool) -> None:
+        key = (module.path, call.lineno, call.col_offset, attachments)
+        ctx = pctx.parsed(module.path) if key not in seen else None
+        if ctx is not None:
+            seen.add(key)
+            found.append(ServerStore(ctx, call, server, attachments, _in_except_handler(module, call)))
+
+    names = {SERVER_SYMBOL.encode(), *(cls.name.encode() for _, cls in servers.values())}
+    paths = {path for name in names for path in pctx.project.grep(name, "python")}
+    for path in sorted(paths):
+        module = model.module(path)
+        if module is None:
             continue
-        for call_ctx, call in _store_instantiations_in(pctx, ctx):
-            key = (call_ctx.path, call.lineno, call.col_offset)
-            if key not in seen:
-                seen.add(key)
-                found.append(Instantiation(call_ctx, call))
-    pctx.memo["server_stores"] = found
+        for node in walk(module.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            scope = module.enclosing(node)
+            target = model.resolve(module, node.func, scope)
+            if target is None or target.instance:
+                continue
+            if target.external:
+                if not target.names("chatkit", SERVER_SYMBOL):
+                    continue
+                server = None
+                stores = _handed_stores(model, module, node, scope, None)
+            elif target.is_class and (target.module.path, target.node.lineno) in servers:
+                server = target.node
+                stores = _handed_stores(model, module, node, scope, (target.module, target.node))
+            else:
+                continue
+            for (store_module, store_call), attachments in stores:
+                add(store_module, store_call, server, attachments)
+    # stores a server class creates itself: `super().__init__(store=MemoryStore())`
+    for server_module, server in servers.values():
+        init = server_module.functions.get(f"{server_module.qualified_names.get(server, server.name)}.__init__")
+        for call in _super_init_calls(init) if init is not None else ():
+            for argument, attachments in _store_arguments(call, skip_self=_calls_unbound(call)):
+                if not _names_parameter(init, argument):
+                    for store_module, store_call in creation_sites(model, server_module, argument, init):
+                        add(store_module, store_call, server, attachments)
+    pctx.memo["server_store_bindings"] = found
     return found
 
 
-def _server_class_names(pctx: ProjectContext, ctx: PythonContext) -> set[str]:
-    names = {SERVER_SYMBOL}
-    for node in walk(ctx.tree):
-        if isinstance(node, ast.ClassDef) and any(is_server_base(ctx, b) for b in node.bases):
-            names.add(node.name)
-    for local, qualified in ctx.imports.names.items():
-        for name in qualified:
-            if "Server" in name.rsplit(".", 1)[-1] or "server" in name:
-                names.add(local)
-    return names
+def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
+    """The calls creating the thread stores ChatKit servers are given (fallbacks included)."""
+    return [Instantiation(b.ctx, b.call) for b in server_stores(pctx) if not b.attachments]
 
 
-def _store_instantiations_in(pctx: ProjectContext, ctx: PythonContext) -> Iterator[tuple[PythonContext, ast.Call]]:
-    server_names = _server_class_names(pctx, ctx)
-    for node in walk(ctx.tree):
-        if not isinstance(node, ast.Call):
+def _server_classes(pctx: ProjectContext) -> dict[tuple[Path, int], tuple[Module, ast.ClassDef]]:
+    """Project subclasses of chatkit's ChatKitServer, by (file, line)."""
+    found: dict[tuple[Path, int], tuple[Module, ast.ClassDef]] = {}
+    model = pctx.model
+    for path in pctx.project.grep(b"Server", "python"):
+        module = model.module(path)
+        if module is None:
             continue
-        store_expr: ast.AST | None = None
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "__init__" and _inside_server_class(ctx, node):
-            args = node.args[1:] if isinstance(func.value, ast.Name) else node.args  # ChatKitServer.__init__(self, s)
-            store_expr = _store_argument(node, args)
-        elif isinstance(func, ast.Name) and func.id in server_names or is_server_base(ctx, func):
-            if _is_server_name(pctx, ctx, func):
-                store_expr = _store_argument(node, node.args)
-        if store_expr is None:
-            continue
-        found = _instantiation_of(pctx, ctx, store_expr, node)
-        if found is not None:
-            yield found
+        for node in module.classes.values():
+            if node.bases and model.resolver.subclass_of(module, node, "chatkit", SERVER_SYMBOL):
+                found[(path, node.lineno)] = (module, node)
+    return found
 
 
-def _is_server_name(pctx: ProjectContext, ctx: PythonContext, func: ast.AST) -> bool:
-    if is_server_base(ctx, func):
-        return True
-    resolved = resolve_class(pctx, ctx, func)
-    if resolved is None:
-        return False
-    class_ctx, node = resolved
-    return any(is_server_base(class_ctx, b) for b in node.bases)
+def _handed_stores(model, module: Module, construction: ast.Call, scope, server) -> list:
+    """((module, creating call), attachments?) for the stores a server construction hands over."""
+    found = []
+    init = None
+    if server is not None:
+        member = model.resolver.class_member(server[0], server[1], "__init__")
+        init = (member.module, member.node) if member is not None and member.is_function else None
+    if init is None or not any(_super_init_calls(init[1])):
+        for argument, attachments in _store_arguments(construction):
+            found += [(site, attachments) for site in creation_sites(model, module, argument, scope)]
+        return found
+    init_module, init_def = init
+    for call in _super_init_calls(init_def):
+        for argument, attachments in _store_arguments(call, skip_self=_calls_unbound(call)):
+            parameter = _names_parameter(init_def, argument)
+            if parameter is None:
+                continue  # created by __init__ itself: found once per server class
+            passed = _argument_for(construction, init_def, parameter)
+            found += [(site, attachments) for site in creation_sites(model, module, passed, scope)]
+    return found
 
 
-def _store_argument(call: ast.Call, args: list[ast.expr]) -> ast.AST | None:
+def _super_init_calls(init: ast.AST):
+    """`super().__init__(...)` and `ChatKitServer.__init__(self, ...)` in a server's `__init__`."""
+    for node in walk(init):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__":
+            yield node
+
+
+def _calls_unbound(call: ast.Call) -> bool:
+    """`ChatKitServer.__init__(self, store)`: the first argument is the instance."""
+    return not (isinstance(call.func.value, ast.Call) and _call_name(call.func.value.func) == "super")
+
+
+def _store_arguments(call: ast.Call, skip_self: bool = False):
+    """(expression, attachments?) of the store and attachment store arguments of a ChatKitServer signature."""
+    positional = call.args[1:] if skip_self else call.args
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    store = keywords.get("store", positional[0] if positional else None)
+    attachments = keywords.get("attachment_store", positional[1] if len(positional) > 1 else None)
+    if store is not None:
+        yield store, False
+    if attachments is not None:
+        yield attachments, True
+
+
+def _names_parameter(function: ast.AST, expr: ast.AST) -> str | None:
+    arguments = function.args
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    return expr.id if isinstance(expr, ast.Name) and expr.id in names else None
+
+
+def _argument_for(call: ast.Call, function: ast.AST, parameter: str) -> ast.AST | None:
+    """The argument a call passes for a parameter of `function` (a method: `self` is not passed)."""
     for keyword in call.keywords:
-        if keyword.arg == "store":
+        if keyword.arg == parameter:
             return keyword.value
-    return args[0] if args else None
-
-
-def _inside_server_class(ctx: PythonContext, node: ast.AST) -> bool:
-    for parent in _ancestors(ctx, node):
-        if isinstance(parent, ast.ClassDef):
-            return any(is_server_base(ctx, b) for b in parent.bases)
-    return False
-
-
-def _ancestors(ctx: PythonContext, node: ast.AST) -> Iterator[ast.AST]:
-    current = ctx.parents.get(node)
-    while current is not None:
-        yield current
-        current = ctx.parents.get(current)
-
-
-def _enclosing(ctx: PythonContext, node: ast.AST, kinds) -> ast.AST | None:
-    for parent in _ancestors(ctx, node):
-        if isinstance(parent, kinds):
-            return parent
+    names = [a.arg for a in [*function.args.posonlyargs, *function.args.args]][1:]
+    if parameter in names and names.index(parameter) < len(call.args):
+        argument = call.args[names.index(parameter)]
+        return None if isinstance(argument, ast.Starred) else argument
+    defaults = function.args.defaults
+    if parameter in names and defaults:
+        offset = len(names) - len(defaults)
+        index = names.index(parameter)
+        return defaults[index - offset] if index >= offset else None
     return None
 
 
-def _instantiation_of(pctx: ProjectContext, ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[PythonContext, ast.Call] | None:
-    """The `X(...)` call an expression holds: the call itself, or what a local name, `self.attr` or a module-level name
-    imported from another project module was bound to."""
+def creation_sites(model, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> list:
+    """(module, call) of the calls creating the value of `expr`: the call itself, what a local or module-level name,
+    an import, `self.x` or a factory function's return was bound to (every branch)."""
+    if expr is None or depth > 6:
+        return []
+    if isinstance(expr, ast.Await):
+        return creation_sites(model, module, expr.value, scope, depth + 1)
+    if isinstance(expr, (ast.IfExp, ast.BoolOp)):
+        values = [expr.body, expr.orelse] if isinstance(expr, ast.IfExp) else expr.values
+        return [site for value in values for site in creation_sites(model, module, value, scope, depth + 1)]
     if isinstance(expr, ast.Call):
-        return (ctx, expr) if isinstance(expr.func, (ast.Name, ast.Attribute)) else None
+        target = model.resolve(module, expr.func, scope)
+        if target is not None and target.is_function and target.module is not None and not target.is_class:
+            returned = [n.value for n in own_nodes(target.node) if isinstance(n, ast.Return) and n.value is not None]
+            sites = [s for v in returned for s in creation_sites(model, target.module, v, target.node, depth + 1)]
+            if sites:
+                return sites
+        return [(module, expr)]
     if isinstance(expr, ast.Name):
-        scope = _enclosing(ctx, at, (ast.FunctionDef, ast.AsyncFunctionDef)) or ctx.tree
-        value = _last_binding(scope, expr.id, at) or _last_binding(ctx.tree, expr.id, at)
-        if isinstance(value, ast.Call):
-            return ctx, value
-        for qualified in sorted(ctx.imports.names.get(expr.id, ())):  # from store import chat_store
+        function = scope
+        while function is not None:
+            values = _name_values(function, expr.id)
+            if values is not None:
+                return [s for v in values for s in creation_sites(model, module, v, function, depth + 1)]
+            function = module.enclosing(function)
+        bindings = module.top_level.get(expr.id)
+        if bindings:
+            values = [b for b in bindings if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+            return [s for v in values for s in creation_sites(model, module, v, None, depth + 1)]
+        for qualified in sorted(module.imports.names.get(expr.id, ())):
             owner, _, name = qualified.rpartition(".")
-            module = ctx.model.module_named(owner, ctx.path) if owner else None
-            value = next((v for v in module.top_level.get(name, ()) if isinstance(v, ast.Call)), None) if module else None
-            other = pctx.parsed(module.path) if value is not None else None
-            if other is not None:
-                return other, value
-        return None
-    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
-        cls = _enclosing(ctx, at, ast.ClassDef)
+            holder = model.module_named(owner, module.path) if owner else None
+            if holder is not None:
+                values = [b for b in holder.top_level.get(name, ()) if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+                return [s for v in values for s in creation_sites(model, holder, v, None, depth + 1)]
+        return []
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self" and scope is not None:
+        cls = module.enclosing_class(scope)
         if cls is None:
+            return []
+        sites = []
+        for method in cls.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in own_nodes(method):
+                    value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and t.attr == expr.attr
+                                            and isinstance(t.value, ast.Name) and t.value.id == "self")
+                    if value is not None:
+                        sites += creation_sites(model, module, value, method, depth + 1)
+        return sites
+    return []
+
+
+def _name_values(function: ast.AST, name: str) -> list[ast.AST] | None:
+    """The values a name is assigned in a function (None when the function does not bind it)."""
+    arguments = function.args
+    if name in {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}:
+        return []
+    values = []
+    bound = False
+    for node in own_nodes(function):
+        value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == name)
+        if value is not None:
+            values.append(value)
+            bound = True
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
             return None
-        for node in walk(cls):
-            value = _assigned_value(node, lambda t: isinstance(t, ast.Attribute) and t.attr == expr.attr
-                                    and isinstance(t.value, ast.Name) and t.value.id == "self")
-            if isinstance(value, ast.Call):
-                return ctx, value
-            if value is not None and not isinstance(value, ast.Attribute):
-                return _instantiation_of(pctx, ctx, value, node)
-    return None
+    return values if bound else None
+
+
+def _in_except_handler(module: Module, node: ast.AST) -> bool:
+    current = module.parents.get(node)
+    while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+        if isinstance(current, ast.ExceptHandler):
+            return True
+        current = module.parents.get(current)
+    return False
 
 
 def _assigned_value(node: ast.AST, matches) -> ast.AST | None:
@@ -543,16 +654,6 @@ def _assigned_value(node: ast.AST, matches) -> ast.AST | None:
     if isinstance(node, ast.AnnAssign) and node.value is not None and matches(node.target):
         return node.value
     return None
-
-
-def _last_binding(scope: ast.AST, name: str, before: ast.AST) -> ast.AST | None:
-    best = None
-    for node in walk(scope):
-        value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == name)
-        if value is not None and (node.lineno <= before.lineno):
-            if best is None or node.lineno >= best[0]:
-                best = (node.lineno, value)
-    return best[1] if best else None
 
 
 def instantiations(pctx: ProjectContext, store: StoreClass) -> list[Instantiation]:
@@ -987,7 +1088,7 @@ def identity_contexts(pctx: ProjectContext) -> list[IdentityContext]:
 
 
 def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0) -> str | None:
-    function = _enclosing(ctx, at, (ast.FunctionDef, ast.AsyncFunctionDef))
+    function = ctx.module.enclosing(at)
     roots: list[ast.AST] = [expr]
     if isinstance(expr, ast.Name) and depth < 2:
         scope = function or ctx.tree
