@@ -190,3 +190,52 @@ RULE.cases(
                 name="two workers; another served instance in a script no launcher reaches"),
     ],
 )
+
+
+_LAZY_SERVER = {
+    "backend/app/integrations/chatkit/server.py": _MEMORY + '''
+
+from chatkit.server import ChatKitServer
+
+
+class AdapterServer(ChatKitServer):
+    def __init__(self):
+        store = MemoryStore()
+        super().__init__(store)
+''',
+    "backend/app/agents/__init__.py": "def create_server():\n    from app.integrations.chatkit.server import AdapterServer\n\n"
+                                      "    return AdapterServer()\n",
+    "backend/app/routers/chat.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n_server = None\n\n\n"
+                                   "def get_server():\n    global _server\n    if _server is None:\n"
+                                   "        from app.agents import create_server\n\n        _server = create_server()\n    return _server\n",
+    "backend/app/main.py": "from fastapi import FastAPI\n\nfrom app.routers.chat import router\n\napp = FastAPI()\napp.include_router(router)\n",
+    "backend/pyproject.toml": "[project]\nname = 'backend'\n",
+    "backend/docker-entrypoint.sh": "#!/bin/bash\ncase \"$1\" in\n  fastapi)\n    exec uvicorn app.main:app --host 0.0.0.0 --workers ${WORKERS:-1}\n    ;;\n"
+                                    "  fastapi-dev)\n    exec uvicorn app.main:app --reload\n    ;;\nesac\n",
+    "backend/Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nCOPY app ./app\nCOPY docker-entrypoint.sh /docker-entrypoint.sh\n'
+                          'ENTRYPOINT ["/docker-entrypoint.sh"]\nCMD ["fastapi"]\n',
+}
+
+_SERVED = {"api/memory_store.py": _MEMORY,
+           "api/chat.py": "from fastapi import FastAPI\nfrom chatkit.server import ChatKitServer\n\nfrom memory_store import MemoryStore\n\n"
+                          "app = FastAPI()\nserver = ChatKitServer(MemoryStore())\n"}
+
+RULE.cases(
+    invalid=[
+        Invalid(_LAZY_SERVER, None,
+                findings=[("backend/app/integrations/chatkit/server.py", 23, 17, "the production entry point backend/Dockerfile:5 serves it")],
+                name="served by a Dockerfile entrypoint script's selected branch, through lazily created servers"),
+        Invalid({**_SERVED, "vercel.json": '{"rewrites": [{"source": "/chatkit", "destination": "/api/chat"}]}\n'}, None,
+                findings=[("api/chat.py", 7, 24, "MemoryStore keeps threads in process memory")],
+                name="a Vercel function under api/"),
+        Invalid({**_SERVED, "requirements.txt": "fastapi\n",
+                 "deploy/supervisord.conf": "[program:chat]\ncommand=uvicorn chat:app --app-dir ../api --port 8000\n"}, None,
+                findings=[("api/chat.py", 7, 24, "the production entry point deploy/supervisord.conf:2 serves it")],
+                name="a supervisord program"),
+        Invalid({**_SERVED, "requirements.txt": "fastapi\n",
+                 "k8s/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+                                        "        - name: chat\n          command: [\"uvicorn\"]\n          args: [\"chat:app\", \"--app-dir\", \"../api\", \"--workers\", \"3\"]\n"}, None,
+                findings=[("api/chat.py", 7, 24, "3 worker processes (k8s/deployment.yaml:8)")],
+                name="a Kubernetes manifest with command and args"),
+    ],
+)

@@ -204,6 +204,11 @@ def _yaml_keys(path: Path, text: str, keys: tuple[str, ...], kind: str) -> list[
     return commands
 
 
+def yaml_commands(path: Path, text: str, keys: tuple[str, ...], kind: str) -> list[Command]:
+    """The commands under `keys` of any YAML file (a Kubernetes manifest's `command`/`args`)."""
+    return _yaml_keys(path, text, keys, kind)
+
+
 def _strip_yaml_comment(value: str) -> str:
     if value.startswith(("'", '"')):
         return value

@@ -18,6 +18,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatkit_fix.analysis.launch import (
+    app_target,
+    commands_in,
+    file_kind,
+    python_script,
+    server_argv,
+    shell_script,
+    split_argv,
+    workers,
+    yaml_commands,
+)
 from chatkit_fix.analysis.web import is_test_path
 from chatkit_fix.model import Fact, Module, own_nodes
 from chatkit_fix.model.effects.blocking import BLOCKING
@@ -1128,12 +1139,13 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0)
 # how the app is started (CK308)
 # ---------------------------------------------------------------------------------------------------------------------
 
-SERVER_COMMANDS = ("uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi")
+PRODUCTION_KINDS = ("dockerfile", "compose", "procfile", "platform")
+WORKLOADS = re.compile(rb"(?m)^\s*kind:\s*[\"']?(Deployment|StatefulSet|DaemonSet|Pod|Job|CronJob|ReplicaSet)\b")
 
 
 @dataclass
 class Launcher:
-    source: Path  # the file that starts the app (Dockerfile, Procfile, compose, platform file, script)
+    source: Path  # the file that starts the app (Dockerfile, Procfile, compose, manifest, platform file, script)
     line: int
     command: str
     production: bool
@@ -1142,25 +1154,27 @@ class Launcher:
 
 
 def launchers(pctx: ProjectContext) -> list[Launcher]:
+    """The commands that start the project's Python apps: production ones (Dockerfile `CMD`/`ENTRYPOINT`, compose,
+    Procfile, platform files, Kubernetes manifests, supervisord programs, Vercel functions) and development scripts,
+    each with the Python files it runs (through the shell scripts and Python launchers it calls)."""
     cached = pctx.memo.get("launchers")
     if cached is not None:
         return cached
     project = pctx.project
     found: list[Launcher] = []
     for path in project.files:
-        kind = _launcher_kind(path)
-        if kind is None:
+        kind = file_kind(path)
+        name = path.name.lower()
+        if kind is None and not name.endswith((".yaml", ".yml", ".conf", ".ini")) and name != "vercel.json":
             continue
         try:
             text = project.read_bytes(path).decode("utf-8", "replace")
         except OSError:
             continue
-        for line, command in _commands(kind, text):
-            entries, workers = _entries_and_workers(pctx, path.parent, command)
-            if kind == "vercel":
-                entries = [e for e in (path.parent / command,) if e.is_file()]
-            if entries:
-                found.append(Launcher(path, line, command, kind != "script", workers, entries))
+        for argv, production, start in _start_commands(path, kind, text):
+            found += _launched(pctx, path, argv, production, text.count("\n", 0, start) + 1)
+        if name == "vercel.json":
+            found += _vercel_functions(pctx, path, text)
     # uvicorn.run("app.main:app", workers=4) in Python launchers: several workers, development or not
     for path in project.grep(b"workers", "python"):
         ctx = pctx.parsed(path)
@@ -1173,123 +1187,143 @@ def launchers(pctx: ProjectContext) -> list[Launcher]:
             target = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app"), None)
             entries = [path]
             if isinstance(target, ast.Constant) and isinstance(target.value, str):
-                entries += _resolve_app_string(pctx, path.parent, target.value)
+                entries += _resolve_module_from(pctx, [path.parent], target.value.split(":", 1)[0])
             found.append(Launcher(path, call.lineno, ctx.segment(call), False, workers_kw.value.value, entries))
     pctx.memo["launchers"] = found
     return found
 
 
-def _launcher_kind(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.startswith("dockerfile") or name.endswith(".dockerfile") or name == "containerfile":
-        return "dockerfile"
-    if name in ("procfile",) or name.startswith("procfile."):
-        return "procfile"
-    if "compose" in name and re.fullmatch(r"(docker-)?compose[\w.-]*\.ya?ml", name):
-        return "compose"
-    if name in ("render.yaml", "render.yml", "railway.json", "railway.toml", "fly.toml", "app.yaml", "nixpacks.toml", "app.json"):
-        return "platform"
-    if name == "vercel.json":
-        return "vercel"
-    if name.endswith(".sh") or name == "makefile":
-        return "script"
+def _start_commands(path: Path, kind: str | None, text: str) -> Iterator[tuple[list[str], bool, int]]:
+    """(argv, production, offset) of each command a file starts."""
+    if kind in PRODUCTION_KINDS or kind == "shell":
+        commands = commands_in(path, text)
+        for command in commands:
+            yield command.argv, command.production and kind != "shell", command.start
+        if kind == "dockerfile":  # ENTRYPOINT ["/entrypoint.sh"] + CMD ["web"]: the entrypoint runs with the CMD
+            by_instruction = {_instruction(text, c.start): c for c in commands}
+            entry, cmd = by_instruction.get("ENTRYPOINT"), by_instruction.get("CMD")
+            if entry is not None and cmd is not None:
+                yield entry.argv + cmd.argv, entry.production, entry.start
+    elif path.name.lower().endswith((".yaml", ".yml")) and WORKLOADS.search(text.encode("utf-8", "replace")):
+        # a Kubernetes workload: a container's `command` and the `args` after it make one command line
+        pending: tuple[list[str], int] | None = None
+        for command in yaml_commands(path, text, ("command", "args"), "manifest"):
+            key = text[text.rfind("\n", 0, command.start) + 1:command.start]
+            if "command" in key:
+                if pending is not None:
+                    yield pending[0], True, pending[1]
+                pending = (command.argv, command.start)
+            elif pending is not None:
+                yield pending[0] + command.argv, True, pending[1]
+                pending = None
+            else:
+                yield command.argv, True, command.start
+        if pending is not None:
+            yield pending[0], True, pending[1]
+    elif "[program:" in text:  # supervisord
+        for match in re.finditer(r"(?m)^\s*command\s*=\s*(.+?)\s*$", text):
+            yield split_argv(match.group(1)), True, match.start(1)
+
+
+def _instruction(text: str, offset: int) -> str:
+    line = text[text.rfind("\n", 0, offset) + 1:offset].strip()
+    return line.split()[0].upper() if line else ""
+
+
+def _launched(pctx: ProjectContext, source: Path, argv: list[str], production: bool, line: int,
+              depth: int = 0) -> list[Launcher]:
+    """What one command runs: the app an ASGI server serves, a Python script or module, or a shell script's own
+    server commands (the `case` branch the command's argument selects)."""
+    bases = [source.parent]
+    found: list[Launcher] = []
+    server = server_argv(argv)
+    shown = " ".join(argv)
+    if server:
+        app_dir = next((server[i + 1] for i, w in enumerate(server[:-1]) if w in ("--app-dir", "--chdir")), None)
+        if app_dir is not None:
+            bases.insert(0, (source.parent / app_dir).resolve())
+        entries: list[Path] = []
+        target = app_target(argv)
+        if target is not None:
+            entries = _resolve_module_from(pctx, bases, target.split(":", 1)[0])
+        elif Path(server[0]).name == "fastapi":
+            files = [w for w in server[2:] if w.endswith(".py")]
+            entries = [f for f in (_project_file(pctx, source, files[0]),) if f is not None] if files else []
+        if entries:
+            found.append(Launcher(source, line, shown, production, workers(argv) or 1, entries))
+        return found
+    script = python_script(argv)
+    if script is not None:
+        kind, name = script
+        entry = _project_file(pctx, source, name) if kind == "file" else next(iter(_resolve_module_from(pctx, bases, name)), None)
+        if entry is not None:
+            found.append(Launcher(source, line, shown, production, 1, [entry]))
+            if depth == 0:  # a start script that runs the server itself: os.system("uvicorn main:app ...")
+                text = pctx.project.read_bytes(entry).decode("utf-8", "replace")
+                for string in re.findall(r"""["']([^"'\n]*(?:uvicorn|gunicorn|hypercorn)[^"'\n]*)["']""", text):
+                    found += _launched(pctx, entry, split_argv(string), production, line, depth + 1)
+        return found
+    shell = shell_script(argv)
+    if shell is not None and depth < 2:
+        script_path = _project_file(pctx, source, shell)
+        if script_path is not None:
+            text = pctx.project.read_bytes(script_path).decode("utf-8", "replace")
+            following = argv[argv.index(shell) + 1:] if shell in argv else []
+            branch = _case_branch(text, following[0]) if following else None
+            for command in commands_in(script_path, branch if branch is not None else text):
+                found += _launched(pctx, source, command.argv, production, line, depth + 1)
+    return found
+
+
+def _case_branch(script: str, argument: str) -> str | None:
+    """The body of the `case` branch of a shell script that `argument` selects (`fastapi)` ... `;;`), if any."""
+    for match in re.finditer(r"(?m)^\s*\(?([\w|*.-]+)\)\s*$", script):
+        patterns = match.group(1).split("|")
+        if argument in patterns:
+            end = script.find(";;", match.end())
+            return script[match.end():end if end >= 0 else len(script)]
     return None
 
 
-_CONTINUATION = re.compile(r"\\\r?\n")
+def _project_file(pctx: ProjectContext, source: Path, named: str) -> Path | None:
+    """The project file a command names: relative to the command's folder or the project, after a container's
+    usual work directories (`/app/`), or the one file ending so."""
+    cleaned = named.replace("\\", "/")
+    for prefix in ("./", "/app/", "/code/", "/srv/", "/usr/src/app/", "/opt/app/"):
+        cleaned = cleaned.removeprefix(prefix)
+    cleaned = cleaned.lstrip("/")
+    files = pctx.project.files
+    known = set(files)
+    for root in (source.parent, pctx.project.root):
+        candidate = (root / cleaned).resolve()
+        if candidate in known:
+            return candidate
+    matches = [f for f in files if f.as_posix().endswith("/" + cleaned)]
+    near = [f for f in matches if source.parent in f.parents]
+    chosen = near or matches
+    return chosen[0] if len(chosen) == 1 else None
 
 
-def _commands(kind: str, text: str) -> Iterator[tuple[int, str]]:
-    if kind == "dockerfile":
-        joined = _CONTINUATION.sub(" ", text)
-        for number, line in enumerate(joined.splitlines(), start=1):
-            match = re.match(r"\s*(CMD|ENTRYPOINT)\s+(.*)", line, re.IGNORECASE)
-            if match:
-                yield number, _unjson(match.group(2))
-    elif kind == "procfile":
-        for number, line in enumerate(text.splitlines(), start=1):
-            match = re.match(r"\s*[\w-]+\s*:\s*(.+)", line)
-            if match:
-                yield number, match.group(1)
-    elif kind in ("compose", "platform"):
-        lines = text.splitlines()
-        for number, line in enumerate(lines, start=1):
-            match = re.match(r"""\s*["']?(command|startCommand|start_command|entrypoint|cmd|web|app|release)["']?\s*[:=]\s*(.+)""", line)
-            if match:
-                value = match.group(2).strip().rstrip(",")
-                if value in ("", ">", "|", ">-", "|-"):  # a block scalar or a list below
-                    value = " ".join(l.strip().lstrip("- ").strip("'\"") for l in lines[number:number + 12] if l.strip().startswith("-") or value)
-                yield number, _unjson(value)
-    elif kind == "vercel":
-        for match in re.finditer(r'"src"\s*:\s*"([^"]+\.py)"', text):
-            yield text.count("\n", 0, match.start()) + 1, match.group(1)
-        for match in re.finditer(r'"(api/[^"]+\.py)"\s*:', text):
-            yield text.count("\n", 0, match.start()) + 1, match.group(1)
-    elif kind == "script":
-        joined = _CONTINUATION.sub(" ", text)
-        for number, line in enumerate(joined.splitlines(), start=1):
-            if any(word in line for word in SERVER_COMMANDS) and not line.lstrip().startswith("#"):
-                yield number, line.strip()
+def _vercel_functions(pctx: ProjectContext, config: Path, text: str) -> list[Launcher]:
+    """Vercel serves every Python file under `api/` next to its vercel.json (and the `src` builds it names)."""
+    found: list[Launcher] = []
+    folder = config.parent
+    api = folder / "api"
+    for path in pctx.project.files_under(api, "python") if api.is_dir() else ():
+        found.append(Launcher(config, 1, f"vercel function {path.relative_to(folder).as_posix()}", True, 1, [path]))
+    for match in re.finditer(r'"src"\s*:\s*"([^"]+\.py)"', text):
+        entry = folder / match.group(1)
+        if entry.is_file() and api not in entry.parents:
+            found.append(Launcher(config, text.count("\n", 0, match.start()) + 1, match.group(1), True, 1, [entry]))
+    return found
 
 
-def _unjson(value: str) -> str:
-    value = value.strip()
-    if value.startswith("["):
-        import json
-
-        try:
-            parts = json.loads(value)
-            return " ".join(str(p) for p in parts)
-        except ValueError:
-            return value.strip("[]").replace('"', " ").replace(",", " ")
-    return value.strip("'\"")
-
-
-def _entries_and_workers(pctx: ProjectContext, base: Path, command: str, depth: int = 0) -> tuple[list[Path], int]:
-    tokens = command.replace(";", " ").replace("&&", " ").split()
-    entries: list[Path] = []
-    workers = 1
-    server = any(t.rsplit("/", 1)[-1] in SERVER_COMMANDS for t in tokens)
-    app_dir = base
-    for index, token in enumerate(tokens):
-        following = tokens[index + 1] if index + 1 < len(tokens) else ""
-        if token in ("--app-dir", "--chdir") and following:
-            app_dir = (base / following.strip("'\"")).resolve()
-        if token in ("--workers", "-w") and following.isdigit():
-            workers = max(workers, int(following))
-        match = re.match(r"--workers=(\d+)", token)
-        if match:
-            workers = max(workers, int(match.group(1)))
-    for index, token in enumerate(tokens):
-        token = token.strip("'\"")
-        previous = tokens[index - 1] if index else ""
-        if server and re.fullmatch(r"[\w.]+:[\w.()]+", token):
-            entries += _resolve_app_string(pctx, app_dir, token)
-        elif server and previous in ("run", "dev") and token.endswith(".py"):
-            entries += [p for p in (app_dir / token, base / token) if p.is_file()][:1]
-        elif previous == "-m" and re.fullmatch(r"[\w.]+", token) and token not in SERVER_COMMANDS:
-            entries += _resolve_module_from(pctx, base, token)
-        elif token.endswith(".py") and (previous.startswith("python") or previous.endswith("/python") or previous == "exec"):
-            script = next((p for p in (base / token, pctx.project.root / token) if p.is_file()), None)
-            if script is not None:
-                entries.append(script)
-                if depth == 0:  # a start script that runs the server itself: os.system("uvicorn main:app ...")
-                    text = pctx.project.read_bytes(script).decode("utf-8", "replace")
-                    for string in re.findall(r"""["']([^"'\n]*(?:uvicorn|gunicorn|hypercorn)[^"'\n]*)["']""", text):
-                        more, more_workers = _entries_and_workers(pctx, script.parent, string, depth + 1)
-                        entries += more
-                        workers = max(workers, more_workers)
-    return entries, workers
-
-
-def _resolve_app_string(pctx: ProjectContext, base: Path, app: str) -> list[Path]:
-    module = app.split(":", 1)[0]
-    return _resolve_module_from(pctx, base, module)
-
-
-def _resolve_module_from(pctx: ProjectContext, base: Path, module: str) -> list[Path]:
-    resolved = pctx.model.services.resolve_from(module, base)
-    return [resolved] if resolved is not None else []
+def _resolve_module_from(pctx: ProjectContext, bases: list[Path], module: str) -> list[Path]:
+    for base in bases:
+        resolved = pctx.model.services.resolve_from(module, base)
+        if resolved is not None:
+            return [resolved]
+    return []
 
 
 def reachable_files(pctx: ProjectContext, entries: Iterable[Path], within: Path | None = None) -> set[Path]:
