@@ -39,12 +39,9 @@ other method gets one TODO marker, and the finding stays open until it is implem
 
 from __future__ import annotations
 
-import ast
-
 from chatkit_fix.analysis import store as st
 from chatkit_fix.context import TODO_MARK
 from chatkit_fix.findings import Safety
-from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -62,16 +59,15 @@ RULE = rule(
 
 def _has_subclass(ctx, store: st.StoreClass) -> bool:
     """Another class of the project derives from this one: the leaf classes are judged, not this base."""
-    needle = store.name.encode()
-    for path in ctx.project.grep(needle, "python"):
-        try:
-            tree = ast.parse(ctx.project.read_bytes(path))
-        except (SyntaxError, ValueError):
+    model = ctx.model
+    for path in ctx.project.grep(store.name.encode(), "python"):
+        module = model.module(path)
+        if module is None:
             continue
-        for node in walk(tree):
-            if not isinstance(node, ast.ClassDef) or (node.name == store.name and path == store.path):
+        for node in module.classes.values():
+            if node is store.node or not any(st._base_name(base) == store.name for base in node.bases):
                 continue
-            if any(st._base_name(base) == store.name for base in node.bases):
+            if any(holder is store.node for _, holder in model.resolver.mro(module, node)):
                 return True
     return False
 

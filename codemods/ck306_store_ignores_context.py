@@ -55,43 +55,46 @@ def check_project(pctx):
     identities = st.identity_contexts(pctx)
     if not identities:
         return
-    stores = st.project_store_classes(pctx)
-    served = set()
-    for instantiation in st.server_store_instantiations(pctx):
-        resolved = st.resolve_class(pctx, instantiation.ctx, instantiation.call.func)
-        if resolved is not None:
-            served.add((resolved[0].path, resolved[1].lineno))
-    if served:
-        stores = [s for s in stores if (s.path, s.node.lineno) in served]
-    else:
-        stores = [s for s in stores if not s.is_abstract()]
-    source = identities[0]
-    where = f"{pctx.project.relative(source.ctx.path)}:{source.ctx.line_of(source.call)}"
-    for store in stores:
-        contract = st.contract(pctx.project, store.path)
-        if _reads_context(store, contract, set(contract.by_name)):
-            continue
-        ctx = pctx.parsed(store.path)
-        if ctx is None:
-            continue
-        yield ctx.finding(
-            ctx.header_span(store.node),
-            f"no method of {store.name} reads `context`, yet {where} passes the signed-in user in it "
-            f"({source.evidence}): every user can list and open every thread",
-            hint="store the owner with each thread and filter every load, list and delete by the user in context",
-        )
+    classes = {(s.path, s.node.lineno): s for s in st.project_store_classes(pctx)}
+    bindings = [b for b in st.server_stores(pctx) if not b.attachments and not b.fallback]
+    reported: set[tuple] = set()
+    for identity in identities:
+        for store in _stores_served(pctx, identity, classes, bindings):
+            key = (store.path, store.node.lineno)
+            if key in reported:
+                continue
+            keys, opaque = st.identity_reads(pctx.model, store)
+            wanted = identity.keys
+            if opaque or (keys & wanted if wanted is not None else any(st.IDENTITY.search(k) for k in keys)):
+                continue
+            ctx = pctx.parsed(store.path)
+            if ctx is None:
+                continue
+            reported.add(key)
+            where = f"{pctx.project.relative(identity.ctx.path)}:{identity.ctx.line_of(identity.call)}"
+            read = f" (it reads only {', '.join(sorted(keys))})" if keys else ""
+            yield ctx.finding(
+                ctx.header_span(store.node),
+                f"no method of {store.name} reads the signed-in user that {where} passes in `context` "
+                f"({identity.evidence}){read}: every user can list and open every thread",
+                hint="store the owner with each thread and filter every load, list and delete by the user in context",
+            )
 
 
-def _reads_context(store: st.StoreClass, contract, names: set[str]) -> bool:
-    methods = dict(store.inherited) | dict(store.methods)
-    for name, function in methods.items():
-        method = contract.by_name.get(name)
-        if method is None or "context" not in method.params:
-            continue
-        param = st.param_for(function, method, "context")
-        if param is not None and st.reads_name(function, param, names):
-            return True
-    return False
+def _stores_served(pctx, identity, classes, bindings):
+    """The store classes of the server the `process()` call is made on; every served store when the call's server
+    cannot be told (the non-abstract store classes when no server construction is seen at all)."""
+    servers = st.process_servers(pctx, identity)
+    chosen = [b for b in bindings if servers is not None and b.server in servers] or bindings
+    if not chosen:
+        return [s for s in classes.values() if not s.is_abstract()]
+    stores = []
+    for binding in chosen:
+        resolved = st.resolve_class(pctx, binding.ctx, binding.call.func)
+        store = classes.get((resolved[0].path, resolved[1].lineno)) if resolved is not None else None
+        if store is not None and store not in stores:
+            stores.append(store)
+    return stores
 
 
 _STORE = '''from chatkit.store import NotFoundError, Store
@@ -248,18 +251,74 @@ RULE.cases(
     ],
     invalid=[
         Invalid({"backend/app/chatkit_store.py": _STORE, "backend/main.py": _MAIN_JWT, "backend/app/chatkit_server.py": _SERVER,
-                 "backend/requirements.txt": "openai-chatkit\n"}, None, findings=[("backend/app/chatkit_store.py", 4, 1, "no method of MemoryStore reads `context`")], name="JWT user in the context, store in another file"),
-        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", findings=[(6, 1, "no method of CustomChatKitStore reads `context`")], name="one-file back end, ad-hoc context object"),
+                 "backend/requirements.txt": "openai-chatkit\n"}, None, findings=[("backend/app/chatkit_store.py", 4, 1, "no method of MemoryStore reads the signed-in user that backend/main.py:20 passes in `context` (user_id)")], name="JWT user in the context, store in another file"),
+        Invalid(_TASKPILOT, None, filename="backend/routes/chatkit.py", findings=[(6, 1, "no method of CustomChatKitStore reads the signed-in user")], name="one-file back end, ad-hoc context object"),
         Invalid({"backend/app/chatkit_store.py": _STORE + _ARCHIVE, "backend/main.py": _MAIN_JWT,
                  "backend/app/chatkit_server.py": _SERVER, "backend/requirements.txt": "openai-chatkit\n"}, None,
                 findings=[("backend/app/chatkit_store.py", 4, 1,
-                           "no method of MemoryStore reads `context`, yet backend/main.py:20 passes the signed-in user")],
+                           "no method of MemoryStore reads the signed-in user that backend/main.py:20 passes in `context`")],
                 name="only the store the server is given: another class in the file is not served"),
         Invalid({"backend/app/chatkit_store.py": _FAMILY,
                  "backend/main.py": _MAIN_JWT.replace("from app.chatkit_store import MemoryStore", "from app.chatkit_store import make_store")
                  .replace("chatkit_store = MemoryStore()", "chatkit_store = make_store()"),
                  "backend/app/chatkit_server.py": _SERVER, "backend/requirements.txt": "openai-chatkit\n"}, None,
-                findings=[("backend/app/chatkit_store.py", 28, 1, "no method of SharedStore reads `context`")],
+                findings=[("backend/app/chatkit_store.py", 28, 1, "no method of SharedStore reads the signed-in user")],
                 name="the store comes from a factory: every concrete store, not the abstract base"),
+    ],
+)
+
+
+_METADATA_ONLY = {
+    "app/stores/threads.py": "class ThreadMixin:\n    async def load_threads(self, limit, after, order, context):\n"
+                             "        request = context.get(\"chatkit_request\")\n"
+                             "        return await self._page(self.threads, request, limit, after)\n",
+    "app/stores/store.py": "from chatkit.store import Store\n\nfrom app.stores.threads import ThreadMixin\n\n\n"
+                           "class SqliteChatKitStore(ThreadMixin, Store[dict]):\n    def __init__(self):\n        self.threads = []\n",
+    "app/routers/chatkit.py": "from fastapi import APIRouter, Request\nfrom chatkit.server import ChatKitServer\n\n"
+                              "from app.stores.store import SqliteChatKitStore\n\n\n"
+                              "class WorkflowServer(ChatKitServer[dict]):\n    async def respond(self, thread, item, context):\n        yield None\n\n\n"
+                              "server = WorkflowServer(SqliteChatKitStore())\nrouter = APIRouter()\n\n\n"
+                              "@router.post(\"/chatkit\")\nasync def chatkit(request: Request):\n"
+                              "    auth = await authenticate(request)\n"
+                              "    context = {\"chatkit_request\": request, \"actor\": auth.actor}\n"
+                              "    if auth.subject is not None:\n        context[\"subject\"] = auth.subject\n"
+                              "    return await server.process(await request.body(), context)\n",
+}
+
+_TWO_SERVERS = {
+    "app/routers/users.py": "from fastapi import APIRouter, Depends, Request\nfrom chatkit.server import ChatKitServer\nfrom chatkit.store import Store\n\n"
+                            "from app.owners import owner_of\n\n\n"
+                            "class ScopedStore(Store[dict]):\n    async def load_threads(self, limit, after, order, context):\n"
+                            "        return [t for t in self.threads if t.owner == owner_of(context)]\n\n\n"
+                            "class UserServer(ChatKitServer[dict]):\n    async def respond(self, thread, item, context):\n        yield None\n\n\n"
+                            "user_server = UserServer(ScopedStore())\nrouter = APIRouter()\n\n\n"
+                            "@router.post(\"/agent/chatkit\")\nasync def chat(request: Request, user=Depends(current_user)):\n"
+                            "    return await user_server.process(await request.body(), {\"user_id\": user.id})\n",
+    "app/owners.py": "def owner_of(context):\n    return context[\"user_id\"]\n",
+    "app/routers/inventory.py": "from fastapi import APIRouter, Request\nfrom chatkit.server import ChatKitServer\nfrom chatkit.store import Store\n\n\n"
+                                "class InventoryStore(Store[dict]):\n    async def load_threads(self, limit, after, order, context):\n"
+                                "        return list(self.threads)\n\n\n"
+                                "class InventoryServer(ChatKitServer[dict]):\n    async def respond(self, thread, item, context):\n        yield None\n\n\n"
+                                "inventory_server = InventoryServer(InventoryStore())\nrouter = APIRouter()\n\n\n"
+                                "@router.post(\"/inventory/chatkit\")\nasync def chat(request: Request):\n"
+                                "    return await inventory_server.process(await request.body(), {\"headers\": dict(request.headers)})\n",
+}
+
+RULE.cases(
+    valid=[
+        Valid(_TWO_SERVERS, name="each process() call is judged against its own server's store; identity read by a helper"),
+        Valid({**{k: v for k, v in _TWO_SERVERS.items() if k != "app/routers/inventory.py"},
+               "app/routers/users.py": _TWO_SERVERS["app/routers/users.py"]
+               .replace("user_server = UserServer(ScopedStore())",
+                        "try:\n    store = ScopedStore()\nexcept Exception:\n    store = MemoryStore()\nuser_server = UserServer(store)")
+               .replace("from app.owners import owner_of\n", "from app.owners import owner_of\nfrom app.memory import MemoryStore\n"),
+               "app/memory.py": "from chatkit.store import Store\n\n\nclass MemoryStore(Store[dict]):\n"
+                                "    async def load_threads(self, limit, after, order, context):\n        return list(self.threads)\n"},
+              name="a fallback store built only when the main one fails"),
+    ],
+    invalid=[
+        Invalid(_METADATA_ONLY, None,
+                findings=[("app/stores/store.py", 6, 1, "(it reads only chatkit_request)")],
+                name="context read for request metadata, never for the actor or subject it carries"),
     ],
 )

@@ -61,9 +61,9 @@ SHOWN = 3  # blocking calls a message names before "and N more"
 
 @RULE.check_project
 def check(pctx):
-    names = {method.name for method in st.contract().methods} | set(ATTACHMENT_STORE_METHODS)
     methods: dict[int, tuple] = {}
     for store in [*st.project_store_classes(pctx), *st.attachment_store_classes(pctx)]:
+        names = {method.name for method in st.contract(pctx.project, store.path).methods} | set(ATTACHMENT_STORE_METHODS)
         for name, (module, function) in store.method_defs().items():
             if name in names and isinstance(function, ast.AsyncFunctionDef):
                 methods.setdefault(id(function), (module, function))

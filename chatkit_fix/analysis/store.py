@@ -1063,8 +1063,8 @@ def relative_module(ctx: PythonContext, node: ast.ImportFrom) -> str:
 # ---------------------------------------------------------------------------------------------------------------------
 
 IDENTITY = re.compile(
-    r"(?i)(^|_)(user|users|username|user_?id|uid|sub|email|account|account_?id|tenant|tenant_?id|owner|owner_?id|"
-    r"principal|identity|claims|member|customer|customer_?id|org|org_?id|organization)(_|$)"
+    r"(?i)(^|_)(user|users|username|user_?id|uid|sub|subject|actor|email|account|account_?id|tenant|tenant_?id|owner|"
+    r"owner_?id|principal|identity|claims|member|customer|customer_?id|org|org_?id|organization)(_|$)"
 )
 
 
@@ -1073,6 +1073,7 @@ class IdentityContext:
     ctx: PythonContext
     call: ast.Call  # the process(...) call
     evidence: str  # what carries the identity, e.g. "user_id"
+    keys: frozenset[str] | None  # the context keys or attributes holding it (None: not known by name)
 
 
 def identity_contexts(pctx: ProjectContext) -> list[IdentityContext]:
@@ -1092,21 +1093,34 @@ def identity_contexts(pctx: ProjectContext) -> list[IdentityContext]:
             context = next((k.value for k in node.keywords if k.arg == "context"), node.args[1] if len(node.args) > 1 else None)
             if context is None:
                 continue
-            evidence = _identity_in(ctx, context, node)
+            evidence, keys = _identity_in(ctx, context, node)
             if evidence:
-                found.append(IdentityContext(ctx, node, evidence))
+                found.append(IdentityContext(ctx, node, evidence, keys))
     return found
 
 
-def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0) -> str | None:
+def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[str | None, frozenset[str] | None]:
+    """(what carries an identity into the context, the context keys that hold it: None when not known by name)."""
     function = ctx.module.enclosing(at)
     roots: list[ast.AST] = [expr]
-    if isinstance(expr, ast.Name) and depth < 2:
+    keys: set[str] = set()
+    evidence: str | None = None
+    unnamed = False
+    if isinstance(expr, ast.Name):
         scope = function or ctx.tree
         for node in walk(scope):
             value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == expr.id)
             if value is not None:
                 roots.append(value)
+            # context["subject"] = auth.subject
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            if (
+                isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == expr.id
+                and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)
+                and IDENTITY.search(target.slice.value) and not isinstance(node.value, ast.Constant)
+            ):
+                keys.add(target.slice.value)
+                evidence = evidence or target.slice.value
         if function is not None:  # a parameter: `context: Ctx = Depends(get_user_context)`
             arguments = [*function.args.args, *function.args.kwonlyargs]
             defaults = [None] * (len(function.args.args) - len(function.args.defaults)) + list(function.args.defaults)
@@ -1119,20 +1133,134 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST, depth: int = 0)
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values):
                     if isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENTITY.search(key.value):
-                        if not (isinstance(value, ast.Constant)):
-                            return key.value
+                        if not isinstance(value, ast.Constant):
+                            keys.add(key.value)
+                            evidence = evidence or key.value
             elif isinstance(node, ast.keyword) and node.arg and IDENTITY.search(node.arg):
                 if not isinstance(node.value, ast.Constant):
-                    return node.arg
+                    keys.add(node.arg)
+                    evidence = evidence or node.arg
             elif isinstance(node, ast.Name) and node is not expr and IDENTITY.search(node.id) and node.id != "request":
-                return node.id
+                evidence, unnamed = evidence or node.id, True
             elif isinstance(node, ast.Attribute) and IDENTITY.search(node.attr):
-                return f"{_receiver_text(node) or node.attr}"
+                evidence, unnamed = evidence or f"{_receiver_text(node) or node.attr}", True
             elif isinstance(node, ast.Call) and _call_name(node.func) == "Depends" and node.args:
                 dependency = _call_name(node.args[0]) if isinstance(node.args[0], (ast.Name, ast.Attribute)) else ""
                 if IDENTITY.search(dependency.replace("get_", "")) or "auth" in dependency.lower():
-                    return dependency
-    return None
+                    evidence, unnamed = evidence or dependency, True
+    if evidence is None:
+        return None, None
+    return evidence, frozenset(keys) if keys else None if unnamed else frozenset(keys)
+
+
+def process_servers(pctx: ProjectContext, identity: IdentityContext) -> list[ast.ClassDef] | None:
+    """The project server classes a `process()` call is made on (None: the receiver cannot be resolved)."""
+    module = identity.ctx.module
+    target = pctx.model.resolve(module, identity.call.func.value, module.enclosing(identity.call))
+    if target is None or not target.is_class:
+        return None
+    return [target.node]
+
+
+def identity_reads(model, store: StoreClass) -> tuple[set[str], bool]:
+    """(the context keys or attributes the store's methods read, whether the context also goes where the reads cannot
+    be seen: a dynamic key, an installed function, a copy): followed into the project helpers it is handed to."""
+    keys: set[str] = set()
+    opaque = False
+    contract_methods = contract(store.ctx.project, store.path).by_name
+    seen: set[tuple[int, str]] = set()
+    for name, (module, function) in store.method_defs().items():
+        method = contract_methods.get(name)
+        if method is None or "context" not in method.params:
+            continue
+        parameter = param_for(function, method, "context")
+        if parameter is not None:
+            found, hidden = _context_reads(model, module, function, parameter, seen, set(contract_methods))
+            keys |= found
+            opaque = opaque or hidden
+    return keys, opaque
+
+
+BENIGN_CALLS = frozenset({"isinstance", "print", "repr", "str", "type", "id", "bool", "hasattr", "callable"})
+
+
+def _context_reads(model, module: Module, function: Function, parameter: str, seen: set, store_methods: set[str],
+                   depth: int = 0):
+    key = (id(function), parameter)
+    if key in seen or depth > 3:
+        return set(), False
+    seen.add(key)
+    keys: set[str] = set()
+    opaque = False
+    parents = module.parents
+    for node in own_nodes(function):
+        if not (isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load)):
+            continue
+        parent = parents.get(node)
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            if isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str):
+                keys.add(parent.slice.value)
+            else:
+                opaque = True
+        elif isinstance(parent, ast.Attribute) and parent.value is node:
+            call = parents.get(parent)
+            if parent.attr == "get" and isinstance(call, ast.Call) and call.func is parent:
+                first = call.args[0] if call.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    keys.add(first.value)
+                else:
+                    opaque = True
+            elif parent.attr in ("items", "values", "keys", "copy", "model_dump", "dict", "__dict__"):
+                opaque = True
+            else:
+                keys.add(parent.attr)
+        elif isinstance(parent, (ast.Call, ast.keyword, ast.Starred)):
+            call = parent if isinstance(parent, ast.Call) else parents.get(parent)
+            if isinstance(parent, ast.Starred) or not isinstance(call, ast.Call):
+                opaque = True
+                continue
+            if _call_name(call.func) == "getattr" and len(call.args) > 1 and call.args[0] is node:
+                name = call.args[1]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    keys.add(name.value)
+                else:
+                    opaque = True
+                continue
+            if _call_name(call.func) in BENIGN_CALLS or _is_logging(call.func):
+                continue
+            if isinstance(call.func, ast.Attribute) and _is_self(call.func.value) and call.func.attr in store_methods:
+                continue  # handed on to another store method: read (or not) there
+            target = model.resolve(module, call.func, function)
+            if target is None or not target.is_function or target.module is None:
+                opaque = True
+                continue
+            for argument, name in _call_arguments(call, target.node):
+                if argument is node:
+                    found, hidden = _context_reads(model, target.module, target.node, name, seen, store_methods, depth + 1)
+                    keys |= found
+                    opaque = opaque or hidden
+        elif isinstance(parent, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.If, ast.IfExp, ast.Expr, ast.FormattedValue)):
+            continue  # `if context is None`, `if not context`, a log line
+        else:
+            opaque = True  # stored, aliased or returned: read elsewhere
+    return keys, opaque
+
+
+def _is_logging(func: ast.AST) -> bool:
+    return isinstance(func, ast.Attribute) and func.attr in ("debug", "info", "warning", "error", "exception", "critical")
+
+
+def _call_arguments(call: ast.Call, function: ast.AST):
+    """(argument, parameter name) pairs of a call of a project def (a method called on an object skips `self`)."""
+    positional = [*function.args.posonlyargs, *function.args.args]
+    if isinstance(call.func, ast.Attribute) and positional and positional[0].arg in ("self", "cls"):
+        positional = positional[1:]
+    for argument, parameter in zip(call.args, positional):
+        yield argument, parameter.arg
+    names = {a.arg for a in [*positional, *function.args.kwonlyargs]}
+    for keyword in call.keywords:
+        if keyword.arg in names:
+            yield keyword.value, keyword.arg
 
 
 # ---------------------------------------------------------------------------------------------------------------------
