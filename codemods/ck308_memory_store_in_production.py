@@ -180,13 +180,13 @@ RULE.cases(
                  "backend/main.py": "import uvicorn\nfrom chatkit.server import ChatKitServer\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\n"
                                     "app = FastAPI()\nstore = MemoryStore()\nserver = ChatKitServer(store)\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=4)\n"},
-                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:10) each keep their own copy")], name="several workers from a __main__ launcher"),
+                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 4 worker processes (backend/main.py:11) each keep their own copy")], name="several workers from a __main__ launcher"),
         Invalid({"backend/memory_store.py": _MEMORY,
                  "backend/demo_data.py": "from chatkit.server import ChatKitServer\nfrom memory_store import MemoryStore\n\nscratch = ChatKitServer(MemoryStore())\n",
                  "backend/main.py": "import uvicorn\nfrom chatkit.server import ChatKitServer\nfrom fastapi import FastAPI\nfrom memory_store import MemoryStore\n\n"
                                     "app = FastAPI()\nstore = MemoryStore()\nserver = ChatKitServer(store)\n\n"
                                     "if __name__ == '__main__':\n    uvicorn.run('main:app', workers=2)\n"},
-                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 2 worker processes (backend/main.py:10)")],
+                None, findings=[("backend/main.py", 7, 9, "MemoryStore keeps threads in process memory: 2 worker processes (backend/main.py:11)")],
                 name="two workers; another served instance in a script no launcher reaches"),
     ],
 )
