@@ -34,6 +34,7 @@ import re
 
 from chatkit_fix.analysis import store as st
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.writes import UPSERTS
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -68,6 +69,8 @@ def _check_class(ctx, store: st.StoreClass):
     appends = _appends(function, item)
     if not appends or _replaces(function, item, appends):
         return
+    if any(fact.via for fact in ctx.model.facts(UPSERTS, ctx.model.function(ctx.module, function))):
+        return  # the helper it calls (add_thread_item, a repository function) replaces by id
     first = appends[0]
     fix, how = _fix(ctx, store, function, item, first)
     yield ctx.finding(
@@ -363,6 +366,28 @@ RULE.cases(
                                        "            await self.add_thread_item(thread_id, item, context)\n")},
             name="Vercel api/index.py hands a plain list store over",
             findings=[("store.py", 8, 5, "SimpleStore.save_item() calls add_thread_item()")],
+        ),
+    ],
+)
+
+
+RULE.cases(
+    valid=[
+        Valid(
+            "from chatkit.store import Store\n\n\nclass PostgresStore(Store[dict]):\n"
+            "    async def add_thread_item(self, thread_id, item, context):\n"
+            "        await self._write_item(thread_id, item)\n\n"
+            "    async def save_item(self, thread_id, item, context):\n"
+            "        await self.add_thread_item(thread_id, item, context)\n\n"
+            "    async def _write_item(self, thread_id, item):\n"
+            "        async with self.pool.acquire() as conn:\n"
+            "            await conn.execute(\n"
+            "                \"INSERT INTO items (id, thread_id, data) VALUES ($1, $2, $3) \"\n"
+            "                \"ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data\",\n"
+            "                item.id, thread_id, item.model_dump_json(),\n"
+            "            )\n",
+            filename="app/stores/postgres.py",
+            name="add_thread_item writes through an upserting helper",
         ),
     ],
 )

@@ -86,8 +86,9 @@ def _stores_served(pctx, identity, classes, bindings):
     cannot be told (the non-abstract store classes when no server construction is seen at all)."""
     servers = st.process_servers(pctx, identity)
     chosen = [b for b in bindings if servers is not None and b.server in servers] or bindings
-    if not chosen:
-        return [s for s in classes.values() if not s.is_abstract()]
+    if not chosen:  # the classes nothing derives from: a base or a mixin is judged through its subclasses
+        bases = {id(holder) for s in classes.values() for _, holder in s.lineage[1:]}
+        return [s for s in classes.values() if not s.is_abstract() and id(s.node) not in bases]
     stores = []
     for binding in chosen:
         resolved = st.resolve_class(pctx, binding.ctx, binding.call.func)

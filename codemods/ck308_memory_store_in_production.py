@@ -74,7 +74,9 @@ def check_project(pctx):
         launcher = next((l for l, files in reach if path in files), None)
         if launcher is None:
             continue
-        ctx = binding.ctx
+        ctx = pctx.parsed(binding.ctx.path)  # this rule's view of the file (the binding was found by another rule)
+        if ctx is None:
+            continue
         where = f"{pctx.project.relative(launcher.source)}:{launcher.line}"
         if launcher.workers > 1:
             detail = (f"{launcher.workers} worker processes ({where}) each keep their own copy, so a thread created "
@@ -220,8 +222,24 @@ _SERVED = {"api/memory_store.py": _MEMORY,
            "api/chat.py": "from fastapi import FastAPI\nfrom chatkit.server import ChatKitServer\n\nfrom memory_store import MemoryStore\n\n"
                           "app = FastAPI()\nserver = ChatKitServer(MemoryStore())\n"}
 
+_SINGLETON = {
+    "backend/memory_store.py": _MEMORY,
+    "backend/services/chat.py": "from chatkit.server import ChatKitServer\n\nfrom memory_store import MemoryStore\n\n\n"
+                                "class GvsesServer(ChatKitServer):\n    def __init__(self, data_store):\n        super().__init__(data_store)\n\n\n"
+                                "_server = None\n_store = None\n\n\ndef get_server():\n    global _server, _store\n"
+                                "    if _server is None:\n        _store = MemoryStore()\n        _server = GvsesServer(data_store=_store)\n"
+                                "    return _server\n",
+    "backend/mcp_server.py": "from fastapi import FastAPI\n\nfrom services.chat import get_server\n\napp = FastAPI()\n",
+    "backend/requirements.txt": "fastapi\n",
+    "backend/start.sh": "#!/bin/bash\ncd /app\nuvicorn mcp_server:app --host 0.0.0.0 --port ${PORT:-8000} --workers 2\n",
+    "backend/Dockerfile": 'FROM python:3.11\nWORKDIR /app\nCOPY . .\nCMD ["/bin/bash", "./start.sh"]\n',
+}
+
 RULE.cases(
     invalid=[
+        Invalid(_SINGLETON, None,
+                findings=[("backend/services/chat.py", 18, 18, "2 worker processes (backend/Dockerfile:4)")],
+                name="a start script run by bash; a global store handed over by keyword to the server's __init__"),
         Invalid(_LAZY_SERVER, None,
                 findings=[("backend/app/integrations/chatkit/server.py", 23, 17, "the production entry point backend/Dockerfile:5 serves it")],
                 name="served by a Dockerfile entrypoint script's selected branch, through lazily created servers"),

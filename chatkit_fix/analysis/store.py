@@ -456,14 +456,15 @@ def server_stores(pctx: ProjectContext) -> list[ServerStore]:
             seen.add(key)
             found.append(ServerStore(ctx, call, server, attachments, _in_except_handler(module, call)))
 
-    names = {SERVER_SYMBOL.encode(), *(cls.name.encode() for _, cls in servers.values())}
-    paths = {path for name in names for path in pctx.project.grep(name, "python")}
+    class_names = {SERVER_SYMBOL, *(cls.name for _, cls in servers.values())}
+    paths = {path for name in class_names for path in pctx.project.grep(name.encode(), "python")}
     for path in sorted(paths):
         module = model.module(path)
         if module is None:
             continue
+        spelled = _spelled(module, class_names)
         for node in walk(module.tree):
-            if not isinstance(node, ast.Call):
+            if not isinstance(node, ast.Call) or _base_name(node.func) not in spelled:
                 continue
             scope = module.enclosing(node)
             target = model.resolve(module, node.func, scope)
@@ -502,14 +503,36 @@ def _server_classes(pctx: ProjectContext) -> dict[tuple[Path, int], tuple[Module
     """Project subclasses of chatkit's ChatKitServer, by (file, line)."""
     found: dict[tuple[Path, int], tuple[Module, ast.ClassDef]] = {}
     model = pctx.model
-    for path in pctx.project.grep(b"Server", "python"):
+    candidates = []
+    for path in pctx.project.grep(SERVER_SYMBOL.encode(), "python"):
         module = model.module(path)
-        if module is None:
-            continue
-        for node in module.classes.values():
-            if node.bases and model.resolver.subclass_of(module, node, "chatkit", SERVER_SYMBOL):
-                found[(path, node.lineno)] = (module, node)
+        if module is not None:
+            candidates += [(module, node) for node in module.classes.values() if node.bases]
+    names = {SERVER_SYMBOL}
+    while candidates:  # subclasses of subclasses, in files that name the class they derive from
+        grown = [(m, n) for m, n in candidates if any(_base_name(b) in _spelled(m, names) for b in n.bases)
+                 and model.resolver.subclass_of(m, n, "chatkit", SERVER_SYMBOL)]
+        for module, node in grown:
+            found[(module.path, node.lineno)] = (module, node)
+        fresh = {node.name for _, node in grown} - names
+        if not fresh:
+            break
+        names |= fresh
+        candidates = []
+        for name in fresh:
+            for path in pctx.project.grep(name.encode(), "python"):
+                module = model.module(path)
+                if module is not None:
+                    candidates += [(module, node) for node in module.classes.values()
+                                   if node.bases and (path, node.lineno) not in found]
     return found
+
+
+def _spelled(module: Module, names: set[str]) -> set[str]:
+    """The names classes can be written with in a module: their own names and the local aliases imports bind."""
+    return names | {
+        local for local, qualified in module.imports.names.items() if any(q.rsplit(".", 1)[-1] in names for q in qualified)
+    }
 
 
 def _handed_stores(model, module: Module, construction: ast.Call, scope, server) -> list:
@@ -601,11 +624,17 @@ def creation_sites(model, module: Module, expr: ast.AST | None, scope: ast.AST |
         return [(module, expr)]
     if isinstance(expr, ast.Name):
         function = scope
+        local: list = []
         while function is not None:
             values = _name_values(function, expr.id)
+            if isinstance(values, _Global):  # `global store` then `store = MemoryStore()` in the function
+                local = [s for v in values.assigned for s in creation_sites(model, module, v, function, depth + 1)]
+                break
             if values is not None:
                 return [s for v in values for s in creation_sites(model, module, v, function, depth + 1)]
             function = module.enclosing(function)
+        if local:
+            return local
         bindings = module.top_level.get(expr.id)
         if bindings:
             values = [b for b in bindings if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
@@ -633,20 +662,29 @@ def creation_sites(model, module: Module, expr: ast.AST | None, scope: ast.AST |
     return []
 
 
-def _name_values(function: ast.AST, name: str) -> list[ast.AST] | None:
-    """The values a name is assigned in a function (None when the function does not bind it)."""
+@dataclass
+class _Global:
+    """A name a function declares global: what the function assigns it (the module's own values count too)."""
+
+    assigned: list[ast.AST]
+
+
+def _name_values(function: ast.AST, name: str):
+    """The values a name is assigned in a function: a list (empty for a parameter never reassigned), a _Global, or
+    None when the function does not bind it."""
     arguments = function.args
-    if name in {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}:
-        return []
     values = []
-    bound = False
+    bound = name in {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    declared = False
     for node in own_nodes(function):
         value = _assigned_value(node, lambda t: isinstance(t, ast.Name) and t.id == name)
         if value is not None:
             values.append(value)
             bound = True
         elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
-            return None
+            declared = True
+    if declared:
+        return _Global(values)
     return values if bound else None
 
 
@@ -1117,7 +1155,7 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[str | 
             if (
                 isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == expr.id
                 and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)
-                and IDENTITY.search(target.slice.value) and not isinstance(node.value, ast.Constant)
+                and IDENTITY.search(target.slice.value) and _carries_identity(node.value, function)
             ):
                 keys.add(target.slice.value)
                 evidence = evidence or target.slice.value
@@ -1133,14 +1171,15 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[str | 
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values):
                     if isinstance(key, ast.Constant) and isinstance(key.value, str) and IDENTITY.search(key.value):
-                        if not isinstance(value, ast.Constant):
+                        if _carries_identity(value, function):
                             keys.add(key.value)
                             evidence = evidence or key.value
             elif isinstance(node, ast.keyword) and node.arg and IDENTITY.search(node.arg):
-                if not isinstance(node.value, ast.Constant):
+                if _carries_identity(node.value, function):
                     keys.add(node.arg)
                     evidence = evidence or node.arg
-            elif isinstance(node, ast.Name) and node is not expr and IDENTITY.search(node.id) and node.id != "request":
+            elif (isinstance(node, ast.Name) and node is not expr and IDENTITY.search(node.id) and node.id != "request"
+                  and _carries_identity(node, function)):
                 evidence, unnamed = evidence or node.id, True
             elif isinstance(node, ast.Attribute) and IDENTITY.search(node.attr):
                 evidence, unnamed = evidence or f"{_receiver_text(node) or node.attr}", True
@@ -1153,13 +1192,46 @@ def _identity_in(ctx: PythonContext, expr: ast.AST, at: ast.AST) -> tuple[str | 
     return evidence, frozenset(keys) if keys else None if unnamed else frozenset(keys)
 
 
+def _carries_identity(value: ast.AST, function: ast.AST | None, depth: int = 0) -> bool:
+    """Whether a value put in the context can be a signed-in user: not a literal (`"anonymous"`, `{}`, a local only
+    ever assigned literals) and not a URL query parameter, which any caller writes."""
+    if isinstance(value, ast.Constant) or (isinstance(value, (ast.Dict, ast.List)) and not (
+            value.keys if isinstance(value, ast.Dict) else value.elts)):
+        return False
+    if _reads_query(value):
+        return False
+    if isinstance(value, ast.Name) and function is not None and depth < 3:
+        values = _name_values(function, value.id)
+        values = values.assigned if isinstance(values, _Global) else values
+        if values:
+            return any(_carries_identity(v, function, depth + 1) for v in values)
+    if isinstance(value, ast.IfExp):
+        return _carries_identity(value.body, function, depth + 1) or _carries_identity(value.orelse, function, depth + 1)
+    return True
+
+
+def _reads_query(value: ast.AST) -> bool:
+    """`request.query_params.get("user_id")`, `request.query_params["user_id"]`, `request.args.get(...)`."""
+    node = value.func.value if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) else value
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.Attribute) and node.attr in ("query_params", "args", "GET")
+
+
 def process_servers(pctx: ProjectContext, identity: IdentityContext) -> list[ast.ClassDef] | None:
     """The project server classes a `process()` call is made on (None: the receiver cannot be resolved)."""
-    module = identity.ctx.module
-    target = pctx.model.resolve(module, identity.call.func.value, module.enclosing(identity.call))
-    if target is None or not target.is_class:
-        return None
-    return [target.node]
+    module, model = identity.ctx.module, pctx.model
+    receiver, scope = identity.call.func.value, module.enclosing(identity.call)
+    target = model.resolve(module, receiver, scope)
+    if target is not None and target.is_class:
+        return [target.node]
+    classes = []
+    for site_module, call in creation_sites(model, module, receiver, scope):  # built on several branches
+        made = model.resolve(site_module, call.func, site_module.enclosing(call))
+        if made is None or not made.is_class:
+            return None
+        classes.append(made.node)
+    return classes or None
 
 
 def identity_reads(model, store: StoreClass) -> tuple[set[str], bool]:
@@ -1299,8 +1371,8 @@ def launchers(pctx: ProjectContext) -> list[Launcher]:
             text = project.read_bytes(path).decode("utf-8", "replace")
         except OSError:
             continue
-        for argv, production, start in _start_commands(path, kind, text):
-            found += _launched(pctx, path, argv, production, text.count("\n", 0, start) + 1)
+        for argv, production, start, folder in _start_commands(pctx, path, kind, text):
+            found += _launched(pctx, path, argv, production, text.count("\n", 0, start) + 1, folder=folder)
         if name == "vercel.json":
             found += _vercel_functions(pctx, path, text)
     # uvicorn.run("app.main:app", workers=4) in Python launchers: several workers, development or not
@@ -1321,17 +1393,17 @@ def launchers(pctx: ProjectContext) -> list[Launcher]:
     return found
 
 
-def _start_commands(path: Path, kind: str | None, text: str) -> Iterator[tuple[list[str], bool, int]]:
-    """(argv, production, offset) of each command a file starts."""
+def _start_commands(pctx: ProjectContext, path: Path, kind: str | None, text: str):
+    """(argv, production, offset, folder it runs in or None) of each command a file starts."""
     if kind in PRODUCTION_KINDS or kind == "shell":
         commands = commands_in(path, text)
         for command in commands:
-            yield command.argv, command.production and kind != "shell", command.start
+            yield command.argv, command.production and kind != "shell", command.start, None
         if kind == "dockerfile":  # ENTRYPOINT ["/entrypoint.sh"] + CMD ["web"]: the entrypoint runs with the CMD
             by_instruction = {_instruction(text, c.start): c for c in commands}
             entry, cmd = by_instruction.get("ENTRYPOINT"), by_instruction.get("CMD")
             if entry is not None and cmd is not None:
-                yield entry.argv + cmd.argv, entry.production, entry.start
+                yield entry.argv + cmd.argv, entry.production, entry.start, None
     elif path.name.lower().endswith((".yaml", ".yml")) and WORKLOADS.search(text.encode("utf-8", "replace")):
         # a Kubernetes workload: a container's `command` and the `args` after it make one command line
         pending: tuple[list[str], int] | None = None
@@ -1339,18 +1411,23 @@ def _start_commands(path: Path, kind: str | None, text: str) -> Iterator[tuple[l
             key = text[text.rfind("\n", 0, command.start) + 1:command.start]
             if "command" in key:
                 if pending is not None:
-                    yield pending[0], True, pending[1]
+                    yield pending[0], True, pending[1], None
                 pending = (command.argv, command.start)
             elif pending is not None:
-                yield pending[0] + command.argv, True, pending[1]
+                yield pending[0] + command.argv, True, pending[1], None
                 pending = None
             else:
-                yield command.argv, True, command.start
+                yield command.argv, True, command.start, None
         if pending is not None:
-            yield pending[0], True, pending[1]
-    elif "[program:" in text:  # supervisord
-        for match in re.finditer(r"(?m)^\s*command\s*=\s*(.+?)\s*$", text):
-            yield split_argv(match.group(1)), True, match.start(1)
+            yield pending[0], True, pending[1], None
+    elif "[program:" in text:  # supervisord: each program's command, run in its `directory`
+        for program in re.split(r"(?m)^(?=\s*\[)", text):
+            command = re.search(r"(?m)^\s*command\s*=\s*(.+?)\s*$", program)
+            if command is None:
+                continue
+            directory = re.search(r"(?m)^\s*directory\s*=\s*(.+?)\s*$", program)
+            folder = _project_folder(pctx, path, directory.group(1)) if directory is not None else None
+            yield split_argv(command.group(1)), True, text.find(program) + command.start(1), folder
 
 
 def _instruction(text: str, offset: int) -> str:
@@ -1359,10 +1436,10 @@ def _instruction(text: str, offset: int) -> str:
 
 
 def _launched(pctx: ProjectContext, source: Path, argv: list[str], production: bool, line: int,
-              depth: int = 0) -> list[Launcher]:
+              depth: int = 0, folder: Path | None = None) -> list[Launcher]:
     """What one command runs: the app an ASGI server serves, a Python script or module, or a shell script's own
     server commands (the `case` branch the command's argument selects)."""
-    bases = [source.parent]
+    bases = [folder, source.parent] if folder is not None else [source.parent]
     found: list[Launcher] = []
     server = server_argv(argv)
     shown = " ".join(argv)
@@ -1413,11 +1490,27 @@ def _case_branch(script: str, argument: str) -> str | None:
     return None
 
 
+CONTAINER_ROOTS = ("./", "/app/", "/code/", "/srv/", "/usr/src/app/", "/opt/app/")
+
+
+def _project_folder(pctx: ProjectContext, source: Path, named: str) -> Path | None:
+    """The project folder a container path names (`/app/backend` -> backend/ next to the file or at the root)."""
+    cleaned = named.replace("\\", "/").rstrip("/") + "/"
+    for prefix in CONTAINER_ROOTS:
+        cleaned = cleaned.removeprefix(prefix)
+    cleaned = cleaned.strip("/")
+    for root in (source.parent, pctx.project.root):
+        candidate = (root / cleaned).resolve() if cleaned else root
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def _project_file(pctx: ProjectContext, source: Path, named: str) -> Path | None:
     """The project file a command names: relative to the command's folder or the project, after a container's
     usual work directories (`/app/`), or the one file ending so."""
     cleaned = named.replace("\\", "/")
-    for prefix in ("./", "/app/", "/code/", "/srv/", "/usr/src/app/", "/opt/app/"):
+    for prefix in CONTAINER_ROOTS:
         cleaned = cleaned.removeprefix(prefix)
     cleaned = cleaned.lstrip("/")
     files = pctx.project.files
