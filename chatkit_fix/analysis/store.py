@@ -1,11 +1,15 @@
 """What the Store rules (CK301-CK308) share: the Store contract read from the SDK, the store classes of a file or a
 project, and questions about their methods (parameters, context reads, blocking calls, in-memory storage).
 
-A *store class* is a subclass of `chatkit.store.Store` (also through `chatkit.server`, a subscript `Store[...]`, or a
-base class of the project that is one), or any class whose instance is handed to a `ChatKitServer` as its store.
-Per-file rules see the first kind in their own file; `project_store_classes()` adds the others, cross-file.
+A *store class* is a subclass of `chatkit.store.Store` (also through `chatkit.server`, a subscript `Store[...]`, or
+project base classes and mixins in any module, as the application model resolves them), or any class whose instance
+is handed to a `ChatKitServer` as its store, whatever its base. Per-file rules see the first kind in their own file;
+`project_store_classes()` adds the others, cross-file. Test doubles (code under tests/) are never store classes.
+Attachment stores (`AttachmentStore` subclasses) are listed apart, for the rules that judge every store ChatKit awaits.
 
-Detection runs on the stdlib `ast`. The contract is read lazily, only when a file has a store class.
+What a method does beyond its own body comes from the model's summaries (model/effects): what blocks the event
+loop, what creates a thread, what upserts; they are computed only for the store methods a rule asks about.
+The contract is read lazily, only when a file has a store class.
 """
 
 from __future__ import annotations
@@ -249,12 +253,6 @@ def is_store_base(ctx: PythonContext, expr: ast.AST) -> bool:
     return ctx.refers_to(expr, "chatkit", "Store")
 
 
-def is_server_base(ctx: PythonContext, expr: ast.AST) -> bool:
-    if isinstance(expr, ast.Subscript):
-        expr = expr.value
-    return ctx.refers_to(expr, "chatkit", SERVER_SYMBOL)
-
-
 def is_test_double(ctx: PythonContext) -> bool:
     """Code under tests/ (test files, conftest, test helpers) is never a served store: store rules skip it."""
     return is_test_path(ctx.project, ctx.path)
@@ -304,18 +302,7 @@ def file_store_classes(ctx: PythonContext) -> list[StoreClass]:
     return result
 
 
-def has_file_store_class(ctx: PythonContext) -> bool:
-    return bool(file_store_classes(ctx))
-
-
 # ---- the project pass ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Instantiation:
-    ctx: PythonContext
-    call: ast.Call
-    store: StoreClass | None = None
 
 
 def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
@@ -361,8 +348,10 @@ def project_store_classes(pctx: ProjectContext) -> list[StoreClass]:
                     add(child)
                     frontier.append(child)
     # classes handed to a ChatKitServer as its store, whatever their base
-    for instantiation in server_store_instantiations(pctx):
-        resolved = resolve_class(pctx, instantiation.ctx, instantiation.call.func)
+    for binding in server_stores(pctx):
+        if binding.attachments:
+            continue
+        resolved = resolve_class(pctx, binding.ctx, binding.call.func)
         if resolved is not None and not is_test_double(resolved[0]):
             add(_store_class(resolved[0], resolved[1], False))
     pctx.memo["store_classes"] = result
@@ -492,11 +481,6 @@ def server_stores(pctx: ProjectContext) -> list[ServerStore]:
                         add(store_module, store_call, server, attachments)
     pctx.memo["server_store_bindings"] = found
     return found
-
-
-def server_store_instantiations(pctx: ProjectContext) -> list[Instantiation]:
-    """The calls creating the thread stores ChatKit servers are given (fallbacks included)."""
-    return [Instantiation(b.ctx, b.call) for b in server_stores(pctx) if not b.attachments]
 
 
 def _server_classes(pctx: ProjectContext) -> dict[tuple[Path, int], tuple[Module, ast.ClassDef]]:
@@ -705,21 +689,6 @@ def _assigned_value(node: ast.AST, matches) -> ast.AST | None:
     return None
 
 
-def instantiations(pctx: ProjectContext, store: StoreClass) -> list[Instantiation]:
-    """Every `StoreClass(...)` call in the project (the store's name resolved through imports)."""
-    found: list[Instantiation] = []
-    for path in pctx.project.grep(store.name.encode(), "python"):
-        ctx = pctx.parsed(path)
-        if ctx is None:
-            continue
-        for node in walk(ctx.tree):
-            if isinstance(node, ast.Call) and _base_name(node.func) == store.name and not isinstance(node.func, ast.Subscript):
-                resolved = resolve_class(pctx, ctx, node.func)
-                if resolved is not None and resolved[0].path == store.path and resolved[1] is store.node:
-                    found.append(Instantiation(ctx, node, store))
-    return found
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # methods
 # ---------------------------------------------------------------------------------------------------------------------
@@ -780,29 +749,6 @@ def _is_self(expr: ast.AST) -> bool:
     if isinstance(expr, ast.Name) and expr.id == "self":
         return True
     return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
-
-
-def reads_name(function: Function, name: str, contract_names: set[str] | None = None) -> bool:
-    """Whether the body uses `name` for something else than handing it on to another store method."""
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in body_nodes(function, into_nested=True):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    for node in body_nodes(function, into_nested=True):
-        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
-            parent = parents.get(node)
-            if isinstance(parent, ast.keyword):
-                parent = parents.get(parent)
-            if (
-                isinstance(parent, ast.Call)
-                and node is not parent.func
-                and isinstance(parent.func, ast.Attribute)
-                and _is_self(parent.func.value)
-                and (contract_names is None or parent.func.attr in contract_names)
-            ):
-                continue  # passed through to another store method
-            return True
-    return False
 
 
 # ---- blocking calls (CK307, and CK302's sync -> async decision) -----------------------------------------------------
