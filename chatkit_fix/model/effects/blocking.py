@@ -18,6 +18,7 @@ import ast
 import weakref
 from dataclasses import dataclass, field
 
+from ...pyast import walk
 from ..calls import CallSite, Fact, Function
 from ..modules import FUNCTION_TYPES, Module, own_nodes
 
@@ -611,7 +612,7 @@ def _bindings(function: ast.AST, name: str) -> tuple[list[ast.AST], list[ast.AST
                     if isinstance(node, ast.With):
                         values.append(item.context_expr)
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            if any(_is_name(n, name) for n in ast.walk(node.target)):
+            if any(_is_name(n, name) for n in walk(node.target)):
                 bound = True
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 
+from ...pyast import walk
 from ..calls import CallSite, Fact, Function
 from ..modules import own_nodes
 
@@ -160,7 +161,7 @@ def _derived_names(function: ast.AST, parameters: set[str]) -> set[str]:
             if not _mentions(node.value, derived):
                 continue
             for target in node.targets:
-                for name in ast.walk(target):
+                for name in walk(target):
                     if isinstance(name, ast.Name) and name.id not in derived:
                         derived.add(name.id)
                         grown = True
@@ -170,7 +171,7 @@ def _derived_names(function: ast.AST, parameters: set[str]) -> set[str]:
 
 
 def _mentions(expr: ast.AST, names: set[str]) -> bool:
-    return any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(expr))
+    return any(isinstance(node, ast.Name) and node.id in names for node in walk(expr))
 
 
 def _keyword(call: ast.Call, name: str) -> ast.AST | None:
