@@ -174,6 +174,29 @@ RULE.cases(
         Invalid(
             {
                 **FRONTEND_SHELL,
+                "frontend/src/App.tsx": frontend_app("{ url: 'http://localhost:8000/api/chat?session=1', domainKey: 'local' }"),
+                "backend/main.py": '"""The back end of the ChatKit panel."""\n'
+                "from fastapi import FastAPI, Request\n"
+                "from fastapi.responses import StreamingResponse\n\n"
+                "app = FastAPI()\n\n\n"
+                "@app.post('/')\n"
+                "async def root(request: Request):\n"
+                "    return {'ok': True}\n\n\n"
+                "@app.post('/api/messages')\n"
+                "async def messages(request: Request):\n"
+                "    return {'ok': True}\n\n\n"
+                "@app.post('/api/chat')\n"
+                "async def chat(request: Request):\n"
+                "    body = await request.json()\n"
+                "    return StreamingResponse(iter([body['text']]), media_type='text/event-stream')\n",
+            },
+            None,
+            findings=[("backend/main.py", 19, 1, "POST /api/chat is where <ChatKit api.url> sends its requests")],
+            name="only the route the URL names (query dropped), not the root or another POST route",
+        ),
+        Invalid(
+            {
+                **FRONTEND_SHELL,
                 "frontend/src/App.tsx": frontend_app("{ url: 'http://localhost:8000/api/assistant', domainKey: 'local' }"),
                 "backend/main.py": "from fastapi import FastAPI, Request\n"
                 "from fastapi.responses import StreamingResponse\n\n"
