@@ -185,7 +185,13 @@ RULE.cases(
             "        context.seen = True\n"
             "        emit(self, 'started')\n"
             "        track(self, 'respond')\n"
-            "        yield None\n",
+            "        setattr(context, 'seen', True)\n"
+            "        setattr(thread, 'title', 'Trip')\n"
+            "        context.reset()\n"
+            "        tools.reset()\n"
+            "        yield None\n\n"
+            "    def reset(self):\n"
+            "        self.cache = {}\n",
             filename="server.py",
             name="hasattr lazy init, a write to the context, helpers given self",
         ),
@@ -199,11 +205,20 @@ RULE.cases(
             "            self.last_input = input\n"
             "        if context.get('mode') == 'fast':\n"
             "            self.mode = 'fast'\n"
+            "        if self.verbose:\n"
+            "            self.history = input\n"
+            "        if context.draft:\n"
+            "            self.draft = context.draft\n"
+            "        if thread.topic:\n"
+            "            self.topic = thread.topic\n"
             "        yield None\n",
             None,
             filename="server.py",
             findings=[(7, 13, "respond() keeps self.last_input on the server instance"),
-                      (9, 13, "respond() keeps self.mode on the server instance")],
+                      (9, 13, "respond() keeps self.mode on the server instance"),
+                      (11, 13, "respond() keeps self.history on the server instance"),
+                      (13, 13, "respond() keeps self.draft on the server instance"),
+                      (15, 13, "respond() keeps self.topic on the server instance")],
             name="writes under a condition on something else are request state too",
         ),
         Invalid(
