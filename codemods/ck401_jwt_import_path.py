@@ -202,7 +202,7 @@ RULE.cases(
             },
             {"backend/main.py": ENDPOINT.replace("src.auth.jwt", "src.core.security")},
             name="seed: lazy import of a module that does not exist",
-            findings=[("backend/main.py", 10, 9, "decode_access_token is imported from 'src.auth.jwt',")],
+            findings=[("backend/main.py", 10, 9, "but module 'src.auth.jwt' does not exist in the project: the import fails when a request arrives; it is defined in backend/src/core/security.py")],
         ),
         Invalid(
             {
@@ -220,7 +220,7 @@ RULE.cases(
                 "def handler(token):\n    return check_token(token)\n",
             },
             name="relative import of a module that lacks the name, other names kept",
-            findings=[("backend/app/routes/chat.py", 1, 1, "verify_token is imported from '.auth',")],
+            findings=[("backend/app/routes/chat.py", 1, 1, "but backend/app/routes/auth.py does not define it: the import fails when a request arrives; it is defined in backend/app/core/security.py")],
         ),
         Invalid(
             {
@@ -233,7 +233,25 @@ RULE.cases(
                 "api/main.py": "# chatkit-fix: TODO[CK401] import get_current_user from the module that defines it\nfrom auth import get_current_user\n",
             },
             name="defined in several modules: TODO",
-            findings=[("api/main.py", 1, 1, "get_current_user is imported from 'auth',")],
+            findings=[("api/main.py", 1, 1, "but module 'auth' does not exist in the project: the import fails when a request arrives; get_current_user is defined in several modules")],
+        ),
+        Invalid(
+            {
+                "backend/app/__init__.py": "",
+                "backend/app/routes/__init__.py": "",
+                "backend/app/routes/auth.py": "def login():\n    return None\n",
+                "backend/app/routes/chat.py": "from fastapi import APIRouter\n\nfrom .auth import login, verify_token\n\n"
+                "router = APIRouter()\n",
+            },
+            {
+                "backend/app/routes/chat.py": "from fastapi import APIRouter\n\n"
+                "# chatkit-fix: TODO[CK401] import verify_token from the module that defines it\n"
+                "from .auth import login, verify_token\n\nrouter = APIRouter()\n",
+            },
+            name="defined nowhere in the project: TODO",
+            findings=[("backend/app/routes/chat.py", 3, 1,
+                       "but backend/app/routes/auth.py does not define it: the import fails when a request arrives; "
+                       "verify_token is defined nowhere in the project")],
         ),
         Invalid(
             {
