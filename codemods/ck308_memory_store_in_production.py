@@ -68,10 +68,9 @@ def check_project(pctx):
     serving = [launcher for launcher in st.launchers(pctx) if launcher.production or launcher.workers > 1]
     if not serving:
         return
-    reach = [(launcher, st.reachable_files(pctx, launcher.entries, within=_context_of(launcher))) for launcher in serving]
     for binding, store in served:
         path = binding.ctx.path.resolve()
-        launcher = next((l for l, files in reach if path in files), None)
+        launcher = next((l for l in serving if path in st.reachable_files(pctx, l.entries, within=_context_of(l))), None)
         if launcher is None:
             continue
         ctx = pctx.parsed(binding.ctx.path)  # this rule's view of the file (the binding was found by another rule)

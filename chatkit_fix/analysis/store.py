@@ -1495,5 +1495,9 @@ def _resolve_module_from(pctx: ProjectContext, bases: list[Path], module: str) -
 
 def reachable_files(pctx: ProjectContext, entries: Iterable[Path], within: Path | None = None) -> set[Path]:
     """Project Python files imported, directly or not, by the entry files (lazy imports count); `within` bounds the
-    walk to one folder, e.g. a launcher's build context."""
-    return pctx.model.reachable([p.resolve() for p in entries], within.resolve() if within is not None else None)
+    walk to one folder, e.g. a launcher's build context. Launchers starting the same files share one walk."""
+    key = (frozenset(p.resolve() for p in entries), within.resolve() if within is not None else None)
+    known = pctx.memo.setdefault("reachable_files", {})
+    if key not in known:
+        known[key] = pctx.model.reachable(sorted(key[0]), key[1])
+    return known[key]
