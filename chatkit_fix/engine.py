@@ -386,7 +386,7 @@ def fixed_text(source: SourceFile, edits: list[Edit], imports: Iterable[ImportCh
     try:
         return apply_import_changes(text, imports, source.newline)
     except ImportPlacementError:
-        return None
+        return text if not parses(source, text) else None  # a broken edit is reported as such, not as the imports
 
 
 def fix_edits(source: SourceFile, fix: Fix) -> tuple[Edit, ...]:

@@ -247,3 +247,12 @@ def test_a_replayed_check_keeps_the_imports_of_its_fixes(tmp_path):
     assert list((tmp_path / FOLDER).glob("check-*.json")), "the first run stored no cache entry"
     assert replayed == fresh
     assert "from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata" in replayed
+
+
+def test_a_fix_that_breaks_the_code_and_needs_an_import_is_reported_as_not_parsing(tmp_path, scratch_rule):
+    scratch_rule("CK989", lambda ctx: [ctx.insert(0, "def (:\n"), ctx.ensure_module("os")[1]])
+    (tmp_path / "m.py").write_text("scratch = 1\n")
+    result = cli("apply", "--select", "CK989", str(tmp_path))
+    assert result.exit_code == 2
+    assert "internal error in CK989: its fix would not parse; fix dropped" in result.output
+    assert (tmp_path / "m.py").read_text() == "scratch = 1\n"
