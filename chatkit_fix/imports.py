@@ -58,10 +58,13 @@ def minimal_edits(before: str, after: str) -> tuple[Edit, ...]:
     )
 
 
-def _config(newline: str):
+def _parse(text: str, newline: str):
+    """`text` as a libcst module that writes new lines with the file's `newline`. libcst's parser guesses the newline
+    from the text and ignores `PartialParserConfig(default_newline=...)`; with no line break to go by (an empty head,
+    a one-line docstring) it would write LF into a CRLF file."""
     import libcst as cst
 
-    return cst.PartialParserConfig(default_newline=newline)
+    return cst.parse_module(text).with_changes(default_newline=newline)
 
 
 def _remove(text: str, removals: list[ImportChange], newline: str) -> str:
@@ -69,20 +72,19 @@ def _remove(text: str, removals: list[ImportChange], newline: str) -> str:
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import RemoveImportsVisitor
 
-    wrapper = cst.MetadataWrapper(cst.parse_module(text, _config(newline)))
+    wrapper = cst.MetadataWrapper(_parse(text, newline))
     unused = [(change.module, change.name, None) for change in removals]
     return wrapper.visit(RemoveImportsVisitor(CodemodContext(wrapper=wrapper), unused)).code
 
 
 def _add(text: str, additions: list[ImportChange], newline: str) -> str:
-    import libcst as cst
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import ImportItem
 
     split = _import_block_end(text)
     head, rest = text[:split], text[split:]
     had_imports = _has_import(head)
-    module = cst.parse_module(head, _config(newline))
+    module = _parse(head, newline)
     items = [ImportItem(change.module, change.name) for change in additions]
     new_head = module.visit(_layout_keeping_add_imports(CodemodContext(), items)).code
     if new_head == head:

@@ -202,6 +202,17 @@ def test_imports_keep_crlf_tabs_a_cookie_and_a_missing_last_newline():
     assert added(cookie, ImportChange("os")) == "# -*- coding: latin-1 -*-\nimport sys\nimport os\nx = 'caf\u00e9'"
 
 
+def test_imports_added_above_a_crlf_file_with_no_line_break_before_them_end_with_crlf():
+    # the head libcst sees (what precedes the first statement that is not an import) holds no line break to copy
+    assert added("class A:\r\n    pass\r\n", ImportChange("chatkit.store", "NotFoundError"),
+                 ImportChange("chatkit.types", "Page"), newline="\r\n") == (
+        "from chatkit.store import NotFoundError\r\nfrom chatkit.types import Page\r\n\r\n\r\nclass A:\r\n    pass\r\n"
+    )
+    assert added('"""Doc."""\r\nx = 1\r\n', ImportChange("os"), newline="\r\n") == (
+        '"""Doc."""\r\nimport os\r\n\r\nx = 1\r\n'
+    )
+
+
 def test_an_import_nothing_uses_any_more_is_removed_and_one_still_used_is_kept():
     text = "from agents.mcp import MCPServerSse, MCPServerStdio\n\nserver = MCPServerStdio()\n"
     assert apply_import_changes(text, [ImportChange("agents.mcp", "MCPServerSse", remove=True)]) == (
