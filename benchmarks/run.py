@@ -73,7 +73,7 @@ SKIPPED_BY_SOME_TOOL = {
     "node_modules", "venv", "env", "__pycache__", "dist", "build", "site-packages", "out", "coverage", "_build",
     "buck-out", "__pypackages__",
 }
-SINGLE_PLAIN = "pylib/click/decorators.py"  # click is a dependency of chatkit-fix, so every venv that runs it has it
+SINGLE_PLAIN = "pylib/pygments/lexer.py"  # a module of a pinned package with no ChatKit code
 SINGLE_CHATKIT = "apps/helpdesk/backend/app/main.py"
 TREE_GITIGNORE = "__pycache__/\n*.pyc\n.env\n.next/\nnode_modules/\n*.log\n"
 
