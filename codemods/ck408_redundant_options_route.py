@@ -40,10 +40,10 @@ RULE = rule(
     safety=Safety.SAFE,
     summary="explicit OPTIONS route for the ChatKit path while CORSMiddleware answers preflights",
     url="https://www.starlette.io/middleware/#corsmiddleware",
-    triggers=(b"options", b"OPTIONS"),
+    triggers=(b".options(", b"OPTIONS"),
     module=__name__,
     explanation=__doc__,
-    finding_triggers=(b"options", b"OPTIONS"),
+    finding_triggers=(b".options(", b"OPTIONS"),
 )
 
 

@@ -48,7 +48,8 @@ OPENAI_KEY_SHAPE = re.compile(rb"sk-[A-Za-z0-9_-]{16,}")  # a literal prefix: on
 SECRET_LITERALS = (
     re.compile(rb"(?i)(secret|passw|key|token)\w*[\"']?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"),
     re.compile(rb"(?i)(getenv|environ\.get|setdefault)\(\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']"),
-    re.compile(rb"(?i)\.(en|de)code\([^,)]*,\s*[rbuf]{0,2}[\"']"),
+    # a key handed to encode/decode; a codec's error handler (`.decode("utf-8", "replace")`) is not one
+    re.compile(rb"(?i)\.(en|de)code\([^,)]*,\s*[rbuf]{0,2}[\"'](?!(strict|replace|ignore|surrogate\w*|\w+replace)[\"'])"),
     OPENAI_KEY_LITERAL,
 )
 
