@@ -67,11 +67,13 @@ from chatkit_fix.analysis.frontend import (
 )
 from chatkit_fix.codemods._cases import (
     NEXT_PACKAGE,
+    VITE_PACKAGE,
     edited,
     next_page,
     next_panel,
     vite_app,
     vite_html,
+    vite_main,
 )
 from chatkit_fix.findings import Safety
 from chatkit_fix.project import inside
@@ -410,6 +412,51 @@ def _index_html(script: str) -> str:
     return vite_html(head, start='<!doctype html>\n<html lang="en">')
 
 
+def _bare_html(head: str) -> str:
+    """index.html of a Vite app whose <head> holds exactly `head` (the text between <head> and </head>)."""
+    return ('<!doctype html>\n<html lang="en">\n  <head>' + head + '</head>\n  <body>\n    <div id="root"></div>\n'
+            '    <script type="module" src="/src/main.tsx"></script>\n  </body>\n</html>\n')
+
+
+# HTML lets a page omit </head>, or the whole <head>
+HTML_HEAD_UNCLOSED = ('<!doctype html>\n<html lang="en">\n<head><meta charset="UTF-8" /><title>Chat</title>\n<body>\n'
+                      '<div id="root"></div>\n<script type="module" src="/src/main.tsx"></script>\n</body>\n</html>\n')
+HTML_NO_HEAD = ('<!doctype html>\n<html lang="en">\n<body>\n<div id="root"></div>\n'
+                '<script type="module" src="/src/main.tsx"></script>\n</body>\n</html>\n')
+PAGES_INDEX = ("import ChatPanel from \"../components/ChatPanel\";\n\n"
+               "export default function Home() {\n  return <ChatPanel />;\n}\n")
+APP_BEFORE = ("import type { AppProps } from \"next/app\";\n\n"
+              "export default function App({ Component, pageProps }: AppProps) {\n  return (\n@RETURNED@  );\n}\n")
+NEXT_SCRIPT = f'<Script src="{CDN_URL}" strategy="afterInteractive" />'
+DOCUSAURUS_PACKAGE = '{"dependencies": {"@docusaurus/core": "3.9.2", "@openai/chatkit-react": "1.6.1", "react": "19.3.1"}}\n'
+DOCUSAURUS_ROOT = ("import ChatPanel from \"../components/ChatPanel\";\n\n"
+                   "export default function Root({ children }) {\n  return <>{children}<ChatPanel /></>;\n}\n")
+DOCUSAURUS_ENTRY = f'{{ src: "{CDN_URL}", async: true }}'
+
+
+def _docusaurus(config: str, name: str = "docusaurus.config.js") -> dict[str, str]:
+    return {"package.json": DOCUSAURUS_PACKAGE, name: config, "src/theme/Root.js": DOCUSAURUS_ROOT,
+            "src/components/ChatPanel.tsx": CHAT_PANEL}
+
+
+def _apps(docs_head: str, web_head: str) -> dict[str, str]:
+    """A workspace of two Vite apps: apps/docs (no ChatKit) and apps/web (renders ChatKit), each with its index.html."""
+    return {"package.json": '{"private": true, "workspaces": ["apps/*"]}\n',
+            "apps/docs/package.json": VITE_PACKAGE, "apps/docs/index.html": _index_html(docs_head),
+            "apps/docs/src/main.tsx": 'document.title = "Docs";\n',
+            "apps/web/package.json": VITE_PACKAGE, "apps/web/index.html": _index_html(web_head),
+            "apps/web/src/main.tsx": vite_main("App"), "apps/web/src/App.tsx": VITE_APP}
+
+
+LOADER = """export function loadScript(url: string): Promise<void> {
+  return new Promise((resolve) => {
+    const tag = Object.assign(document.createElement("script"), { src: url, onload: () => resolve() });
+    document.head.append(tag);
+  });
+}
+"""
+
+
 RULE.cases(
     valid=[
         Valid({
@@ -478,6 +525,13 @@ export default function App() {
             "app/_archive/chat/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../../../components/ChatPanel"),
             "components/ChatPanel.tsx": CHAT_PANEL,
         }, name="next private folder: its pages are not routed"),
+        Valid(_apps(f'    <script src="{CDN_URL}"></script>\n', f'    <script src="{CDN_URL}"></script>\n'),
+              name="two apps of a workspace, each loading the script"),
+        Valid(vite_app("App", VITE_APP.replace(
+            'import { ChatKit', 'import { loadScript } from "./loadScript";\nimport { ChatKit').replace(
+            "export default", f'const CHATKIT_URL = "{CDN_URL}";\nvoid loadScript(CHATKIT_URL);\n\nexport default'),
+            html=_index_html(""), **{"src/loadScript.ts": LOADER}),
+            name="the official URL handed to the project's own loader: the rule cannot follow it and trusts it"),
     ],
     invalid=[
         Invalid({
@@ -586,5 +640,94 @@ export default function ChatPanel() {
         }), {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
             findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (packages/chat-ui/src/SupportChat.tsx)")],
             name="a workspace library mounted by an app that loads no script"),
+        Invalid(vite_app("App", VITE_APP, html=_bare_html("\n    <title>Chat</title>\n  ")),
+                {"index.html": _bare_html(f"\n    <title>Chat</title>\n    {SCRIPT_TAG}\n  ")},
+                findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="a <head> with one tag: the script goes below it, as indented"),
+        Invalid(vite_app("App", VITE_APP, html=_bare_html("\n  ")), {"index.html": _bare_html(f"\n    {SCRIPT_TAG}\n  ")},
+                findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="an empty <head>: the script one level deeper than </head>"),
+        Invalid(vite_app("App", VITE_APP, html=HTML_HEAD_UNCLOSED),
+                {"index.html": HTML_HEAD_UNCLOSED.replace("<head>", f"<head>{SCRIPT_TAG}")},
+                findings=[("index.html", 3, 1, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="</head> omitted: the script right after <head>"),
+        Invalid(vite_app("App", VITE_APP, html=HTML_NO_HEAD), None,
+                findings=[("index.html", 1, 1, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="no <head> at all: reported at the top, nothing to edit"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_app.tsx": APP_BEFORE.replace("@RETURNED@", "    <Component {...pageProps} />\n"),
+            "pages/index.tsx": PAGES_INDEX,
+            "pages/help.tsx": PAGES_INDEX.replace("ChatPanel", "HelpChat"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+            "components/HelpChat.tsx": CHAT_PANEL.replace("ChatPanel", "HelpChat"),
+        }, {
+            "pages/_app.tsx": APP_BEFORE.replace('"next/app";\n', '"next/app";\nimport Script from "next/script";\n').replace(
+                "@RETURNED@", f"    <>\n      {NEXT_SCRIPT}\n      <Component {{...pageProps}} />\n    </>\n"),
+        }, findings=[("pages/_app.tsx", 5, 5, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="_app returning one element on its own line, two pages rendering ChatKit"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_app.tsx": APP_BEFORE.replace(
+                "@RETURNED@", '    <main className="app">\n      <Component {...pageProps} />\n    </main>\n'),
+            "pages/index.tsx": PAGES_INDEX,
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "pages/_app.tsx": APP_BEFORE.replace('"next/app";\n', '"next/app";\nimport Script from "next/script";\n').replace(
+                "@RETURNED@", f'    <main className="app">\n      {NEXT_SCRIPT}\n      <Component {{...pageProps}} />\n    </main>\n'),
+        }, findings=[("pages/_app.tsx", 5, 5, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="_app returning a wrapper element: the script is its first child"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_document.tsx": DOCUMENT.replace("      @HEAD@\n", ""),
+            "pages/chat.tsx": PAGES_INDEX.replace("Home", "Chat"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, None, findings=[("pages/_document.tsx", 1, 1, "ChatKit is rendered (components/ChatPanel.tsx) " + "but no page loads chatkit.js")],
+            name="_document without <Head>: reported, no place for the tag"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "app/layout.tsx": "import type { ReactNode } from \"react\";\n\n"
+                              "export default function RootLayout({ children }: { children: ReactNode }) {\n"
+                              "  return <html lang=\"en\">{children}</html>;\n}\n",
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, None, findings=[("app/layout.tsx", 1, 1, "ChatKit is rendered (components/ChatPanel.tsx) " + "but no page loads chatkit.js")],
+            name="root layout without <body>: reported, no place for the tag"),
+        Invalid(_docusaurus(DOCUSAURUS_JS.replace("@SCRIPTS@", "  scripts: [],\n")),
+                {"docusaurus.config.js": DOCUSAURUS_JS.replace("@SCRIPTS@", f"  scripts: [{DOCUSAURUS_ENTRY}],\n")},
+                findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: empty scripts"),
+        Invalid(_docusaurus(DOCUSAURUS_JS.replace("@SCRIPTS@", '  scripts: ["/js/analytics.js"],\n')),
+                {"docusaurus.config.js": DOCUSAURUS_JS.replace(
+                    "@SCRIPTS@", f'  scripts: ["/js/analytics.js", {DOCUSAURUS_ENTRY}],\n')},
+                findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: scripts on one line"),
+        Invalid(_docusaurus('const SCRIPTS = ["/js/analytics.js"];\n\n' + DOCUSAURUS_JS.replace("@SCRIPTS@", "  scripts: SCRIPTS,\n")),
+                None, findings=[("docusaurus.config.js", 10, 3, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: scripts from a variable is reported, not edited"),
+        Invalid(_docusaurus('const themes = { light: {}, dark: {} };\n\n'
+                            'module.exports = {\n  title: "Docs",\n  url: "https://example.com",\n};\n'),
+                {"docusaurus.config.js": 'const themes = { light: {}, dark: {} };\n\n'
+                                         f'module.exports = {{\n  scripts: [{DOCUSAURUS_ENTRY}],\n'
+                                         '  title: "Docs",\n  url: "https://example.com",\n};\n'},
+                findings=[("docusaurus.config.js", 3, 18, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: module.exports object after another object literal"),
+        Invalid({"package.json": '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}}\n',
+                 "src/main.tsx": vite_main("App"), "src/App.tsx": VITE_APP}, None,
+                findings=[("src/App.tsx", 5, 10, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="an unknown framework: reported at the element, no page to edit"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": NEXT_PAGE.replace("@/components/ChatPanel", "../components/ChatPanel"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+            "public/embed.html": _index_html(f'    <script src="{CDN_URL}"></script>\n'),
+        }, {"app/layout.tsx": LAYOUT_AFTER},
+            findings=[("app/layout.tsx", 10, 7, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="a static page in Next's public/ loading the script does not load it into the app"),
+        Invalid(_apps(f'    <script src="{CDN_URL}"></script>\n', ""),
+                {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+                findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (apps/web/src/App.tsx)")],
+                name="another app's script does not load it into this one"),
     ],
 )
