@@ -332,6 +332,64 @@ export default function Chat() {
 }
 '''
 
+PUBLIC_ROUTE = """
+
+@app.post("/public/chatkit")
+async def public_chatkit(request: Request):
+    result = await server.process(await request.body(), {"user_id": "guest"})
+    if isinstance(result, StreamingResult):
+        return StreamingResponse(result, media_type="text/event-stream")
+    return Response(content=result.json, media_type="application/json")
+"""
+BACKEND_TWO_ROUTES = BACKEND_MAIN + PUBLIC_ROUTE  # /chatkit requires a token, /public/chatkit does not
+AUTH_FETCH = '''async function authenticatedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const headers = new Headers(init?.headers);
+  const token = @TOKEN@;
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  return fetch(input, { ...init, headers });
+}
+
+'''
+REACT_IMPORT = 'import { ChatKit, useChatKit } from "@openai/chatkit-react";\n'
+
+
+def _panel_fixed(token: str, imports: str = "") -> str:
+    """PANEL with an authenticatedFetch reading the token with `token`, after the imports `imports`."""
+    return PANEL.replace(REACT_IMPORT, REACT_IMPORT + imports).replace(
+        "export default", AUTH_FETCH.replace("@TOKEN@", token) + "export default").replace(
+        '      domainKey: "domain_pk_localhost_dev",\n',
+        '      domainKey: "domain_pk_localhost_dev",\n      fetch: authenticatedFetch,\n')
+
+
+PANEL_FOUR_SPACES_FIXED = '''"use client";
+
+import { ChatKit, useChatKit } from "@openai/chatkit-react";
+import { getToken } from "@/lib/auth";
+
+function authenticatedFetch() {
+    return null;
+}
+
+async function chatkitAuthenticatedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const headers = new Headers(init?.headers);
+    const token = await getToken();
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+}
+
+export default function ChatPanel() {
+    const chatkit = useChatKit({
+        api: {
+            url: "http://localhost:8000/chatkit",
+            domainKey: "domain_pk_localhost_dev",
+            fetch: chatkitAuthenticatedFetch,
+        },
+    });
+    return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+'''
+
+
 RULE.cases(
     valid=[
         Valid(_project(PANEL, BACKEND_OPEN), name="back end without auth"),
@@ -349,6 +407,13 @@ RULE.cases(
                        **{"frontend/components/Old.tsx": PANEL}), name="dead code"),
         Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "/api/chatkit"),
                        **{"frontend/app/api/chatkit/route.ts": NEXT_PROXY}), name="next route handler adds the token"),
+        Valid(_project(PANEL.replace('      domainKey: "domain_pk_localhost_dev",\n',
+                                     '      domainKey: "domain_pk_localhost_dev",\n      headers: { Authorization: "Bearer x" },\n')),
+              name="api.headers: CK106 turns it into an api.fetch first"),
+        Valid({name: text for name, text in _project(PANEL).items() if not name.startswith("backend/")},
+              name="no back end in the project: nothing says a token is required"),
+        Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/public/chatkit"),
+                       BACKEND_TWO_ROUTES), name="the URL reaches the open one of two endpoints"),
     ],
     invalid=[
         Invalid(_project(PANEL), {"frontend/components/ChatPanel.tsx": PANEL_TODO}, findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True,
@@ -388,5 +453,29 @@ export default function Chat() {
                  "pyproject.toml": '[tool.chatkit-fix]\ntoken-getter = "window.auth.currentToken"\n'}, None,
                 findings=[("frontend/chat.html", 9, 14, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
                 unsafe=True, name="static page's inline script: reported, no edit inside the page's script"),
+        Invalid(_project(PANEL, BACKEND_TWO_ROUTES), {"frontend/components/ChatPanel.tsx": PANEL_TODO},
+                findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
+                unsafe=True, name="the URL reaches the protected one of two endpoints"),
+        Invalid(_project(PANEL, **{"pyproject.toml": '[tool.chatkit-fix]\ntoken-getter = "localStorage.getItem(\\"access_token\\")"\n'}),
+                {"frontend/components/ChatPanel.tsx": _panel_fixed('await (localStorage.getItem("access_token"))')},
+                findings=[("frontend/components/ChatPanel.tsx", 7, 10, "without an Authorization header")], unsafe=True,
+                name="a getter expression is awaited as written"),
+        Invalid(_project(PANEL, **{"pyproject.toml": '[tool.chatkit-fix]\ntoken-getter = "@/lib/auth:default"\n',
+                                   "frontend/lib/auth.ts": AUTH_TS.replace("export async", "export default async")}),
+                {"frontend/components/ChatPanel.tsx": _panel_fixed("await getToken()", 'import getToken from "@/lib/auth";\n')},
+                findings=[("frontend/components/ChatPanel.tsx", 7, 10, "without an Authorization header")], unsafe=True,
+                name="a default-exported getter"),
+        Invalid(_project(PANEL.replace(REACT_IMPORT, REACT_IMPORT + 'import { getToken as readToken } from "@/lib/auth";\n'),
+                         **{"pyproject.toml": PYPROJECT, "frontend/lib/auth.ts": AUTH_TS}),
+                {"frontend/components/ChatPanel.tsx": _panel_fixed(
+                    "await readToken()", 'import { getToken as readToken } from "@/lib/auth";\n')},
+                findings=[("frontend/components/ChatPanel.tsx", 8, 10, "without an Authorization header")], unsafe=True,
+                name="the getter already imported under another name"),
+        Invalid(_project(PANEL.replace("  ", "    ").replace(
+            "export default", "function authenticatedFetch() {\n    return null;\n}\n\nexport default"),
+            **{"pyproject.toml": PYPROJECT, "frontend/lib/auth.ts": AUTH_TS}),
+            {"frontend/components/ChatPanel.tsx": PANEL_FOUR_SPACES_FIXED},
+            findings=[("frontend/components/ChatPanel.tsx", 11, 14, "without an Authorization header")], unsafe=True,
+            name="four-space indentation, authenticatedFetch already declared"),
     ],
 )
