@@ -185,6 +185,21 @@ NEXT_ROUTE = '''export async function POST(request: Request): Promise<Response> 
 }
 '''
 
+# the router's prefix comes from the settings: where it is served is unknown
+BACKEND_COMPUTED_PREFIX = BACKEND.replace("from .server import server", "from .server import server\nfrom .settings import settings").replace(
+    "app.include_router(router)", "app.include_router(router, prefix=settings.api_prefix)")
+SHARED_OPTIONS = 'export const CHATKIT_OPTIONS = { api: { url: "/chat", domainKey: "domain_pk_localhost_dev" } };\n'
+CHAT_SHARED = '''import { ChatKit, useChatKit } from "@openai/chatkit-react";
+import { CHATKIT_OPTIONS } from "./config";
+
+export default function Chat() {
+  const chatkit = useChatKit(CHATKIT_OPTIONS);
+  return <ChatKit control={chatkit.control} className="h-[600px] w-full" />;
+}
+'''
+
+
+
 RULE.cases(
     valid=[
         Valid(_project('export const CHATKIT_URL = "http://localhost:8000/api/chatkit";\n'), name="absolute URL, router prefix"),
@@ -211,6 +226,15 @@ RULE.cases(
                   'api: { url: CHATKIT_URL, domainKey: "domain_pk_localhost_dev" }',
                   "api: { url: CHATKIT_URL, getClientSecret: async () => 'ek_123' }")},
               name="hosted mode: the URL is not this back end's"),
+        Valid({name: text for name, text in _project('export const CHATKIT_URL = "/chat";\n').items()
+               if not name.startswith("backend/")}, name="no back end in the project"),
+        Valid(_project("export const CHATKIT_URL = import.meta.env.VITE_CHATKIT_URL;\n"), name="the whole URL unknown"),
+        Valid(_project('export const CHATKIT_URL = "http://localhost:8000/v1/api/chatkit";\n', BACKEND_COMPUTED_PREFIX),
+              name="a router included under a computed prefix: a URL ending with its route may be right"),
+        Valid(_project("export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/v1/api/chatkit`;\n"),
+              name="unknown base, the tail ends with the route"),
+        Valid(_project("export const CHATKIT_URL = `${import.meta.env.VITE_PREFIX}chat`;\n"),
+              name="unknown base glued to a relative tail: not judged"),
     ],
     invalid=[
         Invalid(_project(ENV_CONFIG), {"frontend/src/config.ts": ENV_CONFIG.replace("}/chatkit`", "}/api/chatkit`")},
@@ -224,5 +248,37 @@ RULE.cases(
         Invalid(_project('export const CHATKIT_URL = "http://localhost:8000/chatkit";\n',
                          BACKEND.replace('@router.post("/chatkit")', '@router.post("/chatkit")\n@router.post("/v2/chatkit")')),
                 None, findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path /chatkit matches no back-end ChatKit route (/api/chatkit")], unsafe=True, name="two routes: report only"),
+        Invalid(_project('export const CHATKIT_URL = "http://localhost:8000/chat";\n', BACKEND_COMPUTED_PREFIX), None,
+                findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True,
+                name="a router included under a computed prefix: reported, the full path unknown so not rewritten"),
+        Invalid(_project('export const CHATKIT_URL = "http://localhost:8000/";\n'), None,
+                findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path / matches no back-end ChatKit route (/api/chatkit)")],
+                unsafe=True, name="the server's root: reported, no path to rewrite"),
+        Invalid({**_project(SHARED_OPTIONS), "frontend/src/Chat.tsx": CHAT_SHARED,
+                  "frontend/src/Help.tsx": CHAT_SHARED.replace("function Chat", "function Help"),
+                  "frontend/src/main.tsx": vite_main("Chat").replace(
+                      'import Chat from "./Chat";', 'import Chat from "./Chat";\nimport Help from "./Help";').replace(
+                      "<Chat />", "<><Chat /><Help /></>")},
+                {"frontend/src/config.ts": SHARED_OPTIONS.replace('"/chat"', '"/api/chatkit"')},
+                findings=[("frontend/src/config.ts", 1, 47, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True,
+                name="one options object used by two components: one finding"),
+        Invalid(_project('export const CHATKIT_URL = "http://localhost:8000/chat";\n', **{"backend/app/legacy.py": BACKEND}),
+                None, findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True,
+                name="two endpoints on the route: reported, not rewritten"),
+        Invalid(_project("export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/chat`;\n"),
+                {"frontend/src/config.ts": "export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/api/chatkit`;\n"},
+                findings=[("frontend/src/config.ts", 1, 60, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="unknown base, wrong tail"),
+        Invalid(_project('export const CHATKIT_URL = "http://127.0.0.1:8000/chat?debug=1#top";\n'),
+                {"frontend/src/config.ts": 'export const CHATKIT_URL = "http://127.0.0.1:8000/api/chatkit?debug=1#top";\n'},
+                findings=[("frontend/src/config.ts", 1, 50, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the query and fragment kept"),
+        Invalid(_project('export const CHATKIT_URL = "http://127.0.0.1:8000/chat/";\n'),
+                {"frontend/src/config.ts": 'export const CHATKIT_URL = "http://127.0.0.1:8000/api/chatkit/";\n'},
+                findings=[("frontend/src/config.ts", 1, 50, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the trailing slash kept"),
+        Invalid(_project('const HOST = "http://127.0.0.1:8000";\nexport const CHATKIT_URL = HOST + "/chat";\n'),
+                {"frontend/src/config.ts": 'const HOST = "http://127.0.0.1:8000";\nexport const CHATKIT_URL = HOST + "/api/chatkit";\n'},
+                findings=[("frontend/src/config.ts", 2, 36, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="host and path concatenated"),
+        Invalid(_project('const PATH = "/chat";\nexport const CHATKIT_URL = `http://127.0.0.1:8000${PATH}`;\n'),
+                {"frontend/src/config.ts": 'const PATH = "/api/chatkit";\nexport const CHATKIT_URL = `http://127.0.0.1:8000${PATH}`;\n'},
+                findings=[("frontend/src/config.ts", 1, 15, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the path in a constant"),
     ],
 )

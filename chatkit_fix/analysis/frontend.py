@@ -1846,7 +1846,7 @@ class BackendScanner:
         self.modules: dict[Path, tuple[str, ast.Module, object]] = {}
         self.functions: dict[str, tuple[Path, ast.AST]] = {}  # key -> (file, def)
         self.routers: dict[str, dict] = {}  # key -> {"prefix": str, "app": bool, "deps": expr}
-        self.includes: list[tuple[str, str, str]] = []  # (parent key, child key, prefix)
+        self.includes: list[tuple[str, str, str | None]] = []  # (parent key, child key, prefix; None: computed)
         self.routes: list[tuple[str, str, ast.AST, Path, ast.AST]] = []  # (router key, path, handler, file, decorator)
         self.middleware_auth: set[str] = set()
 
@@ -1947,7 +1947,8 @@ class BackendScanner:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attr = node.func.attr
                 if attr == "include_router" and node.args:
-                    prefix = _str_kw(node, "prefix") or ""
+                    # None: a computed prefix (settings, environment), so where the router is served is unknown
+                    prefix = _str_kw(node, "prefix") if _kw(node, "prefix") is not None else ""
                     for parent in self._keys(path, node.func.value):
                         for child in self._keys(path, node.args[0]):
                             self.includes.append((parent, child, prefix))
@@ -1974,7 +1975,7 @@ class BackendScanner:
             return [own]
         found: list[str] = []
         for parent, child, prefix in self.includes:
-            if child == router:
+            if child == router and prefix is not None:
                 parents = self._prefixes(parent, seen) or ([] if parent in self.routers else [""])
                 found.extend(_join(_join(parent_prefix, prefix), own) for parent_prefix in parents)
         return found
