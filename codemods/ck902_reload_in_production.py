@@ -169,6 +169,15 @@ def _python_findings(pctx, path: Path):
         )
 
 
+# a launcher logging first, then starting uvicorn with reload=@RELOAD@
+LAUNCHER = ("import logging\n\nimport uvicorn\n\nlogging.basicConfig(level=logging.INFO)\n"
+            "uvicorn.run('app.main:app', host='0.0.0.0', reload=@RELOAD@)\n")
+RUNS_SERVE_PY = "FROM python:3.12\nCMD [\"python\", \"serve.py\"]\n"
+START_SH = "#!/bin/sh\nuvicorn main:app --host 0.0.0.0 --reload\n"
+PROCFILE_MESSAGE = "`--reload` in a production Procfile command: the server restarts whenever a file changes"
+SCRIPT_MESSAGE = "`--reload` in a script that a production command runs"
+
+
 RULE.cases(
     valid=[
         Valid("FROM python:3.12\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]\n", filename="Dockerfile"),
@@ -186,6 +195,16 @@ RULE.cases(
               name="dev process"),
         Valid("# uvicorn main:app --reload\nFROM python:3.12\nCMD [\"python\", \"-m\", \"uvicorn\", \"main:app\"]\n",
               filename="Dockerfile", name="comment"),
+        Valid("FROM python:3.12\nCMD [\"./entrypoint.sh\"]\n", filename="Dockerfile",
+              name="a script the image runs that the project does not hold"),
+        Valid({"Dockerfile": RUNS_SERVE_PY, "serve.py": LAUNCHER.replace("@RELOAD@", "settings.reload").replace(
+            "import uvicorn\n", "import uvicorn\n\nfrom app.settings import settings\n")},
+            name="a launcher whose reload comes from the settings: not judged"),
+        Valid({"Dockerfile": RUNS_SERVE_PY, "serve.py": LAUNCHER.replace("@RELOAD@", "False")}, name="reload=False"),
+        Valid({"Dockerfile": RUNS_SERVE_PY, "serve.py": LAUNCHER.replace(", reload=@RELOAD@", "")},
+              name="a launcher without reload"),
+        Valid({"Dockerfile": "FROM python:3.12\nCMD [\"/app/run.sh\"]\n", "api/run.sh": START_SH, "worker/run.sh": START_SH},
+              name="a script name two folders share: not guessed"),
     ],
     invalid=[
         Invalid("FROM python:3.12\nWORKDIR /app\nCMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \\\n"
@@ -207,7 +226,9 @@ RULE.cases(
             "app.py": "import uvicorn\nfrom store import MemoryStore\n\nif __name__ == '__main__':\n"
                       "    uvicorn.run('app:app', host='0.0.0.0', port=7860, reload=True)\n",
             "store.py": "class MemoryStore:\n    pass\n",
-        }, None, findings=[("app.py", 5, 5, "`reload=True` in app.py, which a production command runs")], name="__main__ launcher run by the Dockerfile"),
+        }, None, findings=[("app.py", 5, 5, "`reload=True` in app.py, which a production command runs: the server restarts whenever a "
+                               "file changes; threads in the in-memory store vanish on every restart")],
+            name="__main__ launcher run by the Dockerfile"),
         Invalid({
             "backend/Dockerfile": "FROM python:3.12\nCMD [\"./start.sh\"]\n",
             "backend/start.sh": "#!/bin/sh\nalembic upgrade head\nexec uvicorn app.main:app --host 0.0.0.0 --reload\n",
@@ -224,5 +245,23 @@ RULE.cases(
             "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
         }, None, findings=[("app/serve.py", 3, 1, "`reload=True` in app/serve.py, which a production command runs")],
             name="a module run with python -m"),
+        Invalid("release: alembic upgrade head\nweb: uvicorn main:app --host 0.0.0.0 --reload\n", None, filename="Procfile",
+                findings=[(2, 38, PROCFILE_MESSAGE)], name="a release command before the web process"),
+        Invalid("dev: uvicorn main:app --reload --port 8001\nweb: uvicorn main:app --host 0.0.0.0 --reload\n", None,
+                filename="Procfile", findings=[(2, 38, PROCFILE_MESSAGE)], name="a dev process before the web process"),
+        Invalid({"app/serve.py": LAUNCHER.replace("@RELOAD@", "True"),
+                 "render.yaml": "services:\n  - type: web\n    name: api\n    startCommand: python app/serve.py\n"}, None,
+                findings=[("app/serve.py", 6, 1, "`reload=True` in app/serve.py, which a production command runs")],
+                name="a launcher started by render.yaml, after other calls"),
+        Invalid({"Procfile": "dev: ./scripts/dev.sh\nweb: ./scripts/start.sh\n",
+                 "scripts/dev.sh": "#!/bin/sh\nuvicorn main:app --reload\n", "scripts/start.sh": START_SH}, None,
+                findings=[("scripts/start.sh", 2, 33, SCRIPT_MESSAGE)], name="the web process's script, not the dev one's"),
+        Invalid({"deploy/Dockerfile": "FROM python:3.12\nWORKDIR /app\nCOPY backend/ .\nCMD [\"sh\", \"/app/scripts/start.sh\"]\n",
+                 "backend/scripts/start.sh": START_SH}, None,
+                findings=[("backend/scripts/start.sh", 2, 33, SCRIPT_MESSAGE)],
+                name="a script outside the Dockerfile's folder, found by its unique suffix"),
+        Invalid({"Dockerfile": "FROM python:3.12\nCMD [\"./start.sh\"]\n", "start.sh": START_SH,
+                 "deploy/start.sh": "#!/bin/sh\nuvicorn main:app --host 0.0.0.0\n"}, None,
+                findings=[("start.sh", 2, 33, SCRIPT_MESSAGE)], name="the script next to the Dockerfile, not its namesake"),
     ],
 )
