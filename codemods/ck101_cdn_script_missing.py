@@ -268,12 +268,13 @@ def _docusaurus_finding(pctx, model: FrontendModel, config, message):
     if config_object is None:
         return ctx.finding((0, 0), message, hint=hint)
     members = [c for c in config_object.named_children() if c.kind() != "comment"]
-    if not members:
-        return ctx.finding(span(config_object), message, hint=hint)
+    start = span(config_object)[0]
+    if not members or any(member.kind() == "spread_element" for member in members):
+        # a spread config's own `scripts` would win over an entry written before it, or be lost under one after it
+        return ctx.finding((start, start + 1), message, hint=hint)
     first = members[0]
     indent = line_indent(text, span(first)[0])
     edit = ctx.insert(span(first)[0], f"scripts: [{entry}],\n{indent}")
-    start = span(config_object)[0]
     return ctx.finding((start, start + 1), message, fix=edit, hint=hint)
 
 
@@ -448,6 +449,11 @@ def _apps(docs_head: str, web_head: str) -> dict[str, str]:
             "apps/web/src/main.tsx": vite_main("App"), "apps/web/src/App.tsx": VITE_APP}
 
 
+WEBPACK_HTML = ('<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <title>Chat</title>\n  </head>\n'
+                '  <body>\n    <div id="root"></div>\n  </body>\n</html>\n')  # html-webpack-plugin adds the bundle
+WEBPACK_PACKAGE = ('{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}, '
+                   '"devDependencies": {"html-webpack-plugin": "5.6.3", "webpack": "5.97.1"}}\n')
+UNKNOWN_PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}}\n'
 LOADER = """export function loadScript(url: string): Promise<void> {
   return new Promise((resolve) => {
     const tag = Object.assign(document.createElement("script"), { src: url, onload: () => resolve() });
@@ -712,10 +718,12 @@ export default function ChatPanel() {
                                          '  title: "Docs",\n  url: "https://example.com",\n};\n'},
                 findings=[("docusaurus.config.js", 3, 18, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
                 name="docusaurus: module.exports object after another object literal"),
-        Invalid({"package.json": '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}}\n',
-                 "src/main.tsx": vite_main("App"), "src/App.tsx": VITE_APP}, None,
+        Invalid({"package.json": UNKNOWN_PACKAGE,
+                 "src/main.tsx": vite_main("App").replace('import App from "./App";', 'import App from "./App";\nimport Help from "./Help";').replace(
+                     "<App />", "<><App /><Help /></>"),
+                 "src/App.tsx": VITE_APP, "src/Help.tsx": VITE_APP.replace("function App", "function Help")}, None,
                 findings=[("src/App.tsx", 5, 10, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
-                name="an unknown framework: reported at the element, no page to edit"),
+                name="an unknown framework: reported at the first file's element, no page to edit"),
         Invalid({
             "package.json": NEXT_PACKAGE,
             "app/layout.tsx": LAYOUT_BEFORE,
@@ -729,5 +737,62 @@ export default function ChatPanel() {
                 {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
                 findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (apps/web/src/App.tsx)")],
                 name="another app's script does not load it into this one"),
+        Invalid(vite_app("App", VITE_APP, html=_index_html(""), **{"src/debug.ts": (
+            'const TRIED = ["https://cdn.openai.com/chatkit/chatkit.js", "/vendor/chatkit.js"];\n\n'
+            'export function report() {\n  console.info("chatkit.js candidates", TRIED);\n}\n')}),
+            {"index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+            findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+            name="chatkit.js URLs only logged load nothing"),
+        Invalid({**_apps("", ""), "apps/docs/src/main.tsx": (
+            f'const script = document.createElement("script");\nscript.src = "{CDN_URL}";\ndocument.head.append(script);\n')},
+            {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+            findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (apps/web/src/App.tsx)")],
+            name="another app injecting the script does not load it into this one"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "app/(marketing)/layout.tsx": GROUP_LAYOUT,
+            "app/(marketing)/page.tsx": "export default function Home() {\n  return <h1>Hi</h1>;\n}\n",
+            "app/(support)/layout.tsx": GROUP_LAYOUT,
+            "app/(support)/chat/page.tsx": DYNAMIC_PAGE,
+        }, {
+            "app/(support)/layout.tsx": GROUP_LAYOUT.replace('import type { ReactNode } from "react";',
+                                                             'import type { ReactNode } from "react";\nimport Script from "next/script";').replace(
+                "      <body>{children}</body>",
+                f"      <body>\n        <Script src=\"{CDN_URL}\" strategy=\"afterInteractive\" />\n        {{children}}\n      </body>"),
+        }, findings=[("app/(support)/layout.tsx", 6, 7, "ChatKit is rendered (app/(support)/chat/page.tsx) but no page loads chatkit.js")],
+            name="the root layout of the chat's route group, not the first one"),
+        Invalid({"package.json": WEBPACK_PACKAGE, "index.html": WEBPACK_HTML, "src/index.tsx": vite_main("App"), "src/App.tsx": VITE_APP},
+                {"index.html": WEBPACK_HTML.replace("    <title>Chat</title>\n", f"    <title>Chat</title>\n    {SCRIPT_TAG}\n")},
+                findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="a webpack template: the root index.html without an entry script"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_document.tsx": DOCUMENT.replace("@HEAD@", "<Head />"),
+            "pages/chat.tsx": PAGES_INDEX.replace("Home", "Chat"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, None, findings=[("pages/_document.tsx", 1, 1, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="_document with an empty <Head />: reported, not edited"),
+        Invalid(_docusaurus('module.exports = require("./docusaurus.base.js");\n'), None,
+                findings=[("docusaurus.config.js", 1, 1, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: a config object the rule cannot see"),
+        Invalid(_docusaurus(DOCUSAURUS_JS.replace("@SCRIPTS@", '  scripts: [\n    "/js/analytics.js",\n    // "/js/legacy.js",\n  ],\n')),
+                {"docusaurus.config.js": DOCUSAURUS_JS.replace(
+                    "@SCRIPTS@", f'  scripts: [\n    "/js/analytics.js",\n    {DOCUSAURUS_ENTRY},\n    // "/js/legacy.js",\n  ],\n')},
+                findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: the entry after the last script, not after a comment"),
+        Invalid(_docusaurus('import type { Config } from "@docusaurus/types";\n\n'
+                            'export const TAGLINE = "Chat with the docs";\n\n'
+                            'const config: Config = {\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n};\n\nexport default config;\n',
+                            "docusaurus.config.ts"),
+                {"docusaurus.config.ts": 'import type { Config } from "@docusaurus/types";\n\n'
+                                        'export const TAGLINE = "Chat with the docs";\n\n'
+                                        f'const config: Config = {{\n  scripts: [{DOCUSAURUS_ENTRY}],\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n}};\n\n'
+                                        'export default config;\n'},
+                findings=[("docusaurus.config.ts", 5, 24, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: the config object, not an exported string before it"),
+        Invalid(_docusaurus('const themes = { light: {}, dark: {} };\n\n'
+                            'module.exports = {\n  ...require("./docusaurus.base.js"),\n  url: "https://docs.example.com",\n};\n'),
+                None, findings=[("docusaurus.config.js", 3, 18, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
+                name="docusaurus: a config spreading a base is reported, not edited (the base's scripts would win or be lost)"),
     ],
 )
