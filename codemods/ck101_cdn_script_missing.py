@@ -646,10 +646,10 @@ export default function ChatPanel() {
         }), {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
             findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (packages/chat-ui/src/SupportChat.tsx)")],
             name="a workspace library mounted by an app that loads no script"),
-        Invalid(vite_app("App", VITE_APP, html=_bare_html("\n    <title>Chat</title>\n  ")),
-                {"index.html": _bare_html(f"\n    <title>Chat</title>\n    {SCRIPT_TAG}\n  ")},
+        Invalid(vite_app("App", VITE_APP, html=_bare_html("\n      <title>Chat</title>\n  ")),
+                {"index.html": _bare_html(f"\n      <title>Chat</title>\n      {SCRIPT_TAG}\n  ")},
                 findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
-                name="a <head> with one tag: the script goes below it, as indented"),
+                name="a <head> with one tag indented deeper than the page's step: the script goes below it, aligned"),
         Invalid(vite_app("App", VITE_APP, html=_bare_html("\n  ")), {"index.html": _bare_html(f"\n    {SCRIPT_TAG}\n  ")},
                 findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
                 name="an empty <head>: the script one level deeper than </head>"),
@@ -775,24 +775,31 @@ export default function ChatPanel() {
         Invalid(_docusaurus('module.exports = require("./docusaurus.base.js");\n'), None,
                 findings=[("docusaurus.config.js", 1, 1, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
                 name="docusaurus: a config object the rule cannot see"),
-        Invalid(_docusaurus(DOCUSAURUS_JS.replace("@SCRIPTS@", '  scripts: [\n    "/js/analytics.js",\n    // "/js/legacy.js",\n  ],\n')),
+        Invalid(_docusaurus(DOCUSAURUS_JS.replace("@SCRIPTS@", '  scripts: [\n    "/js/analytics.js",\n    "/js/consent.js",\n    // "/js/legacy.js",\n  ],\n')),
                 {"docusaurus.config.js": DOCUSAURUS_JS.replace(
-                    "@SCRIPTS@", f'  scripts: [\n    "/js/analytics.js",\n    {DOCUSAURUS_ENTRY},\n    // "/js/legacy.js",\n  ],\n')},
+                    "@SCRIPTS@", f'  scripts: [\n    "/js/analytics.js",\n    "/js/consent.js",\n    {DOCUSAURUS_ENTRY},\n    // "/js/legacy.js",\n  ],\n')},
                 findings=[("docusaurus.config.js", 8, 3, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
                 name="docusaurus: the entry after the last script, not after a comment"),
         Invalid(_docusaurus('import type { Config } from "@docusaurus/types";\n\n'
                             'export const TAGLINE = "Chat with the docs";\n\n'
-                            'const config: Config = {\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n};\n\nexport default config;\n',
+                            'const config: Config = {\n  // the site\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n};\n\nexport default config;\n',
                             "docusaurus.config.ts"),
                 {"docusaurus.config.ts": 'import type { Config } from "@docusaurus/types";\n\n'
                                         'export const TAGLINE = "Chat with the docs";\n\n'
-                                        f'const config: Config = {{\n  scripts: [{DOCUSAURUS_ENTRY}],\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n}};\n\n'
+                                        f'const config: Config = {{\n  // the site\n  scripts: [{DOCUSAURUS_ENTRY}],\n  tagline: TAGLINE,\n  baseUrl: "/docs/",\n}};\n\n'
                                         'export default config;\n'},
                 findings=[("docusaurus.config.ts", 5, 24, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
-                name="docusaurus: the config object, not an exported string before it"),
+                name="docusaurus: the config object, not an exported string before it; its leading comment kept first"),
         Invalid(_docusaurus('const themes = { light: {}, dark: {} };\n\n'
                             'module.exports = {\n  ...require("./docusaurus.base.js"),\n  url: "https://docs.example.com",\n};\n'),
                 None, findings=[("docusaurus.config.js", 3, 18, "ChatKit is rendered (src/components/ChatPanel.tsx)")],
                 name="docusaurus: a config spreading a base is reported, not edited (the base's scripts would win or be lost)"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_app.tsx": 'export { default } from "@acme/ui/next-app";\n',
+            "pages/index.tsx": PAGES_INDEX,
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, None, findings=[("pages/_app.tsx", 1, 1, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="_app re-exported from a package: reported, nothing here to edit"),
     ],
 )
