@@ -390,6 +390,13 @@ export default function ChatPanel() {
 '''
 
 
+def _javascript_panel(files: dict[str, str]) -> dict[str, str]:
+    """The project with its panel in ChatPanel.jsx (plain JavaScript) instead of ChatPanel.tsx."""
+    files = dict(files)
+    files["frontend/components/ChatPanel.jsx"] = files.pop("frontend/components/ChatPanel.tsx")
+    return files
+
+
 RULE.cases(
     valid=[
         Valid(_project(PANEL, BACKEND_OPEN), name="back end without auth"),
@@ -407,9 +414,10 @@ RULE.cases(
                        **{"frontend/components/Old.tsx": PANEL}), name="dead code"),
         Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "/api/chatkit"),
                        **{"frontend/app/api/chatkit/route.ts": NEXT_PROXY}), name="next route handler adds the token"),
-        Valid(_project(PANEL.replace('      domainKey: "domain_pk_localhost_dev",\n',
-                                     '      domainKey: "domain_pk_localhost_dev",\n      headers: { Authorization: "Bearer x" },\n')),
-              name="api.headers: CK106 turns it into an api.fetch first"),
+        Valid(_javascript_panel(_project(PANEL.replace(
+            '      domainKey: "domain_pk_localhost_dev",\n',
+            '      domainKey: "domain_pk_localhost_dev",\n      headers: { Authorization: "Bearer x" },\n'))),
+              name="api.headers (a type error in TypeScript): CK106 turns it into an api.fetch first"),
         Valid({name: text for name, text in _project(PANEL).items() if not name.startswith("backend/")},
               name="no back end in the project: nothing says a token is required"),
         Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/public/chatkit"),

@@ -228,7 +228,7 @@ RULE.cases(
               name="hosted mode: the URL is not this back end's"),
         Valid({name: text for name, text in _project('export const CHATKIT_URL = "/chat";\n').items()
                if not name.startswith("backend/")}, name="no back end in the project"),
-        Valid(_project("export const CHATKIT_URL = import.meta.env.VITE_CHATKIT_URL;\n"), name="the whole URL unknown"),
+        Valid(_project("export const CHATKIT_URL = String(import.meta.env.VITE_CHATKIT_URL);\n"), name="the whole URL unknown"),
         Valid(_project('export const CHATKIT_URL = "http://localhost:8000/v1/api/chatkit";\n', BACKEND_COMPUTED_PREFIX),
               name="a router included under a computed prefix: a URL ending with its route may be right"),
         Valid(_project("export const CHATKIT_URL = `${import.meta.env.VITE_API_URL}/v1/api/chatkit`;\n"),
