@@ -57,13 +57,15 @@ def check(pctx, model):
         if ref.verdict != "near-miss" or not ref.loads:
             continue
         ctx = pctx.parsed(ref.path)
-        if ctx is None or ctx.text[ref.span[0]:ref.span[1]] != ref.url:
+        if ctx is None:
             continue
+        # an entity-encoded URL (`&amp;` in HTML) is not written as it reads: reported, not rewritten
+        written = ctx.text[ref.span[0]:ref.span[1]] == ref.url
         yield ctx.finding(
             ref.span,
             f"chatkit.js loaded from {ref.url}: nothing is served there that defines <openai-chatkit>, so ChatKit "
             "stays blank",
-            fix=ctx.replace(ref.span, CDN_URL),
+            fix=ctx.replace(ref.span, CDN_URL) if written else None,
             hint=f"use {CDN_URL}",
         )
 
@@ -138,6 +140,8 @@ RULE.cases(
               name="a docs link naming ChatKit is not a script"),
         Valid({"src/main.tsx": MAIN, "index.html": _fill(HTML, CDN_URL), "src/ChatPanel.tsx": PANEL,
                "src/loader.ts": FALLBACKS}, name="candidate URLs only logged"),
+        Valid({"index.html": _fill(HTML, "/vendor/chatkit.js"), "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL},
+              name="a self-hosted copy is not a near miss"),
     ],
     invalid=[
         Invalid({"package.json": NEXT_PACKAGE, "app/layout.tsx": _fill(LAYOUT, "https://cdn.openai.com/chatkit/chatkit.js"),
@@ -163,5 +167,9 @@ RULE.cases(
                 {"index.html": _fill(HTML, CDN_URL)},
                 findings=[("index.html", 5, 18, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js")],
                 name="the official URL injected by a component, a near miss in index.html"),
+        Invalid({"index.html": _fill(HTML, "https://cdn.openai.com/chatkit/chatkit.js?v=1&amp;lang=en"),
+                 "src/main.tsx": MAIN, "src/ChatPanel.tsx": PANEL}, None,
+                findings=[("index.html", 5, 18, "chatkit.js loaded from https://cdn.openai.com/chatkit/chatkit.js?v=1&lang=en")],
+                name="an entity-encoded query: reported, not rewritten"),
     ],
 )
