@@ -78,7 +78,7 @@ def _installed_stack() -> str:
     return "stack=" + "|".join(parts)
 
 
-def _file_crc(path: Path | None) -> str:
+def _file_crc(path: Path | str | None) -> str:
     try:
         return f"{zlib.crc32(Path(path).read_bytes()):08x}"
     except (OSError, TypeError):
@@ -103,11 +103,12 @@ class CheckCache:
         if stored.get("format") != FORMAT or stored.get("listing") != _listing_digest(project):
             return None
         root = project.root
+        prefix = os.path.join(str(root), "")  # plain strings: this loop stats every file the run read
         racy_after = stored.get("stored_at", 0) - RACY_NS
         for relative, size, mtime, crc in stored.get("reads", []):
-            path = root / relative
+            path = prefix + relative
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except OSError:
                 return None
             if stat.st_size != size:
@@ -163,7 +164,7 @@ class CheckCache:
 
 def _listing_digest(project) -> str:
     """The project's file list (added or removed files change what cross-file rules see)."""
-    names = "\n".join(project.relative(path) for path in project.files)
+    names = "\n".join(map(project.relative, project.files))
     return f"{len(project.files)}:{zlib.crc32(names.encode('utf-8', 'surrogateescape')):08x}"
 
 

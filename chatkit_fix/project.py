@@ -91,7 +91,7 @@ class Project:
             else:
                 folders.append(resolved)
         for folder in folders:
-            targets.extend(f for f in project.files if inside(f, folder))
+            targets.extend(project.files if folder == root else (f for f in project.files if inside(f, folder)))
         project.targets = sorted(set(targets), key=str)
         project.named_files_only = not folders
         return project
@@ -288,10 +288,17 @@ class Project:
         return [f for f in pool if needle in self.read_bytes(f)]
 
     def relative(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """The path below the root, with forward slashes (as git and the reports name it); absolute when outside."""
+        text = str(path)
+        if text == self._root_prefix[:-1]:
+            return "."
+        if text.startswith(self._root_prefix):
+            text = text[len(self._root_prefix):]
+        return text.replace(os.sep, "/") if os.sep != "/" else text
+
+    @cached_property
+    def _root_prefix(self) -> str:
+        return os.path.join(str(self.root), "")
 
     # ---- Python modules -------------------------------------------------------------------------------------------
 
