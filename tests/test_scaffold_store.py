@@ -44,10 +44,10 @@ def store_module(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Module
     """The generated store module and the settings its `create_store` reads."""
     module = load_store_module(tmp_path, request.param)
     if request.param == "sqlite":
-        settings = SimpleNamespace(sqlite_path=str(tmp_path / "data" / "chatkit.sqlite3"))
+        settings = SimpleNamespace(sqlite_path=str(tmp_path / "data" / "chatkit.sqlite3"), attachments_dir=None)
     elif request.param == "postgres":
         server_url = request.getfixturevalue("postgres_server")
-        settings = SimpleNamespace(database_url=fresh_database(server_url, tmp_path.name.lower()))
+        settings = SimpleNamespace(database_url=fresh_database(server_url, tmp_path.name.lower()), attachments_dir=None)
     else:
         settings = SimpleNamespace()
     return module, settings
@@ -172,6 +172,73 @@ def test_attachments_are_stored_per_user(store_module) -> None:
             await store.delete_attachment("atc_1", ALICE)
             with pytest.raises(NotFoundError):
                 await store.load_attachment("atc_1", ALICE)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["bytes-in-database", "bytes-on-disk"])
+def test_two_users_may_save_the_same_attachment_id(store_module, tmp_path: Path, on_disk: bool) -> None:
+    """Attachment ids come from each user's requests: the same id from two users makes two rows and two files."""
+    module, settings = store_module
+    if on_disk and hasattr(settings, "attachments_dir"):
+        settings = SimpleNamespace(**{**vars(settings), "attachments_dir": str(tmp_path / "files")})
+
+    async def scenario() -> None:
+        async with opened(module, settings) as store:
+            for user, context in (("alice", ALICE), ("bob", BOB)):
+                await store.save_attachment(
+                    FileAttachment(id="atc_same", name=f"{user}.txt", mime_type="text/plain"), context
+                )
+                await store.save_attachment_bytes("atc_same", user.encode(), context)
+            for user, context in (("alice", ALICE), ("bob", BOB)):
+                assert (await store.load_attachment("atc_same", context)).name == f"{user}.txt"
+                assert await store.load_attachment_bytes("atc_same", context) == user.encode()
+            await store.delete_attachment_bytes("atc_same", BOB)
+            await store.delete_attachment("atc_same", BOB)
+            assert await store.load_attachment_bytes("atc_same", ALICE) == b"alice"
+            with pytest.raises(NotFoundError):
+                await store.load_attachment_bytes("atc_same", BOB)
+
+    run(scenario)
+
+
+def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(store_module) -> None:
+    """PostgreSQL refuses NUL and UTF-8 cannot hold a lone surrogate: whatever a caller saves, every store keeps it."""
+    module, settings = store_module
+    dirty = "a\u0000b\ud800c"
+    clean = "a\ufffdb\ufffdc"
+
+    async def scenario() -> None:
+        async with opened(module, settings) as store:
+            await store.save_thread(ThreadMetadata(id="thr_1", title=dirty, created_at=START), ALICE)
+            await store.add_thread_item("thr_1", message("thr_1", 1, dirty), ALICE)
+            await store.save_attachment(FileAttachment(id="atc_1", name=dirty, mime_type="text/plain"), ALICE)
+            assert (await store.load_thread("thr_1", ALICE)).title == clean
+            assert (await store.load_item("thr_1", "msg_1", ALICE)).content[0].text == clean
+            assert (await store.load_attachment("atc_1", ALICE)).name == clean
+
+    run(scenario)
+
+
+def test_deleting_a_thread_deletes_the_attachments_of_its_messages(store_module) -> None:
+    module, settings = store_module
+
+    async def scenario() -> None:
+        async with opened(module, settings) as store:
+            await store.save_thread(thread(1), ALICE)
+            await store.save_thread(thread(2), ALICE)
+            for number in (1, 2):
+                attachment = FileAttachment(
+                    id=f"atc_{number}", name="a.txt", mime_type="text/plain", thread_id=f"thr_{number}"
+                )
+                await store.save_attachment(attachment, ALICE)
+                await store.save_attachment_bytes(attachment.id, b"data", ALICE)
+            await store.delete_thread("thr_1", ALICE)
+            with pytest.raises(NotFoundError):
+                await store.load_attachment("atc_1", ALICE)
+            with pytest.raises(NotFoundError):
+                await store.load_attachment_bytes("atc_1", ALICE)
+            assert await store.load_attachment_bytes("atc_2", ALICE) == b"data"
 
     run(scenario)
 

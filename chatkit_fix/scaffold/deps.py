@@ -64,6 +64,7 @@ def python_requirements(store: str, auth: str, mcp: bool, mcp_major: int) -> lis
         "openai-agents>=0.24",
         "fastapi>=0.115",
         "uvicorn[standard]>=0.30",
+        "python-multipart>=0.0.18",  # attachment uploads are multipart forms
     ]
     if auth == "jwt":
         requirements.append("pyjwt>=2.10")

@@ -28,6 +28,21 @@ from .ignore import gitignore_edit
 from .options import InitOptions, ScaffoldError, backend_package
 
 API_URL = "http://localhost:8000/chatkit"
+# Attachment limits: the back end's defaults (CHATKIT_ATTACHMENT_*) and the widget's composer are rendered from these,
+# so the composer offers exactly what the back end accepts.
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_MAX_COUNT = 4
+ATTACHMENT_TYPES = {  # MIME type -> file extensions, as the composer's `accept` option takes them
+    "image/png": [".png"],
+    "image/jpeg": [".jpg", ".jpeg"],
+    "image/gif": [".gif"],
+    "image/webp": [".webp"],
+    "application/pdf": [".pdf"],
+    "text/plain": [".txt"],
+    "text/markdown": [".md"],
+    "text/csv": [".csv"],
+    "application/json": [".json"],
+}
 STORE_TEMPLATES = {
     "sqlite": "backend/chatkit_store_sqlite.py.j2",
     "postgres": "backend/chatkit_store_postgres.py.j2",
@@ -92,6 +107,10 @@ def build_plan(target: Path, options: InitOptions, generated: set[str]) -> Plan:
         "backend_dir": backend.as_posix(),
         "api_url": API_URL,
         "cdn_url": CDN_URL,
+        "attachment_max_bytes": ATTACHMENT_MAX_BYTES,
+        "attachment_max_count": ATTACHMENT_MAX_COUNT,
+        "attachment_mime_types": list(ATTACHMENT_TYPES),
+        "attachment_accept": ATTACHMENT_TYPES,
     }
     plan = Plan(
         files=backend_files(backend, options),
@@ -126,6 +145,9 @@ def backend_files(backend: Path, options: InitOptions) -> list[PlannedFile]:
     files = [
         PlannedFile(backend / "__init__.py", "backend/__init__.py.j2", Kind.OPTIONAL),
         PlannedFile(backend / "chatkit_settings.py", "backend/chatkit_settings.py.j2"),
+        PlannedFile(backend / "chatkit_text.py", "backend/chatkit_text.py.j2"),
+        PlannedFile(backend / "chatkit_errors.py", "backend/chatkit_errors.py.j2"),
+        PlannedFile(backend / "chatkit_attachments.py", "backend/chatkit_attachments.py.j2"),
         PlannedFile(backend / "chatkit_store.py", STORE_TEMPLATES[options.store]),
         PlannedFile(backend / "chatkit_server.py", "backend/chatkit_server.py.j2"),
         PlannedFile(backend / "chatkit_router.py", "backend/chatkit_router.py.j2"),
