@@ -1,53 +1,42 @@
-"""Attacks on the back end `chatkit-fix init` generates (SQLite store, JWT auth), booted once as a real uvicorn process.
+"""Attacks on the back end `chatkit-fix init` generates (JWT auth, on SQLite and on PostgreSQL), booted as real
+uvicorn processes.
 
 Forged tokens get 401, foreign origins get no CORS grant, thread ids full of SQL metacharacters find nothing and
-change nothing, another user's thread id is "not found", and malformed or oversized bodies get 400. Nothing here may
-ever answer 500, show one user's data to another, or change a row it had no right to change: each test compares the
-SQLite file row by row before and after.
+change nothing, another user's thread id is "not found", malformed bodies get 400 and oversized ones 413. Then every
+request type of the installed SDK (enumerated at run time) gets hostile values in each of its fields. Nothing here
+may ever answer 500, show one user's data to another, or change a row it had no right to change: each test
+compares the database row by row before and after.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from scaffold_support import chatkit_client as ck
-from scaffold_support.projects import generate
-from scaffold_support.servers import base_env, uvicorn_app
+from scaffold_support import backends
+from scaffold_support.backends import ALLOWED_ORIGIN, MAX_BODY_BYTES, booted_backend
+from scaffold_support.postgres import postgres_server  # noqa: F401 (a fixture)
+from scaffold_support.requests import body_for, leaf_paths, replaced, request_types
 
 from chatkit_fix.verify import protocol
-from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
-from chatkit_fix.verify.processes import ServerProcess
 
 pytestmark = pytest.mark.slow
 
-ALLOWED_ORIGIN = "http://localhost:5173"
-MAX_BODY_BYTES = 1_000_000  # the generated default (CHATKIT_MAX_BODY_BYTES unset)
 TWO_MIB = 2 * 1024 * 1024
 
 
 @dataclass
-class Backend:
-    server: ServerProcess
-    database: Path
-    client: httpx.Client
-    alice_thread: str  # the victim's thread, with two turns
-    bob_thread: str  # the attacker's own thread
-
-    def post(self, body: Any, user: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
-        all_headers = {**(ck.bearer(user) if user else {}), **(headers or {})}
-        if isinstance(body, bytes):
-            return self.client.post("/chatkit", content=body, headers=all_headers)
-        return self.client.post("/chatkit", json=body, headers=all_headers)
+class Backend(backends.Backend):
+    alice_thread: str = ""  # the victim's thread, with two turns
+    bob_thread: str = ""  # the attacker's own thread
 
     def thread_of(self, user: str, thread_id: str) -> tuple[dict, list[dict]]:
         """The thread as its owner sees it: metadata (with the title) and every item."""
@@ -56,46 +45,20 @@ class Backend:
         assert thread.status_code == 200 and items.status_code == 200, (thread.text, items.text)
         return thread.json(), items.json()["data"]
 
-    def rows(self) -> dict[str, list[tuple]]:
-        """Every table of the SQLite file with all its rows, read by a separate read-only connection."""
-        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
-        try:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall()) for table in tables}
-        finally:
-            connection.close()
 
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    target = tmp_path_factory.mktemp("attacked")
-    generate(target, framework="none", store="sqlite", auth="jwt", mcp=False)
-    database = target / "var" / "chatkit.sqlite3"
-    with FakeOpenAI(script=FakeScript()) as fake:
-        env = base_env(
-            {
-                **fake.env(),
-                "CHATKIT_JWT_SECRET": ck.TEST_JWT_SECRET,
-                "CHATKIT_SQLITE_PATH": str(database),
-                "CHATKIT_CORS_ORIGINS": ALLOWED_ORIGIN,
-            }
-        )
-        with uvicorn_app("backend.main:app", target, env) as server, httpx.Client(
-            base_url=server.url, timeout=60
-        ) as client:
-            backend = Backend(server, database, client, "", "")
-            backend.alice_thread = converse(backend, "alice", "alice's secret note")
-            backend.bob_thread = converse(backend, "bob", "bob's own note")
-            yield backend
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    postgres_url = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    with booted_backend(request.param, tmp_path_factory.mktemp(f"attacked-{request.param}"), postgres_url) as running:
+        attacked = Backend(**vars(running))
+        attacked.alice_thread = converse(attacked, "alice", "alice's secret note")
+        attacked.bob_thread = converse(attacked, "bob", "bob's own note")
+        yield attacked
 
 
 def converse(backend: Backend, user: str, text: str) -> str:
-    created = backend.post(protocol.threads_create(text), user)
-    assert created.status_code == 200, created.text
-    thread_id = ck.sse_events(created.text)[0]["thread"]["id"]
-    more = backend.post(protocol.threads_add_user_message(thread_id, f"{text}, again"), user)
-    assert more.status_code == 200, more.text
-    assert ck.assistant_texts(ck.sse_events(more.text)) == [f"Echo: {text}, again"]
+    thread_id = backend.converse(user, text)
+    assert ck.assistant_texts(backend.stream(protocol.threads_add_user_message(thread_id, f"{text}, again"), user))
     return thread_id
 
 
@@ -288,7 +251,7 @@ def test_hostile_thread_ids_find_nothing_and_change_nothing(backend: Backend) ->
         assert listed.status_code == 200 and listed.json()["data"] == [], f"{name} / threads.list after"
         assert own.status_code == 200 and backend.alice_thread not in own.text
     after = backend.rows()
-    assert set(after) >= {"threads", "items", "attachments"}
+    assert set(after) == set(before), "a table was dropped"
     assert after == before, "a hostile id changed the database"
 
 
@@ -350,26 +313,42 @@ MALFORMED_BODIES: dict[str, bytes | dict] = {
         "type": "threads.create",
         "params": {"input": {"content": [{"type": "text", "text": "hi"}], "attachments": [], "inference_options": {}}},
     },
+}
+OVERSIZED_BODIES: dict[str, bytes | dict] = {
     "2 MiB message": protocol.threads_create("x" * TWO_MIB),
     "2 MiB of garbage": b"\x00" * TWO_MIB,
 }
 
 
 @pytest.mark.parametrize("name", MALFORMED_BODIES)
-def test_malformed_and_oversized_bodies_get_400(backend: Backend, name: str) -> None:
+def test_malformed_bodies_get_400(backend: Backend, name: str) -> None:
     before = backend.rows()
     response = backend.post(MALFORMED_BODIES[name], "alice")
     assert response.status_code == 400, f"{name}: {response.status_code} {response.text[:300]}"
+    assert response.json()["code"] == "invalid_request", response.text[:300]
     assert response.json()["detail"].startswith("invalid ChatKit request"), response.text[:300]
     assert backend.rows() == before
 
 
-def test_oversized_body_without_content_length_gets_400(backend: Backend) -> None:
+@pytest.mark.parametrize("name", OVERSIZED_BODIES)
+def test_oversized_bodies_get_413(backend: Backend, name: str) -> None:
+    before = backend.rows()
+    response = backend.post(OVERSIZED_BODIES[name], "alice")
+    assert response.status_code == 413, f"{name}: {response.status_code} {response.text[:300]}"
+    assert response.json() == {
+        "code": "body_too_large",
+        "detail": f"request body exceeds CHATKIT_MAX_BODY_BYTES ({MAX_BODY_BYTES} bytes)",
+    }
+    assert backend.rows() == before
+
+
+def test_oversized_body_without_content_length_gets_413(backend: Backend) -> None:
     chunks = iter([b'{"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": "',
                    *([b"x" * 65536] * (TWO_MIB // 65536)), b'"}]}}}'])
-    response = backend.client.post("/chatkit", content=chunks, headers=ck.bearer("alice"))
+    headers = {**ck.bearer("alice"), "Content-Type": "application/json"}
+    response = backend.client.post("/chatkit", content=chunks, headers=headers)
     assert "content-length" not in response.request.headers
-    assert response.status_code == 400, response.text[:300]
+    assert response.status_code == 413, response.text[:300]
     assert f"CHATKIT_MAX_BODY_BYTES ({MAX_BODY_BYTES} bytes)" in response.json()["detail"]
 
 
@@ -388,8 +367,6 @@ def test_out_of_range_page_limits_are_clamped_never_500(backend: Backend, reques
 @pytest.mark.parametrize("request_type", ["threads.create", "threads.get_by_id"])
 def test_nul_characters_are_refused_with_400(backend: Backend, request_type: str) -> None:
     """PostgreSQL text cannot hold NUL: the router refuses it for every store, before the store sees it."""
-    from chatkit_fix.verify import protocol
-
     if request_type == "threads.create":
         body = protocol.threads_create("a\u0000b")
     else:
@@ -399,3 +376,62 @@ def test_nul_characters_are_refused_with_400(backend: Backend, request_type: str
     assert "NUL" in response.json()["detail"]
     escaped_backslash = backend.post(protocol.threads_create("a literal \\u0000 is just text"), "alice")
     assert escaped_backslash.status_code == 200, escaped_backslash.text[:300]
+
+
+# ---- every request type, hostile values in every field ---------------------------------------------------------------
+
+HOSTILE_VALUES: list[Any] = [
+    "x' OR '1'='1",
+    '"; DROP TABLE threads; --',
+    "%",
+    "\x00",
+    "\x00' OR 1=1 --",
+    "",
+    "A" * 100_000,
+    "thr_\u202egnp.exe",
+    "../../../../etc/passwd",
+    "javascript:alert(1)",
+    -1,
+    10**30,
+    None,
+    True,
+    [],
+    {"$gt": ""},
+]
+
+
+def _victim_rows(backend: Backend) -> dict[str, list[tuple]]:
+    return {table: [row for row in rows if any(str(value) in ("alice", "bob") for value in row)]
+            for table, rows in backend.rows().items()}
+
+
+@pytest.mark.parametrize("request_type", sorted(request_types()))
+def test_hostile_values_in_every_field_of_every_request_type(backend: Backend, request_type: str) -> None:
+    """Mallory's requests, built from the SDK's own schema, aimed at alice's ids with each field made hostile in
+    turn: never a 5xx, nothing of alice's or bob's in any answer, none of their rows changed."""
+    alice_items = backend.thread_of("alice", backend.alice_thread)[1]
+    values = {
+        "thread_id": backend.alice_thread,
+        "item_id": alice_items[0]["id"],
+        "item_ids": [alice_items[0]["id"]],
+        "attachment_id": "atc_missing",
+        "attachments": [],
+        "name": "a.txt",
+        "size": 1,
+        "mime_type": "text/plain",
+    }
+    body = body_for(request_type, values)
+    # alice_items[0]'s id is in mallory's own request: a "not found" may name it
+    secrets = ["secret note", "own note", backend.bob_thread, *(item["id"] for item in alice_items[1:])]
+    before = _victim_rows(backend)
+    paths = [path for path, _ in leaf_paths(body)] or [("params",)]
+    for path in paths:
+        for hostile in HOSTILE_VALUES:
+            response = backend.post(replaced(body, path, hostile), "mallory")
+            label = f"{request_type} {'.'.join(map(str, path))}={str(hostile)[:30]!r}"
+            assert response.status_code < 500, f"{label}: {response.status_code} {response.text[:300]}"
+            if response.status_code != 200:
+                assert set(response.json()) == {"code", "detail"}, f"{label}: {response.text[:300]}"
+            leaked = [secret for secret in secrets if secret in response.text]
+            assert not leaked, f"{label}: leaked {leaked}"
+    assert _victim_rows(backend) == before, f"{request_type}: mallory changed alice's or bob's rows"

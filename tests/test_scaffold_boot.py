@@ -139,20 +139,22 @@ def check_bad_bodies_get_4xx(api: Api) -> None:
     for body in (text_typed, {"type": "threads.list"}, {"type": "no.such.request", "params": {}}):
         response = api.post(body, "alice")
         assert response.status_code == 400, response.text
+        assert response.json()["code"] == "invalid_request"
         assert "invalid ChatKit request" in response.json()["detail"]
-    not_json = httpx.post(f"{api.server.url}/chatkit", content=b"{not json", headers=ck.bearer("alice"), timeout=30)
+    json_type = {**ck.bearer("alice"), "Content-Type": "application/json"}
+    not_json = httpx.post(f"{api.server.url}/chatkit", content=b"{not json", headers=json_type, timeout=30)
     assert not_json.status_code == 400
     oversized = protocol.threads_create("x" * MAX_BODY_BYTES)
     too_large = api.post(oversized, "alice")
-    assert too_large.status_code == 400, too_large.text
+    assert too_large.status_code == 413, too_large.text
     assert "exceeds CHATKIT_MAX_BODY_BYTES" in too_large.json()["detail"]
     chunked = httpx.post(
         f"{api.server.url}/chatkit",
         content=iter([b"{" + b" " * MAX_BODY_BYTES, b"}"]),
-        headers=ck.bearer("alice"),
+        headers=json_type,
         timeout=30,
     )
-    assert chunked.status_code == 400, "a body without Content-Length is limited too"
+    assert chunked.status_code == 413, "a body without Content-Length is limited too"
 
 
 def check_cors(api: Api) -> None:
@@ -172,10 +174,20 @@ def check_cors(api: Api) -> None:
     assert "access-control-allow-origin" not in refused.headers
 
 
-def test_backend_refuses_to_start_without_a_jwt_secret(tmp_path: Path) -> None:
+WEAK_SECRETS = {
+    None: "is not set",
+    "too-short": "is shorter than 32 bytes",
+    "a" * 32: "is too predictable (about 0 bits",
+    "0123456789abcdef" * 2: "is too predictable",
+    "changeme-" * 5: "is too predictable",
+    "0123456789abcdef0123456789abcdef": "is too predictable",  # 32 hex digits: 128 bits at most, 118 estimated
+}
+
+
+def test_backend_refuses_to_start_with_a_missing_or_weak_jwt_secret(tmp_path: Path) -> None:
     generate(tmp_path, framework="none")
     for module in ("backend.main", "backend.mcp_tools"):
-        for secret in (None, "too-short"):
+        for secret, message in WEAK_SECRETS.items():
             env = base_env({} if secret is None else {"CHATKIT_JWT_SECRET": secret})
             result = subprocess.run(
                 [sys.executable, "-c", f"import {module}"],
@@ -186,7 +198,14 @@ def test_backend_refuses_to_start_without_a_jwt_secret(tmp_path: Path) -> None:
                 text=True,
             )
             assert result.returncode != 0
-            assert "SettingsError: CHATKIT_JWT_SECRET is " in result.stderr, result.stderr
+            assert f"SettingsError: CHATKIT_JWT_SECRET {message}" in result.stderr, result.stderr
+            assert 'secrets.token_urlsafe(48)' in result.stderr, "the message says how to make a good one"
+    good = subprocess.run(
+        [sys.executable, "-c", "import secrets, backend.chatkit_settings as s;"
+         "print(s.estimated_entropy_bits(secrets.token_urlsafe(48)) >= s.MIN_JWT_SECRET_BITS)"],
+        cwd=tmp_path, env=base_env({}), check=True, capture_output=True, text=True,
+    )
+    assert good.stdout.strip() == "True"
 
 
 def test_memory_store_without_auth_serves_the_demo_user(tmp_path: Path, fake_openai: FakeOpenAI) -> None:

@@ -50,7 +50,10 @@ def test_backend_files_and_frontend_layout_for_next(tmp_path: Path) -> None:
     assert backend == {
         "__init__.py",
         ".env.example",
+        "chatkit_attachments.py",
         "chatkit_auth.py",
+        "chatkit_errors.py",
+        "chatkit_text.py",
         "chatkit_router.py",
         "chatkit_server.py",
         "chatkit_settings.py",
@@ -72,6 +75,23 @@ def test_backend_files_and_frontend_layout_for_next(tmp_path: Path) -> None:
     assert 'from "../components/ChatKitWidget"' in page
     package = json.loads((tmp_path / "frontend/package.json").read_text())
     assert package["dependencies"]["@openai/chatkit-react"] == "^1.6.1"
+
+
+@pytest.mark.parametrize("framework", ["next", "vite"])
+def test_the_widget_composer_offers_the_attachments_the_backend_accepts(tmp_path: Path, framework: str) -> None:
+    """Two-phase uploads, and the same size, count and MIME types as the back end's defaults."""
+    generate(tmp_path, framework=framework)
+    widget = next(tmp_path.glob("frontend/**/ChatKitWidget.tsx")).read_text()
+    settings = (tmp_path / "backend/chatkit_settings.py").read_text()
+    assert 'uploadStrategy: { type: "two_phase" }' in widget
+    assert "composer: { attachments: ATTACHMENTS }" in widget
+    assert re.search(r"enabled: true,", widget)
+    max_bytes = re.search(r"^DEFAULT_ATTACHMENT_MAX_BYTES = (\d+)$", settings, re.MULTILINE).group(1)
+    max_count = re.search(r"^DEFAULT_ATTACHMENT_MAX_COUNT = (\d+)$", settings, re.MULTILINE).group(1)
+    mime_types = re.search(r'^DEFAULT_ATTACHMENT_MIME_TYPES = "([^"]+)"$', settings, re.MULTILINE).group(1)
+    assert f"maxSize: {max_bytes}," in widget and f"maxCount: {max_count}," in widget
+    accept = re.search(r"accept: \{(.*?)\n  \},", widget, re.DOTALL).group(1)
+    assert re.findall(r'"([a-z]+/[a-z.+-]+)": \[', accept) == mime_types.split(",")
 
 
 def test_env_example_lists_every_variable_the_backend_reads(tmp_path: Path) -> None:
