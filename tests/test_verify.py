@@ -139,6 +139,36 @@ def test_init_memory_without_auth_passes_and_says_what_it_skipped(memory_none: P
     assert snapshot(memory_none) == before, "verify wrote into the project"
 
 
+def test_attachments_of_another_user_fail_the_attachment_check(tmp_path: Path):
+    """The generated SQLite store with its attachment lookup no longer scoped to the user: verify's `attachments`
+    check must catch user B using user A's file (and say so), while every other check still passes."""
+    generate(tmp_path, framework="none", store="sqlite", auth="jwt")
+    store = tmp_path / "backend" / "chatkit_store.py"
+    scoped = "SELECT data FROM user_attachments WHERE user_id = ? AND id = ?\",\n            (user_of(context), attachment_id),"
+    source = store.read_text()
+    assert scoped in source
+    store.write_text(source.replace(scoped, "SELECT data FROM user_attachments WHERE id = ?\",\n            (attachment_id,),"))
+    report = verify(tmp_path, jwt_secret=secrets_token())
+    assert failures(report).keys() == {"attachments"}, explain(report)
+    reason = next(c["reason"] for c in report["checks"] if c["id"] == "attachments")
+    assert "user B sent a message carrying user A's attachment" in reason
+
+
+def test_a_server_without_attachment_store_skips_the_attachment_check(tmp_path: Path):
+    project = copy_project("verify/cors_order", tmp_path)
+    apply(project)
+    report = verify(project)
+    assert status(report, "attachments") == "skip", explain(report)
+    assert "attachments.create answered HTTP 500" in next(c["reason"] for c in report["checks"]
+                                                         if c["id"] == "attachments")
+
+
+def secrets_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(48)
+
+
 # ---- broken back ends -------------------------------------------------------------------------------------------
 
 # folder -> (rules verify must name before the fix, `apply` options, rules allowed to remain after it)

@@ -50,6 +50,7 @@ CATALOGUE: dict[str, str] = {
     "threads.list": "threads.list lists the thread",
     "threads.get_by_id": "threads.get_by_id returns the thread",
     "item_ids.unique": "assistant message ids are unique",
+    "attachments": "an uploaded file reaches the model; another user can neither use nor delete it",
     "auth.no_token": "a request without a token gets 401",
     "auth.bad_token": "a token signed with another secret gets 401",
     "auth.valid_token": "a token signed with the project's secret is accepted",
@@ -385,6 +386,7 @@ class Verifier:
         self.report.setup["app_url"] = self.app.url
         self._endpoint()
         self._conversation()
+        self._attachments()
         self._auth()
         self._cors()
         self._persistence()
@@ -625,6 +627,71 @@ class Verifier:
             return
         self._record("item_ids.unique", PASS, f"{len(ids)} assistant messages, {len(set(ids))} ids", [],
                      time.monotonic() - began)
+
+    def _attachments(self) -> None:
+        """User A uploads a text file in two phases (`attachments.create`, then the file to the URL it answers
+        with) and sends a message naming it: the model must get its content. User B then names it in a message of
+        their own and deletes it: B's message must not carry it, and A's file must survive. A server with no
+        attachment store (any non-200 to `attachments.create`) is skipped: its front end cannot offer uploads."""
+        from .protocol import attachments_create, attachments_delete
+
+        create = self.report.check("threads.create")
+        if create is None or create.status != PASS:
+            self._record("attachments", SKIP, "no conversation to attach a file to (see threads.create)")
+            return
+        assert self.fake is not None
+        began = time.monotonic()
+        mark = self._log_mark()
+        marker = f"chatkit-fix-verify-attachment-{secrets.token_hex(4)}"
+        data = f"{marker}: a file uploaded by user A\n".encode()
+
+        def fail(reason: str) -> None:
+            log = self._log_since(mark)
+            self._record("attachments", FAIL, reason, diagnose.rules_from_log(log)[0], time.monotonic() - began, log)
+
+        def model_saw_marker(since: int) -> bool:
+            return any(marker in json.dumps(request.body) for request in self.fake.requests[since:])
+
+        with self._client(USER_A) as owner, self._client(USER_B) as other:
+            created = owner.post(attachments_create("verify.txt", len(data), "text/plain"))
+            if created.status_code != 200:
+                self._record("attachments", SKIP, f"attachments.create answered HTTP {created.status_code}: no "
+                                                  "attachment store, so the front end cannot offer uploads",
+                             [], time.monotonic() - began)
+                return
+            attachment = created.json()
+            descriptor = attachment.get("upload_descriptor")
+            if descriptor:
+                uploaded = owner.upload(descriptor, "verify.txt", data, "text/plain")
+                if uploaded.status_code >= 300:
+                    fail(f"the upload to {descriptor.get('url')} answered HTTP {uploaded.status_code}: "
+                         f"{_clip(uploaded.text, 200)}")
+                    return
+            requests_before = len(self.fake.requests)
+            sent = owner.create_thread("What does the attached file say?", attachments=[attachment["id"]])
+            if not sent.ok:
+                fail(f"a message naming the uploaded file failed: {sent.summary()}")
+                return
+            if not model_saw_marker(requests_before):
+                fail("a message named the uploaded file, but its content never reached the model")
+                return
+            if self.auth_mode != "bearer":
+                self._record("attachments", PASS, "uploaded and read by the model (no authentication: no other "
+                                                  "user to keep out)", [], time.monotonic() - began)
+                return
+            foreign = other.create_thread("Using someone else's file", attachments=[attachment["id"]])
+            carried = [item for item in foreign.items_done("user_message") if item.get("attachments")]
+            if foreign.status == 200 and carried:
+                fail("user B sent a message carrying user A's attachment: attachments are not scoped to their owner")
+                return
+            other.post(attachments_delete(attachment["id"]))
+            requests_before = len(self.fake.requests)
+            again = owner.create_thread("And again?", attachments=[attachment["id"]])
+            if not again.ok or not model_saw_marker(requests_before):
+                fail(f"after user B deleted user A's attachment, A could no longer use it: {again.summary()}")
+                return
+        self._record("attachments", PASS, f"uploaded, read by the model; user B's message got HTTP {foreign.status}"
+                                          " and B's delete left it in place", [], time.monotonic() - began)
 
     def _tools(self, first, mcp_mark: int) -> None:
         began = time.monotonic()

@@ -80,6 +80,14 @@ def threads_delete(thread_id: str) -> dict[str, Any]:
     return {"type": "threads.delete", "params": {"thread_id": thread_id}}
 
 
+def attachments_create(name: str, size: int, mime_type: str) -> dict[str, Any]:
+    return {"type": "attachments.create", "params": {"name": name, "size": size, "mime_type": mime_type}}
+
+
+def attachments_delete(attachment_id: str) -> dict[str, Any]:
+    return {"type": "attachments.delete", "params": {"attachment_id": attachment_id}}
+
+
 def is_streaming(body: dict[str, Any]) -> bool:
     return body.get("type") in STREAMING_TYPES
 
@@ -274,6 +282,13 @@ class ChatKitClient:
                 if isinstance(payload, dict):
                     result.events.append(payload)
         return result
+
+    def upload(self, descriptor: dict[str, Any], name: str, data: bytes, mime_type: str) -> httpx.Response:
+        """The second phase of a two-phase attachment upload, as ChatKit's front end does it: the file as the
+        `file` field of a multipart form, sent to the descriptor's URL with its method and headers."""
+        return self._client.request(str(descriptor.get("method") or "POST"), str(descriptor["url"]),
+                                    headers=dict(descriptor.get("headers") or {}),
+                                    files={"file": (name, data, mime_type)})
 
     # ---- helpers --------------------------------------------------------------------------------------------------
 
