@@ -1,15 +1,19 @@
 """Load on the back end `chatkit-fix init` generates: many users chatting at once, then proof nothing was lost or mixed.
 
-    python benchmarks/load.py                               # 50 users x 5 messages, SQLite then PostgreSQL
-    python benchmarks/load.py --store postgres --workers 4  # one store; PostgreSQL with 4 uvicorn workers
+    python benchmarks/load.py                                # 50 users x 5 messages; SQLite, PostgreSQL; 1, 2 workers
+    python benchmarks/load.py --store postgres --workers 4   # one store, one worker count
     python benchmarks/load.py --users 10 --messages 2 --no-mcp
 
-For each store it generates a project into a temporary folder (`init`'s defaults: JWT auth and the MCP tool server),
-starts the built-in fake OpenAI API in this process, the MCP tool server and the back end with uvicorn on 127.0.0.1
-(SQLite: one worker; PostgreSQL: several stateless workers sharing one throwaway cluster, started with the helper of
-tests/scaffold_support/postgres.py), and lets every user, each with its own JWT and HTTP client, create a thread and
-add the remaining messages to it, all users at the same time. It times each message from sending the request to the
-first streamed event and to the end of the stream.
+For each store and each worker count it generates a project into a temporary folder (`init`'s defaults: JWT auth and
+the MCP tool server), starts the built-in fake OpenAI API in a process of its own, then the MCP tool server (one
+worker: its demo notes live in process memory) and the back end with uvicorn on 127.0.0.1 with that many workers (SQLite: one database file in WAL mode shared by the workers;
+PostgreSQL: a fresh database on one throwaway cluster, started with the helper of tests/scaffold_support/postgres.py),
+and lets every user, each with its own JWT and HTTP client, create a thread and add the remaining messages to it, all
+users at the same time. It times each message from sending the request to the first streamed event and to the end of
+the stream, and counts the CPU time every part used: the back end's workers, the MCP server, PostgreSQL's processes,
+the fake OpenAI API and this process (the users' clients). They all share the machine's cores: on a 2-core machine the
+load generator and the fakes take CPU the back end's second worker would otherwise have, which caps the scaling figure
+(messages/s with N workers over messages/s with 1), and so does any other work on the machine.
 
 Then it checks, through the API and in the database itself: no 5xx and no error event, every user's thread holds
 each of their messages exactly once and one assistant answer to each (unique item ids, and with MCP the tool acted
@@ -24,12 +28,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
 import platform
 import resource
+import select
 import sqlite3
+import ssl
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +56,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the throwaway PostgreSQL cluster of the test suite
 
 from chatkit_fix.scaffold import InitOptions, init_project
-from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
+from chatkit_fix.verify.fake_openai import FAKE_API_KEY
 from chatkit_fix.verify.processes import ProcessError, ServerProcess, start_uvicorn
 
 JWT_SECRET = "load-benchmark-secret-0123456789-abcdefghijklmnop"
@@ -56,6 +64,9 @@ REQUEST_TIMEOUT = 120.0  # seconds, per request
 RUN_TIMEOUT = 900.0  # seconds, for all users together
 STARTUP_TIMEOUT = 60.0
 WARMUP_USERS = 4
+# One TLS setup for every client (the servers are plain HTTP): httpx builds one per client otherwise, reading the CA
+# bundle, and that CPU time would count against the load generator.
+CLIENT_TLS = ssl.create_default_context()
 
 
 def token(user: str) -> str:
@@ -130,7 +141,7 @@ async def chat(base_url: str, user: str, messages: int, start: asyncio.Event) ->
     """One user: a new thread with the first message, then the others one after another, as a person would."""
     run = UserRun(user)
     headers = {"Authorization": f"Bearer {token(user)}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT) as client:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT, verify=CLIENT_TLS) as client:
         await start.wait()
         for index in range(1, messages + 1):
             sample = Sample(user, index)
@@ -160,9 +171,42 @@ async def load(base_url: str, users: list[str], messages: int) -> tuple[list[Use
 
 
 def own_cpu_seconds() -> float:
-    """CPU time of this process (the users' clients and the fake OpenAI API), to tell whether it was the bottleneck."""
+    """CPU time of this process (the users' clients), to tell whether it was the bottleneck."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU time (user + system) of a running process and all its descendants, from /proc (0 where there is none)."""
+    if root is None or not Path("/proc").is_dir():
+        return 0.0
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue  # it exited meanwhile
+    return total / CLOCK_TICKS
+
+
+def postmaster_pid(database_url: str) -> int | None:
+    """The PostgreSQL server listening on the URL's port, found by its command line."""
+    port = database_url.rsplit(":", 1)[1].split("/", 1)[0]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if command[0].endswith(b"postgres") and f"-p {port}".encode() in b" ".join(command):
+                return int(entry.name)
+    return None
 
 
 # ---- the checks -------------------------------------------------------------------------------------------------------
@@ -224,7 +268,7 @@ async def check_user(client: httpx.AsyncClient, run: UserRun, other: UserRun, me
 
 async def check_api(base_url: str, runs: list[UserRun], messages: int, mcp: bool) -> list[str]:
     limits = httpx.Limits(max_connections=20)
-    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT, limits=limits, verify=CLIENT_TLS) as client:
         others = runs[1:] + runs[:1]
         results = await asyncio.gather(*(check_user(client, r, o, messages, mcp) for r, o in zip(runs, others)))
     return [problem for problems in results for problem in problems]
@@ -280,7 +324,39 @@ def check_database(store: str, location: str, users: list[str], messages: int) -
 # ---- servers ----------------------------------------------------------------------------------------------------------
 
 
-def backend_env(fake: FakeOpenAI, extra: dict[str, str]) -> dict[str, str]:
+@dataclass
+class FakeProcess:
+    """The fake OpenAI API in a process of its own, so it does not share this process's interpreter lock with the
+    users' clients."""
+
+    base_url: str
+    pid: int
+
+    def env(self) -> dict[str, str]:
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": FAKE_API_KEY}
+
+
+@contextmanager
+def fake_openai_process() -> Iterator[FakeProcess]:
+    process = subprocess.Popen([sys.executable, "-m", "chatkit_fix.verify.fake_openai"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT)
+        line = process.stdout.readline() if ready else ""
+        if not line.startswith("READY "):
+            raise ProcessError(f"the fake OpenAI API did not start (exit code {process.poll()})")
+        yield FakeProcess(line.split()[1], process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def backend_env(fake: FakeProcess, extra: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "CHATKIT_", "DATABASE_"))}
     env.update(fake.env())
     env.update({"OPENAI_AGENTS_DISABLE_TRACING": "1", "PYTHONDONTWRITEBYTECODE": "1", "CHATKIT_JWT_SECRET": JWT_SECRET})
@@ -307,6 +383,12 @@ def postgres() -> Iterator[str]:
         yield url
 
 
+def fresh_database(server_url: str, name: str) -> str:
+    from scaffold_support.postgres import fresh_database as create
+
+    return create(server_url, name)
+
+
 # ---- one store --------------------------------------------------------------------------------------------------------
 
 
@@ -320,40 +402,54 @@ class Outcome:
     samples: list[Sample]
     problems: list[str]
     server_errors: int  # 5xx answers and tracebacks in the back end's log
-    generator_cpu: float  # CPU seconds this process spent during the load, per second of wall time
+    cpu: dict[str, float]  # CPU seconds per part during the load: back end, MCP, PostgreSQL, this process
+
+    @property
+    def throughput(self) -> float:
+        return sum(1 for sample in self.samples if sample.failure is None) / self.wall
 
 
-def run_store(store: str, args: argparse.Namespace, workers: int) -> Outcome:
+def run_store(store: str, args: argparse.Namespace, workers: int, cluster: str | None) -> Outcome:
     users = [f"load-user-{index:03d}" for index in range(args.users)]
     with tempfile.TemporaryDirectory(prefix=f"chatkit-load-{store}-") as folder, ExitStack() as stack:
         project = Path(folder)
         init_project(project, InitOptions(framework="none", store=store, auth="jwt", mcp=args.mcp))
-        fake = stack.enter_context(FakeOpenAI(script=FakeScript()))
+        fake = stack.enter_context(fake_openai_process())
         extra: dict[str, str] = {}
         if store == "sqlite":
             location = str(project / "var" / "chatkit.sqlite3")
             extra["CHATKIT_SQLITE_PATH"] = location
         else:
-            location = stack.enter_context(postgres())
+            assert cluster is not None
+            location = fresh_database(cluster, f"load_{workers}_workers")
             extra["DATABASE_URL"] = location
+        tools = None
+        worker_args = ["--workers", str(workers), "--no-access-log"]
         if args.mcp:
+            # One worker: the generated tool server keeps its demo notes in process memory.
             tools = stack.enter_context(
                 start_uvicorn("backend.mcp_tools:app", project, env=backend_env(fake, {}), name="mcp-tools",
-                              inherit_env=False, timeout=STARTUP_TIMEOUT)
+                              inherit_env=False, timeout=STARTUP_TIMEOUT, extra_args=["--no-access-log"])
             )
             extra["CHATKIT_MCP_URL"] = f"{tools.url}/mcp"
         backend = stack.enter_context(
             start_uvicorn("backend.main:app", project, env=backend_env(fake, extra), name=f"backend-{store}",
-                          inherit_env=False, timeout=STARTUP_TIMEOUT,
-                          extra_args=["--workers", str(workers), "--no-access-log"])
+                          inherit_env=False, timeout=STARTUP_TIMEOUT, extra_args=worker_args)
         )
         wait_for_workers(backend, workers)
-        warmup = [f"warmup-{index}" for index in range(max(WARMUP_USERS, 2 * workers))]
+        warmup = [f"warmup-{index}" for index in range(max(WARMUP_USERS, 4 * workers))]
         asyncio.run(load(backend.url, warmup, 1))  # imports, pools and first connections in every worker
 
-        cpu_before = own_cpu_seconds()
+        parts = {
+            "back end": lambda: tree_cpu_seconds(backend.pid),
+            "MCP server": lambda: tree_cpu_seconds(tools.pid if tools else None),
+            "PostgreSQL": lambda: tree_cpu_seconds(postmaster_pid(location) if store == "postgres" else None),
+            "fake OpenAI": lambda: tree_cpu_seconds(fake.pid),
+            "load generator": own_cpu_seconds,
+        }
+        before = {name: read() for name, read in parts.items()}
         runs, wall = asyncio.run(load(backend.url, users, args.messages))
-        generator_cpu = (own_cpu_seconds() - cpu_before) / wall
+        cpu = {name: read() - before[name] for name, read in parts.items()}
         samples = [sample for run in runs for sample in run.samples]
         problems = asyncio.run(check_api(backend.url, runs, args.messages, args.mcp))
         problems += check_database(store, location, users, args.messages)
@@ -362,7 +458,7 @@ def run_store(store: str, args: argparse.Namespace, workers: int) -> Outcome:
         server_errors += log.count("Traceback (most recent call last)")
         if server_errors:
             problems.append(f"back end log ({log.count('Traceback')} tracebacks), last lines:\n" + log[-3000:])
-        return Outcome(store, workers, len(users), args.messages, wall, samples, problems, server_errors, generator_cpu)
+        return Outcome(store, workers, len(users), args.messages, wall, samples, problems, server_errors, cpu)
 
 
 # ---- report -----------------------------------------------------------------------------------------------------------
@@ -376,12 +472,14 @@ def milliseconds(values: list[float], fraction: float | None = None) -> str:
 
 
 def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
+    cores = os.cpu_count() or 1
     print(f"\nLoad on the generated back end: {args.users} users x {args.messages} messages, all users at once;"
-          f" MCP tool server {'on' if args.mcp else 'off'}; fake OpenAI API in-process.")
-    print(f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}\n")
-    print("| store | workers | messages | wall | throughput | first event p50 | p95 | max "
-          "| full answer p50 | p95 | 5xx | other failures | checks | load generator CPU |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+          f" MCP tool server {'on' if args.mcp else 'off'}; the fake OpenAI API answers at once.")
+    print(f"{platform.machine()}, {cores} CPUs, Python {platform.python_version()}, {platform.system()}; load average"
+          f" before the run {os.getloadavg()[0]:.1f} (other work on the machine takes CPU too)\n")
+    print("| store | workers | messages | wall | throughput | first event p50 | p95 | full answer p50 | p95 "
+          "| 5xx | other failures | checks |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for outcome in outcomes:
         ok = [s for s in outcome.samples if s.failure is None]
         first = [s.first_event for s in ok if s.first_event is not None]
@@ -391,21 +489,51 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> None:
         missing = outcome.users * outcome.messages - len(outcome.samples)
         print(
             f"| {outcome.store} | {outcome.workers} | {len(ok)}/{outcome.users * outcome.messages} "
-            f"| {outcome.wall:.1f} s | {len(ok) / outcome.wall:.1f} msg/s "
-            f"| {milliseconds(first, 0.50)} | {milliseconds(first, 0.95)} | {milliseconds(first)} "
+            f"| {outcome.wall:.1f} s | {outcome.throughput:.1f} msg/s "
+            f"| {milliseconds(first, 0.50)} | {milliseconds(first, 0.95)} "
             f"| {milliseconds(total, 0.50)} | {milliseconds(total, 0.95)} "
-            f"| {fivexx} | {failures + missing} | {'PASS' if not outcome.problems else 'FAIL'} "
-            f"| {outcome.generator_cpu:.0%} of a CPU |"
+            f"| {fivexx} | {failures + missing} | {'PASS' if not outcome.problems else 'FAIL'} |"
         )
+    names = list(outcomes[0].cpu) if outcomes else []
+    print("\nCPU time per message (milliseconds) and how busy the machine's cores were:\n")
+    print("| store | workers | " + " | ".join(names) + " | all cores busy |")
+    print("|---|---:|" + "---:|" * len(names) + "---:|")
+    for outcome in outcomes:
+        done = max(1, sum(1 for s in outcome.samples if s.failure is None))
+        per_message = " | ".join(f"{outcome.cpu[name] / done * 1000:.0f}" for name in names)
+        busy = sum(outcome.cpu.values()) / (outcome.wall * cores)
+        print(f"| {outcome.store} | {outcome.workers} | {per_message} | {busy:.0%} |")
+    print()
+    for store in dict.fromkeys(outcome.store for outcome in outcomes):
+        by_workers = {outcome.workers: outcome for outcome in outcomes if outcome.store == store}
+        if 1 in by_workers:
+            for workers, outcome in sorted(by_workers.items()):
+                if workers > 1:
+                    print(f"{store}: {workers} workers give {outcome.throughput / by_workers[1].throughput:.2f}x the "
+                          f"messages/s of 1 worker ({by_workers[1].throughput:.1f} -> {outcome.throughput:.1f}); "
+                          f"{scaling_ceiling(outcome, cores)}")
     for outcome in outcomes:
         failed = [s for s in outcome.samples if s.failure is not None]
         for sample in failed[:5]:
-            print(f"{outcome.store}: {sample.user} message {sample.index}: {sample.failure}")
+            print(f"{outcome.store}/{outcome.workers}: {sample.user} message {sample.index}: {sample.failure}")
         for problem in outcome.problems[:20]:
-            print(f"{outcome.store}: {problem}")
+            print(f"{outcome.store}/{outcome.workers}: {problem}")
         if not outcome.problems and not failed:
-            print(f"{outcome.store}: every message stored exactly once with one answer, unique ids, every user sees "
-                  f"only their own thread, other users' threads are not found, no 5xx, no traceback in the log")
+            print(f"{outcome.store}/{outcome.workers} workers: every message stored exactly once with one answer, "
+                  "unique ids, every user sees only their own thread, other users' threads are not found, no 5xx, "
+                  "no traceback in the log")
+
+
+def scaling_ceiling(outcome: Outcome, cores: int) -> str:
+    """The best ratio these CPU costs allow on this machine, were nothing else running: one worker can use at most one
+    core, N workers at most N, and every other part's CPU time comes out of the same cores."""
+    done = max(1, sum(1 for s in outcome.samples if s.failure is None))
+    backend = outcome.cpu["back end"] / done
+    everything = sum(outcome.cpu.values()) / done
+    one_worker = min(1 / backend, cores / everything)
+    n_workers = min(outcome.workers / backend, cores / everything)
+    return (f"with {everything * 1000:.0f} ms of CPU per message on {cores} cores ({backend * 1000:.0f} ms in the back "
+            f"end), an otherwise idle machine allows at most {n_workers / one_worker:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,21 +541,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
     parser.add_argument("--messages", type=int, default=5, help="messages per user, the first creates the thread (5)")
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="uvicorn workers for PostgreSQL (default: the CPU count, 2 to 4); SQLite always runs 1")
+    parser.add_argument("--workers", default="1,2",
+                        help="uvicorn worker counts of the back end to run, comma-separated (default 1,2)")
     parser.add_argument("--mcp", action=argparse.BooleanOptionalAction, default=True,
                         help="generate and run the MCP tool server, as `init` does by default (--no-mcp: without)")
     args = parser.parse_args(argv)
     if args.users < 2 or args.messages < 1 or args.users > 1000 or args.messages > 100:
         parser.error("--users must be 2..1000 and --messages 1..100")
-    postgres_workers = args.workers or min(4, max(2, os.cpu_count() or 2))
+    try:
+        worker_counts = [int(count) for count in args.workers.split(",")]
+    except ValueError:
+        parser.error(f"--workers takes counts like 1,2 not {args.workers!r}")
+    if not worker_counts or min(worker_counts) < 1 or max(worker_counts) > 32:
+        parser.error("--workers counts must be 1..32")
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     outcomes, unavailable = [], []
     for store in stores:
-        workers = 1 if store == "sqlite" else postgres_workers
-        print(f"{store}: {args.users} users x {args.messages} messages on {workers} worker(s)...", flush=True)
         try:
-            outcomes.append(run_store(store, args, workers))
+            with ExitStack() as stack:
+                cluster = stack.enter_context(postgres()) if store == "postgres" else None
+                for workers in worker_counts:
+                    print(f"{store}: {args.users} users x {args.messages} messages on {workers} worker(s)...",
+                          flush=True)
+                    outcomes.append(run_store(store, args, workers, cluster))
         except ProcessError as exc:
             print(f"{store}: could not run: {exc}", file=sys.stderr)
             unavailable.append(store)

@@ -473,6 +473,10 @@ def _error_body(message: str, error_type: str = "invalid_request_error", param: 
 class _FakeServer(ThreadingHTTPServer):
     """Holds the script, the request log and the stored responses, and tracks connections so close() is clean."""
 
+    # Every streamed answer closes its connection, so a busy back end opens many at once: with the default backlog
+    # of 5 the kernel drops the others' SYNs and each waits a second for the retry.
+    request_queue_size = 256
+
     def __init__(self, host: str, port: int, script: FakeScript, log_stream: TextIO | None):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.script = script
