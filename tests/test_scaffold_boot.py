@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -253,6 +255,31 @@ def test_postgres_backend_shared_by_two_workers(
         assert Api(second).post(protocol.threads_get_by_id(thread_id), "erin").status_code == 404
     with uvicorn_app("backend.main:app", tmp_path, env) as restarted:
         assert len(Api(restarted).items(thread_id, "dave")) == 4
+
+
+def test_sqlite_backend_served_by_two_workers(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """WAL mode lets several uvicorn workers share the database file: concurrent users, every turn stored once."""
+    generate(tmp_path, framework="none", store="sqlite", mcp=False)
+    env = project_env(fake_openai, tmp_path, free_port())
+    with uvicorn_app("backend.main:app", tmp_path, env, extra_args=("--workers", "2")) as server:
+        deadline = time.monotonic() + 60
+        while server.log().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        api = Api(server)
+
+        def two_turns(user: str) -> str:
+            thread_id = api.stream(protocol.threads_create("one"), user)[0]["thread"]["id"]
+            api.stream(protocol.threads_add_user_message(thread_id, "two"), user)
+            return thread_id
+
+        users = [f"worker-user-{index}" for index in range(8)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            threads = dict(zip(users, pool.map(two_turns, users)))
+        for user, thread_id in threads.items():
+            assert [item["type"] for item in api.items(thread_id, user)] == ["user_message", "assistant_message"] * 2
+            assert [t["id"] for t in api.post(protocol.threads_list(), user).json()["data"]] == [thread_id]
+        assert "Traceback" not in server.log()
 
 
 def test_mcp_1_tool_server_acts_for_the_token_user(tmp_path: Path) -> None:

@@ -17,10 +17,12 @@ from chatkit_fix.verify.processes import ServerProcess, running_uvicorn
 
 
 def uvicorn_app(
-    app: str, cwd: Path, env: dict[str, str], port: int | None = None, python: str | Path = sys.executable
+    app: str, cwd: Path, env: dict[str, str], port: int | None = None, python: str | Path = sys.executable,
+    extra_args: tuple[str, ...] = (),
 ) -> AbstractContextManager[ServerProcess]:
-    """`python -m uvicorn <app>` on 127.0.0.1, from `cwd` (the generated project's root), with exactly `env`."""
-    return running_uvicorn(app, cwd, env=env, inherit_env=False, port=port, python=python)
+    """`python -m uvicorn <app> <extra_args>` on 127.0.0.1, from `cwd` (the generated project's root), with exactly
+    `env`."""
+    return running_uvicorn(app, cwd, env=env, inherit_env=False, port=port, python=python, extra_args=extra_args)
 
 
 def base_env(extra: dict[str, str]) -> dict[str, str]:
