@@ -377,6 +377,7 @@ class ProjectContext:
         self.rule: Reporter | None = None
         self._memos: dict[int, dict[str, object]] = {0: {}}
         self.memo: dict[str, object] = self._memos[0]  # facts rules derive once per run and view; cleared on fixes
+        self.whole_memo: dict[str, object] = {}  # facts that no Python view changes (the front end's); cleared on fixes
 
     @property
     def model(self) -> ApplicationModel:
@@ -393,6 +394,7 @@ class ProjectContext:
             self._contexts.pop(path, None)
         for memo in self._memos.values():
             memo.clear()
+        self.whole_memo.clear()
 
     def context(self, path: Path) -> FileContext | None:
         """The file's context, or None when it cannot be read or decoded (reported by the per-file pass)."""

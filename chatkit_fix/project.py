@@ -5,6 +5,7 @@ versions.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import os
 import re
@@ -58,6 +59,7 @@ class Project:
     updates: list[Path] = field(default_factory=list, repr=False)  # files changed in memory by fix passes, in order
     _python_view: list[Path] | None = field(default=None, repr=False)
     _by_language: dict[str, list[Path]] = field(default_factory=dict, repr=False)
+    _names_by_language: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
     # language -> the byte tests `note` answers: the analyses' (WATCHED) and the engine's rule triggers
     watched: dict[str, list[Trigger]] = field(
@@ -126,16 +128,23 @@ class Project:
     def files_under(self, folder: Path, language: str) -> list[Path]:
         """The project's files of `language` inside `folder`, listing only that folder when the project is unlisted."""
         if "files" in self.__dict__:
-            pool = [f for f in self.files if inside(f, folder)]
-        else:
-            specs = []
-            for parent in reversed(folder.parents):
-                if inside(parent, self.root):
-                    spec = self._ignore.spec_for(str(parent))
-                    if spec is not None:
-                        specs.append((len(str(parent)) + 1, spec))
-            walked = _walk(self.root, folder, self._ignore, specs, self.symlink_loops)
-            pool = set(walked) | {f for f in self._named if inside(f, folder)}
+            listed = self.all_files_of(language)
+            if folder == self.root:
+                return list(listed)
+            # the listing is sorted as path strings sort: a folder's files are one slice of it
+            names = self._names_of(language)
+            prefix = os.path.join(str(folder), "")
+            start = bisect.bisect_left(names, prefix)
+            end = bisect.bisect_left(names, prefix[:-1] + chr(ord(prefix[-1]) + 1), start)
+            return listed[start:end]
+        specs = []
+        for parent in reversed(folder.parents):
+            if inside(parent, self.root):
+                spec = self._ignore.spec_for(str(parent))
+                if spec is not None:
+                    specs.append((len(str(parent)) + 1, spec))
+        walked = _walk(self.root, folder, self._ignore, specs, self.symlink_loops)
+        pool = set(walked) | {f for f in self._named if inside(f, folder)}
         return [f for f in pool if language_of(f) == language]
 
     # ---- file contents --------------------------------------------------------------------------------------------
@@ -260,6 +269,12 @@ class Project:
         if language not in self._by_language:
             self._by_language[language] = [f for f in self.files if language_of(f) == language]
         return self._by_language[language]
+
+    def _names_of(self, language: str) -> list[str]:
+        names = self._names_by_language.get(language)
+        if names is None:
+            names = self._names_by_language[language] = list(map(str, self.all_files_of(language)))
+        return names
 
     @cached_property
     def _python_in_scope(self) -> list[Path]:

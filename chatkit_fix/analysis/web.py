@@ -994,7 +994,15 @@ class FrontendCall:
 
 
 def absolute_backend_urls(project, pctx) -> list[FrontendCall]:
-    """Front-end code (browser side) that calls a local back end by absolute URL, per front end without a proxy."""
+    """Front-end code (browser side) that calls a local back end by absolute URL, per front end without a proxy
+    (read once per run: every service's view asks the same of the front end)."""
+    found = pctx.whole_memo.get("absolute_backend_urls")
+    if found is None:
+        found = pctx.whole_memo["absolute_backend_urls"] = _absolute_backend_urls(project, pctx)
+    return found
+
+
+def _absolute_backend_urls(project, pctx) -> list[FrontendCall]:
     found: list[FrontendCall] = []
     roots = sorted(frontend_roots(project), key=lambda r: -len(r.parts))
     proxied: dict[Path, bool] = {}

@@ -139,15 +139,26 @@ def _targets(target: ast.AST, value: ast.AST):
             yield from _targets(element, values[index] if values else value)
 
 
-def own_nodes(function: ast.AST):
-    """The nodes of a function's body without those of nested functions, lambdas and classes."""
+def own_nodes(function: ast.AST) -> list[ast.AST]:
+    """The nodes of a function's body without those of nested functions, lambdas and classes, in source order.
+    Listed once and kept on the function's node: every summary and lookup asks again (a tree is never edited in
+    place, a changed file is parsed anew)."""
+    found = function.__dict__.get("_chatkit_fix_own_nodes")
+    if found is None:
+        found = function._chatkit_fix_own_nodes = _own_nodes(function)
+    return found
+
+
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    found = []
     stack: list[ast.AST] = list(reversed(getattr(function, "body", [])))
     nested = (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef)
     while stack:
         node = stack.pop()
-        yield node
+        found.append(node)
         if isinstance(node, nested):  # a def in the body: its name is bound here, its body is its own
             continue
         for child in reversed(list(ast.iter_child_nodes(node))):
             if not isinstance(child, nested):
                 stack.append(child)
+    return found

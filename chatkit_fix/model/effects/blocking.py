@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import weakref
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ...pyast import walk
@@ -320,6 +321,7 @@ class Kinds:
         self._memo: dict[tuple[int, int], Kind | None] = {}
         self._module_memo: dict[tuple[int, str], Kind | None] = {}
         self._busy: set[tuple[int, int]] = set()
+        self._assignments: dict[int, dict[str, list[ast.AST]]] = {}
 
     def of(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> Kind | None:
         if expr is None or depth > MAX_DEPTH:
@@ -509,11 +511,7 @@ class Kinds:
                 elif isinstance(statement, ast.Assign) and any(_is_name(t, attribute) for t in statement.targets):
                     values.append((statement.value, None))
                 elif isinstance(statement, FUNCTION_TYPES) and statement.args.args:
-                    me = statement.args.args[0].arg
-                    for node in own_nodes(statement):
-                        target = _self_target(node, me, attribute)
-                        if target is None:
-                            continue
+                    for node in self._receiver_assignments(statement).get(attribute, ()):
                         if isinstance(node, ast.AnnAssign):
                             annotations.append(node.annotation)
                         if node.value is not None:
@@ -525,6 +523,18 @@ class Kinds:
             if values:
                 return _agree(self.of(holder_module, v, s, depth + 1) for v, s in values if not _is_none(v))
         return None
+
+    def _receiver_assignments(self, method: ast.AST) -> dict[str, list[ast.AST]]:
+        """The method's `self.<name> = ...` statements by name, read once per method (every attribute asked of a
+        class would otherwise walk all its methods again)."""
+        found = self._assignments.get(id(method))
+        if found is None:
+            found = self._assignments[id(method)] = defaultdict(list)
+            me = method.args.args[0].arg
+            for node in own_nodes(method):
+                for attribute in _receiver_targets(node, me):
+                    found[attribute].append(node)
+        return found
 
     def _django_manager(self, module: Module, holder: ast.AST, scope) -> Kind | None:
         """`Model.objects` of a Django model class (a project model or an installed one such as auth's User)."""
@@ -570,12 +580,10 @@ def _is_receiver(scope: ast.AST, name: str) -> bool:
     return isinstance(scope, FUNCTION_TYPES) and bool(scope.args.args) and scope.args.args[0].arg == name and name in ("self", "cls")
 
 
-def _self_target(node: ast.AST, me: str, attribute: str) -> ast.AST | None:
+def _receiver_targets(node: ast.AST, me: str) -> list[str]:
+    """The attributes of the receiver `me` that an assignment statement sets (`self.a = self.b = ...`)."""
     targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-    for target in targets:
-        if isinstance(target, ast.Attribute) and target.attr == attribute and _is_name(target.value, me):
-            return target
-    return None
+    return list(dict.fromkeys(t.attr for t in targets if isinstance(t, ast.Attribute) and _is_name(t.value, me)))
 
 
 def _bindings(function: ast.AST, name: str) -> tuple[list[ast.AST], list[ast.AST]] | None:
