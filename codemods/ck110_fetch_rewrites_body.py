@@ -120,7 +120,8 @@ def _sends_other_body(value, flow: FetchFlow) -> bool:
     value = unwrap(value)
     if value is None:
         return False
-    if value.kind() == "identifier" and value.text() in flow.values:
+    # a local, also as a shorthand `{ ...init, body }`
+    if value.kind() in ("identifier", "shorthand_property_identifier") and value.text() in flow.values:
         return any(not flow.is_body(v) for v in flow.values[value.text()])
     return not _is_init_body(value, flow)
 
@@ -242,6 +243,15 @@ def _vite(fetch: str, **extra: str) -> dict[str, str]:
                     package=VITE_DEV_PACKAGE, **extra)
 
 
+ACCOUNT = CHAT.replace("export function Chat", "export function Account").replace("@FETCH@", '''      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set("X-User", userId);
+        return fetch(input, { ...init, headers });
+      },''')
+ACCOUNT_AND_CHAT = ('import { createRoot } from "react-dom/client";\nimport { Account } from "./Account";\nimport { Chat } from "./Chat";\n\n'
+                    'createRoot(document.getElementById("root")!).render(<><Account userId="u1" /><Chat userId="u1" /></>);\n')
+
+
 RULE.cases(
     valid=[
         Valid(_vite('''      fetch: async (input, init) => {
@@ -271,6 +281,15 @@ RULE.cases(
       },'''), name="logs, telemetry and a copied init: the body untouched"),
         Valid(_vite(TYPE_ROUTER), name="body only read to pick a header, sent unchanged"),
         Valid(_vite('''      fetch: (input) => fetch(input),'''), name="a fetch that takes no init"),
+        Valid(_vite('''      fetch: async (input, init) => {
+        const sent = init?.body;
+        console.debug({ type: "request", at: Date.now() });
+        return fetch(input, { ...init, body: sent });
+      },'''), name="ChatKit's body sent from a local; a logged event with a type of its own"),
+        Valid(_vite('''      fetch: async (input, init) => {
+        const body = init?.body;
+        return fetch(input, { ...init, body });
+      },'''), name="ChatKit's body sent back as a shorthand property"),
     ],
     invalid=[
         Invalid(_vite('''      fetch: async (input, init) => {
@@ -318,5 +337,35 @@ function rewrite(input: RequestInfo | URL, init?: RequestInit): Promise<Response
 
 export function Chat''')}, None, findings=[("src/Chat.tsx", 9, 13, "custom api.fetch rewrites the request body")],
                 name="an init body assigned after parsing it through a helper"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        if (!Boolean(init?.body)) return fetch(input, init);
+        return fetch(input, { ...init, body: String(init?.body) });
+      },'''), None, findings=[("src/Chat.tsx", 10, 40, "custom api.fetch replaces the request body: ChatKit's")],
+                name="the body converted to a string (an upload's FormData becomes text)"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        const payload = JSON.stringify({ ...JSON.parse(String(init?.body)), userId });
+        return fetch(input, { ...init, body: payload });
+      },'''), None, findings=[("src/Chat.tsx", 9, 45, "custom api.fetch parses the request body; replaces the request body")],
+                name="a body built anew in a local"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        const send = (request?: RequestInit) => {
+          const payload = JSON.parse(String(init?.body));
+          return fetch(input, { ...request, body: JSON.stringify({ ...payload, userId }) });
+        };
+        return send(init);
+      },'''), None, findings=[("src/Chat.tsx", 10, 27, "custom api.fetch parses the request body; replaces the request body")],
+                name="every rewrite inside a nested helper: the finding at the first"),
+        Invalid(_vite('''      fetch: async (input, init) => {
+        navigator.sendBeacon("/chatkit", JSON.stringify({ type: "threads.list", params: { limit: 20 } }));
+        return fetch(input, init);
+      },'''), None, findings=[("src/Chat.tsx", 9, 59, "custom api.fetch builds its own `threads.list` request")],
+                name="a request of its own sent beside ChatKit's"),
+        Invalid({**_vite('''      fetch: async (input, init) => {
+        const body = JSON.parse(String(init?.body));
+        body.metadata = { userId };
+        return fetch(input, { ...init, body: JSON.stringify(body) });
+      },'''), "src/Account.tsx": ACCOUNT, "src/main.tsx": ACCOUNT_AND_CHAT}, None,
+                findings=[("src/Chat.tsx", 9, 22, "custom api.fetch parses the request body; replaces the request body")],
+                name="two custom fetches, the second rewriting"),
     ],
 )
