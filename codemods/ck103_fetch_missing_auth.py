@@ -53,7 +53,7 @@ from chatkit_fix.analysis.frontend import (
     url_match,
     url_path,
 )
-from chatkit_fix.codemods._cases import NEXT_LAYOUT, NEXT_PACKAGE, next_page, vite_html
+from chatkit_fix.codemods._cases import NEXT_LAYOUT, NEXT_PACKAGE, VITE_DEV_PACKAGE, VITE_HTML, next_page, vite_html, vite_main
 from chatkit_fix.findings import Safety
 from chatkit_fix.sources import HTML_SUFFIXES
 from chatkit_fix.rules import Invalid, Valid, rule
@@ -334,14 +334,14 @@ export default function Chat() {
 
 PUBLIC_ROUTE = """
 
-@app.post("/public/chatkit")
+@app.post("/anonymous/chatkit")
 async def public_chatkit(request: Request):
     result = await server.process(await request.body(), {"user_id": "guest"})
     if isinstance(result, StreamingResult):
         return StreamingResponse(result, media_type="text/event-stream")
     return Response(content=result.json, media_type="application/json")
 """
-BACKEND_TWO_ROUTES = BACKEND_MAIN + PUBLIC_ROUTE  # /chatkit requires a token, /public/chatkit does not
+BACKEND_TWO_ROUTES = BACKEND_MAIN + PUBLIC_ROUTE  # /chatkit requires a token, /anonymous/chatkit does not
 AUTH_FETCH = '''async function authenticatedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const headers = new Headers(init?.headers);
   const token = @TOKEN@;
@@ -397,6 +397,53 @@ def _javascript_panel(files: dict[str, str]) -> dict[str, str]:
     return files
 
 
+PANEL_WITH_FETCH = PANEL.replace('      domainKey: "domain_pk_localhost_dev",\n',
+                                 '      domainKey: "domain_pk_localhost_dev",\n      fetch: authFetch,\n').replace(
+    "export default", "const authFetch: typeof fetch = (input, init) => fetch(input, init);\n\nexport default")
+PANEL_WITH_HEADERS = PANEL.replace('      domainKey: "domain_pk_localhost_dev",\n',
+                                   '      domainKey: "domain_pk_localhost_dev",\n      headers: { Authorization: "Bearer x" },\n')
+FIVE_PANELS_PAGE = '''import AccountChat from "@/components/AccountChat";
+import BetaChat from "@/components/BetaChat";
+import ConsoleChat from "@/components/ConsoleChat";
+import DemoChat from "@/components/DemoChat";
+import SupportChat from "@/components/SupportChat";
+
+export default function Home() {
+  return (
+    <>
+      <AccountChat />
+      <BetaChat />
+      <ConsoleChat />
+      <DemoChat />
+      <SupportChat />
+    </>
+  );
+}
+'''
+VITE_PROXY_CONFIG = ('import { defineConfig } from "vite";\n\nexport default defineConfig({\n'
+                     '  server: { proxy: { "/chatkit": "http://localhost:8000" } },\n});\n')
+
+
+def _named(panel: str, name: str) -> str:
+    return panel.replace("function ChatPanel", f"function {name}")
+
+
+def _five_panels() -> dict[str, str]:
+    """One page rendering five panels; only SupportChat calls the protected endpoint without a fetch: AccountChat has
+    a fetch, BetaChat api.headers, ConsoleChat goes through a Next route handler, DemoChat to the open endpoint."""
+    files = _project(PANEL, BACKEND_TWO_ROUTES)
+    del files["frontend/components/ChatPanel.tsx"]
+    return files | {
+        "frontend/app/page.tsx": FIVE_PANELS_PAGE, "frontend/app/api/chatkit/route.ts": NEXT_PROXY,
+        "frontend/components/AccountChat.tsx": _named(PANEL_WITH_FETCH, "AccountChat"),
+        "frontend/components/BetaChat.jsx": _named(PANEL_WITH_HEADERS, "BetaChat"),
+        "frontend/components/ConsoleChat.tsx": _named(PANEL.replace("http://localhost:8000/chatkit", "/api/chatkit"), "ConsoleChat"),
+        "frontend/components/DemoChat.tsx": _named(
+            PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/anonymous/chatkit"), "DemoChat"),
+        "frontend/components/SupportChat.tsx": _named(PANEL, "SupportChat"),
+    }
+
+
 RULE.cases(
     valid=[
         Valid(_project(PANEL, BACKEND_OPEN), name="back end without auth"),
@@ -420,8 +467,11 @@ RULE.cases(
               name="api.headers (a type error in TypeScript): CK106 turns it into an api.fetch first"),
         Valid({name: text for name, text in _project(PANEL).items() if not name.startswith("backend/")},
               name="no back end in the project: nothing says a token is required"),
-        Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/public/chatkit"),
+        Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/anonymous/chatkit"),
                        BACKEND_TWO_ROUTES), name="the URL reaches the open one of two endpoints"),
+        Valid(_project(PANEL.replace("    api: {\n", "    api: {\n      ...apiDefaults,\n").replace(
+            REACT_IMPORT, REACT_IMPORT + 'import { apiDefaults } from "@acme/chat-config";\n')),
+            name="api spread from a package's object: its fetch may be there"),
     ],
     invalid=[
         Invalid(_project(PANEL), {"frontend/components/ChatPanel.tsx": PANEL_TODO}, findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")], unsafe=True,
@@ -485,5 +535,24 @@ export default function Chat() {
             {"frontend/components/ChatPanel.tsx": PANEL_FOUR_SPACES_FIXED},
             findings=[("frontend/components/ChatPanel.tsx", 11, 14, "without an Authorization header")], unsafe=True,
             name="four-space indentation, authenticatedFetch already declared"),
+        Invalid(_five_panels(), {"frontend/components/SupportChat.tsx": _named(PANEL_TODO, "SupportChat")},
+                findings=[("frontend/components/SupportChat.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
+                unsafe=True, name="five panels, one calling the protected endpoint without a fetch"),
+        Invalid({"frontend/package.json": VITE_DEV_PACKAGE, "frontend/index.html": VITE_HTML, "frontend/vite.config.ts": VITE_PROXY_CONFIG,
+                 "frontend/src/main.tsx": vite_main("ChatPanel"),
+                 "frontend/src/ChatPanel.tsx": PANEL.replace("http://localhost:8000/chatkit", "/chatkit"),
+                 "backend/app/main.py": BACKEND_MAIN, "backend/app/auth.py": BACKEND_AUTH},
+                {"frontend/src/ChatPanel.tsx": PANEL_TODO.replace("http://localhost:8000/chatkit", "/chatkit")},
+                findings=[("frontend/src/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
+                unsafe=True, name="a Vite dev proxy forwards the request as sent: no token added"),
+        Invalid(_project(PANEL, **{"pyproject.toml": '[tool.chatkit-fix]\ntoken-getter = "@/lib/session:accessToken"\n',
+                                   "frontend/lib/session.ts": AUTH_TS.replace("getToken", "accessToken")}),
+                {"frontend/components/ChatPanel.tsx": _panel_fixed("await accessToken()", 'import { accessToken } from "@/lib/session";\n')},
+                findings=[("frontend/components/ChatPanel.tsx", 7, 10, "without an Authorization header")], unsafe=True,
+                name="a getter named before `default` in the alphabet is still a named import"),
+        Invalid(_project(PANEL, **{"backend/app/v2.py": BACKEND_MAIN.replace('"/chatkit"', '"/v2/chatkit"')}),
+                {"frontend/components/ChatPanel.tsx": PANEL_TODO},
+                findings=[("frontend/components/ChatPanel.tsx", 7, 10, "ChatKit calls backend/app/main.py:12 without an Authorization header")],
+                unsafe=True, name="two protected endpoints: the message names the first"),
     ],
 )
