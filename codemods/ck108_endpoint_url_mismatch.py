@@ -200,6 +200,35 @@ export default function Chat() {
 
 
 
+def _panel(name: str, options: str, imports: str = "") -> str:
+    """A component named `name` rendering ChatKit with `options` (an expression)."""
+    return (f'import {{ ChatKit, useChatKit }} from "@openai/chatkit-react";\n{imports}\n'
+            f"export function {name}() {{\n  const chatkit = useChatKit({options});\n"
+            f'  return <ChatKit control={{chatkit.control}} className="h-[600px] w-full" />;\n}}\n')
+
+
+# in the order the rule meets them: hosted, URL unknown, relative, right, a shared object twice, then a wrong URL
+SEVEN_PANELS = {
+    "Alpha": _panel("Alpha", '{ api: { getClientSecret: async () => "ek_123" } }'),
+    "Beta": _panel("Beta", '{ api: { url: String(import.meta.env.VITE_CHATKIT_URL), domainKey: "domain_pk_localhost_dev" } }'),
+    "Delta": _panel("Delta", '{ api: { url: "http://localhost:8000/api/chatkit", domainKey: "domain_pk_localhost_dev" } }'),
+    "Epsilon": _panel("Epsilon", "CHATKIT_OPTIONS", 'import { CHATKIT_OPTIONS } from "./config";\n'),
+    "Eta": _panel("Eta", "CHATKIT_OPTIONS", 'import { CHATKIT_OPTIONS } from "./config";\n'),
+    "Gamma": _panel("Gamma", '{ api: { url: "chatkit", domainKey: "domain_pk_localhost_dev" } }'),
+    "Omega": _panel("Omega", '{ api: { url: "http://localhost:8000/chatkit", domainKey: "domain_pk_localhost_dev" } }'),
+}
+
+
+def _seven_panels() -> dict[str, str]:
+    files = _project(SHARED_OPTIONS)
+    del files["frontend/src/Chat.tsx"]
+    files["frontend/src/main.tsx"] = (
+        'import { createRoot } from "react-dom/client";\n' + "".join(f'import {{ {n} }} from "./{n}";\n' for n in SEVEN_PANELS)
+        + '\ncreateRoot(document.getElementById("root")!).render(\n  <>\n' + "".join(f"    <{n} />\n" for n in SEVEN_PANELS)
+        + "  </>,\n);\n")
+    return files | {f"frontend/src/{name}.tsx": text for name, text in SEVEN_PANELS.items()}
+
+
 RULE.cases(
     valid=[
         Valid(_project('export const CHATKIT_URL = "http://localhost:8000/api/chatkit";\n'), name="absolute URL, router prefix"),
@@ -280,5 +309,14 @@ RULE.cases(
         Invalid(_project('const PATH = "/chat";\nexport const CHATKIT_URL = `http://127.0.0.1:8000${PATH}`;\n'),
                 {"frontend/src/config.ts": 'const PATH = "/api/chatkit";\nexport const CHATKIT_URL = `http://127.0.0.1:8000${PATH}`;\n'},
                 findings=[("frontend/src/config.ts", 1, 15, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the path in a constant"),
+        Invalid(_project('export const CHATKIT_URL = "http://127.0.0.1:8000/chat#top";\n'),
+                {"frontend/src/config.ts": 'export const CHATKIT_URL = "http://127.0.0.1:8000/api/chatkit#top";\n'},
+                findings=[("frontend/src/config.ts", 1, 50, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the fragment kept"),
+        Invalid(_seven_panels(), {
+            "frontend/src/config.ts": SHARED_OPTIONS.replace('"/chat"', '"/api/chatkit"'),
+            "frontend/src/Omega.tsx": SEVEN_PANELS["Omega"].replace("8000/chatkit", "8000/api/chatkit"),
+        }, findings=[("frontend/src/config.ts", 1, 47, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)"),
+                      ("frontend/src/Omega.tsx", 4, 66, "api.url path /chatkit matches no back-end ChatKit route (/api/chatkit)")],
+            unsafe=True, name="seven panels: each kind passed over, a shared object reported once, then the last wrong URL"),
     ],
 )
