@@ -25,7 +25,7 @@ from pathlib import Path
 from .findings import Edit, FileError, Finding, Fix, ImportChange, Safety
 
 FOLDER = ".chatkit_fix_cache"
-FORMAT = 1
+FORMAT = 2
 STACK_DISTRIBUTIONS = ("chatkit", "agents", "mcp")  # packages whose installed facts the rules read
 RACY_NS = 3_000_000_000  # files changed this close before a run was stored are compared by content
 
@@ -185,7 +185,7 @@ def _finding_data(root: Path, finding: Finding) -> dict:
         data["fix"] = {
             "edits": [[e.start, e.end, e.text] for e in finding.fix.edits], "safety": finding.fix.safety.value,
             "description": finding.fix.description, "complete": finding.fix.complete,
-            "imports": [[i.module, i.name, i.remove] for i in finding.fix.imports],
+            "imports": [[i.module, i.name, i.remove] for i in finding.fix.imports], "built": finding.fix.built,
         }
     return data
 
@@ -198,6 +198,6 @@ def _finding(root: Path, data: dict) -> Finding:
         url=data["url"], related=tuple(data["related"]),
         fix=None if fix is None else Fix(
             tuple(Edit(*edit) for edit in fix["edits"]), Safety(fix["safety"]), fix["description"], fix["complete"],
-            tuple(ImportChange(*change) for change in fix["imports"]),
+            tuple(ImportChange(*change) for change in fix["imports"]), fix["built"],
         ),
     )

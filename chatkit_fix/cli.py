@@ -209,8 +209,12 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         project = Project.discover(settings.root, settings, paths)
     except (ConfigError, PathError, ValueError) as exc:
         raise UsageFailure(str(exc)) from None
+    # edits are built only for what shows them: apply (which always builds), and JSON output
+    needs_fixes = options.output_format == "json"
     cache = _check_cache(project, settings, options) if cached and not options.verbose else None
     result = cache.replay(project) if cache is not None else None
+    if result is not None and needs_fixes and any(f.fix is not None and not f.fix.built for f in result.findings):
+        result = None  # a plain check stored offers, not edits: check again, building them
     rules = None
     if result is None:
         from .engine import Engine, cpu_jobs
@@ -228,7 +232,7 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         for language, tests in WATCHED.items():  # the byte tests analyses registered as the rules loaded
             project.watch_also(language, tests)
         bar = _progress_bar(len(project.targets), options)
-        engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar)
+        engine = Engine(project, rules, enabled, jobs=cpu_jobs(options.jobs), progress=bar, build_fixes=needs_fixes)
         if options.verbose:
             _explain_setup(project, settings, enabled)  # after the engine: it tells the scope what its rules look for
         import gc
@@ -262,6 +266,12 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
         click.echo(formatter(options.output_format)(report), nl=False)
     for link in sorted(set(project.symlink_loops)):
         click.echo(f"chatkit-fix: warning: {report.path(link)}: symlink loop, not followed", err=True)
+    if options.verbose:
+        for finding in result.findings:
+            if finding.fix_error:
+                click.echo(f"chatkit-fix: note: {report.path(finding.path)}:{finding.line}:{finding.col}: "
+                           f"{finding.code}'s fix could not be built ({finding.fix_error}); reported without a fix",
+                           err=True)
     if result.errors:
         return EXIT_ERROR
     pending = dry_run and any(f for f in result.fixed)

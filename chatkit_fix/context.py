@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
@@ -33,6 +33,7 @@ class Reporter(Protocol):
 
 Anchor = Union[ast.AST, tuple[int, int], int, Any]
 FixSpec = Union[Edit, ImportChange, Sequence[Union[Edit, ImportChange, None]], None]
+FixBuilder = Callable[[], FixSpec]  # a lazy fix: see FileContext.finding
 
 TODO_MARK = "chatkit-fix: TODO[{code}]"
 COMMENT_PREFIX = {"python": "# ", "tsx": "// ", "html": "<!-- ", "text": "# "}
@@ -127,19 +128,31 @@ class FileContext:
         self,
         anchor: Anchor,
         message: str,
-        fix: FixSpec = None,
+        fix: FixSpec | FixBuilder = None,
         hint: str = "",
         safety: Safety | None = None,
-        complete: bool = True,
+        complete: bool | None = None,
         description: str = "",
     ) -> Finding:
-        """A finding of the running rule at `anchor`; `fix` edits are applied together or not at all."""
+        """A finding of the running rule at `anchor`; `fix` edits are applied together or not at all.
+
+        `fix` is the edits, or a function of no arguments returning them: a lazy fix, built only when the run
+        needs edits, by the engine, which keeps the finding report-only when building raises (`engine.settle_fix`).
+        Bind what it needs when the finding is made (`functools.partial`, default arguments), not loop variables
+        read later. `complete` defaults to whether the edits leave no `chatkit-fix: TODO[CKnnn]` marker.
+        """
         assert self.rule is not None, "finding() is called from inside a rule check"
         start, end = self.span(anchor)
         line, col = self.source.position(start)
         end_line, end_col = self.source.position(end)
-        edits, imports = _edits(fix)
         fix_safety = safety or self.rule.safety
+        made: Fix | None = None
+        if fix_safety != Safety.REPORT:
+            if callable(fix):
+                made = Fix((), fix_safety, description or hint, complete is not False, built=False,
+                           builder=self._fix_builder(fix, fix_safety, description or hint, complete))
+            else:
+                made = _fix(fix, fix_safety, description or hint, complete, self.rule.code)
         return Finding(
             code=self.rule.code,
             slug=self.rule.slug,
@@ -151,9 +164,32 @@ class FileContext:
             message=message,
             hint=hint,
             url=self.rule.url,
-            fix=Fix(edits, fix_safety, description or hint, complete, imports)
-            if (edits or imports) and fix_safety != Safety.REPORT else None,
+            fix=made,
         )
+
+    def _fix_builder(self, build: FixBuilder, safety: Safety, description: str, complete: bool | None):
+        """`build` as the Fix it makes, run as the rule that reported (todo() and ensure_import() read it)."""
+        rule = self.rule
+
+        def built() -> Fix | None:
+            running, self.rule = self.rule, rule
+            try:
+                return _fix(build(), safety, description, complete, rule.code)
+            finally:
+                self.rule = running
+
+        return built
+
+
+def _fix(spec: FixSpec, safety: Safety, description: str, complete: bool | None, code: str) -> Fix | None:
+    """The Fix of a rule's edits and import changes; None when there are none."""
+    edits, imports = _edits(spec)
+    if not (edits or imports):
+        return None
+    if complete is None:
+        marker = TODO_MARK.format(code=code)
+        complete = not any(marker in edit.text for edit in edits)
+    return Fix(edits, safety, description, complete, imports)
 
 
 def _edits(fix: FixSpec) -> tuple[tuple[Edit, ...], tuple[ImportChange, ...]]:

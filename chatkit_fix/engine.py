@@ -9,6 +9,7 @@ apply:  the same, then each file's fixes merged, applied in memory with the impo
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 from collections import defaultdict
@@ -29,8 +30,11 @@ PARALLEL_MIN_FILES = 48  # below this a process pool costs more than it saves
 
 class Engine:
     def __init__(self, project: Project, rules: dict[str, Rule], enabled: set[str], jobs: int = 1,
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None, build_fixes: bool = False):
         self.project = project
+        # whether lazy fixes are built as their findings are made (apply, and output that shows edits); else a plain
+        # check only says a fix is offered, and never pays for building it
+        self.build_fixes = build_fixes
         self.rules = [rules[code] for code in sorted(enabled) if code in rules]
         self.jobs = max(1, jobs)
         self.progress = progress  # called as progress(files done, files in the run) during check
@@ -174,7 +178,7 @@ class Engine:
                 running = rule.code
                 ctx.rule = rule
                 for check in rule.file_checks:
-                    findings.extend(check(ctx))
+                    findings.extend(settle_fix(finding, self.build_fixes) for finding in check(ctx))
             return source, findings, None
         except SourceError as exc:
             return source, [], FileError(exc.path, exc.line, exc.message)
@@ -214,7 +218,10 @@ class Engine:
                     pctx.rule = rule
                     for check in rule.project_checks:
                         try:
-                            found = list(check(pctx))
+                            found = [
+                                settle_fix(f, self.build_fixes) for f in check(pctx)
+                                if f.path in targets and not self._ignored_for(f.path, f.code)
+                            ]
                         except SourceError as exc:
                             errors.append(FileError(exc.path, exc.line, exc.message))
                             continue
@@ -222,9 +229,7 @@ class Engine:
                             message = f"internal error in {rule.code}: {type(exc).__name__}: {exc}"
                             errors.append(FileError(self.project.root, 1, message, rule.code))
                             continue
-                        findings.extend(
-                            f for f in found if f.path in targets and not self._ignored_for(f.path, f.code)
-                        )
+                        findings.extend(found)
         return findings, errors
 
     def _ignored_for(self, path: Path, code: str) -> bool:
@@ -254,6 +259,7 @@ class Engine:
     def apply(self, unsafe: bool = False, write: bool = True) -> RunResult:
         """Fix to a fixpoint in memory; write changed files atomically unless `write` is False."""
         allowed = {Safety.SAFE, Safety.UNSAFE} if unsafe else {Safety.SAFE}
+        self.build_fixes = True
         result = self.check()
         originals: dict[Path, SourceFile] = {}
         current: dict[Path, SourceFile] = {}
@@ -373,6 +379,23 @@ class Engine:
             result.errors.append(FileError(fixed.path, 1, "cannot write: the file is read-only; make it writable and run again"))
         except OSError as exc:
             result.errors.append(FileError(fixed.path, 1, f"cannot write: {exc.strerror or exc}"))
+
+
+def settle_fix(finding: Finding, build: bool = True) -> Finding:
+    """Build the finding's lazy fix (`build`), or keep it as an offer without its builder; a builder that raises
+    leaves the finding report-only, with the reason in `fix_error` (`--verbose` prints it), never a failed run."""
+    fix = finding.fix
+    if fix is None or fix.builder is None:
+        return finding
+    if not build:
+        finding.fix = dataclasses.replace(fix, builder=None)
+        return finding
+    try:
+        finding.fix = fix.builder()
+    except Exception as exc:  # odd real-world input the fix was not written for: the finding still stands
+        finding.fix = None
+        finding.fix_error = f"{type(exc).__name__}: {exc}"
+    return finding
 
 
 def fixed_text(source: SourceFile, edits: list[Edit], imports: Iterable[ImportChange]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,13 +42,20 @@ class ImportChange:
 @dataclass
 class Fix:
     """Edits and import changes that must be applied together; `complete` is False when a TODO marker stands in for
-    code."""
+    code.
+
+    A rule may offer a fix lazily (`ctx.finding(..., fix=lambda: [...])`): the Fix then has a `builder` and no edits
+    yet. The engine either builds it (`engine.settle_fix`: apply, JSON output) or drops the builder and keeps the
+    offer, `built` False, when the run shows no edits (a plain check).
+    """
 
     edits: tuple[Edit, ...]
     safety: Safety
     description: str = ""
     complete: bool = True
     imports: tuple[ImportChange, ...] = ()
+    built: bool = True
+    builder: Callable[[], Fix | None] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -64,10 +72,12 @@ class Finding:
     url: str = ""
     fix: Fix | None = None
     related: tuple[str, ...] = field(default=())
+    fix_error: str = ""  # why the rule's lazy fix could not be built (the finding is then report-only)
 
     @property
     def fixable(self) -> bool:
-        return self.fix is not None and bool(self.fix.edits or self.fix.imports)
+        """A fix with edits, or one offered and not built in this run."""
+        return self.fix is not None and (not self.fix.built or bool(self.fix.edits or self.fix.imports))
 
     def sort_key(self) -> tuple:
         return (str(self.path), self.line, self.col, self.code)

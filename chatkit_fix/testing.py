@@ -45,9 +45,10 @@ def run_rules(root: Path, codes: set[str], unsafe: bool = False, write: bool = T
 
 
 def check_rules(root: Path, codes: set[str], settings: Settings | None = None) -> RunResult:
+    """A check that builds every lazy fix, so the cases see the edits each finding offers."""
     settings = settings or load_settings(root)
     project = Project.discover(root, settings, [root])
-    return Engine(project, load_rules(), codes).check()
+    return Engine(project, load_rules(), codes, build_fixes=True).check()
 
 
 def run_case(rule: Rule, case: Case, root: Path) -> CaseRun:

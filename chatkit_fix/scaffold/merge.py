@@ -28,7 +28,7 @@ def add_cdn_script(target: Path, relative: Path, merger: str) -> str | None:
     from ..config import load_settings
     from ..context import ProjectContext
     from ..edits import apply_edits
-    from ..engine import parses
+    from ..engine import parses, settle_fix
     from ..project import Project
 
     project = Project.discover(target, load_settings(target), [target])
@@ -40,7 +40,7 @@ def add_cdn_script(target: Path, relative: Path, merger: str) -> str | None:
         finding = ck101.layout_finding(pctx, frontend_model(project), path, message)
     else:
         finding = ck101.html_finding(pctx, path, message)
-    if finding is None or finding.fix is None:
+    if finding is None or settle_fix(finding).fix is None:
         return None
     ctx = pctx.parsed(path)
     merged = apply_edits(ctx.text, list(finding.fix.edits))
