@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import json
+from functools import partial
 
 from chatkit_fix.analysis.server import (
     argument,
@@ -72,14 +73,16 @@ RESPONSE_MODULES = ("fastapi", "starlette")
 def check(ctx):
     fixable = any(ctx.imports.imports_package(m) for m in RESPONSE_MODULES)
     for func, result in _endpoints(ctx):
-        for finding in _problems(ctx, func, result):
-            anchor, message, edits, hint = finding
-            if not fixable:
-                edits = None
-            if edits == "todo":
-                yield ctx.finding(ctx.header_span(anchor), message, fix=ctx.todo(anchor, hint), complete=False, hint=hint)
-            else:
-                yield ctx.finding(ctx.header_span(anchor), message, fix=edits, hint=hint)
+        for anchor, message, fix, hint in _problems(ctx, func, result):
+            yield ctx.finding(ctx.header_span(anchor), message, fix=partial(_built, ctx, anchor, fix, hint) if fixable else None,
+                              hint=hint)
+
+
+def _built(ctx, anchor, fix, hint: str):
+    """A problem's edits (a lazy fix): `fix` is the edits or a function building them, whose None means a TODO
+    marker saying `hint`."""
+    edits = fix() if callable(fix) else fix
+    return ctx.todo(anchor, hint) if edits is None else edits
 
 
 def _endpoints(ctx):
@@ -189,12 +192,16 @@ def _response_problems(ctx, call: ast.Call, kind: str, name: str):
             yield (call, f"{name}.json is sent without media_type=\"{JSON}\"", [edit],
                    f'Response(content={name}.json, media_type="{JSON}")')
     elif kind in ("JSONResponse", "ORJSONResponse") and _is_result_json(content, name):
-        local, needed_import = ctx.ensure_import(_module_of(ctx, call), "Response")
-        extra = [ctx.segment(k) for k in call.keywords if k.arg not in ("content", "media_type")]
-        text = ", ".join([f"content={name}.json", f"media_type={ctx.string_literal(JSON)}", *extra])
         message = f"{kind} re-encodes {name}.json, which is already JSON bytes (TypeError: bytes are not JSON serializable)"
-        yield (call, message, [needed_import, ctx.replace(call, f"{local}({text})")],
-               f'Response(content={name}.json, media_type="{JSON}")')
+        yield (call, message, partial(_plain_response, ctx, call, name), f'Response(content={name}.json, media_type="{JSON}")')
+
+
+def _plain_response(ctx, call: ast.Call, name: str) -> list:
+    """`JSONResponse(result.json, ...)` as `Response(content=result.json, media_type="application/json", ...)`."""
+    local, needed_import = ctx.ensure_import(_module_of(ctx, call), "Response")
+    extra = [ctx.segment(k) for k in call.keywords if k.arg not in ("content", "media_type")]
+    text = ", ".join([f"content={name}.json", f"media_type={ctx.string_literal(JSON)}", *extra])
+    return [needed_import, ctx.replace(call, f"{local}({text})")]
 
 
 def _module_of(ctx, call: ast.Call) -> str:
@@ -218,14 +225,18 @@ def _is_fstring_json(ctx, call: ast.Call, kind: str | None) -> bool:
 
 
 def _fstring_problem(ctx, call: ast.Call):
-    content = argument(call, 0, "content")
     message = "JSON built with an f-string: a quote or newline in the interpolated value makes it invalid JSON"
+    return (call, message, partial(_fstring_fix, ctx, call), "return JSONResponse({...})")
+
+
+def _fstring_fix(ctx, call: ast.Call) -> list:
+    """The f-string's JSON as the dict or list it means, returned with JSONResponse; else a TODO marker."""
+    content = argument(call, 0, "content")
     replacement = _fstring_to_python(ctx, content)
     if replacement is None:
-        return (call, message, "todo", "build the body as a dict and return JSONResponse(...)")
+        return [ctx.todo(call, "build the body as a dict and return JSONResponse(...)")]
     local, needed_import = ctx.ensure_import(_module_of(ctx, call), "JSONResponse")
-    return (call, message, [needed_import, ctx.replace(call.func, local), ctx.replace(content, replacement)],
-            "return JSONResponse({...})")
+    return [needed_import, ctx.replace(call.func, local), ctx.replace(content, replacement)]
 
 
 def _fstring_to_python(ctx, content: ast.JoinedStr) -> str | None:
@@ -291,14 +302,20 @@ def _buffering_problem(ctx, func, loop: ast.AST, name: str):
     message = ("the ChatKit stream is buffered: the whole answer is collected before anything is sent, so the UI "
                "shows nothing until the end and cancellation breaks")
     hint = f'return StreamingResponse({name}, media_type="{SSE}")'
+    return (loop, message, partial(_stream_instead, ctx, loop, name), hint)
+
+
+def _stream_instead(ctx, loop: ast.AST, name: str) -> list | None:
+    """The collecting loop, up to the return of what it collected, replaced by returning the stream itself (with
+    the return's headers, status and background); None when no such return follows the loop in its block."""
     statement = statement_of(ctx, loop)
     block = block_of(ctx, statement) if statement is not None else None
     if block is None:
-        return (loop, message, "todo", hint)
+        return None
     index = next(i for i, s in enumerate(block) if s is statement)
     end = next((i for i in range(index, len(block)) if isinstance(block[i], ast.Return)), None)
     if end is None:
-        return (loop, message, "todo", hint)
+        return None
     start = index
     while start > 0 and _is_buffer_init(block[start - 1], block[index:end + 1]):
         start -= 1
@@ -315,7 +332,7 @@ def _buffering_problem(ctx, func, loop: ast.AST, name: str):
     indent = ctx.source.indentation(ctx.line_of(block[start]))
     comments = [line.strip() for line in ctx.text[first:last].splitlines() if line.strip().startswith("#")]
     kept = "".join(f"{comment}\n{indent}" for comment in comments)  # comments in the replaced code stay
-    return (loop, message, [needed_import, ctx.replace((first, last), kept + text)], hint)
+    return [needed_import, ctx.replace((first, last), kept + text)]
 
 
 def _module_of_any(ctx) -> str:

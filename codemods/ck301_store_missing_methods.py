@@ -39,6 +39,8 @@ other method gets one TODO marker, and the finding stays open until it is implem
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix.analysis import store as st
 from chatkit_fix.context import TODO_MARK
 from chatkit_fix.findings import Safety
@@ -101,6 +103,17 @@ def _missing_finding(ctx, store: st.StoreClass, missing, contract):
         message = f"{store.name} does not define {names}: creating it fails with `TypeError: Can't instantiate abstract class`"
     else:
         message = f"{store.name} is ChatKit's store but does not define {names}: requests that need them fail with AttributeError"
+    return ctx.finding(
+        ctx.header_span(store.node),
+        message,
+        fix=partial(_stubs, ctx, store, missing, contract),
+        hint=f"add {names} with the signatures of chatkit.store.Store",
+    )
+
+
+def _stubs(ctx, store: st.StoreClass, missing, contract) -> list:
+    """The missing methods as stubs with the contract's signatures, typed with names the file imports (a lazy fix:
+    the annotations, imports and indentation are read from the file only when the edits are needed)."""
     symbols: dict[str, str] = {}
     for method in missing:
         symbols.update(st.annotation_symbols(method, contract.annotation_modules, contract.context_typevar))
@@ -124,13 +137,7 @@ def _missing_finding(ctx, store: st.StoreClass, missing, contract):
         lines.append(f"{indent}    raise NotImplementedError{'()' if method.is_attachment else ''}")
         blocks.append("\n".join(lines))
     edits.append(ctx.insert(st.line_end(ctx, store.node.body[-1]), "".join(f"\n\n{block}" for block in blocks)))
-    return ctx.finding(
-        ctx.header_span(store.node),
-        message,
-        fix=edits,
-        hint=f"add {names} with the signatures of chatkit.store.Store",
-        complete=not unfinished,
-    )
+    return edits
 
 
 _ATTACHMENT_METHODS = '''    async def save_attachment(self, attachment: Attachment, context: dict) -> None:

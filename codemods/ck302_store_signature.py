@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 
 from chatkit_fix.analysis import store as st
 from chatkit_fix.analysis import web
@@ -192,16 +193,28 @@ def _check_method(ctx, store: st.StoreClass, function: st.Function, method: st.C
     if not problems:
         return None
 
+    expected_text = f"{'async ' if method.is_async else ''}def {method.name}({', '.join(['self', *expected])})"
+    return ctx.finding(
+        ctx.header_span(function),
+        f"{store.name}.{function.name}() does not match Store.{method.name}: {'; '.join(problems)}",
+        fix=partial(_method_fix, ctx, store, function, method, problems, positional, kwonly, mapping, unmatched, missing),
+        hint=f"use {expected_text}",
+    )
+
+
+def _method_fix(ctx, store, function, method, problems, positional, kwonly, mapping, unmatched, missing) -> list:
+    """The SDK's parameter list (uses in the body renamed, contract annotations imported) and async-ness, or a TODO
+    saying why not (a lazy fix: built only when the edits are needed)."""
     edits = []
     todo: list[str] = []
     signature_problem = any(not p.startswith(("a plain def", "async def")) for p in problems)
     if signature_problem:
         param_edits, reason = _signature_edits(ctx, store, function, method, positional, kwonly, mapping, unmatched, missing)
         if param_edits is None:
-            todo.append(f"give {function.name}() the parameters ({', '.join(['self', *expected])}): {reason}")
+            todo.append(f"give {function.name}() the parameters ({', '.join(['self', *method.params])}): {reason}")
         else:
             edits.extend(param_edits)
-    if method.is_async != is_async:
+    if method.is_async != isinstance(function, ast.AsyncFunctionDef):
         async_edit, reason = _async_edit(ctx, store, function, method.is_async)
         if async_edit is None:
             todo.append(reason)
@@ -210,14 +223,7 @@ def _check_method(ctx, store: st.StoreClass, function: st.Function, method: st.C
     if todo:
         anchor = function.decorator_list[0] if function.decorator_list else function
         edits.append(ctx.todo(anchor, "; ".join(todo)))
-    expected_text = f"{'async ' if method.is_async else ''}def {method.name}({', '.join(['self', *expected])})"
-    return ctx.finding(
-        ctx.header_span(function),
-        f"{store.name}.{function.name}() does not match Store.{method.name}: {'; '.join(problems)}",
-        fix=edits,
-        hint=f"use {expected_text}",
-        complete=not todo,
-    )
+    return edits
 
 
 def _position(param: _Param, positional: list[_Param], kwonly: list[_Param]) -> int:
