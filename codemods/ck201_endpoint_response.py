@@ -74,15 +74,15 @@ def check(ctx):
     fixable = any(ctx.imports.imports_package(m) for m in RESPONSE_MODULES)
     for func, result in _endpoints(ctx):
         for anchor, message, fix, hint in _problems(ctx, func, result):
-            yield ctx.finding(ctx.header_span(anchor), message, fix=partial(_built, ctx, anchor, fix, hint) if fixable else None,
-                              hint=hint)
+            built = partial(_built, ctx, anchor, fix, hint) if fixable and fix is not None else None
+            yield ctx.finding(ctx.header_span(anchor), message, fix=built, hint=hint)
 
 
 def _built(ctx, anchor, fix, hint: str):
-    """A problem's edits (a lazy fix): `fix` is the edits or a function building them, whose None means a TODO
-    marker saying `hint`."""
+    """A problem's edits (a lazy fix): `fix` is the edits, "todo", or a function building them whose None means a
+    TODO marker saying `hint`."""
     edits = fix() if callable(fix) else fix
-    return ctx.todo(anchor, hint) if edits is None else edits
+    return ctx.todo(anchor, hint) if edits is None or edits == "todo" else edits
 
 
 def _endpoints(ctx):

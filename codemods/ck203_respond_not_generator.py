@@ -35,6 +35,7 @@ whose result is streamed into `Runner.run_streamed` without `await`.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis.server import (
     argument,
@@ -83,15 +84,19 @@ def _returning_responds(ctx):
         if not returns:
             continue
         variable = fresh_name(func, "event")
-        edits = [_loop_edit(ctx, respond.cls, func, statement, variable) for statement in returns]
         yield ctx.finding(
             ctx.header_span(func),
             "async def respond() returns a stream instead of yielding events: ChatKit gets a coroutine and the "
             "stream ends with stream.error (TypeError: 'async for' requires an object with __aiter__ method, "
             "got coroutine)",
-            fix=edits,
+            fix=partial(_loop_edits, ctx, respond.cls, func, returns, variable),
             hint=f"async for {variable} in <stream>: yield {variable}",
         )
+
+
+def _loop_edits(ctx, cls: ast.ClassDef, func: ast.AsyncFunctionDef, returns: list[ast.Return], variable: str) -> list:
+    """Each `return <stream>` as a loop yielding its events (a lazy fix)."""
+    return [_loop_edit(ctx, cls, func, statement, variable) for statement in returns]
 
 
 def _loop_edit(ctx, cls: ast.ClassDef, func: ast.AsyncFunctionDef, statement: ast.Return, variable: str):

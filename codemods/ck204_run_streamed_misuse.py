@@ -35,6 +35,7 @@ the agent cannot be known it leaves a TODO marker.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
@@ -240,33 +241,34 @@ def _wrapper_attribute(ctx, view: ModuleView, definition: ast.AST) -> tuple[str,
 def _replace_with_agent(ctx, anchor: ast.expr, run: ast.Call, message: str):
     agent = argument(run, 0, "starting_agent")
     text = dotted(agent) if agent is not None else None
-    stable = text is not None
-    if stable and isinstance(agent, (ast.Name, ast.Attribute)):
-        root = agent
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if isinstance(root, ast.Name):
-            bindings = flow_of(ctx, scope_of(ctx, anchor)).bindings.get(root.id, [])
-            stable = len(bindings) <= 1
-    if not stable:
+    if text is None:
         return _todo(ctx, anchor, message)
     return ctx.finding(
         ctx.header_span(anchor),
         message,
-        fix=ctx.replace(anchor, text),
+        fix=partial(_agent_instead, ctx, anchor, agent, text),
         hint=f"pass the agent ({text}); continue a finished run with result.to_input_list() as input",
     )
 
 
+def _agent_instead(ctx, anchor: ast.expr, agent: ast.expr, text: str):
+    """The run's own agent in place of its result, when that name is bound once in the scope (else a TODO: which
+    agent it holds at this point is not told by one assignment)."""
+    root = agent
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and len(flow_of(ctx, scope_of(ctx, anchor)).bindings.get(root.id, [])) > 1:
+        return _todo_edit(ctx, anchor)
+    return ctx.replace(anchor, text)
+
+
 def _todo(ctx, anchor: ast.AST, message: str):
-    return ctx.finding(
-        ctx.header_span(anchor),
-        message,
-        fix=ctx.todo(anchor, "pass the Agent to Runner.run_streamed (continue a finished run with "
-                             "result.to_input_list() + [new item] as input)"),
-        complete=False,
-        hint="pass the Agent itself",
-    )
+    return ctx.finding(ctx.header_span(anchor), message, fix=_todo_edit(ctx, anchor), hint="pass the Agent itself")
+
+
+def _todo_edit(ctx, anchor: ast.AST):
+    return ctx.todo(anchor, "pass the Agent to Runner.run_streamed (continue a finished run with "
+                            "result.to_input_list() + [new item] as input)")
 
 
 # ---- async for ... in Runner.run_streamed(...) -------------------------------------------------------------------

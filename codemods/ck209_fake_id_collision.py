@@ -32,6 +32,8 @@ where `_remap_fake_ids` (added to the module once by the fix) gives each `__fake
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
     agent_context_of,
@@ -98,8 +100,7 @@ def check(ctx):
         pending.append((stream, reason))
     if not pending:
         return
-    first = min((stream for stream, _ in pending), key=lambda node: ctx.span(node)[0])
-    helper = module_helper(ctx, HELPER, HELPER_CODE, first)  # one place for every finding of the file
+    first = min((stream for stream, _ in pending), key=lambda node: ctx.span(node)[0])  # the helper's one place
     for stream, reason in pending:
         message = (
             f"the run uses a chat-completions model ({reason}) and stream_agent_response() streams its items "
@@ -111,10 +112,15 @@ def check(ctx):
                               "ids from store.generate_item_id(...) before yielding them"), complete=False,
                               hint="remap __fake_id__ to store.generate_item_id(...)")
             continue
-        start, end = ctx.span(stream)
-        edits = [helper, ctx.insert(start, f"{HELPER}("), ctx.insert(end, f", {agent_context})")]
-        yield ctx.finding(ctx.header_span(stream), message, fix=edits,
+        yield ctx.finding(ctx.header_span(stream), message, fix=partial(_remap, ctx, stream, agent_context, first),
                           hint=f"{HELPER}(stream_agent_response(...), {agent_context})")
+
+
+def _remap(ctx, stream, agent_context: str, first) -> list:
+    """The stream wrapped in the remapping helper, inserted once above the file's first such stream (the same
+    edit for every finding of the file: identical insertions collapse)."""
+    start, end = ctx.span(stream)
+    return [module_helper(ctx, HELPER, HELPER_CODE, first), ctx.insert(start, f"{HELPER}("), ctx.insert(end, f", {agent_context})")]
 
 
 def _remapped_in_loop(ctx, stream) -> bool:

@@ -31,6 +31,7 @@ counts as handled.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix import versions
 from chatkit_fix.analysis.server import (
@@ -97,8 +98,7 @@ def check(ctx):
             pending.append((call, reasons[0]))
     if not pending:
         return
-    first = min((call for call, _ in pending), key=lambda node: ctx.span(node)[0])
-    helper = module_helper(ctx, HELPER, HELPER_CODE, first)
+    first = min((call for call, _ in pending), key=lambda node: ctx.span(node)[0])  # the helper's one place
     for call, reason in pending:
         message = (
             f"thread history goes to a chat-completions model ({reason}) with assistant messages as output_text "
@@ -111,13 +111,19 @@ def check(ctx):
                               "as plain text content to the chat-completions model"), complete=False,
                               hint="convert assistant history to plain text")
             continue
-        start, end = ctx.span(awaited)
         yield ctx.finding(
             ctx.header_span(call),
             message,
-            fix=[helper, ctx.insert(start, f"{HELPER}("), ctx.insert(end, ")")],
+            fix=partial(_as_text, ctx, awaited, first),
             hint=f"{HELPER}(await ...to_agent_input(...))",
         )
+
+
+def _as_text(ctx, awaited: ast.Await, first: ast.Call) -> list:
+    """The converted history passed through the helper, inserted once above the file's first such conversion (the
+    same edit for every finding of the file: identical insertions collapse)."""
+    start, end = ctx.span(awaited)
+    return [module_helper(ctx, HELPER, HELPER_CODE, first), ctx.insert(start, f"{HELPER}("), ctx.insert(end, ")")]
 
 
 def _converts_history(ctx, call: ast.Call) -> bool:

@@ -34,6 +34,7 @@ FastAPI app has none) for a module-level client; anything else gets a TODO marke
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis.mcp import (
     Flow,
@@ -141,13 +142,19 @@ def _inline(ctx, module: Module, agent_call, function, ctor: ast.Call, cls: str)
         returns_stream = isinstance(statement, ast.Return) and not (
             statement.value is not None and completed_run(module, statement.value))
         if region is not None and region.problem is None and not returns_stream:
-            unit = indent_unit(ctx, statement)
-            indent = ctx.source.indentation(statement.lineno)
-            header = f"{indent}async with {ctx.segment(ctor)} as {name}:\n"
-            edits = [ctx.insert(ctx.source.offset(statement.lineno, 0), header), ctx.replace(ctor, name)]
-            edits += indent_edits(ctx, statement.lineno, statement_end_line(region.block[region.end]), unit)
-            return ctx.finding(ctx.span(ctor), message, fix=edits, hint=f"async with {cls}(...) as {name}: around its use")
+            return ctx.finding(ctx.span(ctor), message, fix=partial(_wrap_inline, ctx, statement, ctor, name, region),
+                               hint=f"async with {cls}(...) as {name}: around its use")
     return _todo(ctx, ctor, message, f"connect this {cls}: create it with `async with {cls}(...) as server:` around the run")
+
+
+def _wrap_inline(ctx, statement: ast.stmt, ctor: ast.Call, name: str, region) -> list:
+    """`async with <ctor> as <name>:` above the agent's statement, the client named in the list, the region's
+    statements re-indented under it (a lazy fix)."""
+    unit = indent_unit(ctx, statement)
+    indent = ctx.source.indentation(statement.lineno)
+    header = f"{indent}async with {ctx.segment(ctor)} as {name}:\n"
+    edits = [ctx.insert(ctx.source.offset(statement.lineno, 0), header), ctx.replace(ctor, name)]
+    return edits + indent_edits(ctx, statement.lineno, statement_end_line(region.block[region.end]), unit)
 
 
 def _todo(ctx, anchor, message: str, todo: str):
@@ -185,14 +192,19 @@ def _local(ctx, module: Module, function, flow: Flow, name_node: ast.Name):
     ):
         region = region_from(module, function, assignment, {name})
         if region is not None and region.problem is None and region.end > region.start:
-            unit = indent_unit(ctx, assignment)
-            edits = [ctx.replace(assignment, f"async with {ctx.segment(assignment.value)} as {name}:")]
-            edits += indent_edits(ctx, statement_end_line(assignment) + 1, statement_end_line(region.block[region.end]), unit)
-            return ctx.finding(ctx.header_span(assignment), message, fix=edits,
+            return ctx.finding(ctx.header_span(assignment), message, fix=partial(_wrap_local, ctx, assignment, name, region),
                                hint=f"`async with {origin.cls}(...) as {name}:` around the statements that use it")
         reason = region.problem if region is not None else "the statements are not in one block"
         return _todo(ctx, assignment, message, f"connect `{name}` with `async with` around its use ({reason})")
     return _todo(ctx, assignment, message, f"connect `{name}`: use it inside `async with {name}:` in an async function")
+
+
+def _wrap_local(ctx, assignment: ast.Assign | ast.AnnAssign, name: str, region) -> list:
+    """The assignment as `async with <value> as <name>:`, the statements that use the client re-indented under it
+    (a lazy fix)."""
+    unit = indent_unit(ctx, assignment)
+    edits = [ctx.replace(assignment, f"async with {ctx.segment(assignment.value)} as {name}:")]
+    return edits + indent_edits(ctx, statement_end_line(assignment) + 1, statement_end_line(region.block[region.end]), unit)
 
 
 def _agent_servers_connected_elsewhere(ctx, module: Module, function) -> bool:
@@ -227,13 +239,15 @@ def _global(ctx, module: Module, name_node: ast.Name):
     if module.enclosing_function(assignment) is not None:
         return None  # created by a function that declares it global: a lazy singleton, judged by CK502
     cls = client_class(module, ctor)
-    message = _message(cls, name)
-    edits = _lifespan_fix(ctx, module, name)
-    if edits:
-        return ctx.finding(ctx.header_span(assignment), message, fix=edits,
-                           hint=f"connect `{name}` once in the FastAPI lifespan: `async with {name}: yield`")
-    return _todo(ctx, assignment, message,
-                 f"connect `{name}` once in the FastAPI lifespan (`async with {name}:` around its `yield`)")
+    return ctx.finding(ctx.header_span(assignment), _message(cls, name), fix=partial(_lifespan, ctx, module, name, assignment),
+                       hint=f"connect `{name}` once in the FastAPI lifespan: `async with {name}: yield`")
+
+
+def _lifespan(ctx, module: Module, name: str, assignment: ast.stmt):
+    """The client entered in the module's FastAPI lifespan, or a TODO marker when it has no safe place (a lazy
+    fix)."""
+    return _lifespan_fix(ctx, module, name) or ctx.todo(
+        assignment, f"connect `{name}` once in the FastAPI lifespan (`async with {name}:` around its `yield`)")
 
 
 def _connected_in_other_modules(ctx, module: Module, name: str) -> bool:

@@ -37,6 +37,7 @@ others are reported.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis.mcp import (
     Flow,
@@ -186,9 +187,10 @@ def _lexical(ctx, module: Module, function, with_node: ast.AsyncWith, name: str)
     message = (f"the agent's stream is consumed after `async with` ({name}) has closed the MCP session: the run "
                f"fails with {CLOSED}")
     hint = "move the streaming loop inside the `async with` block"
-    fix = _move_inside(ctx, module, block, index, late, streams | agents)
-    yield ctx.finding(ctx.header_span(consumer), message, fix=fix, hint=hint,
-                      safety=None if fix else Safety.REPORT)
+    moved = _movable(ctx, module, block, index, late, streams | agents)
+    yield ctx.finding(ctx.header_span(consumer), message, hint=hint,
+                      fix=None if moved is None else partial(indent_edits, ctx, *moved),
+                      safety=None if moved else Safety.REPORT)
 
 
 def _exclusive(module: Module, first: ast.AST, second: ast.AST) -> bool:
@@ -272,8 +274,9 @@ def _in_runner_call(module: Module, name: ast.Name) -> bool:
     return False
 
 
-def _move_inside(ctx, module: Module, block, index: int, late, names: set[str]):
-    """Indent the statements after the block that use the stream, so they become its last statements."""
+def _movable(ctx, module: Module, block, index: int, late, names: set[str]) -> tuple[int, int, str] | None:
+    """The lines after the block that use the stream and the indentation that makes them its last statements
+    (the fix re-indents them lazily: `indent_edits`); None when they cannot be moved as they are."""
     with_node = block[index]
     lines = {n.lineno for n in late}
     end = index
@@ -294,7 +297,7 @@ def _move_inside(ctx, module: Module, block, index: int, late, names: set[str]):
     inner = ctx.source.indentation(with_node.body[0].lineno)
     if not (len(inner) > len(outer) and inner.startswith(outer)):
         return None
-    return indent_edits(ctx, statement_end_line(with_node) + 1, last_line, inner[len(outer):])
+    return statement_end_line(with_node) + 1, last_line, inner[len(outer):]
 
 
 # ---- connect() in one task, cleanup() in another -----------------------------------------------------------------
