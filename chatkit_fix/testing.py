@@ -59,6 +59,8 @@ def run_case(rule: Rule, case: Case, root: Path) -> CaseRun:
     assert not checked.errors, [e.message for e in checked.errors]
     own = [f for f in checked.findings if f.code == rule.code]
     assert_findings(root, own, case.findings)
+    unbuilt = [f"{f.line}:{f.col}: {f.fix_error}" for f in own if f.fix_error]
+    assert not unbuilt, f"fixes that could not be built (the engine reports them without a fix): {unbuilt}"
     assert_todo_means_incomplete(own)
     applied = run_rules(root, codes, unsafe=case.unsafe)
     assert not applied.errors, [e.message for e in applied.errors]
