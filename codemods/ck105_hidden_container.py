@@ -31,6 +31,8 @@ An always-hidden container gets the report only.
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix.analysis.frontend import (
     ancestors,
     attribute_value,
@@ -91,7 +93,7 @@ def check(pctx, model):
             yield ctx.finding((start, span(opening)[1]), message,
                               hint="hide it with opacity/visibility or mount it only when shown")
             continue
-        yield ctx.finding((start, span(opening)[1]), message, fix=_mount_when(ctx, element.node, hidden.visible),
+        yield ctx.finding((start, span(opening)[1]), message, fix=partial(_mount_when, ctx, element.node, hidden.visible),
                           hint=f"mount it only when shown: {{{hidden.visible} && <{name} …/>}}")
 
 

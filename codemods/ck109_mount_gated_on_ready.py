@@ -29,6 +29,8 @@ return <div className="h-[600px]"><ChatKit control={chatkit.control} className="
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix.analysis.frontend import (
     FUNCTION_KINDS,
     ancestors,
@@ -80,7 +82,7 @@ def check(pctx, model):
                        "the element never mounts, so it never becomes ready")
             hint = f"render ChatKit unconditionally and show the loading state while !{flag}"
             start = span(opening)[0]
-            yield ctx.finding((start, span(opening)[1]), message, fix=_fix(ctx, element.node, kind, node, flag), hint=hint)
+            yield ctx.finding((start, span(opening)[1]), message, fix=partial(_fix, ctx, element.node, kind, node, flag), hint=hint)
             break
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 from pathlib import Path
 
 from chatkit_fix.codemods._cases import Edited
@@ -97,7 +98,7 @@ class _Emitter:
         return self.ctx.finding(
             (obj.start, obj.start + 1),
             f"user input without {', '.join(missing)}: required by ChatKit, the request fails validation",
-            fix=_append_members(self.ctx, obj, entries),
+            fix=partial(_append_members, self.ctx, obj, entries),
             hint=f"add {', '.join(entries)}",
         )
 

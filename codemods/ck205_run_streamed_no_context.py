@@ -29,6 +29,7 @@ assignment moves up above the run.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis.server import (
     agent_context_of,
@@ -86,16 +87,20 @@ def check(ctx):
                               "stream_agent_response gets as context= to Runner.run_streamed"), complete=False,
                               hint="context=<the AgentContext>")
             continue
-        edits = _move_definition(ctx, run, agent_context)
-        if edits is None:
-            yield ctx.finding(ctx.header_span(run), message, fix=ctx.todo(run, f"create {name} before the run "
-                              f"and pass context={name}"), complete=False, hint=f"context={name}")
-            continue
-        if given is None:
-            edits.append(append_argument(ctx, run, f"context={name}"))
-        else:
-            edits.append(ctx.replace(given, name))
-        yield ctx.finding(ctx.header_span(run), message, fix=edits, hint=f"context={name}")
+        yield ctx.finding(ctx.header_span(run), message, fix=partial(_pass_context, ctx, run, agent_context, given, name),
+                          hint=f"context={name}")
+
+
+def _pass_context(ctx, run: ast.Call, agent_context: ast.AST, given: ast.AST | None, name: str):
+    """The AgentContext created before the run and passed as context=; a TODO when its definition cannot move."""
+    edits = _move_definition(ctx, run, agent_context)
+    if edits is None:
+        return ctx.todo(run, f"create {name} before the run and pass context={name}")
+    if given is None:
+        edits.append(append_argument(ctx, run, f"context={name}"))
+    else:
+        edits.append(ctx.replace(given, name))
+    return edits
 
 
 def _is_request_context(ctx, run: ast.Call, given: ast.expr, agent_context: ast.expr | None) -> bool:

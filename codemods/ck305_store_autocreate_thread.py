@@ -30,6 +30,7 @@ marker asks for the change.
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis import store as st
 from chatkit_fix.codemods._cases import Edited, edited
@@ -63,18 +64,17 @@ def _check_class(ctx, store: st.StoreClass):
     # the statement of load_thread that creates: the creation itself, or the call of the helper that does
     creation = first.via[0].node if first.via else first.node
     thread_id = st.param_for(function, method, "thread_id")
-    edits, complete = _fix(ctx, function, creation, thread_id)
     yield ctx.finding(
         ctx.header_span(function),
         f"{store.name}.load_thread() creates a thread when the id is unknown{where}: stale, foreign or mistyped ids "
         "silently become new empty threads",
-        fix=edits,
+        fix=partial(_fix, ctx, function, creation, thread_id),
         hint="raise NotFoundError when the thread does not exist; ChatKit creates threads itself",
-        complete=complete,
     )
 
 
 def _fix(ctx, function: st.Function, creation: ast.Call, thread_id: str | None):
+    """The branch that creates the thread raising NotFoundError instead; a TODO where no branch can be replaced."""
     local, edits = st.not_found_error(ctx)
     raise_text = f"raise {local}({st.not_found_message(ctx, 'Thread', thread_id)})"
     statement = creation
@@ -90,13 +90,13 @@ def _fix(ctx, function: st.Function, creation: ast.Call, thread_id: str | None):
         block = [statement]
     if block is None or not block:
         todo = ctx.todo(statement, "raise NotFoundError here instead of creating the thread (ChatKit creates threads itself)")
-        return [todo] if todo is not None else None, False
+        return todo
     start, end = ctx.span(block[0])[0], ctx.span(block[-1])[1]
     indent = st.statement_indent(ctx, block[0])
     # comments among the removed statements stay, above the raise
     comments = [line.strip() for line in ctx.text[start:end].splitlines()[1:] if line.strip().startswith("#")]
     edits.append(ctx.replace((start, end), "".join(f"{c}\n{indent}" for c in comments) + raise_text))
-    return edits, True
+    return edits
 
 
 _HUMANOID = '''from datetime import datetime

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from functools import partial
 
 from chatkit_fix.analysis import web
 from chatkit_fix.findings import Safety
@@ -98,13 +99,11 @@ def _check_import(ctx, node: ast.ImportFrom):
                 hint=f"import {alias.name} from the module that defines it",
             )
             continue
-        edits, complete = _rewrite(ctx, node, alias, target)
         yield ctx.finding(
             node,
             f"{message}; it is defined in {project.relative(definitions[0][0])}",
-            fix=edits,
+            fix=partial(_rewrite, ctx, node, alias, target),
             hint=f"from {target} import {alias.name}",
-            complete=complete,
         )
 
 
@@ -130,22 +129,22 @@ def _import_name(services, ctx, node: ast.ImportFrom, module: str, def_path) -> 
 
 def _rewrite(ctx, node: ast.ImportFrom, alias: ast.alias, target: str):
     """Edits that import `alias` from `target`: the module name replaced when nothing else is imported, else a new
-    line for this name."""
+    line for this name; a TODO where the import cannot be rewritten in place."""
     segment = ctx.segment(node)
     match = re.match(r"from\s+(\.*[\w.]*)\s+import", segment)
     if match is None:
-        return ctx.todo(node, f"import {alias.name} from {target}"), False
+        return ctx.todo(node, f"import {alias.name} from {target}")
     others = [a for a in node.names if a is not alias]
     if not others:
         start = ctx.span(node)[0] + match.start(1)
-        return ctx.replace((start, start + len(match.group(1))), target), True
+        return ctx.replace((start, start + len(match.group(1))), target)
     if not web.alone_on_lines(ctx, node):
-        return ctx.todo(node, f"import {alias.name} from {target}"), False
+        return ctx.todo(node, f"import {alias.name} from {target}")
     index = node.names.index(alias)
     removal = web.remove_element(ctx, node.names, index)
     indent = ctx.source.indentation(node.lineno)
     name = alias.name + (f" as {alias.asname}" if alias.asname else "")
-    return [removal, ctx.insert(web.line_after(ctx, node.end_lineno or node.lineno), f"{indent}from {target} import {name}\n")], True
+    return [removal, ctx.insert(web.line_after(ctx, node.end_lineno or node.lineno), f"{indent}from {target} import {name}\n")]
 
 
 SECURITY = (

@@ -37,6 +37,9 @@ settings object with an origins field (`settings.cors_origins`), the middleware 
 
 from __future__ import annotations
 
+import ast
+from functools import partial
+
 from chatkit_fix.analysis import settings, web
 from chatkit_fix.codemods._cases import edited
 from chatkit_fix.findings import Safety
@@ -129,23 +132,28 @@ def _finding(pctx, ctx, app: web.App, call: web.FrontendCall):
             fix=ctx.todo(app.statement, "add CORSMiddleware with the front end's origins"), complete=False,
             hint="add CORSMiddleware with the front end's origins",
         )
+    origins = ",".join(web.dev_origins(project))
+    return ctx.finding(
+        ctx.header_span(app.statement),
+        message,
+        fix=partial(_add_middleware, ctx, app, anchor, origins),
+        hint=f"add CORSMiddleware (outermost) allowing {origins}",
+    )
+
+
+def _add_middleware(ctx, app: web.App, anchor: ast.stmt, origins: str):
+    """`app.add_middleware(CORSMiddleware, ...)` after `anchor`, its origins read as the project reads settings."""
     module = "fastapi.middleware.cors" if app.framework == "fastapi" else "starlette.middleware.cors"
     cors_name, cors_import = ctx.ensure_import(module, "CORSMiddleware")
-    origins = ",".join(web.dev_origins(project))
     allowed, needed = settings.origins_expression(ctx, origins)
     q = ctx.string_literal
     indent = ctx.source.indentation(app.statement.lineno)
     lines = [f"{app.name}.add_middleware(", f"    {cors_name},", f"    allow_origins={allowed},"]
-    if web.uses_cookies(project):
+    if web.uses_cookies(ctx.project):
         lines.append("    allow_credentials=True,")
     lines += [f"    allow_methods=[{q('*')}],", f"    allow_headers=[{q('*')}],", ")"]
     text = "".join(f"{indent}{line}\n" for line in lines)
-    return ctx.finding(
-        ctx.header_span(app.statement),
-        message,
-        fix=[cors_import, *needed, web.insert_after(ctx, anchor, text)],
-        hint=f"add CORSMiddleware (outermost) allowing {origins}",
-    )
+    return [cors_import, *needed, web.insert_after(ctx, anchor, text)]
 
 
 VITE_PACKAGE = '{"name": "web", "dependencies": {"@openai/chatkit-react": "^1.4.0", "react": "^19.0.0"}, "devDependencies": {"vite": "^6.0.0"}}\n'

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited, served
@@ -124,8 +125,8 @@ def _check_python(ctx):
         value = web.string_value(node)
         if value is not None and id(node) not in reported and web.looks_like_openai_key(value):
             reported.add(id(node))
-            edits = _environ(ctx, node, "OPENAI_API_KEY")
-            yield ctx.finding(node, "an OpenAI API key (sk-…) is written in the source", fix=edits,
+            yield ctx.finding(node, "an OpenAI API key (sk-…) is written in the source",
+                              fix=partial(_environ, ctx, node, "OPENAI_API_KEY"),
                               hint='read it from the environment (os.environ["OPENAI_API_KEY"]) and rotate this key')
 
 
@@ -154,7 +155,7 @@ def _assignment(ctx, statement):
             statement.value, message, fix=ctx.replace((start, end), ""),
             hint=f"drop the default: the settings class then requires {env} from the environment",
         )
-    return statement.value, ctx.finding(statement.value, message, fix=_environ(ctx, statement.value, env),
+    return statement.value, ctx.finding(statement.value, message, fix=partial(_environ, ctx, statement.value, env),
                                         hint=f'read it from the environment: os.environ["{env}"]')
 
 
@@ -177,7 +178,7 @@ def _call(ctx, call: ast.Call):
             return default, ctx.finding(default, message, fix=ctx.replace((start, end), ""),
                                         hint="drop the default: the settings class then requires it from the environment")
         return default, ctx.finding(
-            default, message, fix=_environ(ctx, call, variable),
+            default, message, fix=partial(_environ, ctx, call, variable),
             hint=f'use os.environ["{variable}"], so a missing variable stops the start-up',
         )
     if web.jwt_library(ctx, call) or web.jwt_library(ctx, call, web.JWT_ENCODE):
@@ -185,7 +186,7 @@ def _call(ctx, call: ast.Call):
         value = web.string_value(key)
         if value:
             return key, ctx.finding(key, f"{web.dotted(call.func)}() signs or checks tokens with a literal key: anyone can mint tokens",
-                                    fix=_environ(ctx, key, "JWT_SECRET"), hint='use os.environ["JWT_SECRET"]')
+                                    fix=partial(_environ, ctx, key, "JWT_SECRET"), hint='use os.environ["JWT_SECRET"]')
         return None
     for keyword in call.keywords:
         kind = web.secret_kind(keyword.arg)
@@ -195,7 +196,7 @@ def _call(ctx, call: ast.Call):
         if web.is_secret_value(kind, value):
             env = "OPENAI_API_KEY" if web.looks_like_openai_key(value) else _env_name(keyword.arg)
             return keyword.value, ctx.finding(
-                keyword.value, f"{keyword.arg}= is given a literal secret", fix=_environ(ctx, keyword.value, env),
+                keyword.value, f"{keyword.arg}= is given a literal secret", fix=partial(_environ, ctx, keyword.value, env),
                 hint=f'read it from the environment: os.environ["{env}"]',
             )
     return None

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 from pathlib import Path
 
 from chatkit_fix.analysis.mcp import Module
@@ -221,7 +222,7 @@ def _sse_clients(ctx, module: Module):
         yield ctx.finding(
             ctx.header_span(call),
             f"MCPServerSse speaks the old HTTP+SSE transport but {reason}: the connection fails",
-            fix=_to_streamable(ctx, module, call),
+            fix=partial(_to_streamable, ctx, module, call),
             hint="use MCPServerStreamableHttp (same params)",
         )
 

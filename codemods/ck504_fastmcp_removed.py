@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+from functools import partial
 
 from chatkit_fix import versions
 from chatkit_fix.analysis.mcp import (
@@ -137,7 +138,7 @@ def _check_import(ctx, module: Module, statement, release: str):
             message = (f"`{ctx.segment(statement).splitlines()[0].strip()}` fails under {release} (`ImportError: cannot "
                        "import name 'FastMCP' from 'mcp.server'`): the class is `mcp.server.mcpserver.MCPServer`")
             return ctx.finding(ctx.header_span(statement), message,
-                               fix=_rename_aliases(ctx, module, statement), hint="from mcp.server import MCPServer")
+                               fix=partial(_rename_aliases, ctx, module, statement), hint="from mcp.server import MCPServer")
         return None
     for alias in statement.names:
         if alias.name == OLD or alias.name.startswith(OLD + "."):

@@ -40,6 +40,7 @@ Stateful mode with several workers (`--workers`, `gunicorn -w`, `uvicorn.run(wor
 from __future__ import annotations
 
 import ast
+from functools import partial
 from pathlib import Path
 
 from chatkit_fix.analysis import launch
@@ -211,11 +212,17 @@ def _check_lifespan(ctx, module: Module, mount: ast.Call, owner: ast.Call, recei
     message = (f"the mounted MCP app's session manager never starts (Starlette does not run a mounted app's lifespan): "
                f"every MCP request gets HTTP 500 `{NO_TASK_GROUP}`")
     manager = f"{ctx.segment(receiver)}.session_manager.run()"
-    edits = _lifespan_edits(ctx, module, owner, manager) if isinstance(receiver, ast.Name) else None
     hint = f"run `async with {manager}:` around the `yield` of the app's lifespan"
-    if edits is None:
+    if not isinstance(receiver, ast.Name):
         return ctx.finding(ctx.header_span(mount), message, fix=ctx.todo(mount, hint), complete=False, hint=hint)
-    return ctx.finding(ctx.header_span(mount), message, fix=edits, hint=hint)
+    return ctx.finding(ctx.header_span(mount), message, fix=partial(_run_manager, ctx, module, owner, manager, mount, hint),
+                       hint=hint)
+
+
+def _run_manager(ctx, module: Module, owner: ast.Call, manager: str, mount: ast.Call, hint: str):
+    """The lifespan edits that run the session manager; a TODO when the app's lifespan cannot be edited."""
+    edits = _lifespan_edits(ctx, module, owner, manager)
+    return ctx.todo(mount, hint) if edits is None else edits
 
 
 def _lifespan_edits(ctx, module: Module, owner: ast.Call, manager: str):
