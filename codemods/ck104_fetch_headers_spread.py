@@ -45,6 +45,8 @@ fetch: async (input, init) => {
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix.analysis.frontend import (
     FetchFlow,
     ancestors,
@@ -301,7 +303,7 @@ class FetchCheck:
             hint = "drop the Content-Type header: ChatKit sets it (JSON, or multipart for uploads)"
         else:
             hint = f"merge into ChatKit's headers: const headers = new Headers({init}?.headers); headers.set(…)"
-        fix = self.header_fix(obj, context) if DROPS_INIT not in problems and self.init else None
+        fix = partial(self.header_fix, obj, context) if DROPS_INIT not in problems and self.init else None
         return self.ctx.finding(anchor, message, fix=fix, hint=hint)
 
     def header_fix(self, obj, context):

@@ -42,6 +42,7 @@ useChatKit({
 from __future__ import annotations
 
 import difflib
+from functools import partial
 from pathlib import Path
 
 from chatkit_fix.analysis.frontend import (
@@ -179,10 +180,9 @@ def check(pctx, model):
             seen.add((prop.path, span(prop.node)))
             ctx = pctx.parsed(prop.path)
             if key == "headers":
-                fix = _headers_fix(ctx, model, api, prop)
                 yield ctx.finding(first_line_span(ctx.text, prop.node),
                                   "api.headers does not exist: ChatKit never sends these headers (use api.fetch)",
-                                  fix=fix, hint="send headers from api.fetch, merged into new Headers(init?.headers)")
+                                  fix=partial(_headers_fix, ctx, model, api, prop), hint="send headers from api.fetch, merged into new Headers(init?.headers)")
             elif key == "clientToken":
                 yield ctx.finding(first_line_span(ctx.text, prop.node),
                                   "api.clientToken does not exist: hosted mode uses getClientSecret, a custom back end "

@@ -28,6 +28,7 @@ agent_input = await simple_to_agent_input(list(reversed(page.data)))   # newest 
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from chatkit_fix.analysis.server import (
     argument,
@@ -92,16 +93,17 @@ def _oldest_first(ctx):
             "thread history loaded with order=\"asc\" and a limit: that is the OLDEST items, so once the thread is "
             "longer the agent never sees the latest messages"
         )
-        quote = ctx.segment(order)[0]
-        edits = [ctx.replace(order, f"{quote}desc{quote}")]
-        data_edits = _reverse_data(ctx, call, func)
-        if data_edits is None:
-            yield ctx.finding(ctx.header_span(call), message, fix=ctx.todo(call, 'load order="desc" and reverse '
-                              "the page's items before converting them"), complete=False,
-                              hint='order="desc", then list(reversed(page.data))')
-            continue
-        yield ctx.finding(ctx.header_span(call), message, fix=edits + data_edits,
+        yield ctx.finding(ctx.header_span(call), message, fix=partial(_newest_first, ctx, call, func, order),
                           hint='order="desc", then list(reversed(page.data))')
+
+
+def _newest_first(ctx, call: ast.Call, func: ast.AST, order: ast.AST):
+    """order="desc" and the loaded page reversed before it is converted; a TODO when the data cannot be followed."""
+    data_edits = _reverse_data(ctx, call, func)
+    if data_edits is None:
+        return ctx.todo(call, 'load order="desc" and reverse the page\'s items before converting them')
+    quote = ctx.segment(order)[0]
+    return [ctx.replace(order, f"{quote}desc{quote}"), *data_edits]
 
 
 def _feeds_the_agent(ctx, call: ast.Call, func: ast.AST) -> bool:

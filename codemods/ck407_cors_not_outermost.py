@@ -30,6 +30,8 @@ The fix moves the whole CORS statement (with its comment) below the last middlew
 
 from __future__ import annotations
 
+from functools import partial
+
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
@@ -81,9 +83,8 @@ def _finding(ctx, cors: web.Registration, later, answering):
     block = web.block_of(ctx, cors.statement)
     last = later[-1]
     if block is not None and all(web.block_of(ctx, r.statement) is not None and web.block_of(ctx, r.statement)[0] is block[0] for r in later):
-        edits = web.move_after(ctx, cors.statement, last.statement)
-        if edits:
-            return ctx.finding(cors.call, message, fix=edits, hint="add CORSMiddleware after every other middleware")
+        return ctx.finding(cors.call, message, fix=partial(_move, ctx, cors, last),
+                           hint="add CORSMiddleware after every other middleware")
     return ctx.finding(
         cors.call,
         message,
@@ -91,6 +92,12 @@ def _finding(ctx, cors: web.Registration, later, answering):
         complete=False,
         hint="add CORSMiddleware after every other middleware",
     )
+
+
+def _move(ctx, cors: web.Registration, last: web.Registration):
+    """CORSMiddleware's registration moved below the last middleware added; a TODO when it cannot move."""
+    edits = web.move_after(ctx, cors.statement, last.statement)
+    return edits or ctx.todo(cors.statement, "add CORSMiddleware after every other middleware so it runs first")
 
 
 def _constructor_list(ctx, registered):
