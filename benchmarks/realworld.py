@@ -20,7 +20,8 @@ A labelled repository is labelled completely: any finding that matches no positi
 
 apply, per repository, on a copy: `apply --unsafe-fixes` must exit without errors from fixes (no fix dropped for
 breaking a file, every fix converging), every Python file it changed must compile and gain no undefined name
-(pyflakes, compared with the file before), and a second `apply --unsafe-fixes` must change nothing.
+(pyflakes, compared with the file before), and a second `apply --unsafe-fixes` must change nothing. It also prints
+the fixes applied per code and, under -v, each fix a rule could not build (that finding stays report-only).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class Outcome:
     false_positives: list[tuple[dict, str]] = field(default_factory=list)  # (finding, why it is wrong)
     apply_problems: list[str] = field(default_factory=list)
     findings: int = 0
+    applied: Counter = field(default_factory=Counter)  # fixes the first apply made, per code
+    unbuilt: list[str] = field(default_factory=list)  # fixes a rule could not build: those findings stay report-only
 
 
 def read_labels(path: Path) -> dict[str, list[Label]]:
@@ -180,28 +183,38 @@ def score(repo: str, labels: list[Label], root: Path, apply: bool) -> Outcome:
                 break
         outcome.false_positives.append((finding, why))
     if apply:
-        outcome.apply_problems = apply_problems(snapshot)
+        prove_apply(snapshot, outcome)
     return outcome
 
 
-def apply_problems(snapshot: Path) -> list[str]:
-    problems: list[str] = []
+def prove_apply(snapshot: Path, outcome: Outcome) -> None:
+    """Apply every fix on a copy; record what was applied, what could not be built, and every problem."""
     with tempfile.TemporaryDirectory(prefix="ckf-realworld-") as scratch:
         copy = Path(scratch) / "repo"
         shutil.copytree(snapshot, copy, symlinks=True)
-        status, report, stderr = run_tool(["apply", "--unsafe-fixes", "."], copy)
+        status, report, stderr = run_tool(["apply", "--unsafe-fixes", "--verbose", "."], copy)
         if report is None:
-            return [f"apply: exit {status}: {stderr.strip()[-300:]}"]
-        problems += [f"apply: {e['path']}:{e['line']}: {e['message']}" for e in report["errors"]
-                     if any(marker in e["message"] for marker in FIX_ERRORS)]
-        for fixed in report.get("fixed", []):
-            path = fixed["path"] if isinstance(fixed, str) else fixed.get("path", "")
-            if path.endswith(".py"):
-                problems += python_proof(snapshot / path, copy / path, path)
-        status, again, _ = run_tool(["apply", "--unsafe-fixes", "."], copy)
-        if again is not None and again.get("fixed"):
-            names = [f if isinstance(f, str) else f.get("path") for f in again["fixed"]]
-            problems.append(f"second apply changed {', '.join(names)}")
+            outcome.apply_problems.append(f"apply: exit {status}: {stderr.strip()[-300:]}")
+            return
+        outcome.applied.update(f["code"] for f in report.get("applied", []))
+        outcome.unbuilt += [line.removeprefix("chatkit-fix: note: ") for line in stderr.splitlines()
+                            if "could not be built" in line]
+        outcome.apply_problems += _apply_proof(snapshot, copy, report)
+
+
+def _apply_proof(snapshot: Path, copy: Path, report: dict) -> list[str]:
+    """No fix dropped or left unconverged, every changed Python file compiles with no new undefined name, and a
+    second apply changes nothing."""
+    problems = [f"apply: {e['path']}:{e['line']}: {e['message']}" for e in report["errors"]
+                if any(marker in e["message"] for marker in FIX_ERRORS)]
+    for fixed in report.get("fixed", []):
+        path = fixed["path"] if isinstance(fixed, str) else fixed.get("path", "")
+        if path.endswith(".py"):
+            problems += python_proof(snapshot / path, copy / path, path)
+    _, again, _ = run_tool(["apply", "--unsafe-fixes", "."], copy)
+    if again is not None and again.get("fixed"):
+        names = [f if isinstance(f, str) else f.get("path") for f in again["fixed"]]
+        problems.append(f"second apply changed {', '.join(names)}")
     return problems
 
 
@@ -263,10 +276,15 @@ def report(outcomes: list[Outcome], verbose: bool) -> None:
     on_negative = sum(1 for o in scored for _, why in o.false_positives if why != "unlabelled")
     crashes = sum(1 for o in scored if o.crashed)
     problems = sum(len(o.apply_problems) for o in scored)
+    applied = sum((o.applied for o in scored), Counter())
+    unbuilt = sum(len(o.unbuilt) for o in scored)
     missing = len(outcomes) - len(scored)
     print(f"\nrecall {found}/{total} = {100 * found / total if total else 0:.1f}%  false positives {false} "
           f"({on_negative} on NOT/NONE rows)  crashes {crashes}  apply problems {problems}  "
           f"repositories {len(scored)} scored, {missing} missing")
+    if applied or unbuilt:
+        codes = ", ".join(f"{code} {count}" for code, count in sorted(applied.items()))
+        print(f"fixes applied {sum(applied.values())} ({codes}); not built {unbuilt}")
     if verbose:
         for outcome in scored:
             for label in outcome.missed:
@@ -276,6 +294,8 @@ def report(outcomes: list[Outcome], verbose: bool) -> None:
                       f"{finding['message'][:140]}")
             for problem in outcome.apply_problems:
                 print(f"APPLY {outcome.repo} {problem}")
+            for note in outcome.unbuilt:
+                print(f"UNBUILT {outcome.repo} {note}")
             if outcome.crashed:
                 print(f"CRASH {outcome.repo} {outcome.crashed}")
 
@@ -304,7 +324,8 @@ def main() -> int:
             {"repo": o.repo, "missing": o.missing, "crashed": o.crashed,
              "matched": [vars(label) for label in o.matched], "missed": [vars(label) for label in o.missed],
              "false_positives": [{"finding": f, "why": w} for f, w in o.false_positives],
-             "apply_problems": o.apply_problems} for o in outcomes], indent=1))
+             "apply_problems": o.apply_problems, "applied": dict(o.applied), "unbuilt": o.unbuilt}
+            for o in outcomes], indent=1))
     return 0
 
 
