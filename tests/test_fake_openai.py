@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ from chatkit_fix.verify.fake_openai import (  # noqa: E402
     FAKE_API_KEY,
     FakeOpenAI,
     FakeScript,
-    arguments_from_schema,
+    example_for_schema,
 )
 
 WEATHER_TOOL = {
@@ -120,7 +121,9 @@ def test_tool_call_then_reply_with_tool_output_via_previous_response_id(client):
     ) + ["response.function_call_arguments.done", "response.output_item.done", "response.completed"]
     call = events[-1].response.output[0]
     assert call.type == "function_call" and call.name == "get_weather"
-    assert json.loads(call.arguments) == {"city": "test", "days": 1}
+    arguments = json.loads(call.arguments)
+    jsonschema.validate(arguments, WEATHER_TOOL["parameters"])
+    assert arguments == example_for_schema(WEATHER_TOOL["parameters"])
     assert call.id.startswith("fc_") and call.call_id.startswith("call_")
     streamed = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
     assert streamed == call.arguments
@@ -170,7 +173,8 @@ def test_chat_completions_tool_call_streams_as_tool_call_deltas(client):
 
     deltas = [tc for c in chunks for tc in (c.choices[0].delta.tool_calls or [])]
     assert deltas[0].id.startswith("call_") and deltas[0].function.name == "get_weather"
-    assert json.loads("".join(d.function.arguments or "" for d in deltas)) == {"city": "test", "days": 1}
+    arguments = json.loads("".join(d.function.arguments or "" for d in deltas))
+    jsonschema.validate(arguments, WEATHER_TOOL["parameters"])
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
     answered = client.chat.completions.create(
@@ -197,17 +201,41 @@ def test_script_modes_and_templates(fake, client):
     fake.script = FakeScript(tool_call="never", reply="You said {last_user_text}!")
     assert client.responses.create(model="m", input="x", tools=[WEATHER_TOOL]).output_text == "You said x!"
 
-    fake.script = FakeScript(tool_call="lookup", tool_arguments={"q": "fixed"})
-    forced = client.responses.create(model="m", input="x").output[0]
-    assert (forced.name, json.loads(forced.arguments)) == ("lookup", {"q": "fixed"})
-
-    fake.script = FakeScript(tool_name="not_offered")
-    assert client.responses.create(model="m", input="x", tools=[WEATHER_TOOL]).output_text == "Echo: x"
+    fake.script = FakeScript(tool_call="get_weather", tool_arguments={"get_weather": {"city": "Oslo", "days": 2}})
+    forced = client.responses.create(model="m", input="x", tools=[WEATHER_TOOL]).output[0]
+    assert (forced.name, json.loads(forced.arguments)) == ("get_weather", {"city": "Oslo", "days": 2})
+    # a named tool is never called on an agent that does not have it (a title agent with no tools)
+    assert client.responses.create(model="m", input="x").output_text == "Echo: x"
 
     fake.script = FakeScript()
     assert client.responses.create(model="m", input="x", tools=[WEATHER_TOOL], tool_choice="none").output_text == (
         "Echo: x"
     )
+    with pytest.raises(ValueError, match="tool_arguments"):
+        FakeScript(tool_arguments={"city": "Oslo"})
+
+
+def test_auto_goes_round_every_offered_tool_and_honours_a_forced_choice(fake, client):
+    other = {**WEATHER_TOOL, "name": "get_time", "parameters": {"type": "object", "properties": {}}}
+    names = [client.responses.create(model="m", input="x", tools=[WEATHER_TOOL, other]).output[0].name
+             for _ in range(4)]
+    assert names == ["get_weather", "get_time", "get_weather", "get_time"]
+    assert [call.name for call in fake.tool_calls] == names
+    assert all(call.request_index == index for index, call in enumerate(fake.tool_calls))
+    forced = client.responses.create(model="m", input="x", tools=[WEATHER_TOOL, other],
+                                     tool_choice={"type": "function", "name": "get_time"})
+    assert forced.output[0].name == "get_time"
+
+
+def test_structured_output_is_valid_for_the_requested_schema(fake, client):
+    schema = {"type": "object", "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
+              "required": ["title", "score"], "additionalProperties": False}
+    answer = client.responses.create(model="m", input="x",
+                                     text={"format": {"type": "json_schema", "name": "T", "schema": schema}})
+    jsonschema.validate(json.loads(answer.output_text), schema)
+    chat = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], response_format={
+        "type": "json_schema", "json_schema": {"name": "T", "schema": schema}})
+    jsonschema.validate(json.loads(chat.choices[0].message.content), schema)
 
 
 def test_script_from_json_file_rejects_unknown_keys(tmp_path):
@@ -221,36 +249,29 @@ def test_script_from_json_file_rejects_unknown_keys(tmp_path):
         FakeScript.from_json_file(bad)
 
 
-def test_arguments_from_schema_fills_required_fields_only():
+def test_examples_are_valid_readable_and_the_same_each_time():
     schema = {
         "type": "object",
         "properties": {
             "name": {"type": "string"},
-            "count": {"type": "integer"},
+            "count": {"type": "integer", "minimum": 3},
             "ratio": {"type": "number"},
             "flag": {"type": "boolean"},
             "mode": {"enum": ["fast", "slow"]},
             "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "where": {"$ref": "#/$defs/Place"},
             "tags": {"type": "array", "items": {"type": "string"}},
-            "label": {"type": ["string", "null"]},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]+$"},
             "optional": {"type": "string"},
         },
-        "required": ["name", "count", "ratio", "flag", "mode", "note", "where", "tags", "label"],
+        "required": ["name", "count", "ratio", "flag", "mode", "note", "where", "tags", "code"],
         "$defs": {"Place": {"type": "object", "properties": {"zip": {"type": "integer"}}, "required": ["zip"]}},
     }
-    assert arguments_from_schema(schema) == {
-        "name": "test",
-        "count": 1,
-        "ratio": 1.0,
-        "flag": True,
-        "mode": "fast",
-        "note": None,
-        "where": {"zip": 1},
-        "tags": [],
-        "label": None,
-    }
-    assert arguments_from_schema({}) == {}
+    value = example_for_schema(schema)
+    jsonschema.validate(value, schema)
+    assert set(value) <= set(schema["properties"])  # no made-up keys where the schema allows any
+    assert value["name"].strip() and value["name"].isascii() and value["name"].isprintable()
+    assert example_for_schema(json.loads(json.dumps(schema))) == value
 
 
 # --- HTTP surface --------------------------------------------------------------------------------
@@ -323,6 +344,11 @@ def _weather_tool(calls: list[dict]):
     return get_weather
 
 
+def _weather_schema() -> dict:
+    """The parameters' schema the Agents SDK sends for `_weather_tool`."""
+    return _weather_tool([]).params_json_schema
+
+
 async def _run_agent(agent: Agent) -> tuple[str, list[str]]:
     result = Runner.run_streamed(agent, "What is the weather?", run_config=RunConfig(tracing_disabled=True))
     event_types = [event.type async for event in result.stream_events()]
@@ -348,8 +374,9 @@ def test_agents_sdk_responses_model_calls_tool_and_reports_its_output(fake, fake
 
     final_output, event_types = asyncio.run(scenario())
 
-    assert calls == [{"city": "test", "days": 1}]
-    assert final_output == "Tool said: sunny in test for 1 day(s)"
+    (arguments,) = calls
+    assert arguments == example_for_schema(_weather_schema())
+    assert final_output == f"Tool said: sunny in {arguments['city']} for {arguments['days']} day(s)"
     assert "run_item_stream_event" in event_types
     bodies = [r.body for r in fake.requests if r.path == "/v1/responses"]
     assert len(bodies) == 2 and bodies[0]["tools"][0]["name"] == "get_weather"
@@ -366,8 +393,8 @@ def test_agents_sdk_chat_completions_model_calls_tool_and_reports_its_output(fak
 
     final_output, _ = asyncio.run(scenario())
 
-    assert calls == [{"city": "test", "days": 1}]
-    assert final_output == "Tool said: sunny in test for 1 day(s)"
+    (arguments,) = calls
+    assert final_output == f"Tool said: sunny in {arguments['city']} for {arguments['days']} day(s)"
     assert [r.path for r in fake.requests] == ["/v1/chat/completions"] * 2
 
 

@@ -4,8 +4,8 @@ It speaks the real wire format of `/v1/responses`, `/v1/chat/completions` and `/
 (JSON and server-sent events), so the unmodified `openai` client and the Agents SDK work
 against it once `OPENAI_BASE_URL` points here. Its answers follow a small `FakeScript`:
 echo the user, call an offered tool with arguments built from the tool's JSON schema, then
-report what the tool returned. Only the standard library is imported, so it starts fast
-inside whatever Python environment the user's app runs in.
+report what the tool returned. Tool arguments and structured outputs are drawn from their JSON
+schemas by hypothesis-jsonschema (imported on first use).
 """
 
 from __future__ import annotations
@@ -37,16 +37,27 @@ ARGUMENT_CHUNK_CHARS = 8
 
 @dataclass
 class FakeScript:
-    """How the fake answers; `tool_call` is "auto", "never" or the name of a tool to always call.
+    """How the fake answers.
 
-    Templates may use `{last_user_text}` and `{tool_output}`; other braces are left alone.
+    `tool_call`: "auto" calls, on each user message, the offered function tool called least so far (so successive
+    messages go through every tool an agent has), "never" answers with text only, and a tool's name calls that tool
+    whenever it is offered (never on an agent that does not have it). Arguments come from `tool_arguments[name]` when
+    given, else are generated from the tool's JSON schema by hypothesis-jsonschema, so each tool gets arguments valid
+    for its own schema. Templates may use `{last_user_text}` and `{tool_output}`; other braces are left alone. A
+    request that asks for structured output (a JSON schema) gets a value valid for that schema instead of text.
     """
 
     reply: str = "Echo: {last_user_text}"
     tool_call: str = "auto"
-    tool_name: str | None = None
-    tool_arguments: dict[str, Any] | None = None
+    tool_arguments: dict[str, dict[str, Any]] = field(default_factory=dict)
     after_tool_reply: str = "Tool said: {tool_output}"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tool_arguments, dict) or not all(
+            isinstance(name, str) and isinstance(arguments, dict) for name, arguments in self.tool_arguments.items()
+        ):
+            raise ValueError('tool_arguments must map each tool\'s name to its arguments, e.g. '
+                             '{"get_weather": {"city": "Paris"}}')
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FakeScript:
@@ -64,6 +75,16 @@ class FakeScript:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a fake script must be a JSON object")
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class ToolCallMade:
+    """A tool call the fake answered with, kept so `verify` can tell which tool ran and how."""
+
+    name: str
+    call_id: str
+    arguments: str
+    request_index: int  # the request it answered (an index into FakeOpenAI.requests)
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,8 @@ class _Conversation:
     tool_output: str | None
     tools: list[_Tool]
     tools_allowed: bool
+    forced_tool: str | None = None  # tool_choice naming one function
+    output_schema: dict[str, Any] | None = None  # structured output asked for: a JSON schema
 
 
 @dataclass(frozen=True)
@@ -119,66 +142,89 @@ def _render(template: str, conversation: _Conversation) -> str:
     )
 
 
-def arguments_from_schema(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Arguments a tool accepts, from its JSON schema.
+def example_for_schema(schema: dict[str, Any]) -> Any:
+    """A value valid for a JSON schema, drawn by hypothesis-jsonschema: the same value for the same schema, with
+    readable text where the schema allows it (non-empty printable ASCII, no keys beyond the declared properties)."""
+    key = json.dumps(schema, sort_keys=True)
+    with _EXAMPLES_LOCK:
+        if key in _EXAMPLES:
+            return _EXAMPLES[key]
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+    from hypothesis_jsonschema import from_schema
 
-    Only required parameters are filled: strings "test", integers 1, numbers 1.0, booleans true, enums their
-    first value; nullable ones get null, the "not given" value of a strict-mode optional parameter.
-    """
-    arguments = _example_value(parameters, parameters) if parameters else {}
-    return arguments if isinstance(arguments, dict) else {}
+    strategy = from_schema(_closed(schema))
+    chosen = settings(database=None, derandomize=True, max_examples=60, phases=[Phase.generate], deadline=None,
+                      suppress_health_check=list(HealthCheck))
+    try:
+        value = find(strategy, _readable, settings=chosen)
+    except NoSuchExample:
+        value = find(strategy, lambda _value: True, settings=chosen)
+    with _EXAMPLES_LOCK:
+        _EXAMPLES[key] = value
+    return value
 
 
-def _example_value(schema: Any, root: dict[str, Any]) -> Any:
-    """The simplest value valid for `schema`, resolving local `$ref`s against `root` (pydantic uses `$defs`)."""
+_EXAMPLES: dict[str, Any] = {}
+_EXAMPLES_LOCK = threading.Lock()
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on objects that declare properties and say nothing about
+    others: its values are values of the original schema, without made-up keys."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
     if not isinstance(schema, dict):
-        return "test"
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {})
-        return _example_value(target, root)
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    for union_key in ("anyOf", "oneOf", "allOf"):
-        variants = [v for v in schema.get(union_key, []) if isinstance(v, dict)]
-        if any(v.get("type") == "null" for v in variants):
-            return None
-        if variants:
-            return _example_value(variants[0], root)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = "null" if "null" in kind else kind[0]
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {name: _example_value(properties.get(name, {}), root) for name in schema.get("required", [])}
-    return {"string": "test", "integer": 1, "number": 1.0, "boolean": True, "array": [], "null": None}.get(kind, "test")
+        return schema
+    closed = {key: _closed(value) if key != "enum" and key != "const" else value for key, value in schema.items()}
+    if "properties" in closed and "additionalProperties" not in closed and "patternProperties" not in closed:
+        closed["additionalProperties"] = False
+    return closed
 
 
-def _plan_reply(script: FakeScript, conversation: _Conversation) -> _TextReply | _ToolCall:
-    """Decide between a tool call and text, once per user message so agent loops terminate."""
-    if conversation.tool_output is not None:
-        return _TextReply(_render(script.after_tool_reply, conversation))
-    tool = _tool_to_call(script, conversation)
-    if tool is None:
-        return _TextReply(_render(script.reply, conversation))
-    arguments = script.tool_arguments if script.tool_arguments is not None else arguments_from_schema(tool.parameters)
-    return _ToolCall(name=tool.name, arguments=json.dumps(arguments))
+def _readable(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip()) and value.isascii() and value.isprintable()
+    if isinstance(value, dict):
+        return all(_readable(k) and _readable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_readable(item) for item in value)
+    return True
 
 
-def _tool_to_call(script: FakeScript, conversation: _Conversation) -> _Tool | None:
-    """A fixed tool name is called even if not offered (to test unknown tools); "auto" picks an offered one."""
-    if script.tool_call == "never" or not conversation.tools_allowed:
+def arguments_for(tool: _Tool, script: FakeScript) -> dict[str, Any]:
+    """The script's arguments for this tool, else a value of its parameters' schema."""
+    if tool.name in script.tool_arguments:
+        return script.tool_arguments[tool.name]
+    if not tool.parameters:
+        return {}
+    value = example_for_schema(tool.parameters)
+    return value if isinstance(value, dict) else {}
+
+
+def _plan_reply(script: FakeScript, conversation: _Conversation, calls: dict[str, int]) -> _TextReply | _ToolCall:
+    """Decide between a tool call and text, once per user message so agent loops terminate; `calls` counts the
+    calls of each tool so far (the fake's whole life), so "auto" goes round every tool."""
+    if conversation.tool_output is None:
+        tool = _tool_to_call(script, conversation, calls)
+        if tool is not None:
+            return _ToolCall(name=tool.name, arguments=json.dumps(arguments_for(tool, script)))
+    if conversation.output_schema is not None:
+        return _TextReply(json.dumps(example_for_schema(conversation.output_schema)))
+    template = script.reply if conversation.tool_output is None else script.after_tool_reply
+    return _TextReply(_render(template, conversation))
+
+
+def _tool_to_call(script: FakeScript, conversation: _Conversation, calls: dict[str, int]) -> _Tool | None:
+    """Only tools offered to this agent are called: a forced `tool_choice` first, then the script's choice."""
+    if script.tool_call == "never" or not conversation.tools_allowed or not conversation.tools:
         return None
     offered = {tool.name: tool for tool in conversation.tools}
+    if conversation.forced_tool in offered:
+        return offered[conversation.forced_tool]
     if script.tool_call != "auto":
-        return offered.get(script.tool_call, _Tool(script.tool_call, {}))
-    if script.tool_name is not None:
-        return offered.get(script.tool_name)
-    return conversation.tools[0] if conversation.tools else None
+        return offered.get(script.tool_call)
+    return min(conversation.tools, key=lambda tool: calls.get(tool.name, 0))
 
 
 def _text_of(content: Any) -> str:
@@ -192,7 +238,8 @@ def _text_of(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
-def _conversation(messages: list[dict[str, Any]], tools: list[_Tool], tool_choice: Any) -> _Conversation:
+def _conversation(messages: list[dict[str, Any]], tools: list[_Tool], tool_choice: Any,
+                  output_schema: dict[str, Any] | None) -> _Conversation:
     """Find the last user text and any tool output after it, from normalised (role, content) messages."""
     last_user_text, tool_output = "", None
     for message in messages:
@@ -200,7 +247,23 @@ def _conversation(messages: list[dict[str, Any]], tools: list[_Tool], tool_choic
             last_user_text, tool_output = _text_of(message["content"]), None
         elif message["role"] == "tool":
             tool_output = _text_of(message["content"])
-    return _Conversation(last_user_text, tool_output, tools, tools_allowed=tool_choice != "none")
+    forced = None
+    if isinstance(tool_choice, dict):
+        forced = tool_choice.get("name") or (tool_choice.get("function") or {}).get("name")
+    return _Conversation(last_user_text, tool_output, tools, tools_allowed=tool_choice != "none", forced_tool=forced,
+                         output_schema=output_schema)
+
+
+def _schema_of(format_: Any) -> dict[str, Any] | None:
+    """The JSON schema of a structured-output request (`text.format` / `response_format`), `{}` for json_object."""
+    if not isinstance(format_, dict):
+        return None
+    if format_.get("type") == "json_object":
+        return {"type": "object"}
+    if format_.get("type") == "json_schema":
+        schema = format_.get("schema") if "schema" in format_ else (format_.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else {"type": "object"}
+    return None
 
 
 def _responses_conversation(body: dict[str, Any], items: list[dict[str, Any]]) -> _Conversation:
@@ -217,7 +280,7 @@ def _responses_conversation(body: dict[str, Any], items: list[dict[str, Any]]) -
         for tool in body.get("tools") or []
         if tool.get("type") == "function" and "name" in tool
     ]
-    return _conversation(messages, tools, body.get("tool_choice"))
+    return _conversation(messages, tools, body.get("tool_choice"), _schema_of((body.get("text") or {}).get("format")))
 
 
 def _chat_conversation(body: dict[str, Any]) -> _Conversation:
@@ -231,7 +294,7 @@ def _chat_conversation(body: dict[str, Any]) -> _Conversation:
         for tool in body.get("tools") or []
         if tool.get("type") == "function" and "name" in tool.get("function", {})
     ]
-    return _conversation(messages, tools, body.get("tool_choice"))
+    return _conversation(messages, tools, body.get("tool_choice"), _schema_of(body.get("response_format")))
 
 
 def _text_chunks(text: str) -> list[str]:
@@ -483,6 +546,8 @@ class _FakeServer(ThreadingHTTPServer):
         self.log_stream = log_stream
         self.lock = threading.Lock()
         self.recorded: list[RecordedRequest] = []
+        self.tool_calls: list[ToolCallMade] = []
+        self.call_counts: dict[str, int] = {}
         self.stored_conversations: dict[str, list[dict[str, Any]]] = {}
         self.connection_threads: dict[socket.socket, threading.Thread] = {}
         super().__init__((host, port), _Handler)
@@ -576,7 +641,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(new_input, str):
             new_input = [{"role": "user", "content": new_input}]
         items = history + [item for item in new_input or [] if isinstance(item, dict)]
-        output = [_output_item(_plan_reply(self.server.script, _responses_conversation(body, items)))]
+        output = [_output_item(self._reply(_responses_conversation(body, items)))]
         response_id = _new_id("resp_")
         with self.server.lock:
             self.server.stored_conversations[response_id] = items + output
@@ -587,12 +652,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, _response_object(body, response_id, int(time.time()), output, completed=True))
 
     def _chat_completions(self, body: dict[str, Any]) -> None:
-        reply = _plan_reply(self.server.script, _chat_conversation(body))
+        reply = self._reply(_chat_conversation(body))
         if body.get("stream"):
             frames = (f"data: {json.dumps(chunk)}\n\n" for chunk in _chat_chunks(body, reply))
             self._send_events([*frames, "data: [DONE]\n\n"])
         else:
             self._send_json(200, _chat_completion(body, reply))
+
+    def _reply(self, conversation: _Conversation) -> _TextReply | _ToolCall:
+        """The script's answer to the request just recorded; a tool call is counted and remembered."""
+        server = self.server
+        with server.lock:
+            counts = dict(server.call_counts)
+            index = len(server.recorded) - 1
+        reply = _plan_reply(server.script, conversation, counts)
+        if isinstance(reply, _ToolCall):
+            with server.lock:
+                server.call_counts[reply.name] = server.call_counts.get(reply.name, 0) + 1
+                server.tool_calls.append(ToolCallMade(reply.name, reply.call_id, reply.arguments, index))
+        return reply
 
     def _models(self, _body: Any) -> None:
         created = int(time.time())
@@ -673,6 +751,12 @@ class FakeOpenAI:
     def script(self, script: FakeScript) -> None:
         """Swap the behaviour between requests without restarting the server."""
         self._server.script = script
+
+    @property
+    def tool_calls(self) -> list[ToolCallMade]:
+        """Every tool call the fake answered with so far, oldest first."""
+        with self._server.lock:
+            return list(self._server.tool_calls)
 
     @property
     def requests(self) -> list[RecordedRequest]:
