@@ -414,6 +414,9 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
 @click.option("--jwt-secret", envvar="CHATKIT_FIX_JWT_SECRET", metavar="SECRET",
               help="HS256 secret to sign test tokens with (default: the project's env or .env; generated and "
                    "passed to the app when only the variable is known). Also CHATKIT_FIX_JWT_SECRET.")
+@click.option("--jwt-secret-env", metavar="NAME",
+              help="The variable the app reads its JWT secret from (default: the one its token check reads, found by "
+                   "following jwt.decode's key); the secret is written to it and to no other variable.")
 @click.option("--jwt-claim", "jwt_claims", multiple=True, metavar="KEY=VALUE",
               help="Extra claim for the test tokens (repeatable; JSON values allowed), e.g. aud=my-api.")
 @click.option("--origin", metavar="URL", help="Front-end origin for the CORS check (default: configured origins).")

@@ -1,10 +1,13 @@
 """The checks of `chatkit-fix verify`: boot the project's back end against the fake OpenAI API and drive the ChatKit
-protocol end to end, check by check, naming the rules that explain each failure.
+protocol end to end, check by check, on every ChatKit endpoint the app serves. Each failure names its cause from the
+evidence: the server's traceback mapped to the rule whose telltale it shows, else the plain application error and
+where the app raised it.
 
-Order of a run: the fake OpenAI server (in this process, on loopback), the project's MCP tool server (a uvicorn
-child), the app (a uvicorn child); then the protocol as a front end speaks it; then a restart of the app for the
-persistence check. Every child runs in its own process group and is stopped however the run ends (a failure, an
-exception, Ctrl-C or SIGTERM).
+Order of a run: the outside services the app needs and verify cannot provide are listed first; then the fake OpenAI
+server (in this process, on loopback), the project's MCP tool server (a uvicorn child), the app (a uvicorn child); the
+protocol as a front end speaks it, per endpoint, including one turn per tool an agent offers; auth, CORS, and a
+restart of the app for the persistence check. Every child runs in its own process group and is stopped however the run
+ends (a failure, an exception, Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -27,25 +30,29 @@ from pathlib import Path
 from typing import Any
 
 from . import diagnose
-from .discover import FRONTEND_ORIGINS, Discovery
-from .fake_openai import FakeOpenAI, FakeScript, RecordedRequest
+from .discover import Discovery
+from .fake_openai import FAKE_API_KEY, FakeOpenAI, FakeScript, RecordedRequest, ToolCallMade
 from .processes import ProcessError, ServerProcess, start_uvicorn
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 USER_A, USER_B = "chatkit-fix-verify-a", "chatkit-fix-verify-b"
 FIRST_TEXT, SECOND_TEXT = "Hello from chatkit-fix verify", "And a second message"
+TOOL_TEXT = "Please use your tools"
 FOREIGN_ORIGIN = "https://evil.example"
 FAKE_ID = "__fake_id__"
 UNSET_ENV = ("OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "OPENAI_ADMIN_KEY", "OPENAI_WEBHOOK_SECRET")
+MAX_TOOL_TURNS = 16  # extra user messages sent so every tool an agent offers runs once
+ENDPOINT_CHECKS = ("endpoint", "threads.create", "tools", "threads.add_user_message", "items.list", "threads.list",
+                   "threads.get_by_id", "item_ids.unique")
 
 # id -> title, in the order they run (the JSON output and the docs list them in this order)
 CATALOGUE: dict[str, str] = {
     "mcp.start": "the MCP tool server starts",
     "app.start": "the app starts under uvicorn",
     "endpoint": "the ChatKit endpoint answers",
-    "threads.create": "threads.create streams thread.created, the user item and an assistant answer",
-    "tools": "a tool call round-trips (MCP tools when there is a server)",
-    "threads.add_user_message": "threads.add_user_message streams an assistant answer",
+    "threads.create": "threads.create streams thread.created, the user item and the agent's answer",
+    "tools": "every tool an agent offers runs when the model calls it (MCP tools when there is a server)",
+    "threads.add_user_message": "threads.add_user_message streams the agent's answer",
     "items.list": "items.list returns the thread's items",
     "threads.list": "threads.list lists the thread",
     "threads.get_by_id": "threads.get_by_id returns the thread",
@@ -70,6 +77,7 @@ class CheckResult:
     rules: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log: str = ""  # what the server logged during the check (kept for failures)
+    endpoint: str | None = None  # the endpoint it ran on, when the app serves several
 
     @property
     def title(self) -> str:
@@ -78,6 +86,8 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status, "reason": self.reason,
                                 "rules": self.rules, "seconds": round(self.seconds, 3)}
+        if self.endpoint is not None:
+            data["endpoint"] = self.endpoint
         if self.status == FAIL and self.log:
             data["log"] = self.log
         return data
@@ -87,6 +97,7 @@ class CheckResult:
 class VerifyOptions:
     python: str
     jwt_secret: str | None = None
+    jwt_secret_env: str | None = None
     jwt_claims: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
     path: str | None = None
@@ -109,14 +120,17 @@ class VerifyReport:
     def count(self, status: str) -> int:
         return sum(1 for check in self.checks if check.status == status)
 
-    def check(self, check_id: str) -> CheckResult | None:
-        return next((c for c in self.checks if c.id == check_id), None)
+    def check(self, check_id: str, endpoint: str | None = None) -> CheckResult | None:
+        return next((c for c in self.checks if c.id == check_id and (endpoint is None or c.endpoint == endpoint)), None)
 
     @property
     def exit_code(self) -> int:
-        """1 when a check failed; 2 when nothing could be verified (the first conversation never ran); else 0."""
+        """1 when a check failed; 0 when there was nothing to boot (a statement says why) or every check passed or
+        was skipped with a reason; 2 when nothing could be verified (the first conversation never ran)."""
         if self.count(FAIL):
             return 1
+        if self.discovery.statement is not None:
+            return 0
         create = self.check("threads.create")
         if create is None or create.status == SKIP:
             return 2
@@ -148,7 +162,17 @@ def hs256_token(secret: str, subject: str, claims: dict[str, Any] | None = None,
 
 
 class _Stop(Exception):
-    """The remaining checks cannot run (the app is gone, or the endpoint was not found)."""
+    """The remaining checks cannot run (the app is gone)."""
+
+
+@dataclass
+class _Turn:
+    """One user message: what the stream brought, and the model requests and tool calls it caused."""
+
+    result: Any
+    requests: list[RecordedRequest]
+    calls: list[ToolCallMade]
+    log: str
 
 
 class Verifier:
@@ -167,16 +191,24 @@ class Verifier:
         self.secret: str | None = None
         self.secret_source = ""
         self.auth_mode = "unknown"  # "bearer" | "open"
+        self.path = options.path or discovery.chatkit_path
+        self.endpoint_label: str | None = None  # set while an app with several endpoints is checked
         self.thread_id: str | None = None
         self.items_a: list[dict[str, Any]] = []
         self.streams: list[Any] = []
-        self.model_mark = 0
-        self.path = options.path or discovery.chatkit_path
+        self.turns: list[_Turn] = []
+
+    @property
+    def project_root(self) -> Path:
+        return self.d.root
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
 
     def run(self) -> VerifyReport:
         started = time.monotonic()
+        if self.d.statement is not None or self.d.app is None:
+            self.report.seconds = time.monotonic() - started
+            return self.report
         self.workdir = Path(tempfile.mkdtemp(prefix="chatkit-fix-verify-"))
         try:
             self._run()
@@ -216,29 +248,50 @@ class Verifier:
 
     def _record(self, check_id: str, status: str, reason: str, rules: list[str] | tuple[str, ...] = (),
                 seconds: float = 0.0, log: str = "") -> CheckResult:
+        endpoint = self.endpoint_label if check_id in ENDPOINT_CHECKS else None
         result = CheckResult(check_id, status, reason, list(dict.fromkeys(rules)), seconds,
-                             _tail(log, 30) if status == FAIL else "")
+                             _tail(log, 30) if status == FAIL else "", endpoint)
         self.report.checks.append(result)
-        self.progress(f"{status.upper():4}  {check_id}")
+        self.progress(f"{status.upper():4}  {check_id}" + (f" [{endpoint}]" if endpoint else ""))
         return result
 
-    def _skip_rest(self, reason: str) -> None:
-        done = {c.id for c in self.report.checks}
-        for check_id in CATALOGUE:
+    def _skip(self, check_ids, reason: str) -> None:
+        done = {c.id for c in self.report.checks if c.endpoint == self.endpoint_label or c.id not in ENDPOINT_CHECKS}
+        for check_id in check_ids:
             if check_id not in done:
                 self._record(check_id, SKIP, reason)
+
+    def _skip_rest(self, reason: str) -> None:
+        self._skip(CATALOGUE, reason)
+
+    def _fail(self, check_id: str, what: str, log: str, began: float, rules: list[str] | None = None) -> CheckResult:
+        """A failure whose cause is read from the log: the telltale's rules, else the app error and its place."""
+        cause = diagnose.explain(log, self.project_root)
+        found = cause.text()
+        reason = f"{what}: {found}" if found else what
+        return self._record(check_id, FAIL, reason, (rules or []) + cause.rules, time.monotonic() - began, log)
 
     # ---- environment --------------------------------------------------------------------------------------------
 
     def _build_env(self) -> None:
+        """The children's environment: what the project's .env holds; the value .env.example gives each variable
+        the code reads without a default of its own (as a user copying the example would); the fake OpenAI API
+        (also behind every variable that configures an OpenAI-compatible client); scratch databases; the JWT
+        secret in the variables the token check reads; then --env."""
         d, env = self.d, {}
+        for key, value in d.example_env.items():
+            if key not in os.environ and key not in d.dotenv and d.env_reads.get(key) is None:
+                env[key] = value
         for key, value in d.dotenv.items():
             if key not in os.environ:
                 env[key] = value
         assert self.fake is not None and self.workdir is not None
         env.update(self.fake.env())
+        for name, kind in d.model_env.items():
+            if name not in os.environ:
+                env[name] = self.fake.base_url if kind == "base_url" else FAKE_API_KEY
         env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # the trace exporter would post to api.openai.com
-        env["OPENAI_AGENTS_DONT_LOG_MODEL_DATA"] = "1"
+        env["OPENAI_AGENTS_DONT_LOG_TOOL_DATA"] = "0"  # a failing tool is logged with its traceback: the evidence
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         for name, kind in d.store_env.items():
             current = os.environ.get(name) or d.dotenv.get(name) or ""
@@ -253,29 +306,37 @@ class Verifier:
         if redirected:
             d.notes.append(f"{', '.join(redirected)} pointed at a scratch folder, so the project's database is "
                            "left alone")
+        faked = sorted(name for name in d.model_env if name in env and name not in self.o.env)
+        if faked:
+            d.notes.append(f"{', '.join(faked)} pointed at the fake OpenAI API")
 
     def _resolve_secret(self, env: dict[str, str]) -> None:
+        """The HS256 secret test tokens are signed with, and the only variables it is written to: those the app's
+        token check reads (`--jwt-secret-env` names one instead)."""
         d = self.d
+        names = [self.o.jwt_secret_env] if self.o.jwt_secret_env else d.secret_names
+        how = f" ({d.secret.how})" if d.secret is not None and d.secret.how and not self.o.jwt_secret_env else ""
         if self.o.jwt_secret:
-            self.secret, self.secret_source = self.o.jwt_secret, "--jwt-secret"
-            for name in d.secret_names:
+            self.secret = self.o.jwt_secret
+            for name in names:
                 env[name] = self.o.jwt_secret
+            self.secret_source = "--jwt-secret" + (f", set as {', '.join(names)}{how}" if names else "")
             return
-        for name in d.secret_names:
+        for name in names:
             value = os.environ.get(name) or d.dotenv.get(name)
             if value:
                 origin = "the environment" if os.environ.get(name) else "the project's .env"
-                self.secret, self.secret_source = value, f"{name} from {origin}"
+                self.secret, self.secret_source = value, f"{name} from {origin}{how}"
                 return
-        if d.secret_literal:
-            self.secret = d.secret_literal
-            self.secret_source = f"hard-coded at {d.secret_literal_where} (CK409)"
+        if d.secret is not None and d.secret.literal and not self.o.jwt_secret_env:
+            self.secret = d.secret.literal
+            self.secret_source = f"the literal key at {d.secret.where} (CK409)"
             return
-        if d.secret_names:
+        if names:
             self.secret = secrets.token_urlsafe(48)
-            for name in d.secret_names:
+            for name in names:
                 env[name] = self.secret
-            self.secret_source = f"{d.secret_names[0]}, generated for this run"
+            self.secret_source = f"{', '.join(names)}, generated for this run{how}"
 
     # ---- servers ------------------------------------------------------------------------------------------------
 
@@ -302,10 +363,7 @@ class Verifier:
         try:
             self.mcp = self._start("mcp", mcp.import_string, mcp.cwd, mcp.factory, mcp.port)
         except ProcessError as exc:
-            rules, why = diagnose.rules_from_log(exc.log)
-            reason = f"{mcp.import_string} did not start: {diagnose.last_exception(exc.log) or _first_line(exc)}"
-            self._record("mcp.start", FAIL, reason + (f" ({why})" if why else ""), rules,
-                         time.monotonic() - began, exc.log)
+            self._fail("mcp.start", f"{mcp.import_string} did not start", exc.log or str(exc), began)
             return
         url = f"{self.mcp.url}{mcp.path}"
         for name in mcp.url_env:
@@ -317,18 +375,17 @@ class Verifier:
 
     def _start_app(self, check_id: str = "app.start") -> ServerProcess | None:
         app = self.d.app
+        assert app is not None
         began = time.monotonic()
         try:
             server = self._start("app", app.import_string, app.cwd, app.factory)
         except ProcessError as exc:
-            rules, why = diagnose.rules_from_log(exc.log)
-            cause = diagnose.last_exception(exc.log) or _first_line(exc)
-            if check_id == "app.start":
-                self._record(check_id, FAIL, f"{app.import_string} did not start: {cause}" + (f" ({why})" if why else ""),
-                             rules, time.monotonic() - began, exc.log)
-            else:
-                self._record(check_id, FAIL, f"the app did not start again: {cause}", rules,
-                             time.monotonic() - began, exc.log)
+            log = exc.log or str(exc)
+            what = f"{app.import_string} did not start" if check_id == "app.start" else "the app did not start again"
+            cause = diagnose.explain(log, self.project_root)
+            if cause.network and self.d.outside:
+                what += f" (it needs {'; '.join(o.hint() for o in self.d.outside)})"
+            self._fail(check_id, what, log, began)
             return None
         if check_id == "app.start":
             self._record(check_id, PASS, f"{app.import_string} from {self.d.relative(app.cwd)} on {server.url} "
@@ -360,23 +417,20 @@ class Verifier:
     def _ensure_alive(self) -> None:
         if self.app is not None and not self.app.alive():
             code = self.app.process.returncode if self.app.process else None
-            log = self.app.log()
-            self._record("app.alive", FAIL, f"the app exited (code {code}): "
-                                            f"{diagnose.last_exception(log) or 'see its log'}",
-                         diagnose.rules_from_log(log)[0], 0.0, log)
+            self._fail("app.alive", f"the app exited (code {code})", self.app.log(), time.monotonic())
             self._skip_rest("the app exited")
             raise _Stop
 
     # ---- the checks ---------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        script = self.o.script or FakeScript()
-        if self.o.script is None and self.d.mcp is not None and self.d.mcp.tools:
-            script = FakeScript(tool_name=self.d.mcp.tools[0])
-        self.fake = FakeOpenAI(script=script).start()
+        self.fake = FakeOpenAI(script=self.o.script or FakeScript()).start()
         self._build_env()
         self.report.setup.update({"openai_base_url": self.fake.base_url, "python": self.o.python,
                                   "endpoint_path": self.path})
+        if self.d.outside:
+            self.report.setup["outside"] = [o.hint() for o in self.d.outside]
+            self.progress("needs what verify cannot provide: " + "; ".join(o.hint() for o in self.d.outside))
         self.progress(f"fake OpenAI API on {self.fake.base_url}")
         self._start_mcp()
         self.app = self._start_app()
@@ -384,14 +438,32 @@ class Verifier:
             self._skip_rest("the app did not start")
             return
         self.report.setup["app_url"] = self.app.url
-        self._endpoint()
-        self._conversation()
-        self._attachments()
+        paths = [self.o.path] if self.o.path else [e.path for e in self.d.endpoints] or [self.path]
+        self.report.setup["endpoints"] = paths
+        primary: tuple | None = None
+        for path in paths:
+            self.path = path
+            self.endpoint_label = path if len(paths) > 1 else None
+            self.thread_id, self.items_a, self.streams, self.turns = None, [], [], []
+            if self._endpoint():
+                self._conversation()
+                if primary is None and self.report.check("threads.create", self.endpoint_label) is not None:
+                    primary = (path, self.thread_id, self.items_a)
+        self.endpoint_label = None
+        if primary is not None:
+            self.path, self.thread_id, self.items_a = primary
+        else:
+            self.path = paths[0]
+        if self.auth_mode == "unknown":
+            self._skip_rest("no ChatKit endpoint answered")
+            return
+        self._attachments()  # on the first endpoint that held a conversation
         self._auth()
         self._cors()
         self._persistence()
 
-    def _endpoint(self) -> None:
+    def _endpoint(self) -> bool:
+        """POST threads.list without a token: is a ChatKit endpoint there, and does it want a token?"""
         import httpx
 
         from .protocol import threads_list
@@ -403,68 +475,59 @@ class Verifier:
         try:
             response = httpx.post(url, json=threads_list(), timeout=self.o.timeout)
         except httpx.HTTPError as exc:
-            self._record("endpoint", FAIL, f"POST {url}: {type(exc).__name__}: {exc}", (), time.monotonic() - began,
-                         self._log_since(mark))
-            self._skip_rest("the endpoint did not answer")
-            raise _Stop from None
+            self._fail("endpoint", f"POST {url}: {type(exc).__name__}: {exc}", self._log_since(mark), began)
+            self._skip(ENDPOINT_CHECKS, "the endpoint did not answer")
+            self._ensure_alive()
+            return False
         status = response.status_code
         seconds = time.monotonic() - began
         if status in (404, 405):
-            self._record("endpoint", FAIL, f"POST {self.path} got HTTP {status}: no ChatKit route there "
-                                           "(pass --path, or --app for another app)", (), seconds)
-            self._skip_rest("no ChatKit endpoint")
-            raise _Stop
+            self._record("endpoint", FAIL, f"POST {self.path} got HTTP {status}: no ChatKit route there, although "
+                                           "the app's code declares one (pass --path to choose another)", (), seconds)
+            self._skip(ENDPOINT_CHECKS, "no ChatKit endpoint")
+            return False
         if status in (401, 403):
             self.auth_mode = "bearer"
             self.report.setup["auth"] = {"mode": "bearer", "secret": self.secret_source or None}
             self._record("endpoint", PASS, f"POST {self.path} answers (HTTP {status} without a token: bearer auth)",
                          (), seconds)
             if not self.secret:
-                reason = ("the endpoint requires a bearer token and no JWT secret is known: pass --jwt-secret, or set "
-                          "it in the project's .env")
-                for check_id in ("threads.create", "tools", "threads.add_user_message", "items.list", "threads.list",
-                                 "threads.get_by_id", "item_ids.unique", "auth.valid_token", "auth.isolation",
-                                 "persistence"):
-                    self._record(check_id, SKIP, reason)
-            return
-        self.auth_mode = "open"
-        self.report.setup["auth"] = {"mode": "open", "secret": None}
+                self._skip(ENDPOINT_CHECKS, "the endpoint requires a bearer token and no JWT secret is known: pass "
+                                            "--jwt-secret (and --jwt-secret-env NAME for the variable the app reads)")
+                for check_id in ("auth.valid_token", "auth.isolation", "persistence"):
+                    self._skip([check_id], "no JWT secret is known")
+                return False
+            return True
+        if self.auth_mode == "unknown":
+            self.auth_mode = "open"
+            self.report.setup["auth"] = {"mode": "open", "secret": None}
         if status >= 500:
-            log = self._log_since(mark)
-            rules, why = diagnose.rules_from_log(log)
-            self._record("endpoint", FAIL, f"threads.list got HTTP {status}: "
-                                           f"{diagnose.last_exception(log) or response.text[:200]}"
-                                           + (f" ({why})" if why else ""), rules, seconds, log)
-            return
+            self._fail("endpoint", f"threads.list got HTTP {status}", self._log_since(mark), began)
+            return True
         self._record("endpoint", PASS, f"POST {self.path} answers HTTP {status} without a token", (), seconds)
+        return True
 
     def _conversation(self) -> None:
-        if self.report.check("threads.create") is not None:
-            return  # skipped already (no secret)
         assert self.fake is not None
-        self.model_mark = len(self.fake.requests)
-        tools_mark_mcp = len(self.mcp.log()) if self.mcp is not None else 0
         with self._client(USER_A) as client:
             first = self._stream_check("threads.create", lambda: client.create_thread(FIRST_TEXT), create=True)
             self._ensure_alive()
             if self.thread_id is None:
                 self.thread_id = self._saved_thread(client)
             if self.thread_id is None:
-                for check_id in ("tools", "threads.add_user_message", "items.list", "threads.list",
-                                 "threads.get_by_id", "item_ids.unique"):
-                    self._record(check_id, SKIP, "no thread: threads.create did not create one")
+                self._skip(("tools", "threads.add_user_message", "items.list", "threads.list", "threads.get_by_id",
+                            "item_ids.unique"), "no thread: threads.create did not create one")
                 return
             second = self._stream_check("threads.add_user_message",
                                         lambda: client.add_user_message(self.thread_id, SECOND_TEXT), create=False,
                                         record=False)
-            self._tools(first, tools_mark_mcp)
+            self._tools(client, first)
             self.report.checks.append(second)
             self.progress(f"{second.status.upper():4}  {second.id}")
             self._ensure_alive()
-            self._request_check("items.list", client, lambda: client.all_items(self.thread_id), self._judge_items)
-            self._request_check("threads.list", client, lambda: client.list_threads(), self._judge_list)
-            self._request_check("threads.get_by_id", client, lambda: client.get_thread(self.thread_id),
-                                self._judge_get)
+            self._request_check("items.list", lambda: client.all_items(self.thread_id), self._judge_items)
+            self._request_check("threads.list", lambda: client.list_threads(), self._judge_list)
+            self._request_check("threads.get_by_id", lambda: client.get_thread(self.thread_id), self._judge_get)
             self._unique_ids()
 
     def _saved_thread(self, client) -> str | None:
@@ -475,18 +538,28 @@ class Verifier:
                 return data[0].get("id")
         return None
 
-    def _stream_check(self, check_id: str, call: Callable[[], Any], create: bool, record: bool = True):
-        from .protocol import ProtocolError, parse_sse
+    def _turn(self, call: Callable[[], Any]) -> _Turn:
+        """Send one user message; what came back, and what it made the app ask the model and run."""
+        from .protocol import ProtocolError, StreamResult
 
-        began = time.monotonic()
+        assert self.fake is not None
+        requests_mark, calls_mark = len(self.fake.requests), len(self.fake.tool_calls)
         mark = self._log_mark()
-        requests_before = len(self.fake.requests) if self.fake else 0
         try:
             result = call()
         except ProtocolError as exc:
-            log = self._log_since(mark)
-            rules, why = diagnose.rules_from_log(log, diagnose.STREAM_FAILURE_RULES)
-            return self._finish(check_id, FAIL, f"{exc}" + (f" ({why})" if why else ""), rules, began, log, record)
+            result = StreamResult(exc.status or 0, "", raw=exc.body, transport_error=str(exc))
+        log = self._log_since(mark, settle=not result.ok)
+        turn = _Turn(result, self.fake.requests[requests_mark:], self.fake.tool_calls[calls_mark:], log)
+        self.turns.append(turn)
+        return turn
+
+    def _stream_check(self, check_id: str, call: Callable[[], Any], create: bool, record: bool = True):
+        from .protocol import parse_sse
+
+        began = time.monotonic()
+        turn = self._turn(call)
+        result, log = turn.result, turn.log
         self.streams.append(result)
         events = result.events
         if not result.is_event_stream and result.raw:
@@ -498,31 +571,18 @@ class Verifier:
                         events.append(payload)
         if create and self.thread_id is None:
             self.thread_id = _thread_id(events)
-        log_needed = not result.ok
-        log = self._log_since(mark, settle=log_needed) if log_needed else ""
         if result.status != 200:
-            cause = diagnose.last_exception(log) or _clip(result.raw, 200)
             if result.status in (404, 405):
                 return self._finish(check_id, FAIL, f"HTTP {result.status}: no ChatKit route at {self.path} (pass "
                                                     "--path)", [], began, log, record)
-            if result.status in (401, 403):
-                return self._finish(check_id, FAIL, f"HTTP {result.status} for a token signed with "
-                                                    f"{self.secret_source or 'no secret'}: {cause}", [], began, log,
-                                    record)
-            validation = "ValidationError" in log or "validation error" in log or result.status in (400, 422)
-            fallback: tuple[str, ...] = ()
-            if result.status >= 500 or validation:
-                fallback = diagnose.VALIDATION_FAILURE_RULES if validation else diagnose.STREAM_FAILURE_RULES
-            rules, why = diagnose.rules_from_log(log, fallback)
-            return self._finish(check_id, FAIL, f"HTTP {result.status}: {cause}" + (f" ({why})" if why else ""),
-                                rules, began, log, record)
+            what = f"HTTP {result.status}" + (f" for a token signed with {self.secret_source or 'no secret'}"
+                                              if result.status in (401, 403) else "")
+            return self._finish_cause(check_id, what, log, began, record, fallback=_clip(result.raw, 200))
         if not result.is_event_stream:
             return self._finish(check_id, FAIL, f"answered {result.content_type or 'no content type'}, not "
                                                 "text/event-stream: the endpoint buffers or re-wraps the stream",
                                 ["CK201"], began, log, record)
-        assistant = [item for item in result.assistant_messages() if _message_text(item).strip()]
         if result.errors or result.cut_off or result.undecodable:
-            rules, why = diagnose.rules_from_log(log, diagnose.STREAM_FAILURE_RULES)
             if result.errors:
                 error = result.errors[0]
                 what = f"an error event ({error.get('code', '?')}: {error.get('message') or 'no message'})"
@@ -530,38 +590,44 @@ class Verifier:
                 what = f"the stream was cut off after {len(result.events)} events ({result.transport_error})"
             else:
                 what = "undecodable event data"
-            cause = diagnose.last_exception(log)
-            reason = what + (f"; server: {cause}" if cause else "") + (f" ({why})" if why else "")
-            return self._finish(check_id, FAIL, reason, rules, began, log, record)
+            return self._finish_cause(check_id, what, log, began, record)
+        assistant = [item for item in result.assistant_messages() if _message_text(item).strip()]
         kinds = [event.get("type") for event in result.events]
         missing = []
         if create and "thread.created" not in kinds:
             missing.append("thread.created")
         if not result.items_done("user_message"):
             missing.append("the user message (thread.item.done)")
-        if not assistant:
+        effects = [self._effect(call, turn) for call in turn.calls]
+        ended_by_tool = next((e for e in effects if e[0] in ("ended the run", "streamed its own items")), None)
+        if not assistant and ended_by_tool is None:
             missing.append("an assistant message with text")
         if missing:
-            rules: list[str] = []
             reason = f"no {', '.join(missing)} in the stream (events: {_kinds(kinds)})"
-            if not assistant and self.fake is not None and len(self.fake.requests) == requests_before:
+            if not assistant and not turn.requests:
                 reason += "; the app never called the fake OpenAI API (does it honour OPENAI_BASE_URL?)"
-            else:
-                rules, _ = diagnose.rules_from_log(self._log_since(mark), diagnose.STREAM_FAILURE_RULES)
-            return self._finish(check_id, FAIL, reason, rules, began, self._log_since(mark, settle=False), record)
-        text = _message_text(assistant[-1])
-        return self._finish(check_id, PASS, f"{len(result.events)} events; assistant: {_clip(text, 80)!r}", [],
-                            began, "", record)
+            return self._finish_cause(check_id, reason, log, began, record)
+        if assistant:
+            summary = f"assistant: {_clip(_message_text(assistant[-1]), 80)!r}"
+        else:
+            summary = f"the tool {ended_by_tool[2]} {ended_by_tool[0]} ({ended_by_tool[1]})"
+        return self._finish(check_id, PASS, f"{len(result.events)} events; {summary}", [], began, "", record)
+
+    def _finish_cause(self, check_id, what, log, began, record, fallback: str = ""):
+        cause = diagnose.explain(log, self.project_root)
+        found = cause.text() or fallback
+        return self._finish(check_id, FAIL, f"{what}: {found}" if found else what, cause.rules, began, log, record)
 
     def _finish(self, check_id, status, reason, rules, began, log, record):
         result = CheckResult(check_id, status, reason, list(dict.fromkeys(rules)), time.monotonic() - began,
-                             _tail(log, 30) if status == FAIL else "")
+                             _tail(log, 30) if status == FAIL else "",
+                             self.endpoint_label if check_id in ENDPOINT_CHECKS else None)
         if record:
             self.report.checks.append(result)
             self.progress(f"{status.upper():4}  {check_id}")
         return result
 
-    def _request_check(self, check_id: str, client, call: Callable[[], Any], judge: Callable[[Any], tuple]) -> None:
+    def _request_check(self, check_id: str, call: Callable[[], Any], judge: Callable[[Any], tuple]) -> None:
         from .protocol import ProtocolError
 
         began = time.monotonic()
@@ -570,16 +636,12 @@ class Verifier:
             answer = call()
         except ProtocolError as exc:
             log = self._log_since(mark)
-            fallback = ("CK302", "CK303") if exc.status == 500 else ()
-            rules, why = diagnose.rules_from_log(log, fallback)
-            cause = diagnose.last_exception(log)
-            reason = f"HTTP {exc.status}: {cause or exc.body[:200] or exc}" + (f" ({why})" if why else "")
-            self._record(check_id, FAIL, reason, rules, time.monotonic() - began, log)
+            cause = diagnose.explain(log, self.project_root)
+            found = cause.text() or (exc.body[:200] or str(exc))
+            self._record(check_id, FAIL, f"HTTP {exc.status}: {found}", cause.rules, time.monotonic() - began, log)
             return
         except Exception as exc:  # noqa: BLE001 - a transport error is a failed check, not a crash of verify
-            log = self._log_since(mark)
-            self._record(check_id, FAIL, f"{type(exc).__name__}: {exc}", diagnose.rules_from_log(log)[0],
-                         time.monotonic() - began, log)
+            self._fail(check_id, f"{type(exc).__name__}: {exc}", self._log_since(mark), began)
             return
         status, reason, rules = judge(answer)
         self._record(check_id, status, reason, rules, time.monotonic() - began,
@@ -618,11 +680,17 @@ class Verifier:
         if not ids:
             self._record("item_ids.unique", SKIP, "no assistant message to compare")
             return
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if FAKE_ID in ids or FAKE_ID in streamed or duplicates:
-            shown = duplicates or [FAKE_ID]
-            self._record("item_ids.unique", FAIL, f"assistant messages share the id {', '.join(shown)}: each new "
-                                                  "answer overwrites the last one in the UI", ["CK209"],
+        counts = {i: ids.count(i) for i in ids}
+        duplicates = sorted(i for i, n in counts.items() if n > 1)
+        if FAKE_ID in ids or FAKE_ID in streamed:
+            self._record("item_ids.unique", FAIL, f"{ids.count(FAKE_ID) or streamed.count(FAKE_ID)} assistant "
+                                                  f"messages have the id {FAKE_ID}: each new answer overwrites the "
+                                                  "last one in the UI", ["CK209"], time.monotonic() - began)
+            return
+        if duplicates:
+            shown = ", ".join(f"{i} ({counts[i]} messages)" for i in duplicates)
+            self._record("item_ids.unique", FAIL, f"several assistant messages share an id: {shown}: each new "
+                                                  "answer overwrites the last one in the UI", [],
                          time.monotonic() - began)
             return
         self._record("item_ids.unique", PASS, f"{len(ids)} assistant messages, {len(set(ids))} ids", [],
@@ -693,64 +761,93 @@ class Verifier:
         self._record("attachments", PASS, f"uploaded, read by the model; user B's message got HTTP {foreign.status}"
                                           " and B's delete left it in place", [], time.monotonic() - began)
 
-    def _tools(self, first, mcp_mark: int) -> None:
+    # ---- tools --------------------------------------------------------------------------------------------------
+
+    def _effect(self, call: ToolCallMade, turn: _Turn) -> tuple[str, str, str]:
+        """(effect, detail, tool) of one tool call, read from what followed it: its output in the next model
+        request, items the tool streamed itself, or the run ending at the tool; "failed" with the evidence."""
+        output = _call_output(turn.requests, call.call_id)
+        result = turn.result
+        if output is not None:
+            if diagnose.is_tool_error(output):
+                return "failed", output, call.name
+            return "returned", _clip(output, 60), call.name
+        if not result.ok:
+            return "failed", "the stream broke after the call", call.name
+        own = [item.get("type") for item in result.items_done() if item.get("type") not in
+               ("user_message", "assistant_message")]
+        own += [item.get("type") for item in result.assistant_messages() if not _from_fake(_message_text(item))]
+        if own:
+            return "streamed its own items", _kinds(own), call.name
+        return "ended the run", "no model request followed it (StopAtTools or tool_use_behavior)", call.name
+
+    def _tools(self, client, first) -> None:
+        """Every function tool the agents offer runs once: the fake calls the least-called offered tool on each user
+        message, so more messages are sent until each has been called; each call is judged by its effect."""
         began = time.monotonic()
         assert self.fake is not None
-        script = self.fake.script
-        if script.tool_call == "never":
+        if self.fake.script.tool_call == "never":
             self._record("tools", SKIP, "the fake script never calls tools")
             return
-        requests = self.fake.requests[self.model_mark:]
-        offered, calls = tool_activity(requests)
-        mcp = self.d.mcp
-        mcp_tools = set(mcp.tools) if mcp else set()
+        turns = list(self.turns)
+        requests = [r for t in turns for r in t.requests]
         if not requests:
-            create = self.report.check("threads.create")
-            if create is not None and create.status == PASS:
-                self._record("tools", SKIP, "the app answered without calling a model")
-            else:
-                self._record("tools", SKIP, "no model request reached the fake OpenAI API (see threads.create)")
+            create = self.report.check("threads.create", self.endpoint_label)
+            self._record("tools", SKIP, "the app answered without calling a model" if create and create.status == PASS
+                         else "no model request reached the fake OpenAI API (see threads.create)")
             return
+        offered = _offered(requests)
+        mcp_tools = set(self.d.mcp.tools) if self.d.mcp else set()
         if not offered:
-            if mcp is not None and self.mcp is not None:
+            if mcp_tools and self.mcp is not None:
                 self._record("tools", FAIL, f"the agent offered none of the MCP server's tools "
-                                            f"({', '.join(sorted(mcp_tools)) or 'none found'}) to the model",
-                             ["CK501"], time.monotonic() - began)
+                                            f"({', '.join(sorted(mcp_tools))}) to the model", ["CK501"],
+                             time.monotonic() - began)
             else:
-                self._record("tools", SKIP, "the agent offers no tools")
+                self._record("tools", SKIP, "the agents offer no function tools")
             return
-        if mcp_tools and self.mcp is not None and not (offered & mcp_tools):
-            self._record("tools", FAIL, f"the model was offered {', '.join(sorted(offered))} but none of the MCP "
-                                        f"tools ({', '.join(sorted(mcp_tools))})", ["CK501"], time.monotonic() - began)
-            return
-        if not calls:
-            log = self._log_since(0, settle=False)
-            is_mcp = bool(offered & mcp_tools)
-            rules, why = diagnose.rules_from_log(log, ("CK501", "CK502") if is_mcp else ("CK205",))
-            self._record("tools", FAIL, f"the model called a tool ({', '.join(sorted(offered))}) but no tool output "
-                                        "came back" + (f" ({why})" if why else ""), rules, time.monotonic() - began,
-                         log)
-            return
-        name, output = calls[0]
-        is_mcp = name in mcp_tools
-        if diagnose.is_tool_error(output):
-            log = self._log_since(0, settle=False)
-            if is_mcp and self.mcp is not None:
-                log += "\n--- MCP server log ---\n" + self.mcp.log()[mcp_mark:]
-            rules, why = diagnose.rules_from_log(log, ("CK501", "CK502", "CK505") if is_mcp else ("CK205",))
-            self._record("tools", FAIL, f"{name} failed: {_clip(output, 120)!r}" + (f" ({why})" if why else ""),
-                         rules, time.monotonic() - began, log)
-            return
-        if is_mcp and self.mcp is not None:
-            mcp_log = self.mcp.log()[mcp_mark:]
-            if f"POST {mcp.path}" not in mcp_log and "POST /" not in mcp_log:  # type: ignore[union-attr]
-                self._record("tools", FAIL, f"{name} returned output but the MCP server logged no request",
-                             ["CK501"], time.monotonic() - began, mcp_log)
-                return
-            where = f"MCP tool {name} on {self.report.setup.get('mcp_url')}"
+        called = {c.name for t in turns for c in t.calls}
+        for _ in range(MAX_TOOL_TURNS):
+            if offered <= called or not self.thread_id:
+                break
+            turn = self._turn(lambda: client.add_user_message(self.thread_id, TOOL_TEXT))
+            self._ensure_alive()
+            turns.append(turn)
+            offered |= _offered(turn.requests)
+            if not turn.calls:
+                break  # the agent answering this message offers nothing more to call
+            called |= {c.name for c in turn.calls}
+        ran, failed, rules, logs = [], [], [], []
+        for turn in turns:
+            for call in turn.calls:
+                effect, detail, name = self._effect(call, turn)
+                if effect != "failed":
+                    ran.append(f"{name} {effect}" + (f" ({detail})" if effect != "returned" else f": {detail!r}"))
+                    continue
+                log = _tool_log(turn.log, name) or turn.log
+                if name in mcp_tools and self.mcp is not None:
+                    log += "\n" + self.mcp.log()[-4000:]
+                cause = diagnose.explain(log, self.project_root)
+                if cause.rules:
+                    failed.append(f"{name}: {cause.text()}")
+                    rules.extend(cause.rules)
+                    logs.append(log)
+                elif not turn.result.ok:
+                    failed.append(f"{name}: {cause.text() or detail}")
+                    logs.append(log)
+                elif cause.network:
+                    ran.append(f"{name} ran and could not reach a service ({cause.exception})")
+                else:
+                    ran.append(f"{name} ran and raised {cause.text() or 'an error'} for the made-up arguments "
+                               f"{_clip(call.arguments, 60)} (real ones: --fake-script tool_arguments)")
+        never = sorted(offered - called)
+        if never:
+            ran.append(f"not called: {', '.join(never)} (their agent did not answer a further message)")
+        seconds = time.monotonic() - began
+        if failed:
+            self._record("tools", FAIL, "; ".join(failed + ran), rules, seconds, "\n".join(logs))
         else:
-            where = f"tool {name}"
-        self._record("tools", PASS, f"{where} -> {_clip(output, 80)!r}", [], time.monotonic() - began)
+            self._record("tools", PASS, f"{len(called)} of {len(offered)} tools: " + "; ".join(ran), [], seconds)
 
     # ---- auth ---------------------------------------------------------------------------------------------------
 
@@ -760,7 +857,6 @@ class Verifier:
             return
         from .protocol import threads_list
 
-        # bearer mode
         self._record("auth.no_token", PASS, "HTTP 401 without a token")
         wrong = hs256_token("not-the-project-secret-" + secrets.token_hex(16), USER_A, self.o.jwt_claims)
         with self._client(token=wrong) as client:
@@ -773,19 +869,21 @@ class Verifier:
     def _auth_open(self) -> None:
         from .protocol import threads_list
 
-        evidence = self.d.auth_evidence
-        if not evidence:
-            reason = "the endpoint needs no token and the back end has no authentication"
-            for check_id in ("auth.no_token", "auth.bad_token", "auth.valid_token", "auth.isolation"):
-                self._record(check_id, SKIP, reason)
+        secret = self.d.secret
+        evidence = [e for e in self.d.auth_evidence if secret is None or secret.where in e] if secret else []
+        if secret is None or not secret.reached:
+            reason = "the ChatKit endpoint needs no token" + (
+                f" (the app authenticates elsewhere: {self.d.auth_evidence[0]})" if self.d.auth_evidence
+                else " and the back end has no authentication")
+            self._skip(("auth.no_token", "auth.bad_token", "auth.valid_token", "auth.isolation"), reason)
             return
-        self._record("auth.no_token", FAIL, f"served a request without a token although the back end authenticates "
-                                            f"({evidence[0]}): it falls back to an anonymous user", ["CK403"])
+        self._record("auth.no_token", FAIL, f"served a request without a token although the endpoint checks one "
+                                            f"({(evidence or [secret.where])[0]}): it falls back to an anonymous user",
+                     ["CK403"])
         wrong = hs256_token("not-the-project-secret-" + secrets.token_hex(16), USER_A, self.o.jwt_claims)
         with self._client(token=wrong) as client:
             self._status_check("auth.bad_token", lambda: client.post(threads_list()), expect_refused=True)
-        self._record("auth.valid_token", SKIP, "the endpoint accepts requests without a token")
-        self._record("auth.isolation", SKIP, "the endpoint accepts requests without a token")
+        self._skip(("auth.valid_token", "auth.isolation"), "the endpoint accepts requests without a token")
 
     def _status_check(self, check_id: str, call: Callable[[], Any], expect_refused: bool) -> None:
         began = time.monotonic()
@@ -793,8 +891,7 @@ class Verifier:
         try:
             response = call()
         except Exception as exc:  # noqa: BLE001
-            self._record(check_id, FAIL, f"{type(exc).__name__}: {exc}", [], time.monotonic() - began,
-                         self._log_since(mark))
+            self._fail(check_id, f"{type(exc).__name__}: {exc}", self._log_since(mark), began)
             return
         status = response.status_code
         if expect_refused:
@@ -805,11 +902,7 @@ class Verifier:
                                              "verified, or auth errors fall back to an anonymous user",
                              ["CK403", "CK404"], time.monotonic() - began)
             else:
-                log = self._log_since(mark)
-                rules, why = diagnose.rules_from_log(log)
-                self._record(check_id, FAIL, f"HTTP {status} instead of 401: "
-                                             f"{diagnose.last_exception(log) or response.text[:160]}"
-                             + (f" ({why})" if why else ""), rules, time.monotonic() - began, log)
+                self._fail(check_id, f"HTTP {status} instead of 401", self._log_since(mark), began)
 
     def _record_valid_token(self) -> None:
         from .protocol import threads_list
@@ -821,11 +914,8 @@ class Verifier:
         if response.status_code == 200:
             self._record("auth.valid_token", PASS, f"signed with {self.secret_source}", [], time.monotonic() - began)
             return
-        log = self._log_since(mark)
-        rules, why = diagnose.rules_from_log(log)
-        self._record("auth.valid_token", FAIL, f"HTTP {response.status_code} for a token signed with "
-                                               f"{self.secret_source}: {diagnose.last_exception(log) or response.text[:160]}"
-                     + (f" ({why})" if why else ""), rules, time.monotonic() - began, log)
+        self._fail("auth.valid_token", f"HTTP {response.status_code} for a token signed with {self.secret_source}",
+                   self._log_since(mark), began)
 
     def _isolation(self) -> None:
         from .protocol import items_list, threads_get_by_id, threads_list
@@ -855,9 +945,13 @@ class Verifier:
     # ---- CORS ---------------------------------------------------------------------------------------------------
 
     def _origin(self) -> tuple[str | None, str]:
+        """The origin a browser would send: --origin, else the app's own front end's dev server, else the origins the
+        app is configured with."""
         if self.o.origin:
             return self.o.origin, "--origin"
         d = self.d
+        if d.frontend is not None and not d.frontend.hosted:
+            return d.frontend.origin, f"{d.frontend.origin_source} of {d.relative(d.frontend.root)}"
         for name in d.cors_env:
             value = self.env.get(name) or os.environ.get(name) or d.dotenv.get(name)
             if value:
@@ -867,28 +961,25 @@ class Verifier:
         origin = _first_origin(",".join(d.cors_origins))
         if origin:
             return origin, "the app's allowed origins"
-        for name, value in d.example_env.items():
-            if "CORS" in name or "ORIGIN" in name:
-                origin = _first_origin(value)
-                if origin:
-                    return origin, f"{name} in .env.example"
-        if d.frontend:
-            return FRONTEND_ORIGINS[d.frontend], f"the {d.frontend} dev server"
         if d.cors_middleware:
-            return FRONTEND_ORIGINS["vite"], "a typical dev server (no origin configured)"
+            return "http://localhost:5173", "a typical dev server (no origin configured, no front end found)"
         return None, ""
 
     def _cors(self) -> None:
         import httpx
 
-        origin, source = self._origin()
         d = self.d
-        if not d.cors_middleware and not self.o.origin:
-            reason = ("no CORSMiddleware: the front end must be same-origin or proxied "
-                      "(`chatkit-fix check` reports CK406 when it calls cross-origin)")
-            self._record("cors.allowed_origin", SKIP, reason)
-            self._record("cors.foreign_origin", SKIP, reason)
+        if d.frontend is not None and d.frontend.proxied and not self.o.origin:
+            reason = (f"the front end ({d.relative(d.frontend.root)}) reaches the back end through its dev proxy or "
+                      "a server route: the browser stays same-origin, so CORS is not used")
+            self._skip(("cors.allowed_origin", "cors.foreign_origin"), reason)
             return
+        if not d.cors_middleware and not self.o.origin:
+            reason = ("no CORSMiddleware on this app: the front end must be same-origin or proxied "
+                      "(`chatkit-fix check` reports CK406 when it calls cross-origin)")
+            self._skip(("cors.allowed_origin", "cors.foreign_origin"), reason)
+            return
+        origin, source = self._origin()
         assert self.app is not None and origin is not None
         self.report.setup["origin"] = {"origin": origin, "source": source}
         url = f"{self.app.url}{self.path}"
@@ -923,9 +1014,9 @@ class Verifier:
                           "no CORS handling"), ["CK406"]
         if code in (200, 204) and self.d.options_route:
             return FAIL, f"an OPTIONS route answers the preflight from {origin} without CORS headers", ["CK408"]
+        configured = ", ".join(self.d.cors_env) or "its allow_origins"
         return FAIL, (f"the preflight from {origin} ({source}) got HTTP {code}, Access-Control-Allow-Origin: "
-                      f"{acao}: the origin is not allowed"), ["CK406"]
-
+                      f"{acao}: the app does not allow its own front end's origin (set in {configured})"), ["CK406"]
 
     # ---- restart ------------------------------------------------------------------------------------------------
 
@@ -933,7 +1024,9 @@ class Verifier:
         if self.report.check("persistence") is not None:
             return
         if self.d.memory_store:
-            self._record("persistence", SKIP, f"in-memory store (CK308): {self.d.memory_store}")
+            self._record("persistence", SKIP, f"the store keeps threads in process memory ({self.d.memory_store}): "
+                                              "they are lost on restart by design (CK308 when a production entry "
+                                              "point or several workers serve it)")
             return
         if not self.thread_id or not self.items_a:
             self._record("persistence", SKIP, "no stored thread to read back")
@@ -953,16 +1046,16 @@ class Verifier:
                 items = client.all_items(self.thread_id)
         except ProtocolError as exc:
             log = self._log_since(mark)
+            cause = diagnose.explain(log, self.project_root)
             self._record("persistence", FAIL, f"after a restart, reading thread {self.thread_id} got HTTP "
-                                              f"{exc.status}: {diagnose.last_exception(log) or exc.body[:160]}: "
-                                              "the store keeps threads in process memory", ["CK308"],
+                                              f"{exc.status}: {cause.text() or exc.body[:160]}", cause.rules,
                          time.monotonic() - began, log)
             return
         before = [item.get("id") for item in self.items_a]
         after = [item.get("id") for item in items]
         if thread.get("id") != self.thread_id or before != after:
             self._record("persistence", FAIL, f"after a restart the thread has {len(after)} items instead of "
-                                              f"{len(before)}", ["CK308"], time.monotonic() - began)
+                                              f"{len(before)}", [], time.monotonic() - began)
             return
         self._record("persistence", PASS, f"thread and its {len(after)} items read back after a restart", [],
                      time.monotonic() - began)
@@ -971,39 +1064,42 @@ class Verifier:
 # ---- helpers ------------------------------------------------------------------------------------------------------
 
 
-def tool_activity(requests: list[RecordedRequest]) -> tuple[set[str], list[tuple[str, str]]]:
-    """Tools offered to the model, and (tool name, output) of each call whose output came back, first call first."""
+def _offered(requests: list[RecordedRequest]) -> set[str]:
+    """Function tools offered to the model in these requests."""
     offered: set[str] = set()
-    names: dict[str, str] = {}
-    outputs: dict[str, str] = {}
     for request in requests:
         body = request.body if isinstance(request.body, dict) else {}
-        path = request.path.split("?")[0].rstrip("/")
-        if path.endswith("/responses"):
-            for tool in body.get("tools") or []:
-                if isinstance(tool, dict) and tool.get("type") == "function" and tool.get("name"):
-                    offered.add(tool["name"])
-            items = body.get("input") if isinstance(body.get("input"), list) else []
-            for item in items:
-                if not isinstance(item, dict):
-                    continue
-                if item.get("type") == "function_call":
-                    names[item.get("call_id", "")] = item.get("name", "?")
-                elif item.get("type") == "function_call_output":
-                    outputs.setdefault(item.get("call_id", ""), _output_text(item.get("output")))
-        elif path.endswith("/chat/completions"):
-            for tool in body.get("tools") or []:
-                function = tool.get("function", {}) if isinstance(tool, dict) else {}
-                if function.get("name"):
-                    offered.add(function["name"])
-            for message in body.get("messages") or []:
-                if not isinstance(message, dict):
-                    continue
-                for call in message.get("tool_calls") or []:
-                    names[call.get("id", "")] = call.get("function", {}).get("name", "?")
-                if message.get("role") == "tool":
-                    outputs.setdefault(message.get("tool_call_id", ""), _output_text(message.get("content")))
-    return offered, [(names.get(call_id, "?"), output) for call_id, output in outputs.items()]
+        for tool in body.get("tools") or []:
+            if not isinstance(tool, dict) or tool.get("type") != "function":
+                continue
+            name = tool.get("name") or (tool.get("function") or {}).get("name")
+            if name:
+                offered.add(name)
+    return offered
+
+
+def _call_output(requests: list[RecordedRequest], call_id: str) -> str | None:
+    """The output the app sent back to the model for one tool call, if a later request carries it."""
+    for request in requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        for item in body.get("input") if isinstance(body.get("input"), list) else []:
+            if isinstance(item, dict) and item.get("type") == "function_call_output" and item.get("call_id") == call_id:
+                return _output_text(item.get("output"))
+        for message in body.get("messages") or []:
+            if isinstance(message, dict) and message.get("role") == "tool" and message.get("tool_call_id") == call_id:
+                return _output_text(message.get("content"))
+    return None
+
+
+def _from_fake(text: str) -> bool:
+    """The fake's own replies (its default templates), as opposed to a message a tool streamed."""
+    return text.startswith(("Echo: ", "Tool said: ")) or text.lstrip().startswith(("{", "["))
+
+
+def _tool_log(log: str, name: str) -> str:
+    """The part of a turn's log about one tool's failure (the Agents SDK logs `Tool <name> failed: ...`)."""
+    index = log.find(f"Tool {name} failed")
+    return log[index:] if index >= 0 else ""
 
 
 def _judge_foreign(answer) -> tuple[str, str, list[str]]:
@@ -1058,10 +1154,6 @@ def _clip(text: str, limit: int) -> str:
 
 def _tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _first_origin(value: str) -> str | None:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ class CommandOptions:
     python: str | None = None
     endpoint_path: str | None = None
     jwt_secret: str | None = None
+    jwt_secret_env: str | None = None
     jwt_claims: tuple[str, ...] = ()
     origin: str | None = None
     env: tuple[str, ...] = ()
@@ -55,6 +57,14 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise VerifyUsageError(f"{option} {value!r}: expected KEY=VALUE")
         pairs[key.strip()] = rest
     return pairs
+
+
+def _variable_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise VerifyUsageError(f"--jwt-secret-env {value!r}: expected an environment variable's name")
+    return value
 
 
 def _claims(values: tuple[str, ...]) -> dict:
@@ -80,7 +90,7 @@ def _check_python(python: str) -> str:
     if probe.returncode != 0:
         raise VerifyUsageError(f"{python} cannot import uvicorn: install it into the project's environment "
                                "(pip install uvicorn) or pass that environment's interpreter with --python")
-    return str(path)
+    return str(path.absolute())  # the servers start in the app's folder: a relative path would not resolve there
 
 
 def discover_project(options: CommandOptions):
@@ -101,14 +111,12 @@ def discover_project(options: CommandOptions):
         project = Project.discover(scope, walk_settings, [scope])  # only the folder verify was pointed at
     except (ConfigError, PathError, ValueError) as exc:
         raise VerifyUsageError(str(exc)) from None
-    files = [f for f in project.files if _inside(f, scope)]
     backend_roots = [(settings.root / r).resolve() for r in settings.backend_roots]
     try:
         return discover(
-            scope, files, [b for b in backend_roots if _inside(b, scope) or b == scope],
-            app_option=options.app, app_dir=options.app_dir.resolve() if options.app_dir else None,
+            project, scope, app_option=options.app, app_dir=options.app_dir.resolve() if options.app_dir else None,
             config_app=settings.backend_app, config_mcp=settings.mcp_app, mcp_option=options.mcp_app,
-            no_mcp=options.no_mcp,
+            no_mcp=options.no_mcp, backend_roots=[b for b in backend_roots if _inside(b, scope) or b == scope],
         )
     except DiscoveryError as exc:
         raise VerifyUsageError(str(exc)) from None
@@ -239,6 +247,7 @@ def _run(options: CommandOptions, echo, echo_err) -> int:
         verify_options = VerifyOptions(
             python=_check_python(options.python or sys.executable),
             jwt_secret=options.jwt_secret or None,
+            jwt_secret_env=_variable_name(options.jwt_secret_env),
             jwt_claims=_claims(options.jwt_claims),
             origin=options.origin.rstrip("/") if options.origin else None,
             path=("/" + options.endpoint_path.lstrip("/")) if options.endpoint_path else None,

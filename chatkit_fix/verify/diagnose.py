@@ -1,13 +1,17 @@
-"""From a failure's symptoms (HTTP status, stream shape, the server's log) to the rule codes that explain it.
+"""From a failure's evidence (the server's traceback and log) to its cause: the rule that explains it, or the plain
+application error with the place in the app's code where it was raised.
 
-The telltales are the exception messages recorded in the SDK reference (chatkit-sdk.md §1-3), as the installed
-openai-chatkit 1.6, openai-agents 0.24 and mcp 2 print them. A failure with no telltale in the log gets the list of
-rules that can cause that symptom.
+The telltales are the exception messages recorded in the SDK reference (chatkit-sdk.md §1-3), as openai-chatkit,
+openai-agents and mcp print them: a log holding one names its rule. Any other traceback is reported as what it is,
+"app error: <exception> at <file>:<line>", the innermost frame of the app's own code; a failure without a traceback
+says so. No rule is ever named without its telltale.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 # (pattern in the server log, rule codes, what it means); the first matches are the most specific
 TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
@@ -27,15 +31,17 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
     (re.compile(r"Task group is not initialized"), ("CK505",),
      "a mounted MCP app without session_manager.run() in the lifespan"),
     (re.compile(r"Missing session ID|Session not found"), ("CK503",), "MCP requests without the session"),
-    (re.compile(r"ClosedResourceError|Connection closed|anyio\.EndOfStream|BrokenResourceError"), ("CK502",),
+    (re.compile(r"ClosedResourceError|anyio\.EndOfStream|BrokenResourceError"), ("CK502",),
      "the MCP session closed before the stream ended"),
-    (re.compile(r"Can't instantiate abstract class"), ("CK301",), "the Store lacks abstract methods"),
+    (re.compile(r"Can't instantiate abstract class \w+ with(out an implementation for)? abstract methods?"), ("CK301",),
+     "the Store lacks abstract methods"),
     (re.compile(r"object NoneType can't be used in 'await' expression"), ("CK302",),
      "a Store method is a plain def where async def is due"),
-    (re.compile(r"got an unexpected keyword argument '(context|after|limit|order|thread_id|item_id)'"), ("CK302",),
+    (re.compile(r"Store\.\w+\(\) got an unexpected keyword argument '(context|after|limit|order|thread_id|item_id)'|"
+                r"\.(load|save|delete|add)_\w+\(\) got an unexpected keyword argument"), ("CK302",),
      "a Store method's parameter names differ from chatkit.store.Store"),
-    (re.compile(r"next_cursor|'dict' object has no attribute '(data|has_more|after)'|"
-                r"validation errors? for Page"), ("CK303",), "a Store method returns something other than a Page"),
+    (re.compile(r"'dict' object has no attribute '(data|has_more|after)'|validation errors? for Page"), ("CK303",),
+     "a Store method returns something other than a Page"),
     (re.compile(r"union_tag_invalid|Input tag 'text'"), ("CK202",), "user content typed \"text\""),
     (re.compile(r"You must pass the application as an import string"), ("CK901",),
      "uvicorn.run() with an app object and reload/workers"),
@@ -45,11 +51,53 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
      "the token decoder imported from the wrong module"),
 ]
 
-STREAM_FAILURE_RULES = ("CK203", "CK204", "CK205", "CK502", "CK215")
-VALIDATION_FAILURE_RULES = ("CK202", "CK201")
 TOOL_ERROR = re.compile(r"^\s*(An error occurred while running the tool|Error executing tool|Error calling tool|"
                         r"Error:|Tool .* failed)", re.I)
-EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Group)\b.*")
+EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Group|Warning|Timeout|"
+                            r"NotFound|Invalid|Denied|Refused)\b.*")
+FRAME = re.compile(r'^File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<function>\S+))?')
+GROUP_PREFIX = re.compile(r"^[\s|+\-]*?(?=(File \"|Traceback|[A-Za-z_][\w.]*(Error|Exception|Group)\b))")
+CHAIN_LINKS = ("During handling of the above exception", "The above exception was the direct cause")
+NETWORK_ERRORS = re.compile(r"(ConnectError|ConnectionRefusedError|ConnectTimeout|gaierror|Name or service not known|"
+                            r"Connection refused|nodename nor servname|getaddrinfo failed|OperationalError.*(connect|"
+                            r"could not translate host)|Temporary failure in name resolution)", re.I)
+LIBRARY_PARTS = ("site-packages", "dist-packages", "/lib/python", "<frozen")
+
+
+@dataclass
+class Frame:
+    path: str
+    line: int
+    function: str
+
+
+@dataclass
+class Traceback:
+    frames: list[Frame] = field(default_factory=list)
+    exception: str = ""
+
+
+@dataclass
+class Cause:
+    """What the evidence says went wrong: the rules a telltale names, and the application error it shows."""
+
+    rules: list[str] = field(default_factory=list)
+    meaning: str = ""  # the telltales' meanings
+    exception: str = ""  # `KeyError: 'thread_1'`
+    location: str = ""  # `app/store.py:42` (the innermost frame of the app's own code)
+    network: bool = False  # the error is a failed connection to another service
+
+    def text(self) -> str:
+        """`KeyError: 'x' at app/store.py:42 (meaning)`, `app error: KeyError: 'x' at app/store.py:42`, or ''."""
+        where = f" at {self.location}" if self.location else ""
+        if self.rules:
+            return f"{self.exception or 'the server log'}{where} ({self.meaning})"
+        if self.exception:
+            return f"app error: {self.exception}{where}"
+        return ""
+
+    def __bool__(self) -> bool:
+        return bool(self.rules or self.exception)
 
 
 def telltales(log: str) -> list[tuple[str, str]]:
@@ -78,7 +126,6 @@ def store_method_awaiting(log: str) -> str | None:
     """The Store method named in a `SyntaxError: 'await' outside async function` traceback (the plain def whose
     line it points at is one of chatkit.store.Store's methods), or None."""
     import ast
-    from pathlib import Path
 
     from ..analysis.store import contract
     from ..pyast import walk
@@ -99,20 +146,97 @@ def store_method_awaiting(log: str) -> str | None:
     return None
 
 
-def rules_from_log(log: str, fallback: tuple[str, ...] = ()) -> tuple[list[str], str]:
-    """The rule codes the log points at (or `fallback` when it points at none) and a short why."""
+def rules_from_log(log: str) -> tuple[list[str], str]:
+    """The rule codes the log's telltales point at, and a short why; nothing when no telltale is there."""
     method = store_method_awaiting(log)
     if method is not None:
         return ["CK302"], f"Store.{method}() is a plain def that awaits: the module does not import"
     found = telltales(log)
-    if found:
-        return [code for code, _ in found], "; ".join(dict.fromkeys(meaning for _, meaning in found))
-    return list(fallback), ""
+    return [code for code, _ in found], "; ".join(dict.fromkeys(meaning for _, meaning in found))
+
+
+def tracebacks(log: str) -> list[list[Traceback]]:
+    """The tracebacks of a log, grouped in chains (an exception raised while handling another), oldest first."""
+    chains: list[list[Traceback]] = []
+    current: Traceback | None = None
+    linked = False
+    for raw in log.splitlines():
+        line = GROUP_PREFIX.sub("", raw.rstrip()).strip()
+        if line.startswith("Traceback (most recent call last)"):
+            current = Traceback()
+            if linked and chains:
+                chains[-1].append(current)
+            else:
+                chains.append([current])
+            linked = False
+            continue
+        if any(line.startswith(link) for link in CHAIN_LINKS):
+            linked = True
+            continue
+        if current is None:
+            continue
+        frame = FRAME.match(line)
+        if frame:
+            current.frames.append(Frame(frame["path"], int(frame["line"]), frame["function"] or ""))
+        elif EXCEPTION_LINE.match(line) and not current.exception:
+            current.exception = line if len(line) <= 240 else line[:237] + "..."
+    return [chain for chain in chains if any(t.exception for t in chain)]
+
+
+def app_frame(chain: list[Traceback], root: Path | None) -> Frame | None:
+    """The innermost frame of the app's own code in a chain, the exception that propagated looked at first."""
+    for traceback in reversed(chain):
+        for frame in reversed(traceback.frames):
+            if any(part in frame.path for part in LIBRARY_PARTS):
+                continue
+            if root is None or _inside(frame.path, root):
+                return frame
+    return None
+
+
+def _inside(path: str, root: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def explain(log: str, root: Path | None = None) -> Cause:
+    """The cause a log shows: its telltales' rules, the exception of its last traceback and where the app raised
+    it (relative to `root`, the app's project folder)."""
+    rules, meaning = rules_from_log(log)
+    cause = Cause(rules, meaning)
+    chains = tracebacks(log)
+    if chains:
+        chain = chains[-1]
+        raised = next((t for t in reversed(chain) if t.exception), chain[-1])
+        cause.exception = raised.exception
+        frame = app_frame(chain, root)
+        if frame is not None:
+            cause.location = f"{_relative(frame.path, root)}:{frame.line}"
+        cause.network = any(NETWORK_ERRORS.search(t.exception) for t in chain)
+    elif not rules:
+        line = last_exception(log)
+        if line:
+            cause.exception = line
+            cause.network = bool(NETWORK_ERRORS.search(line))
+    return cause
+
+
+def _relative(path: str, root: Path | None) -> str:
+    if root is None:
+        return path
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
 
 
 def last_exception(log: str) -> str | None:
-    """The last `SomeError: message` line of a traceback in the log, trimmed."""
-    lines = [line.strip() for line in log.splitlines() if EXCEPTION_LINE.match(line.strip())]
+    """The last `SomeError: message` line of the log, trimmed."""
+    lines = [GROUP_PREFIX.sub("", line).strip() for line in log.splitlines()]
+    lines = [line for line in lines if EXCEPTION_LINE.match(line)]
     if not lines:
         return None
     line = lines[-1]

@@ -1,15 +1,17 @@
-"""What `chatkit-fix verify` must boot, found by reading the project's Python with the stdlib `ast`.
+"""What `chatkit-fix verify` must boot and check, read from the application model (nothing of the app is imported).
 
-Nothing of the user's code is imported here. From the sources it finds:
+The model (chatkit_fix/model/) answers the web side: every ChatKit endpoint with its full path (routers, prefixes,
+mounts, Starlette route lists, FastAPI subclasses and app factories), the app object that serves it and the name uvicorn
+imports it by. From there, everything is scoped to that app: the modules it imports (its service), the front end that
+talks to it (the nearest one with ChatKit), and the `.env` files of its folders. Found here:
 
-- the ASGI app to run: a module-level `app = FastAPI(...)` (or `Starlette(...)`) that serves a route whose function
-  calls `<server>.process(...)`, directly or through routers joined with `include_router`; the import string is
-  computed from the folder uvicorn must start in (the parent of the top package);
-- the ChatKit endpoint's path (decorator path plus router prefixes);
-- an MCP tool server (`MCPServer(...)`/`FastMCP(...)` and its `streamable_http_app()`), its tools, and the
-  environment variable through which the back end reads the server's URL;
-- the JWT secret's variable (or literal), whether the back end authenticates at all, the CORS origin a front end
-  would use, whether the thread store lives in process memory, and SQLite paths to redirect to a scratch folder.
+- the app to run (`module:attr`, or a factory with `--factory`) and every ChatKit endpoint it serves;
+- hosted mode (a front end with `getClientSecret` and no self-hosted endpoint) and "ChatKit in name only" back ends,
+  which have nothing to boot: a statement says so;
+- an MCP tool server to start beside it, its tools, and the variable through which the back end reads its URL;
+- the environment: variables read, where the JWT secret and the OpenAI client's settings come from (see
+  environment.py), the outside services the app needs that verify cannot provide, SQLite paths to redirect;
+- CORS (the app's middleware and its origins), the front end's dev origin and proxy, the store's kind.
 
 Config (`[tool.chatkit-fix] backend = {app = ..., mcp-app = ...}`) and command-line options win over detection.
 """
@@ -19,29 +21,32 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model import FUNCTION_TYPES, Module, model_of, own_nodes
 from ..pyast import walk
+from .environment import Environment, Source, dotenv_files, parse_dotenv
 
-APP_CLASSES = {"FastAPI", "Starlette"}
-ROUTER_CLASSES = {"APIRouter"}
-MCP_CLASSES = {"MCPServer", "FastMCP"}
-ROUTE_DECORATORS = {"post", "api_route", "route"}
-ENV_READ_CALLS = {"os.environ.get", "os.getenv", "environ.get", "getenv", "os.environ.setdefault", "os.environ.pop"}
-SECRET_NAME = re.compile(r"JWT|SECRET|SIGNING_KEY|TOKEN_KEY", re.I)
-NOT_SECRET = re.compile(r"OPENAI|CLIENT_SECRET|API_KEY|DOMAIN|ANTHROPIC|GEMINI|DATABASE", re.I)
-ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
-DB_MODULES = {
-    "sqlite3", "aiosqlite", "sqlalchemy", "sqlmodel", "asyncpg", "psycopg", "psycopg2", "psycopg_pool", "redis",
-    "motor", "pymongo", "databases", "tortoise", "peewee", "django", "boto3", "aioboto3", "google", "firebase_admin",
-    "supabase", "pynamodb", "aiomysql", "pymysql", "mysql", "duckdb", "shelve", "dbm", "diskcache", "prisma",
-    "beanie", "odmantic", "elasticsearch", "qdrant_client", "chromadb",
-}
+MCP_SERVER_CLASSES = (("mcp.server.mcpserver", "MCPServer"), ("mcp.server.fastmcp", "FastMCP"), ("fastmcp", "FastMCP"))
+MCP_CLIENT_CLASSES = ("MCPServerStreamableHttp", "MCPServerSse")
+JWT_DECODERS = (("jwt", "decode"), ("jose", "decode"))
+OPENAI_CLIENTS = (("openai", "AsyncOpenAI"), ("openai", "OpenAI"), ("openai", "AsyncAzureOpenAI"), ("openai", "AzureOpenAI"))
+TEST_PARTS = {"tests", "test", "node_modules", "site-packages", ".venv", "venv", "__pycache__"}
 DEFAULT_MCP_ENV_NAMES = ("MCP_SERVER_URL", "MCP_URL", "CHATKIT_MCP_URL")
-FRONTEND_ORIGINS = {"vite": "http://localhost:5173", "next": "http://localhost:3000", "react": "http://localhost:3000"}
-SKIP_PARTS = {"tests", "test", "node_modules", "site-packages", ".venv", "venv", "__pycache__"}
+LLM_HOSTS = re.compile(r"api\.openai\.com|generativelanguage\.googleapis\.com|openrouter\.ai|api\.groq\.com|"
+                       r"api\.deepseek\.com|api\.together\.xyz|api\.mistral\.ai|api\.x\.ai|openai\.azure\.com")
+LOCAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(localhost|127\.0\.0\.1|0\.0\.0\.0|host\.docker\.internal|"
+                       r"\[::1\])(?::(\d+))?", re.I)
+DATABASE_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "mongodb", "redis", "rediss", "amqp", "kafka")
+MODEL_DOWNLOAD = re.compile(r"^(?:hf\.co/)?[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:-GGUF)?$")
+SERVICE_IMPORTS = {
+    "qdrant_client": "a Qdrant vector database", "chromadb": "a Chroma vector database", "pymilvus": "Milvus",
+    "weaviate": "a Weaviate vector database", "pinecone": "Pinecone", "ollama": "an Ollama server",
+    "sentence_transformers": "a sentence-transformers model download", "transformers": "a Hugging Face model download",
+    "supabase": "Supabase", "redis": "Redis", "pymongo": "MongoDB", "motor": "MongoDB", "boto3": "AWS",
+    "psycopg": "PostgreSQL", "psycopg2": "PostgreSQL", "asyncpg": "PostgreSQL", "minio": "MinIO object storage",
+}
 
 
 class DiscoveryError(Exception):
@@ -60,6 +65,17 @@ class Target:
 
 
 @dataclass
+class ChatKitEndpoint:
+    """A route of the app whose handler reaches ChatKitServer.process(), with its full path."""
+
+    path: str
+    file: Path
+    line: int
+    handler: str
+    dependencies: int = 0  # Depends(...) guarding it
+
+
+@dataclass
 class McpTarget(Target):
     path: str = "/mcp"
     tools: list[str] = field(default_factory=list)
@@ -69,28 +85,74 @@ class McpTarget(Target):
 
 
 @dataclass
+class Secret:
+    """How the app's token check gets its HS256 key: the variables it reads (`names`), or a literal."""
+
+    names: list[str] = field(default_factory=list)
+    literal: str | None = None
+    where: str = ""  # the decode call, file:line
+    how: str = ""  # "jwt.decode at x.py:12 reads JWT_SECRET"
+    reached: bool = False  # the decode runs for the ChatKit endpoint (its handler, dependencies, what they call)
+
+
+@dataclass
+class FrontEnd:
+    root: Path
+    framework: str  # "vite" | "next" | "react"
+    origin: str  # its dev server's origin
+    origin_source: str
+    proxied: bool  # a dev proxy or a server route forwards its calls: the browser stays same-origin
+    hosted: bool = False  # it gets a client secret (getClientSecret) instead of calling a ChatKit endpoint
+
+
+@dataclass
+class OutsideService:
+    """Something the app needs that verify cannot provide (a database server, a vector store, a model download)."""
+
+    what: str
+    evidence: str
+    variable: str | None = None
+
+    def hint(self) -> str:
+        if self.variable:
+            return f"{self.what} ({self.evidence}): start it, or pass --env {self.variable}=..."
+        return f"{self.what} ({self.evidence})"
+
+
+@dataclass
 class Discovery:
     root: Path
-    app: Target
-    chatkit_path: str = "/chatkit"
+    app: Target | None
+    endpoints: list[ChatKitEndpoint] = field(default_factory=list)
     chatkit_path_source: str = "default"
+    service: Path | None = None  # the app's service folder
+    statement: str | None = None  # nothing to boot, and why (hosted mode, ChatKit in name only)
     mcp: McpTarget | None = None
-    dotenv: dict[str, str] = field(default_factory=dict)  # merged .env values (first file wins)
+    dotenv: dict[str, str] = field(default_factory=dict)  # merged .env values (nearest file wins)
     dotenv_files: list[Path] = field(default_factory=list)
     example_env: dict[str, str] = field(default_factory=dict)  # .env.example and the like
+    example_files: list[Path] = field(default_factory=list)
     env_reads: dict[str, str | None] = field(default_factory=dict)  # variable -> default the code falls back to
-    secret_names: list[str] = field(default_factory=list)
-    secret_literal: str | None = None
-    secret_literal_where: str | None = None
+    secret: Secret | None = None
     auth_evidence: list[str] = field(default_factory=list)
     cors_middleware: bool = False
     options_route: bool = False
     cors_origins: list[str] = field(default_factory=list)  # allow_origins literals and defaults seen in code
     cors_env: list[str] = field(default_factory=list)  # variables the origins are read from
-    frontend: str | None = None
-    memory_store: str | None = None  # evidence that every store class keeps threads in memory
+    frontend: FrontEnd | None = None
+    memory_store: str | None = None  # the served store keeps threads in process memory: where
     store_env: dict[str, str] = field(default_factory=dict)  # variable -> "path" | "url:<scheme>"
+    model_env: dict[str, str] = field(default_factory=dict)  # variable -> "base_url" | "api_key" of an LLM client
+    outside: list[OutsideService] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def chatkit_path(self) -> str:
+        return self.endpoints[0].path if self.endpoints else "/chatkit"
+
+    @property
+    def secret_names(self) -> list[str]:
+        return list(self.secret.names) if self.secret else []
 
     def relative(self, path: Path | None) -> str:
         if path is None:
@@ -101,792 +163,660 @@ class Discovery:
             return str(path)
 
 
-# ---- Python files ---------------------------------------------------------------------------------------------------
-
-
-class PyFile:
-    """One parsed module, with what the discovery needs: module-level names, imports, its import root."""
-
-    def __init__(self, path: Path, text: str, tree: ast.Module):
-        self.path = path
-        self.text = text
-        self.tree = tree
-        self.import_root = import_root(path)
-        self.module = module_of(path, self.import_root)
-        self.is_package = path.name == "__init__.py"
-        self.assigns: dict[str, ast.expr] = {}
-        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        self.imports: dict[str, tuple[str, str | None]] = {}  # local -> (absolute module, attribute or None)
-        for node in tree.body:
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        self.assigns[target.id] = node.value
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-                self.assigns[node.target.id] = node.value
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.functions[node.name] = node
-        for node in walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.imports[alias.asname] = (alias.name, None)
-                    else:
-                        self.imports[alias.name.split(".")[0]] = (alias.name.split(".")[0], None)
-            elif isinstance(node, ast.ImportFrom):
-                base = self._absolute(node.level, node.module)
-                for alias in node.names:
-                    self.imports[alias.asname or alias.name] = (base, alias.name)
-
-    def _absolute(self, level: int, module: str | None) -> str:
-        if level == 0:
-            return module or ""
-        parts = self.module.split(".") if self.module else []
-        drop = level - 1 if self.is_package else level
-        parts = parts[: len(parts) - drop] if drop <= len(parts) else []
-        if module:
-            parts.append(module)
-        return ".".join(parts)
-
-    def imported_modules(self) -> set[str]:
-        found = set()
-        for node in walk(self.tree):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module)
-        return found
-
-    def string_constant(self, node: ast.AST | None, depth: int = 0) -> str | None:
-        """A string literal, or a module-level name bound to one (followed a few steps)."""
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name) and depth < 4:
-            return self.string_constant(self.assigns.get(node.id), depth + 1)
-        return None
-
-    def line(self, node: ast.AST) -> int:
-        return getattr(node, "lineno", 0)
-
-
-def import_root(path: Path) -> Path:
-    """The folder uvicorn must start in to import `path`: the first ancestor that is not a package."""
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.parent != folder:
-        folder = folder.parent
-    return folder
-
-
-def module_of(path: Path, root: Path) -> str:
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def dotted(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
-def call_name(node: ast.AST | None) -> str:
-    """The last name of a call's function (`FastAPI` for `fastapi.FastAPI(...)`), else ''."""
-    if isinstance(node, ast.Call):
-        node = node.func
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""
-
-
-def keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
-    found = keyword(call, name)
-    if found is None and len(call.args) > position:
-        found = call.args[position]
-    return found
-
-
-class Sources:
-    """The project's Python files, parsed on demand and at most once."""
-
-    def __init__(self, root: Path, files: list[Path]):
-        self.root = root
-        self.files = [f for f in files if f.suffix == ".py"]
-        self._parsed: dict[Path, PyFile | None] = {}
-        self._bytes: dict[Path, bytes] = {}
-
-    def data(self, path: Path) -> bytes:
-        if path not in self._bytes:
-            try:
-                self._bytes[path] = path.read_bytes()
-            except OSError:
-                self._bytes[path] = b""
-        return self._bytes[path]
-
-    def parsed(self, path: Path) -> PyFile | None:
-        if path not in self._parsed:
-            try:
-                text = self.data(path).decode("utf-8", "replace")
-                self._parsed[path] = PyFile(path, text, ast.parse(text, filename=str(path)))
-            except (SyntaxError, ValueError):
-                self._parsed[path] = None
-        return self._parsed[path]
-
-    def with_bytes(self, *needles: bytes) -> Iterator[PyFile]:
-        for path in self.files:
-            data = self.data(path)
-            if any(needle in data for needle in needles):
-                parsed = self.parsed(path)
-                if parsed is not None:
-                    yield parsed
-
-    def module_file(self, module: str, near: PyFile | None = None) -> Path | None:
-        """The project file of an absolute module name, looked up from the importer's root first."""
-        roots = ([near.import_root] if near else []) + sorted({f.parent for f in self.files}, key=lambda p: len(p.parts))
-        rel = Path(*module.split(".")) if module else None
-        if rel is None:
-            return None
-        for root in roots:
-            for candidate in (root / f"{rel}.py", root / rel / "__init__.py"):
-                if candidate.is_file():
-                    return candidate.resolve()
-        return None
-
-
 def is_test_path(path: Path, root: Path) -> bool:
     try:
         parts = path.relative_to(root).parts
     except ValueError:
         parts = path.parts
-    return any(part in SKIP_PARTS or part.startswith("test_") for part in parts[:-1]) or path.name.startswith("test_")
+    return any(part in TEST_PARTS or part.startswith("test_") for part in parts[:-1]) or path.name.startswith("test_")
 
 
-# ---- the app --------------------------------------------------------------------------------------------------------
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
-@dataclass(frozen=True)
-class _Route:
-    file: Path
-    owner: str  # the app or router variable
-    path: str | None
-    line: int
+def _string(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _reaches_process(file: PyFile, function: ast.AST, depth: int = 0, seen: set[str] | None = None) -> bool:
-    """The function calls `<something>.process(...)` (not `subprocess`), itself or through module functions."""
-    seen = seen or set()
-    for node in walk(function):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "process":
-            receiver = dotted(func.value) or ""
-            if receiver.split(".")[0] not in {"subprocess", "multiprocessing", "os", "asyncio"}:
-                return True
-        if depth < 2 and isinstance(func, ast.Name) and func.id in file.functions and func.id not in seen:
-            seen.add(func.id)
-            if _reaches_process(file, file.functions[func.id], depth + 1, seen):
-                return True
-    return False
+def _keyword(call: ast.Call, name: str) -> ast.AST | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _module_routes(file: PyFile) -> list[_Route]:
-    """Routes of this module whose endpoint function reaches `.process(...)`."""
-    routes: list[_Route] = []
-    for function in file.functions.values():
-        for decorator in function.decorator_list:
-            if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
+    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    return _keyword(call, name)
+
+
+# ---- the app and its endpoints --------------------------------------------------------------------------------------
+
+
+def import_root(module: Module) -> Path:
+    """The folder uvicorn must start in to import `module` by its dotted name."""
+    folder = module.path.parent
+    for _ in range(len(module.name.split(".")) - (0 if module.is_package else 1)):
+        folder = folder.parent
+    return folder
+
+
+class Finder:
+    """The app, its endpoints and everything scoped to it, for one project."""
+
+    def __init__(self, project, root: Path):
+        self.project = project
+        self.root = root
+        self.model = model_of(project)
+
+    def where(self, module: Module, node: ast.AST) -> str:
+        return f"{self.relative(module.path)}:{getattr(node, 'lineno', 0)}"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # ---- apps ----------------------------------------------------------------------------------------------------
+
+    def apps(self):
+        """(app object, its ChatKit endpoints) for every app serving one, the likeliest first: outside tests, then
+        the shallowest file."""
+        grouped: dict[int, tuple[object, list]] = {}
+        for endpoint in self.model.web.chatkit_endpoints():
+            grouped.setdefault(id(endpoint.app), (endpoint.app, []))[1].append(endpoint)
+        found = list(grouped.values())
+        found.sort(key=lambda pair: (is_test_path(pair[0].module.path, self.root), len(pair[0].module.path.parts),
+                                     str(pair[0].module.path), pair[0].line))
+        return found
+
+    def target_of(self, app, source: str) -> Target | None:
+        """How uvicorn imports an app object: a module-level name bound to it (in its module, or in a module that
+        calls its factory), else its factory function with --factory."""
+        module = app.module
+        names = app.import_names(self.model.resolver)
+        if names:
+            return Target(f"{module.name}:{sorted(names, key=lambda n: (n != 'app', n))[0]}", import_root(module),
+                          source, module.path)
+        factory = app.factory
+        for other, name in self._bindings_elsewhere(app):
+            return Target(f"{other.name}:{name}", import_root(other), source, other.path)
+        if isinstance(factory, FUNCTION_TYPES) and module.enclosing(factory) is None \
+                and module.enclosing_class(factory) is None and _callable_without_arguments(factory):
+            return Target(f"{module.name}:{factory.name}", import_root(module), source, module.path, factory=True)
+        return None
+
+    def _bindings_elsewhere(self, app):
+        """(module, name) of module-level names in the app's service bound to it by calling its factory elsewhere
+        (`app = create_app()` in main.py)."""
+        if app.factory is None or not isinstance(app.factory, FUNCTION_TYPES):
+            return
+        needle = app.factory.name.encode()
+        service = app.module.service
+        for path in self.project.files_under(service.folder, "python"):
+            if path == app.module.path or needle not in self.project.read_bytes(path):
                 continue
-            owner = dotted(decorator.func.value)
-            if decorator.func.attr in ROUTE_DECORATORS and owner and _reaches_process(file, function):
-                path = file.string_constant(argument(decorator, 0, "path"))
-                routes.append(_Route(file.path, owner, path, file.line(function)))
-    for node in walk(file.tree):
-        if not isinstance(node, ast.Call):
-            continue
-        kind = call_name(node)
-        if kind not in {"add_api_route", "add_route", "Route"}:
-            continue
-        endpoint = argument(node, 1, "endpoint")
-        if not (isinstance(endpoint, ast.Name) and endpoint.id in file.functions):
-            continue
-        if not _reaches_process(file, file.functions[endpoint.id]):
-            continue
-        if kind == "Route":
-            owner = _starlette_owner(file, node)
-        else:
-            owner = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else None
-        if owner:
-            path = file.string_constant(argument(node, 0, "path"))
-            routes.append(_Route(file.path, owner, path, file.line(node)))
-    return routes
-
-
-def _starlette_owner(file: PyFile, route: ast.Call) -> str | None:
-    """The module-level Starlette app whose `routes=` holds this Route (directly or through a module-level list)."""
-    for name, value in file.assigns.items():
-        if isinstance(value, ast.Call) and call_name(value) in APP_CLASSES:
-            routes = keyword(value, "routes")
-            if isinstance(routes, ast.Name):
-                routes = file.assigns.get(routes.id)
-            if routes is not None and any(node is route for node in walk(routes)):
-                return name
-    return None
-
-
-def _apps_and_routers(file: PyFile) -> tuple[set[str], dict[str, str]]:
-    apps, routers = set(), {}
-    for name, value in file.assigns.items():
-        if isinstance(value, ast.Call):
-            kind = call_name(value)
-            if kind in APP_CLASSES:
-                apps.add(name)
-            elif kind in ROUTER_CLASSES:
-                routers[name] = file.string_constant(keyword(value, "prefix")) or ""
-    return apps, routers
-
-
-def _resolve_reference(sources: Sources, file: PyFile, node: ast.AST) -> tuple[Path, str] | None:
-    """Where a router expression is defined: (file, module-level name)."""
-    if isinstance(node, ast.Name):
-        if node.id in file.assigns:
-            return file.path, node.id
-        if node.id in file.imports:
-            module, attribute = file.imports[node.id]
-            if attribute is not None:
-                target = sources.module_file(module, file)
-                if target is not None:
-                    return target, attribute
-    elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        local = node.value.id
-        if local in file.imports:
-            module, attribute = file.imports[local]
-            full = f"{module}.{attribute}" if attribute else module
-            target = sources.module_file(full, file)
-            if target is not None:
-                return target, node.attr
-    return None
-
-
-def find_app(sources: Sources, root: Path) -> tuple[Target, str | None, list[str]]:
-    """The app serving ChatKit: (target, endpoint path or None, notes)."""
-    notes: list[str] = []
-    routes: list[_Route] = []
-    for file in sources.with_bytes(b".process("):
-        routes.extend(_module_routes(file))
-    # include_router edges: (child file, child name) -> [(parent file, parent name, prefix)]
-    edges: dict[tuple[Path, str], list[tuple[Path, str, str]]] = {}
-    apps: dict[tuple[Path, str], PyFile] = {}
-    router_prefix: dict[tuple[Path, str], str] = {}
-    for file in sources.with_bytes(b"FastAPI", b"Starlette", b"APIRouter", b"include_router"):
-        file_apps, file_routers = _apps_and_routers(file)
-        for name in file_apps:
-            apps[(file.path, name)] = file
-        for name, prefix in file_routers.items():
-            router_prefix[(file.path, name)] = prefix
-        for node in walk(file.tree):
-            if isinstance(node, ast.Call) and call_name(node) == "include_router" and node.args:
-                parent = dotted(node.func.value) if isinstance(node.func, ast.Attribute) else None
-                child = _resolve_reference(sources, file, node.args[0])
-                if parent and child:
-                    prefix = file.string_constant(keyword(node, "prefix")) or ""
-                    edges.setdefault((child[0].resolve(), child[1]), []).append((file.path, parent, prefix))
-    candidates: list[tuple[Path, str, str, _Route]] = []
-    for route in routes:
-        own_prefix = router_prefix.get((route.file, route.owner), "")
-        start = (route.file.resolve(), route.owner)
-        frontier = [(start, own_prefix + (route.path or "/chatkit"))]
-        seen: set[tuple[Path, str]] = set()
-        while frontier:
-            (path, name), full = frontier.pop()
-            if (path, name) in seen:
+            module = self.model.module(path)
+            if module is None or is_test_path(path, self.root):
                 continue
-            seen.add((path, name))
-            if (path, name) in apps:
-                candidates.append((path, name, full, route))
-            for parent_file, parent_name, prefix in edges.get((path, name), []):
-                parent_prefix = router_prefix.get((parent_file, parent_name), "")
-                frontier.append(((parent_file.resolve(), parent_name), parent_prefix + prefix + full))
-    if candidates:
-        candidates.sort(key=lambda c: (is_test_path(c[0], root), len(c[0].parts), str(c[0])))
-        path, name, endpoint, route = candidates[0]
-        others = sorted({f"{_rel(p, root)}:{n}" for p, n, _, _ in candidates[1:] if (p, n) != (path, name)})
-        if others:
-            notes.append(f"other apps serve ChatKit too ({', '.join(others)}); pass --app to pick one")
-        file = apps[(path, name)]
-        endpoint_path = endpoint if route.path is not None else None
-        target = Target(f"{file.module}:{name}", file.import_root, "detected", path)
-        return target, _normalise_path(endpoint_path) if endpoint_path else None, notes
-    fallback = [(p, n, f) for (p, n), f in apps.items() if b"chatkit" in sources.data(p).lower()]
-    if fallback:
-        fallback.sort(key=lambda c: (is_test_path(c[0], root), len(c[0].parts), str(c[0])))
-        path, name, file = fallback[0]
-        notes.append(f"no route calling ChatKitServer.process() was found; using {_rel(path, root)}:{name}")
-        return Target(f"{file.module}:{name}", file.import_root, "detected", path), None, notes
-    raise DiscoveryError(
-        "no FastAPI or Starlette app with a route calling ChatKitServer.process() was found; "
-        'pass --app "package.module:app" or set [tool.chatkit-fix] backend = { app = "package.module:app" }'
-    )
+            for name, values in module.top_level.items():
+                for value in values:
+                    site = self.model.resolver.value_site(module, value, None)
+                    if site is not None and site[1] is app.call:
+                        yield module, name
+
+    def endpoints_of(self, app, endpoints) -> list[ChatKitEndpoint]:
+        found: dict[str, ChatKitEndpoint] = {}
+        for endpoint in endpoints:
+            route = endpoint.route
+            if route.path is None or "POST" not in route.methods:
+                continue
+            handler = route.handler
+            module = handler.module if handler is not None else route.owner.module
+            line = handler.node.lineno if handler is not None else getattr(route.node, "lineno", 0)
+            found.setdefault(endpoint.path, ChatKitEndpoint(
+                endpoint.path, module.path, line, handler.qualified if handler is not None else "?",
+                len(self.model.web.dependencies(endpoint)),
+            ))
+        return sorted(found.values(), key=lambda e: (e.path.count("/"), e.path))
+
+    def given_app(self, import_string: str, candidates: list[Path], source: str):
+        """`pkg.module:attr` given by --app or the config: its target, and the app object it names (if the model
+        knows it) so its endpoints are the ones exercised."""
+        if ":" not in import_string:
+            raise DiscoveryError(f"{import_string!r}: expected \"package.module:attribute\"")
+        dotted, _, attribute = import_string.partition(":")
+        if not dotted or not attribute:
+            raise DiscoveryError(f"{import_string!r}: expected \"package.module:attribute\"")
+        for folder in candidates:
+            path = self.model.services.resolve_from(dotted, folder)
+            if path is None or not _inside(path, folder):
+                continue
+            module = self.model.module(path)
+            factory = False
+            if module is not None:
+                bound = module.top_level.get(attribute.split(".")[0], [])
+                factory = any(isinstance(b, FUNCTION_TYPES) for b in bound)
+            target = Target(import_string, folder, source, path, factory)
+            chosen = None
+            for app, endpoints in self.apps():
+                names = app.import_names(self.model.resolver)
+                if (app.module.path == path and attribute in names) or \
+                        (factory and isinstance(app.factory, FUNCTION_TYPES) and app.factory.name == attribute):
+                    chosen = (app, endpoints)
+                    break
+                if any(m.path == path and n == attribute for m, n in self._bindings_elsewhere(app)):
+                    chosen = (app, endpoints)
+                    break
+            return target, chosen
+        where = ", ".join(str(c) for c in candidates[:4])
+        raise DiscoveryError(f"{import_string}: module {dotted!r} not found under {where}; pass --app-dir")
+
+    # ---- nothing to boot -----------------------------------------------------------------------------------------
+
+    def statement_without_endpoint(self, frontend: FrontEnd | None) -> str | None:
+        """Hosted mode, or a back end that is ChatKit in name only: what there is, and that nothing can be booted."""
+        if frontend is not None and frontend.hosted:
+            return (f"hosted mode: the front end ({self.relative(frontend.root)}) gets a client secret "
+                    "(getClientSecret) and talks to OpenAI's hosted ChatKit; there is no self-hosted ChatKit back end "
+                    "to boot, so nothing was run (`chatkit-fix check` reviews the session code: CK214)")
+        named = [r for r in self.model.web.routes() if r.path and "chatkit" in r.path.lower()]
+        if named:
+            route = named[0]
+            where = self.where(route.owner.module, route.node)
+            return (f"ChatKit in name only: the route {route.path} ({where}) never reaches ChatKitServer.process(), "
+                    "so it does not speak the ChatKit protocol and there is nothing for verify to drive (CK211)")
+        return None
+
+    # ---- modules of the app ------------------------------------------------------------------------------------
+
+    def app_modules(self, app_file: Path, service_folder: Path | None) -> list[Module]:
+        """The modules the app imports (directly or not), outside tests."""
+        files = self.model.reachable([app_file], within=service_folder)
+        return [m for m in self.model.modules(sorted(files)) if not is_test_path(m.path, self.root)]
 
 
-def _normalise_path(path: str) -> str:
-    path = re.sub(r"/+", "/", "/" + path.lstrip("/"))
-    return path
+def _callable_without_arguments(function: ast.AST) -> bool:
+    arguments = function.args
+    required = len(arguments.posonlyargs) + len(arguments.args) - len(arguments.defaults)
+    return required <= 0 and all(d is not None for d in arguments.kw_defaults)
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+# ---- MCP ----------------------------------------------------------------------------------------------------------
 
 
-def resolve_import_string(import_string: str, candidates: list[Path], source: str) -> Target:
-    """A configured or given `pkg.module:attr`: the first candidate folder from which the module file exists."""
-    if ":" not in import_string:
-        raise DiscoveryError(f"{import_string!r}: expected \"package.module:attribute\"")
-    module, _, attribute = import_string.partition(":")
-    if not module or not attribute:
-        raise DiscoveryError(f"{import_string!r}: expected \"package.module:attribute\"")
-    rel = Path(*module.split("."))
-    for folder in candidates:
-        for candidate in (folder / f"{rel}.py", folder / rel / "__init__.py"):
-            if candidate.is_file():
-                return Target(import_string, folder, source, candidate.resolve(), _is_factory(candidate, attribute))
-    where = ", ".join(str(c) for c in candidates[:4])
-    raise DiscoveryError(f"{import_string}: module {module!r} not found under {where}; pass --app-dir")
-
-
-def _is_factory(path: Path, attribute: str) -> bool:
-    """`module:create_app` names a function that builds the app: uvicorn needs --factory."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
-        return False
-    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attribute
-               for node in tree.body)
-
-
-# ---- MCP ------------------------------------------------------------------------------------------------------------
-
-
-def find_mcp(sources: Sources, root: Path, app: Target) -> McpTarget | None:
-    """A separate MCP tool server: a module-level MCPServer/FastMCP and the app built from it."""
+def find_mcp(finder: Finder, app_file: Path | None, service: Path | None) -> McpTarget | None:
+    """A separate MCP tool server in the app's service: a module-level MCPServer/FastMCP whose app is not mounted into
+    another app (then the app serves it, and nothing more needs starting)."""
+    model = finder.model
     best: McpTarget | None = None
-    for file in sources.with_bytes(b"MCPServer", b"FastMCP", b"streamable_http_app"):
-        if is_test_path(file.path, root):
+    folder = service or finder.root
+    for path in finder.project.files_under(folder, "python"):
+        data = finder.project.read_bytes(path)
+        if not any(n in data for n in (b"MCPServer", b"FastMCP")) or is_test_path(path, finder.root):
             continue
-        servers = {name for name, value in file.assigns.items()
-                   if isinstance(value, ast.Call) and call_name(value) in MCP_CLASSES}
-        if not servers:
+        if app_file is not None and path == app_file:
             continue
-        if _mounted(file, servers):
-            continue  # served by another app (app.mount(...)): nothing to start separately
-        app_name = None
-        path = None
-        for name, value in file.assigns.items():
-            if isinstance(value, ast.Call) and call_name(value) == "streamable_http_app":
-                receiver = dotted(value.func.value) if isinstance(value.func, ast.Attribute) else None
-                if receiver in servers:
+        module = model.module(path)
+        if module is None:
+            continue
+        servers = {name for name, values in module.top_level.items()
+                   for value in values if _is_mcp_server(model, module, value)}
+        if not servers or _mounted(module, servers):
+            continue
+        app_name, path_value = None, None
+        for name, values in module.top_level.items():
+            for value in values:
+                if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                        and value.func.attr == "streamable_http_app" and getattr(value.func.value, "id", "") in servers:
                     app_name = name
-                    path = file.string_constant(keyword(value, "streamable_http_path"))
+                    path_value = _string(_keyword(value, "streamable_http_path"))
         server_name = min(servers)
-        if path is None:
-            path = file.string_constant(keyword(file.assigns[server_name], "streamable_http_path"))
-        tools = _mcp_tools(file, servers)
+        if path_value is None:
+            construction = next(v for v in module.top_level[server_name] if isinstance(v, ast.Call))
+            path_value = _string(_keyword(construction, "streamable_http_path"))
         if app_name is not None:
-            target = McpTarget(f"{file.module}:{app_name}", file.import_root, "detected", file.path)
+            target = McpTarget(f"{module.name}:{app_name}", import_root(module), "detected", path)
         else:
-            target = McpTarget(f"{file.module}:{server_name}.streamable_http_app", file.import_root, "detected",
-                               file.path, factory=True)
-        target.path = _normalise_path(path or "/mcp")
-        target.tools = tools
-        if app.file is not None and file.path.resolve() == app.file.resolve():
-            continue  # the ChatKit app's own module: it is not a separate server
-        if best is None or len(file.path.parts) < len(best.file.parts):  # type: ignore[union-attr]
+            target = McpTarget(f"{module.name}:{server_name}.streamable_http_app", import_root(module), "detected",
+                               path, factory=True)
+        target.path = "/" + (path_value or "/mcp").lstrip("/")
+        target.tools = _mcp_tools(module, servers)
+        if best is None or len(path.parts) < len(best.file.parts):  # type: ignore[union-attr]
             best = target
     return best
 
 
-def _mounted(file: PyFile, servers: set[str]) -> bool:
-    for node in walk(file.tree):
-        if isinstance(node, ast.Call) and call_name(node) == "mount":
+def _is_mcp_server(model, module: Module, value: ast.AST) -> bool:
+    if not isinstance(value, ast.Call):
+        return False
+    found = model.resolve(module, value.func, None)
+    return found is not None and any(found.names(p, c) for p, c in MCP_SERVER_CLASSES)
+
+
+def _mounted(module: Module, servers: set[str]) -> bool:
+    for node in walk(module.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "mount":
             for sub in walk(node):
-                if isinstance(sub, ast.Call) and call_name(sub) == "streamable_http_app":
+                if isinstance(sub, ast.Attribute) and sub.attr in ("streamable_http_app", "sse_app"):
                     return True
                 if isinstance(sub, ast.Name) and sub.id in servers:
                     return True
     return False
 
 
-def _mcp_tools(file: PyFile, servers: set[str]) -> list[str]:
+def _mcp_tools(module: Module, servers: set[str]) -> list[str]:
     tools = []
-    for node in walk(file.tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    for node in walk(module.tree):
+        if isinstance(node, FUNCTION_TYPES):
             for decorator in node.decorator_list:
                 func = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if isinstance(func, ast.Attribute) and func.attr == "tool" and dotted(func.value) in servers:
-                    name = file.string_constant(keyword(decorator, "name")) if isinstance(decorator, ast.Call) else None
+                if isinstance(func, ast.Attribute) and func.attr == "tool" and getattr(func.value, "id", "") in servers:
+                    name = _string(_keyword(decorator, "name")) if isinstance(decorator, ast.Call) else None
                     tools.append(name or node.name)
     return tools
 
 
-# ---- environment --------------------------------------------------------------------------------------------------
-
-
-def env_reads(file: PyFile) -> Iterator[tuple[str, str | None, bool]]:
-    """(variable, the default the code falls back to, precise) for every environment read of the module.
-
-    Precise reads are `os.environ[...]`, `os.environ.get`, `os.getenv` (and `... or DEFAULT`); imprecise ones are
-    UPPER_CASE string arguments of helpers whose name mentions env (`_required("X")`, `env_str("X")`), and
-    pydantic `BaseSettings` fields.
-    """
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in walk(file.tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    for node in walk(file.tree):
-        if isinstance(node, ast.Call) and node.args:
-            name = file.string_constant(node.args[0])
-            if not name or not ENV_NAME.match(name):
+def mcp_url_env(finder: Finder, found: Discovery, env: Environment, modules: list[Module]) -> None:
+    """The variable through which the back end reads the MCP server's URL: followed from the `url` of its
+    MCPServerStreamableHttp/Sse params, else a name the back end reads, else a hard-coded local URL's port."""
+    mcp = found.mcp
+    assert mcp is not None
+    for module in modules:
+        for node in walk(module.tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", ""))
+                    in MCP_CLIENT_CLASSES):
                 continue
-            func = dotted(node.func) or ""
-            if func in ENV_READ_CALLS or func.endswith(".environ.get"):
-                default = file.string_constant(node.args[1]) if len(node.args) > 1 else None
-                parent = parents.get(node)
-                if default is None and isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
-                    others = [file.string_constant(v) for v in parent.values if v is not node]
-                    default = next((o for o in others if o is not None), None)
-                yield name, default, True
-            elif re.search(r"env|required|setting|secret|config", func.split(".")[-1], re.I):
-                yield name, None, False  # a helper's second argument may be a hint, not a default
-        elif isinstance(node, ast.Subscript) and dotted(node.value) in {"os.environ", "environ"}:
-            name = file.string_constant(node.slice)
-            if name and ENV_NAME.match(name):
-                yield name, None, True
-        elif isinstance(node, ast.ClassDef) and any(call_name(b) == "BaseSettings" or dotted(b) == "BaseSettings"
-                                                    for b in node.bases):
-            prefix = ""
-            for statement in node.body:
-                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-                    prefix = file.string_constant(keyword(statement.value, "env_prefix")) or prefix
-            for statement in node.body:
-                if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                    field_name = statement.target.id
-                    if field_name.startswith("_") or field_name == "model_config":
-                        continue
-                    yield (prefix + field_name).upper(), file.string_constant(statement.value), False
+            url = _params_url(node)
+            source = env.source_of(module, url, module.enclosing(node)) if url is not None else None
+            if source is not None and source.name:
+                mcp.url_env, mcp.url_env_source = [source.name], f"the URL of the MCP client at {source.where}"
+                return
+            if source is not None and source.literal:
+                match = LOCAL_URL.match(source.literal)
+                if match and match.group(2):
+                    mcp.port = int(match.group(2))
+                    mcp.url_env = list(DEFAULT_MCP_ENV_NAMES)
+                    mcp.url_env_source = (f"the back end has {source.literal} hard-coded ({source.where}), so the "
+                                          f"MCP server is started on port {mcp.port}")
+                    return
+    names = [n for n in found.env_reads if "MCP" in n.upper() and re.search("URL|ENDPOINT|HOST", n.upper())]
+    if names:
+        mcp.url_env, mcp.url_env_source = names, "read by the back end"
+        return
+    examples = [n for n in found.example_env if "MCP" in n.upper() and "URL" in n.upper()]
+    if examples:
+        mcp.url_env, mcp.url_env_source = examples, "named in .env.example"
+        return
+    mcp.url_env = list(DEFAULT_MCP_ENV_NAMES)
+    mcp.url_env_source = "no variable found in the back end: common names guessed"
 
 
-def parse_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (`export`, quotes and comments as python-dotenv reads them)."""
-    values: dict[str, str] = {}
+def _params_url(call: ast.Call) -> ast.AST | None:
+    params = _keyword(call, "params") or (call.args[0] if call.args else None)
+    if isinstance(params, ast.Dict):
+        for key, value in zip(params.keys, params.values):
+            if _string(key) == "url":
+                return value
+    if isinstance(params, ast.Call):
+        return _keyword(params, "url")
+    return None
+
+
+# ---- auth -------------------------------------------------------------------------------------------------------
+
+
+def find_secret(finder: Finder, env: Environment, modules: list[Module], endpoint_functions) -> tuple[Secret | None, list[str]]:
+    """The key of the app's token check: each `jwt.decode` reached from a ChatKit endpoint (its handler and
+    dependencies) first, else any in the app's modules; its key followed to the variable or literal it comes from."""
+    model = finder.model
+    decodes: list[tuple[Module, ast.Call]] = []
+    evidence: list[str] = []
+    for module in modules:
+        for node in walk(module.tree):
+            if isinstance(node, ast.Call):
+                found = model.resolve(module, node.func, module.enclosing(node))
+                if found is not None and found.external and any(found.names(p, s) for p, s in JWT_DECODERS):
+                    decodes.append((module, node))
+                elif found is not None and found.external and found.external.rsplit(".", 1)[-1] in (
+                        "HTTPBearer", "OAuth2PasswordBearer", "APIKeyHeader") and found.external.startswith("fastapi"):
+                    evidence.append(f"{finder.where(module, node)}: {found.external.rsplit('.', 1)[-1]}")
+    reached = {id(node) for node in endpoint_functions}
+
+    def on_endpoint(pair) -> bool:
+        return id(pair[0].enclosing(pair[1])) in reached
+
+    decodes.sort(key=lambda pair: not on_endpoint(pair))
+    evidence = [f"{finder.where(m, call)}: jwt.decode" for m, call in decodes] + evidence
+    for module, call in decodes:
+        key = _argument(call, 1, "key")
+        where = finder.where(module, call)
+        source = env.source_of(module, key, module.enclosing(call)) if key is not None else None
+        if source is None:
+            continue
+        if source.name:
+            return Secret([source.name], where=where, how=f"jwt.decode at {where} reads {source.name}",
+                          reached=on_endpoint((module, call))), evidence
+        if source.literal is not None:
+            return Secret(literal=source.literal, where=where, how=f"jwt.decode at {where} uses a literal key",
+                          reached=on_endpoint((module, call))), evidence
+    if decodes:
+        module, call = decodes[0]
+        return Secret(where=finder.where(module, call), how="the key of jwt.decode could not be followed",
+                      reached=on_endpoint((module, call))), evidence
+    return None, evidence
+
+
+def endpoint_functions(finder: Finder, endpoints) -> list[ast.AST]:
+    """The defs of the endpoints' handlers and of the dependencies guarding them, and the functions they call."""
+    model = finder.model
+    functions = []
+    for endpoint in endpoints:
+        if endpoint.route.handler is not None:
+            functions.append(endpoint.route.handler)
+        for module, depends in model.web.dependencies(endpoint):
+            target = model.resolve(module, depends.args[0] if depends.args else _keyword(depends, "dependency"),
+                                   module.enclosing(depends))
+            if target is not None and target.is_function:
+                functions.append(model.function(target.module, target.node))
+    seen, stack = {}, list(functions)
+    while stack and len(seen) < 200:
+        function = stack.pop()
+        if id(function.node) in seen:
+            continue
+        seen[id(function.node)] = function.node
+        stack.extend(site.callee for site in model.calls.calls(function) if site.callee is not None)
+    return list(seen.values())
+
+
+# ---- CORS -------------------------------------------------------------------------------------------------------
+
+
+def find_cors(finder: Finder, found: Discovery, env: Environment, modules: list[Module], app_object) -> None:
+    """CORSMiddleware installed on the app (add_middleware or the constructor's middleware list), and its origins."""
+    model = finder.model
+    for module in modules:
+        for node in walk(module.tree):
+            if isinstance(node, FUNCTION_TYPES):
+                for decorator in node.decorator_list:
+                    if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "options":
+                        found.options_route = True
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            middleware = model.resolve(module, node.args[0], module.enclosing(node))
+            if middleware is None or not middleware.names("starlette.middleware.cors", "CORSMiddleware") and \
+                    not middleware.names("fastapi.middleware.cors", "CORSMiddleware"):
+                continue
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "add_middleware" and app_object is not None:
+                owners = model.web.objects_at(module, node.func.value, module.enclosing(node))
+                if owners and app_object not in owners:
+                    continue  # another app's middleware
+            found.cors_middleware = True
+            origins = _keyword(node, "allow_origins")
+            scope = module.enclosing(node)
+            site = model.resolver.value_site(module, origins, scope) if origins is not None else None
+            value = site[1] if site is not None else origins
+            if isinstance(value, (ast.List, ast.Tuple)):
+                for element in value.elts:
+                    source = env.source_of(site[0] if site else module, element, scope)
+                    if source is not None and source.literal:
+                        found.cors_origins.append(source.literal)
+                    elif source is not None and source.name:
+                        found.cors_env.append(source.name)
+                        if source.default:
+                            found.cors_origins.extend(_split_origins(source.default))
+            elif origins is not None:
+                for sub in walk(origins if not isinstance(origins, ast.Name) else value or origins):
+                    source = env.source_of(module, sub, scope) if isinstance(sub, (ast.Call, ast.Attribute, ast.Name)) else None
+                    if source is not None and source.name:
+                        found.cors_env.append(source.name)
+                        if source.default:
+                            found.cors_origins.extend(_split_origins(source.default))
+                        break
+    found.cors_env = list(dict.fromkeys(found.cors_env))
+
+
+def _split_origins(value: str) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return values
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].strip()
-        key, _, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not ENV_NAME.match(key.upper()) and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            continue
-        if value[:1] in {"'", '"'} and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
-        else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
-        values[key] = value
-    return values
+        parsed = json.loads(value)
+        if isinstance(parsed, list):
+            return [str(v) for v in parsed]
+    except ValueError:
+        pass
+    return [o.strip() for o in re.split(r"[,\s]+", value) if o.strip()]
 
 
-def _dotenv_folders(root: Path, app: Target, backend_roots: list[Path]) -> list[Path]:
-    folders: list[Path] = []
-    for folder in [app.cwd, app.file.parent if app.file else None, *backend_roots, root]:
-        if folder is not None and folder.resolve() not in folders:
-            folders.append(folder.resolve())
-    return folders
+# ---- front end ------------------------------------------------------------------------------------------------------
+
+
+def find_frontend(finder: Finder, near: Path | None) -> FrontEnd | None:
+    """The front end that talks to the app: among the project's front-end roots that use ChatKit, the one sharing
+    the deepest folder with the app's service."""
+    from ..analysis import web as web_analysis
+    from ..analysis.frontend import frontend_model
+
+    project = finder.project
+    roots = [r for r in web_analysis.frontend_roots(project) if _uses_chatkit(project, r)]
+    if not roots:
+        return None
+    anchor = near or finder.root
+
+    def shared(root: Path) -> int:
+        common = 0
+        for a, b in zip(root.parts, anchor.parts):
+            if a != b:
+                break
+            common += 1
+        return common
+
+    root = max(roots, key=lambda r: (shared(r), -len(r.parts)))
+    if near is not None and shared(root) < len(finder.root.parts) and len(roots) > 1:
+        return None
+    package = project.read_bytes(root / "package.json") if (root / "package.json").is_file() else b""
+    framework = "next" if b'"next"' in package else "vite" if b'"vite"' in package else "react"
+    port = web_analysis.frontend_port(project, root)
+    origin_source = {"vite": "the Vite dev server", "next": "the Next dev server"}.get(framework, "its dev server")
+    if framework == "vite" and port != 5173:
+        origin_source += " (server.port)"
+    hosted = False
+    model = frontend_model(project)
+    usages = [u for u in model.usages if _inside(u.path, root)]
+    if usages and all(u.hosted and not u.custom for u in usages):
+        hosted = True
+    return FrontEnd(root, framework, f"http://localhost:{port}", origin_source,
+                    web_analysis.has_proxy(project, root), hosted)
+
+
+def _uses_chatkit(project, root: Path) -> bool:
+    package = root / "package.json"
+    data = project.read_bytes(package) if package.is_file() else b""
+    return b"@openai/chatkit" in data or b"chatkit" in data.lower()
+
+
+# ---- stores, models and outside services -------------------------------------------------------------------------
+
+
+def find_store(finder: Finder, modules: list[Module]) -> str | None:
+    """The store served by the app keeps threads in process memory: where (the same judgement as CK308's)."""
+    from ..analysis import store as store_analysis
+    from ..context import ProjectContext
+
+    files = {m.path for m in modules}
+    pctx = ProjectContext(finder.project)
+    served = [s for s in store_analysis.project_store_classes(pctx)
+              if s.path in files and not s.is_abstract()]
+    memory = [s for s in served if store_analysis.is_in_memory(s)]
+    if memory and len(memory) == len(served):
+        store = memory[0]
+        return f"{finder.relative(store.path)}:{store.node.lineno}: {store.name}"
+    return None
+
+
+def find_model_env(finder: Finder, env: Environment, modules: list[Module]) -> dict[str, str]:
+    """Variables through which the app configures an OpenAI-compatible client (`base_url`, `api_key` of
+    AsyncOpenAI/OpenAI/Azure and of LiteLLM models): verify points them at the fake OpenAI API."""
+    found: dict[str, str] = {}
+    for module in modules:
+        for node in walk(module.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            scope = module.enclosing(node)
+            callee = finder.model.resolve(module, node.func, scope)
+            if callee is None or not callee.external:
+                continue
+            is_client = any(callee.names(p, c) for p, c in OPENAI_CLIENTS) or callee.external.endswith("LitellmModel")
+            if not is_client:
+                continue
+            for keyword, kind in (("base_url", "base_url"), ("azure_endpoint", "base_url"), ("api_key", "api_key")):
+                value = _keyword(node, keyword)
+                source = env.source_of(module, value, scope) if value is not None else None
+                if source is not None and source.name:
+                    found.setdefault(source.name, kind)
+    return found
+
+
+def find_outside(found: Discovery, modules: list[Module], verify_provides: set[str]) -> list[OutsideService]:
+    """Services the app needs that verify cannot provide, from its settings' values (local service URLs, database
+    servers, model names to download) and the client libraries it imports."""
+    services: list[OutsideService] = []
+    values = {**{k: v for k, v in found.env_reads.items() if v}, **found.example_env, **found.dotenv}
+    for name, value in values.items():
+        if name in verify_provides or name in found.store_env or name in found.model_env:
+            continue
+        if found.mcp is not None and name in found.mcp.url_env:
+            continue
+        scheme = value.split("://", 1)[0].lower().split("+")[0] if "://" in value else ""
+        if scheme in DATABASE_SCHEMES:
+            services.append(OutsideService(f"a {scheme} server", f"{name}={_redact(value)}", name))
+        elif LOCAL_URL.match(value) and not LLM_HOSTS.search(value):
+            services.append(OutsideService("a local service", f"{name}={value}", name))
+        elif MODEL_DOWNLOAD.match(value) and re.search("MODEL", name) and "/" in value and not value.startswith(("gpt", "o1", "o3")):
+            services.append(OutsideService("a model download", f"{name}={value}", name))
+    imported = {name.split(".")[0] for module in modules for name in module.imports.modules}
+    named = {s.what for s in services}
+    for package, what in SERVICE_IMPORTS.items():
+        if package in imported and what not in named and not any(package in s.evidence for s in services):
+            if package in ("psycopg", "psycopg2", "asyncpg") and any("postgres" in s.what for s in services):
+                continue
+            services.append(OutsideService(what, f"imports {package}"))
+    return services
+
+
+def _redact(value: str) -> str:
+    return re.sub(r"://([^:/@]+):([^@]+)@", r"://\1:***@", value)
 
 
 # ---- the whole picture ----------------------------------------------------------------------------------------------
 
 
 def discover(
+    project,
     root: Path,
-    files: list[Path],
-    backend_roots: list[Path],
     app_option: str | None = None,
     app_dir: Path | None = None,
     config_app: str | None = None,
     config_mcp: str | None = None,
     mcp_option: str | None = None,
     no_mcp: bool = False,
+    backend_roots: list[Path] | None = None,
 ) -> Discovery:
     root = root.resolve()
-    sources = Sources(root, [f for f in files if not backend_roots or any(_inside(f, b) for b in backend_roots)])
-    candidates = [p for p in [app_dir, *backend_roots, root, root / "src", root / "backend"] if p is not None]
+    finder = Finder(project, root)
+    candidates = [p for p in [app_dir, *(backend_roots or []), root, root / "src", root / "backend"] if p is not None]
     notes: list[str] = []
-    endpoint: str | None = None
-    if app_option:
-        app = resolve_import_string(app_option, candidates, "--app")
-    elif config_app:
-        app = resolve_import_string(config_app, candidates, "config")
+    chosen = None
+    if app_option or config_app:
+        given = app_option or config_app or ""
+        app, chosen = finder.given_app(given, candidates, "--app" if app_option else "config")
     else:
-        app, endpoint, found_notes = find_app(sources, root)
-        notes.extend(found_notes)
-    if app_dir is not None:
+        apps = finder.apps()
+        app = None
+        for app_object, endpoints in apps:
+            app = finder.target_of(app_object, "detected")
+            if app is not None:
+                chosen = (app_object, endpoints)
+                break
+            notes.append(f"{finder.where(app_object.module, app_object.call)} serves ChatKit but is built where "
+                         "uvicorn cannot import it (no module-level name, no factory without arguments): pass --app")
+        if chosen is not None and len(apps) > 1:
+            others = [f"{finder.relative(a.module.path)}:{a.line}" for a, _ in apps if a is not chosen[0]]
+            notes.append(f"other apps serve ChatKit too ({', '.join(others)}); point verify at their folder, or pass "
+                         "--app, to verify them")
+    if app is not None and app_dir is not None:
         app.cwd = app_dir
-    if endpoint is None and app.file is not None:
-        endpoint = _endpoint_of(sources, app)
-    found = Discovery(root=root, app=app, notes=notes)
-    if endpoint:
-        found.chatkit_path, found.chatkit_path_source = endpoint, "detected"
+    service = finder.model.services.of(app.file).folder if app is not None and app.file is not None else None
+    if service is not None and not _inside(service, root):
+        service = root
+    frontend = find_frontend(finder, service or (app.file.parent if app is not None and app.file else None))
+    found = Discovery(root=root, app=app, notes=notes, service=service, frontend=frontend)
+    if app is None:
+        statement = finder.statement_without_endpoint(frontend)
+        if statement is None:
+            raise DiscoveryError(
+                "no FastAPI or Starlette app with a route calling ChatKitServer.process() was found; "
+                'pass --app "package.module:app" or set [tool.chatkit-fix] backend = { app = "package.module:app" }'
+            )
+        found.statement = statement
+        return found
+    endpoint_objects = chosen[1] if chosen is not None else []
+    if chosen is not None:
+        found.endpoints = finder.endpoints_of(chosen[0], endpoint_objects)
+        found.chatkit_path_source = "detected"
+    elif app.file is not None:
+        nearby = [e for a, es in finder.apps() for e in es if _inside(a.module.path, service or root)]
+        found.endpoints = finder.endpoints_of(None, nearby)
+        found.chatkit_path_source = "detected in the app's service" if found.endpoints else "default"
+        endpoint_objects = nearby
 
-    # .env files: the app's folder first (uvicorn --env-file habits), then the back end's and the project's
-    for folder in _dotenv_folders(root, app, backend_roots):
-        dotenv = folder / ".env"
-        if dotenv.is_file():
-            found.dotenv_files.append(dotenv)
-            for key, value in parse_dotenv(dotenv).items():
-                found.dotenv.setdefault(key, value)
-        for name in (".env.example", ".env.sample", ".env.template", "env.example"):
-            example = folder / name
-            if example.is_file():
-                for key, value in parse_dotenv(example).items():
-                    found.example_env.setdefault(key, value)
+    modules = finder.app_modules(app.file, service) if app.file is not None else []
+    env = Environment(finder.model, modules, root)
 
-    backend_files = [f for f in (sources.parsed(p) for p in sources.files) if f is not None
-                     and not is_test_path(f.path, root)]
-    weak: dict[str, str | None] = {}
-    for file in backend_files:
-        for name, default, precise in env_reads(file):
-            bucket = found.env_reads if precise else weak
-            if name not in bucket or bucket[name] is None:
-                bucket[name] = default
-    for name, default in weak.items():
-        found.env_reads.setdefault(name, default)
+    # .env files: the app's folder first (uvicorn --env-file habits), then its service's and the project's
+    folders: list[Path] = []
+    for folder in [app.cwd, app.file.parent if app.file else None, service, *(backend_roots or []), root]:
+        if folder is not None and folder.resolve() not in folders and _inside(folder.resolve(), root):
+            folders.append(folder.resolve())
+    env_files, examples = dotenv_files(folders)
+    for path in env_files:
+        found.dotenv_files.append(path)
+        for key, value in parse_dotenv(path).items():
+            found.dotenv.setdefault(key, value)
+    for path in examples:
+        found.example_files.append(path)
+        for key, value in parse_dotenv(path).items():
+            found.example_env.setdefault(key, value)
+    found.env_reads = env.reads()
 
-    # MCP
     if not no_mcp:
         if mcp_option or config_mcp:
             spec = mcp_option or config_mcp or ""
-            target = resolve_import_string(spec, candidates, "--mcp-app" if mcp_option else "config")
+            target, _ = finder.given_app(spec, candidates, "--mcp-app" if mcp_option else "config")
             found.mcp = McpTarget(target.import_string, target.cwd, target.source, target.file)
-            parsed = sources.parsed(target.file) if target.file else None
-            if parsed is not None:
-                servers = {n for n, v in parsed.assigns.items() if isinstance(v, ast.Call) and call_name(v) in MCP_CLASSES}
-                found.mcp.tools = _mcp_tools(parsed, servers)
+            module = finder.model.module(target.file) if target.file else None
+            if module is not None:
+                servers = {n for n, vs in module.top_level.items() for v in vs if _is_mcp_server(finder.model, module, v)}
+                found.mcp.tools = _mcp_tools(module, servers)
         else:
-            found.mcp = find_mcp(sources, root, app)
+            found.mcp = find_mcp(finder, app.file, service)
         if found.mcp is not None:
-            _mcp_url_env(found, backend_files)
+            mcp_url_env(finder, found, env, modules)
 
-    _auth(found, backend_files, sources)
-    _cors(found, backend_files)
-    _frontend(found, files)
-    _stores(found, backend_files)
-    return found
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def _endpoint_of(sources: Sources, app: Target) -> str | None:
-    """For a given --app/config app: the path of a route reaching process() anywhere under its folder."""
-    for file in sources.with_bytes(b".process("):
-        for route in _module_routes(file):
-            if route.path:
-                parsed = sources.parsed(route.file)
-                _, routers = _apps_and_routers(parsed) if parsed else (set(), {})
-                return _normalise_path(routers.get(route.owner, "") + route.path)
-    return None
-
-
-def _mcp_url_env(found: Discovery, backend_files: list[PyFile]) -> None:
-    mcp = found.mcp
-    assert mcp is not None
-    mcp_file = mcp.file.resolve() if mcp.file else None
-    names = [n for n in found.env_reads if "MCP" in n and not SECRET_NAME.search(n)]
-    precise = [n for n in names if "URL" in n or "ENDPOINT" in n or "HOST" in n] or names
-    if precise:
-        mcp.url_env = precise
-        mcp.url_env_source = "read by the back end"
-        return
-    examples = [n for n in found.example_env if "MCP" in n and "URL" in n]
-    if examples:
-        mcp.url_env = examples
-        mcp.url_env_source = "named in .env.example"
-        return
-    for file in backend_files:
-        if mcp_file is not None and file.path.resolve() == mcp_file:
-            continue
-        for node in walk(file.tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                match = re.match(r"^https?://(127\.0\.0\.1|localhost|\[::1\]):(\d+)(/\S*)?$", node.value)
-                if match and (match.group(3) or "").rstrip("/").endswith(mcp.path.rstrip("/") or "/mcp"):
-                    mcp.port = int(match.group(2))
-                    mcp.url_env = list(DEFAULT_MCP_ENV_NAMES)
-                    mcp.url_env_source = (f"no variable found; the back end has {node.value} hard-coded, so the MCP "
-                                          f"server is started on port {mcp.port}")
-                    return
-    mcp.url_env = list(DEFAULT_MCP_ENV_NAMES)
-    mcp.url_env_source = "no variable found in the back end: common names guessed"
-
-
-def _auth(found: Discovery, backend_files: list[PyFile], sources: Sources) -> None:
-    from_decode: list[str] = []
-    for file in backend_files:
-        rel = found.relative(file.path)
-        for node in walk(file.tree):
-            if isinstance(node, ast.Call):
-                func = dotted(node.func) or ""
-                imported = file.imports.get(func.split(".")[0], ("", None))
-                is_jwt_decode = (func.endswith("jwt.decode") or (func == "decode" and imported[0] in {"jwt", "jose.jwt"})
-                                 or (func.endswith(".decode") and imported[0].startswith(("jwt", "jose"))))
-                if is_jwt_decode:
-                    found.auth_evidence.append(f"{rel}:{file.line(node)}: jwt.decode")
-                    key = argument(node, 1, "key")
-                    literal = file.string_constant(key)
-                    if literal is not None:
-                        found.secret_literal = literal
-                        found.secret_literal_where = f"{rel}:{file.line(node)}"
-                    elif isinstance(key, ast.Name) and key.id in file.assigns:
-                        value = file.assigns[key.id]
-                        for name, _, _ in env_reads(_wrap(file, value)):
-                            from_decode.append(name)
-                    elif key is not None:
-                        for name, _, _ in env_reads(_wrap(file, key)):
-                            from_decode.append(name)
-                elif call_name(node) in {"HTTPBearer", "OAuth2PasswordBearer", "APIKeyHeader"}:
-                    found.auth_evidence.append(f"{rel}:{file.line(node)}: {call_name(node)}")
-            elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                  and node.value.lower() == "authorization"):
-                found.auth_evidence.append(f"{rel}:{file.line(node)}: reads the Authorization header")
-    names = list(dict.fromkeys(from_decode))
-    pool = list(found.env_reads) + list(found.dotenv) + list(found.example_env)
-    secrets = [n for n in dict.fromkeys(pool) if SECRET_NAME.search(n) and not NOT_SECRET.search(n)]
-    secrets.sort(key=lambda n: (0 if "JWT" in n else 1))
-    found.secret_names = list(dict.fromkeys(names + secrets))
-
-
-def _wrap(file: PyFile, node: ast.AST) -> PyFile:
-    """A view of one expression as a module, to run env_reads on it."""
-    view = PyFile.__new__(PyFile)
-    view.__dict__.update(file.__dict__)
-    view.tree = ast.Module(body=[ast.Expr(value=node)], type_ignores=[])  # type: ignore[arg-type]
-    return view
-
-
-def _cors(found: Discovery, backend_files: list[PyFile]) -> None:
-    for file in backend_files:
-        for node in walk(file.tree):
-            if isinstance(node, ast.Call) and node.args and dotted(node.args[0]) in {"CORSMiddleware",
-                                                                                    "cors.CORSMiddleware"}:
-                found.cors_middleware = True
-                origins = keyword(node, "allow_origins")
-                if isinstance(origins, (ast.List, ast.Tuple)):
-                    found.cors_origins.extend(o for o in (file.string_constant(e) for e in origins.elts) if o)
-            elif isinstance(node, ast.Name) and node.id == "CORSMiddleware":
-                found.cors_middleware = True  # Middleware(CORSMiddleware, ...) and other spellings
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for decorator in node.decorator_list:
-                    if isinstance(decorator, ast.Call) and call_name(decorator) == "options":
-                        found.options_route = True
-        for name, value in file.assigns.items():
-            if "ORIGIN" in name.upper():
-                literal = file.string_constant(value)
-                if literal:
-                    found.cors_origins.extend(o.strip() for o in literal.split(",") if o.strip())
-    found.cors_env = [n for n in found.env_reads if "CORS" in n or "ORIGIN" in n]
-    for name in found.cors_env:
-        default = found.env_reads.get(name)
-        if default:
-            found.cors_origins.extend(o.strip() for o in default.split(",") if o.strip())
-
-
-def _frontend(found: Discovery, files: list[Path]) -> None:
-    for path in files:
-        if path.name != "package.json" or "node_modules" in path.parts:
-            continue
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        deps: dict[str, str] = {}
-        for section in ("dependencies", "devDependencies"):
-            if isinstance(document.get(section), dict):
-                deps.update(document[section])
-        if not any(name.startswith("@openai/chatkit") for name in deps):
-            continue
-        found.frontend = "next" if "next" in deps else "vite" if "vite" in deps else "react"
-        return
-
-
-def _stores(found: Discovery, backend_files: list[PyFile]) -> None:
-    classes: list[tuple[PyFile, ast.ClassDef]] = []
-    for file in backend_files:
-        if b"Store" not in file.text.encode():
-            continue
-        for node in walk(file.tree):
-            if isinstance(node, ast.ClassDef):
-                for base in node.bases:
-                    base_node = base.value if isinstance(base, ast.Subscript) else base
-                    base_name = dotted(base_node) or ""
-                    origin = file.imports.get(base_name.split(".")[0], ("", None))[0]
-                    if base_name.split(".")[-1] == "Store" and ("chatkit" in origin or "chatkit" in base_name):
-                        classes.append((file, node))
-    memory: list[str] = []
-    persistent = False
-    for file, node in classes:
-        method_names = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        if "load_thread" not in method_names and "save_thread" not in method_names:
-            continue  # an abstract intermediate class
-        uses_db = any(m.split(".")[0] in DB_MODULES for m in file.imported_modules())
-        if uses_db or not (_container_attributes(node) or "memory" in node.name.lower()):
-            persistent = True  # a store that may persist: the restart check decides
-        else:
-            memory.append(f"{found.relative(file.path)}:{node.lineno}: {node.name}")
-    if memory and not persistent:
-        found.memory_store = memory[0]
+    found.secret, found.auth_evidence = find_secret(finder, env, modules, endpoint_functions(finder, endpoint_objects))
+    app_object = chosen[0] if chosen is not None else None
+    find_cors(finder, found, env, modules, app_object)
+    found.memory_store = find_store(finder, modules)
     for name, default in found.env_reads.items():
-        value = default or ""
+        value = found.example_env.get(name) or default or ""
         if re.search(r"\.(sqlite3?|db)$", value) and "://" not in value:
             found.store_env[name] = "path"
         elif value.startswith("sqlite") and "://" in value:
             found.store_env[name] = "url:" + value.split("://", 1)[0]
-        elif "SQLITE" in name and not value:
+        elif "SQLITE" in name.upper() and not value:
             found.store_env[name] = "path"
-
-
-def _container_attributes(node: ast.ClassDef) -> bool:
-    for sub in walk(node):
-        if isinstance(sub, (ast.Assign, ast.AnnAssign)):
-            value = sub.value
-            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
-            on_self = any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                          for t in targets)
-            if not on_self or value is None:
-                continue
-            if isinstance(value, (ast.Dict, ast.List, ast.DictComp, ast.ListComp)):
-                return True
-            if isinstance(value, ast.Call) and call_name(value) in {"dict", "list", "defaultdict", "OrderedDict",
-                                                                     "deque"}:
-                return True
-    return False
+    found.model_env = find_model_env(finder, env, modules)
+    for name, value in {**found.example_env, **{k: v for k, v in found.env_reads.items() if v}}.items():
+        if name not in found.model_env and LLM_HOSTS.search(value or "") and "://" in value:
+            found.model_env[name] = "base_url"
+    provided = {"OPENAI_BASE_URL", "OPENAI_API_KEY", *found.secret_names, *found.cors_env}
+    found.outside = find_outside(found, modules, provided)
+    return found

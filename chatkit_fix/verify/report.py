@@ -10,19 +10,24 @@ JSON (`--format json`), version 1:
       "mcp": {"import": "backend.mcp_tools:app", "cwd": ".", "source": "detected", "file": "...",
               "url": "http://127.0.0.1:PORT/mcp", "url_env": ["CHATKIT_MCP_URL"], "url_env_source": "...",
               "tools": ["add_note", ...]} | null,
+      "endpoints": ["/chatkit", ...],
+      "statement": "hosted mode: ..." | null,
+      "outside": ["a postgresql server (DATABASE_URL=...): start it, or pass --env DATABASE_URL=..."],
       "auth": {"mode": "bearer" | "open" | "unknown", "secret": "<where the secret came from>" | null},
       "origin": {"origin": "http://localhost:3000", "source": "..."} | null,
       "fake_openai": "http://127.0.0.1:PORT/v1",
       "python": "/path/to/python",
       "notes": ["..."],
       "checks": [{"id": "threads.create", "title": "...", "status": "pass" | "fail" | "skip", "reason": "...",
-                  "rules": ["CK203"], "seconds": 0.42, "log": "server log lines of a failure"}, ...],
+                  "rules": ["CK203"], "seconds": 0.42, "log": "server log lines of a failure",
+                  "endpoint": "/cat/chatkit" (only when the app serves several)}, ...],
       "rules": {"CK203": {"slug": "respond-not-generator", "summary": "..."}},
       "summary": {"passed": 12, "failed": 1, "skipped": 4, "seconds": 6.1},
       "logs": {"app": "tail of the app's log (failures only)", "mcp": "..."},
       "exit_code": 1
     }
 
+With a `statement` (hosted mode, ChatKit in name only) nothing was booted: `app` is null and `checks` empty.
 The secret itself is never printed.
 """
 
@@ -59,9 +64,14 @@ def to_dict(report: VerifyReport) -> dict[str, Any]:
     return {
         "version": JSON_VERSION,
         "project": str(d.root),
-        "app": {"import": app.import_string, "cwd": d.relative(app.cwd), "source": app.source,
-                "file": d.relative(app.file) if app.file else None, "url": setup.get("app_url"),
-                "endpoint": setup.get("endpoint_path", d.chatkit_path)},
+        "app": None if app is None else {
+            "import": app.import_string, "cwd": d.relative(app.cwd), "source": app.source,
+            "file": d.relative(app.file) if app.file else None, "url": setup.get("app_url"),
+            "endpoint": setup.get("endpoint_path", d.chatkit_path),
+        },
+        "endpoints": setup.get("endpoints", [e.path for e in d.endpoints]),
+        "statement": d.statement,
+        "outside": [o.hint() for o in d.outside],
         "mcp": None if mcp is None else {
             "import": mcp.import_string, "cwd": d.relative(mcp.cwd), "source": mcp.source,
             "file": d.relative(mcp.file) if mcp.file else None, "url": setup.get("mcp_url"),
@@ -92,11 +102,22 @@ def to_text(report: VerifyReport, color: bool = False, log_lines: int = 25) -> s
     setup = report.setup
     out: list[str] = []
     app = d.app
+    if d.statement is not None or app is None:
+        out.append(style(f"chatkit-fix verify: {d.relative(d.root)}", bold=True))
+        out.append(f"  {d.statement or 'nothing to boot'}")
+        for note in d.notes:
+            out.append(f"  note      {note}")
+        out.append("")
+        out.append(style("nothing was booted, no check ran", bold=True))
+        return "\n".join(out) + "\n"
     where = f"{app.source}" + (f": {d.relative(app.file)}" if app.file else "")
     out.append(style(f"chatkit-fix verify: {app.import_string}", bold=True) + f" ({where}), run from "
                f"{d.relative(app.cwd)} with {setup.get('python', report.options.python)}")
+    for service in d.outside:
+        out.append(f"  needs     {service.hint()}")
     if setup.get("app_url"):
-        out.append(f"  endpoint  POST {setup.get('endpoint_path', d.chatkit_path)} on {setup['app_url']}")
+        paths = setup.get("endpoints") or [setup.get("endpoint_path", d.chatkit_path)]
+        out.append(f"  endpoint  POST {', '.join(paths)} on {setup['app_url']}")
     if d.mcp is not None:
         out.append(f"  MCP       {d.mcp.import_string} on {setup.get('mcp_url', '(not started)')}; back end told "
                    f"through {', '.join(d.mcp.url_env)} ({d.mcp.url_env_source})")
@@ -118,7 +139,8 @@ def to_text(report: VerifyReport, color: bool = False, log_lines: int = 25) -> s
     for check in report.checks:
         label = style(STATUS_LABEL[check.status], fg=STATUS_COLOR[check.status], bold=check.status == FAIL)
         rules = f"  [{', '.join(check.rules)}]" if check.rules else ""
-        out.append(f"{label}  {check.id:<{width}}  {check.reason}{style(rules, fg='red') if rules else ''}")
+        on = f" [{check.endpoint}]" if check.endpoint else ""
+        out.append(f"{label}  {check.id:<{width}}  {check.reason}{on}{style(rules, fg='red') if rules else ''}")
     codes = report.failed_rules
     if codes:
         described = rule_descriptions(codes)

@@ -1,0 +1,240 @@
+"""What the app reads from its environment, found through the application model (nothing of the app is imported).
+
+- environment reads: `os.environ[...]`, `os.getenv`/`os.environ.get` (and `... or DEFAULT`), python-decouple's
+  `config(...)`, and the fields of pydantic `BaseSettings` classes (their prefix and aliases);
+- where a value the app uses comes from: `source_of(model, module, expr, scope)` follows an expression through names,
+  imports, helper returns and settings fields to the variable (or literal) that produced it. It is how the JWT secret
+  goes only into the variable the token check reads, and how an OpenAI client's `base_url` variable is found;
+- `.env` files and their `.env.example` siblings.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import FUNCTION_TYPES, Module
+from ..pyast import walk
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_READERS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop", "decouple.config"}
+SETTINGS_BASES = (("pydantic_settings", "BaseSettings"), ("pydantic", "BaseSettings"))
+VALUE_UNWRAPS = {"get_secret_value", "encode", "strip", "decode"}  # methods that hand the same value on
+EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template", "env.example", ".env.local.example", "example.env")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value comes from: an environment variable (`name`, with the default the code falls back to), or a
+    literal in the code (`literal`). `where` is file:line of the read."""
+
+    name: str | None = None
+    default: str | None = None
+    literal: str | None = None
+    where: str = ""
+
+
+def _string(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
+    if len(call.args) > position:
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+class Environment:
+    """Environment reads of a set of modules (one app's), and the sources of the values the app uses."""
+
+    def __init__(self, model, modules: list[Module], root: Path):
+        self.model = model
+        self.modules = modules
+        self.root = root
+        self._settings: dict[int, dict[str, tuple[str, str | None]]] = {}
+
+    def where(self, module: Module, node: ast.AST) -> str:
+        try:
+            relative = module.path.relative_to(self.root).as_posix()
+        except ValueError:
+            relative = str(module.path)
+        return f"{relative}:{getattr(node, 'lineno', 0)}"
+
+    # ---- reads ---------------------------------------------------------------------------------------------------
+
+    def reads(self) -> dict[str, str | None]:
+        """Every variable the modules read, with the default the code falls back to (None: none, or not a string)."""
+        found: dict[str, str | None] = {}
+        for module in self.modules:
+            for source in self._module_reads(module):
+                if source.name and (found.get(source.name) is None):
+                    found[source.name] = source.default
+        return found
+
+    def _module_reads(self, module: Module) -> Iterator[Source]:
+        for node in walk(module.tree):
+            if isinstance(node, (ast.Call, ast.Subscript)):
+                source = self._read(module, node, module.enclosing(node))
+                if source is not None:
+                    yield source
+            elif isinstance(node, ast.ClassDef) and self._is_settings(module, node):
+                for name, (variable, default) in self.settings_fields(module, node).items():
+                    yield Source(variable, default, where=self.where(module, node))
+
+    def _read(self, module: Module, node: ast.AST, scope: ast.AST | None) -> Source | None:
+        """`os.getenv("X", "d")`, `os.environ["X"]`, `config("X", default="d")`: the variable and its default."""
+        if isinstance(node, ast.Subscript):
+            holder = self.model.resolve(module, node.value, scope)
+            name = _string(node.slice)
+            if holder is not None and holder.external == "os.environ" and name and ENV_NAME.match(name):
+                return Source(name, None, where=self.where(module, node))
+            return None
+        if not isinstance(node, ast.Call) or not node.args:
+            return None
+        name = _string(node.args[0])
+        if not name or not ENV_NAME.match(name):
+            return None
+        function = self.model.resolve(module, node.func, scope)
+        if function is None or function.external not in ENV_READERS:
+            return None
+        default = _string(_argument(node, 1, "default"))
+        parent = module.parents.get(node)
+        if default is None and isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
+            default = next((s for s in (_string(v) for v in parent.values if v is not node) if s is not None), None)
+        return Source(name, default, where=self.where(module, node))
+
+    # ---- settings classes ------------------------------------------------------------------------------------------
+
+    def _is_settings(self, module: Module, cls: ast.ClassDef) -> bool:
+        return any(self.model.resolver.subclass_of(module, cls, package, name) for package, name in SETTINGS_BASES)
+
+    def settings_fields(self, module: Module, cls: ast.ClassDef) -> dict[str, tuple[str, str | None]]:
+        """field -> (environment variable, literal default) of a pydantic settings class, its project bases included:
+        the prefix of `model_config`/`class Config` and `Field(alias=..., validation_alias=...)` are honoured."""
+        key = id(cls)
+        if key in self._settings:
+            return self._settings[key]
+        fields: dict[str, tuple[str, str | None]] = {}
+        prefix = ""
+        for holder_module, holder in reversed(list(self.model.resolver.mro(module, cls))):
+            prefix = _env_prefix(holder) or prefix
+            for statement in holder.body:
+                if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+                    continue
+                name = statement.target.id
+                if name.startswith("_") or name == "model_config":
+                    continue
+                default, alias = statement.value, None
+                if isinstance(default, ast.Call) and getattr(default.func, "id", getattr(default.func, "attr", "")) == "Field":
+                    alias = next((_string(k.value) for k in default.keywords
+                                  if k.arg in ("validation_alias", "alias", "env") and _string(k.value)), None)
+                    default = _argument(default, 0, "default")
+                fields[name] = (alias or f"{prefix}{name}".upper(), _string(default))
+        self._settings[key] = fields
+        return fields
+
+    # ---- where a value comes from ----------------------------------------------------------------------------------
+
+    def source_of(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> Source | None:
+        """The variable (or literal) a value comes from, followed through names, imports, helper returns, settings
+        fields and `.get_secret_value()`-style wrappers; None when the flow is lost."""
+        if expr is None or depth > 8:
+            return None
+        if isinstance(expr, ast.Constant):
+            return Source(literal=expr.value, where=self.where(module, expr)) if isinstance(expr.value, str) else None
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VALUE_UNWRAPS:
+            return self.source_of(module, expr.func.value, scope, depth + 1)
+        if isinstance(expr, ast.Call) and getattr(expr.func, "id", "") == "str" and len(expr.args) == 1:
+            return self.source_of(module, expr.args[0], scope, depth + 1)
+        if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+            for value in expr.values:
+                found = self.source_of(module, value, scope, depth + 1)
+                if found is not None and found.name:
+                    literal = next((_string(v) for v in expr.values if _string(v) is not None), None)
+                    return Source(found.name, found.default or literal, where=found.where)
+            return None
+        read = self._read(module, expr, scope)
+        if read is not None:
+            return read
+        if isinstance(expr, ast.Attribute):
+            field = self._settings_field(module, expr, scope)
+            if field is not None:
+                return field
+        site = self.model.resolver.value_site(module, expr, scope)
+        if site is None or site[1] is expr:
+            return None
+        site_module, node = site
+        return self.source_of(site_module, node, site_module.enclosing(node), depth + 1)
+
+    def _settings_field(self, module: Module, attribute: ast.Attribute, scope: ast.AST | None) -> Source | None:
+        owner = self.model.resolve(module, attribute.value, scope)
+        if owner is None or not owner.is_class or not self._is_settings(owner.module, owner.node):
+            return None
+        field = self.settings_fields(owner.module, owner.node).get(attribute.attr)
+        if field is None:
+            return None
+        return Source(field[0], field[1], where=self.where(module, attribute))
+
+
+def _env_prefix(cls: ast.ClassDef) -> str | None:
+    for statement in cls.body:
+        if isinstance(statement, ast.Assign) and any(getattr(t, "id", "") == "model_config" for t in statement.targets):
+            value = statement.value
+            if isinstance(value, ast.Call):
+                found = next((_string(k.value) for k in value.keywords if k.arg == "env_prefix"), None)
+                if found is not None:
+                    return found
+            if isinstance(value, ast.Dict):
+                for key, item in zip(value.keys, value.values):
+                    if _string(key) == "env_prefix" and _string(item) is not None:
+                        return _string(item)
+        if isinstance(statement, ast.ClassDef) and statement.name == "Config":
+            for inner in statement.body:
+                if isinstance(inner, ast.Assign) and any(getattr(t, "id", "") == "env_prefix" for t in inner.targets):
+                    return _string(inner.value)
+    return None
+
+
+def enclosing_function(module: Module, node: ast.AST) -> ast.AST | None:
+    return module.enclosing(node, FUNCTION_TYPES)
+
+
+# ---- .env files -----------------------------------------------------------------------------------------------------
+
+
+def parse_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file (`export`, quotes and comments as python-dotenv reads them)."""
+    values: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return values
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not ENV_NAME.match(key):
+            continue
+        if value[:1] in {"'", '"'} and value.endswith(value[0]) and len(value) >= 2:
+            value = value[1:-1]
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
+        values[key] = value
+    return values
+
+
+def dotenv_files(folders: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(.env files, example files) in `folders`, nearest folder first."""
+    env, examples = [], []
+    for folder in folders:
+        if (folder / ".env").is_file():
+            env.append(folder / ".env")
+        examples.extend(folder / name for name in EXAMPLE_FILES if (folder / name).is_file())
+    return env, examples
