@@ -39,6 +39,8 @@ LLM_HOSTS = re.compile(r"api\.openai\.com|generativelanguage\.googleapis\.com|op
 LOCAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/@]*@)?(localhost|127\.0\.0\.1|0\.0\.0\.0|host\.docker\.internal|"
                        r"\[::1\])(?::(\d+))?", re.I)
 DATABASE_SCHEMES = ("postgres", "postgresql", "mysql", "mariadb", "mongodb", "redis", "rediss", "amqp", "kafka")
+NOT_A_SERVICE = re.compile(r"FRONTEND|ORIGIN|CORS|REDIRECT|CALLBACK|ALLOWED|SITE|PUBLIC|BACKEND|SELF|APP_URL|API_URL|"
+                           r"WEBHOOK|ISSUER|AUDIENCE", re.I)
 MODEL_DOWNLOAD = re.compile(r"^(?:hf\.co/)?[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:-GGUF)?$")
 SERVICE_IMPORTS = {
     "qdrant_client": "a Qdrant vector database", "chromadb": "a Chroma vector database", "pymilvus": "Milvus",
@@ -556,23 +558,16 @@ def find_cors(finder: Finder, found: Discovery, env: Environment, modules: list[
             scope = module.enclosing(node)
             site = model.resolver.value_site(module, origins, scope) if origins is not None else None
             value = site[1] if site is not None else origins
-            if isinstance(value, (ast.List, ast.Tuple)):
-                for element in value.elts:
-                    source = env.source_of(site[0] if site else module, element, scope)
-                    if source is not None and source.literal:
-                        found.cors_origins.append(source.literal)
-                    elif source is not None and source.name:
-                        found.cors_env.append(source.name)
-                        if source.default:
-                            found.cors_origins.extend(_split_origins(source.default))
-            elif origins is not None:
-                for sub in walk(origins if not isinstance(origins, ast.Name) else value or origins):
-                    source = env.source_of(module, sub, scope) if isinstance(sub, (ast.Call, ast.Attribute, ast.Name)) else None
-                    if source is not None and source.name:
-                        found.cors_env.append(source.name)
-                        if source.default:
-                            found.cors_origins.extend(_split_origins(source.default))
-                        break
+            elements = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [origins] if origins else []
+            for element in elements:
+                element_module = site[0] if site is not None and value is not origins else module
+                source = env.source_of(element_module, element, scope if element_module is module else
+                                       element_module.enclosing(element))
+                if source is not None and source.name:
+                    found.cors_env.append(source.name)
+                    found.cors_origins.extend(_split_origins(source.default or ""))
+                elif source is not None and source.literal:
+                    found.cors_origins.extend(_split_origins(source.literal))
     found.cors_env = list(dict.fromkeys(found.cors_env))
 
 
@@ -685,6 +680,8 @@ def find_outside(found: Discovery, modules: list[Module], verify_provides: set[s
             continue
         if found.mcp is not None and name in found.mcp.url_env:
             continue
+        if NOT_A_SERVICE.search(name):
+            continue  # where the app's own pages live, who may call it: not something it connects to
         scheme = value.split("://", 1)[0].lower().split("+")[0] if "://" in value else ""
         if scheme in DATABASE_SCHEMES:
             services.append(OutsideService(f"a {scheme} server", f"{name}={_redact(value)}", name))

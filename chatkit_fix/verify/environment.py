@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import FUNCTION_TYPES, Module
+from ..model import FUNCTION_TYPES, Module, own_nodes
 from ..pyast import walk
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,6 +55,7 @@ class Environment:
         self.modules = modules
         self.root = root
         self._settings: dict[int, dict[str, tuple[str, str | None]]] = {}
+        self._calls_of: dict[int, list[tuple[Module, ast.Call]]] = {}
 
     def where(self, module: Module, node: ast.AST) -> str:
         try:
@@ -84,17 +85,18 @@ class Environment:
                 for name, (variable, default) in self.settings_fields(module, node).items():
                     yield Source(variable, default, where=self.where(module, node))
 
-    def _read(self, module: Module, node: ast.AST, scope: ast.AST | None) -> Source | None:
-        """`os.getenv("X", "d")`, `os.environ["X"]`, `config("X", default="d")`: the variable and its default."""
+    def _read(self, module: Module, node: ast.AST, scope: ast.AST | None, bindings=None) -> Source | None:
+        """`os.getenv("X", "d")`, `os.environ["X"]`, `config("X", default="d")`: the variable and its default (the
+        name may be a parameter a caller gave a literal: `_required("X")`)."""
         if isinstance(node, ast.Subscript):
             holder = self.model.resolve(module, node.value, scope)
-            name = _string(node.slice)
+            name = self._literal(node.slice, scope, bindings)
             if holder is not None and holder.external == "os.environ" and name and ENV_NAME.match(name):
                 return Source(name, None, where=self.where(module, node))
             return None
         if not isinstance(node, ast.Call) or not node.args:
             return None
-        name = _string(node.args[0])
+        name = self._literal(node.args[0], scope, bindings)
         if not name or not ENV_NAME.match(name):
             return None
         function = self.model.resolve(module, node.func, scope)
@@ -105,6 +107,13 @@ class Environment:
         if default is None and isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
             default = next((s for s in (_string(v) for v in parent.values if v is not node) if s is not None), None)
         return Source(name, default, where=self.where(module, node))
+
+    @staticmethod
+    def _literal(node: ast.AST, scope: ast.AST | None, bindings) -> str | None:
+        if isinstance(node, ast.Name) and bindings:
+            bound = bindings.get((id(scope), node.id))
+            return _string(bound[1]) if bound is not None else None
+        return _string(node)
 
     # ---- settings classes ------------------------------------------------------------------------------------------
 
@@ -138,36 +147,106 @@ class Environment:
 
     # ---- where a value comes from ----------------------------------------------------------------------------------
 
-    def source_of(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0) -> Source | None:
-        """The variable (or literal) a value comes from, followed through names, imports, helper returns, settings
-        fields and `.get_secret_value()`-style wrappers; None when the flow is lost."""
-        if expr is None or depth > 8:
+    def source_of(self, module: Module, expr: ast.AST | None, scope: ast.AST | None, depth: int = 0,
+                  bindings: dict | None = None) -> Source | None:
+        """The variable (or literal) a value comes from, followed through names, imports, helper calls (their
+        parameters bound to the caller's arguments), a function's callers, settings fields, the keyword a constructor
+        got for an attribute, and `.get_secret_value()`-style wrappers; None when the flow is lost."""
+        if expr is None or depth > 12:
             return None
+        bindings = bindings or {}
         if isinstance(expr, ast.Constant):
             return Source(literal=expr.value, where=self.where(module, expr)) if isinstance(expr.value, str) else None
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VALUE_UNWRAPS:
-            return self.source_of(module, expr.func.value, scope, depth + 1)
+            return self.source_of(module, expr.func.value, scope, depth + 1, bindings)
         if isinstance(expr, ast.Call) and getattr(expr.func, "id", "") == "str" and len(expr.args) == 1:
-            return self.source_of(module, expr.args[0], scope, depth + 1)
+            return self.source_of(module, expr.args[0], scope, depth + 1, bindings)
         if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
             for value in expr.values:
-                found = self.source_of(module, value, scope, depth + 1)
+                found = self.source_of(module, value, scope, depth + 1, bindings)
                 if found is not None and found.name:
                     literal = next((_string(v) for v in expr.values if _string(v) is not None), None)
                     return Source(found.name, found.default or literal, where=found.where)
             return None
-        read = self._read(module, expr, scope)
+        read = self._read(module, expr, scope, bindings)
         if read is not None:
             return read
+        if isinstance(expr, ast.Name) and scope is not None:
+            parameter = self._parameter(module, expr.id, scope, bindings)
+            if parameter is not None:
+                return self.source_of(*parameter, depth + 1, bindings)
+            local = _local_value(scope, expr.id)
+            if local is not None:
+                return self.source_of(module, local, scope, depth + 1, bindings)
         if isinstance(expr, ast.Attribute):
             field = self._settings_field(module, expr, scope)
             if field is not None:
                 return field
+            given = self._constructor_argument(module, expr, scope)
+            if given is not None:
+                return self.source_of(*given, depth + 1, bindings)
+        if isinstance(expr, ast.Call):
+            callee = self.model.resolve(module, expr.func, scope)
+            if callee is not None and callee.is_function and not callee.external:
+                inner = {**bindings, **_bind(callee.node, expr, module, scope)}
+                for node in own_nodes(callee.node):
+                    if isinstance(node, ast.Return) and node.value is not None:
+                        found = self.source_of(callee.module, node.value, callee.node, depth + 1, inner)
+                        if found is not None:
+                            return found
+                return None
         site = self.model.resolver.value_site(module, expr, scope)
         if site is None or site[1] is expr:
             return None
         site_module, node = site
-        return self.source_of(site_module, node, site_module.enclosing(node), depth + 1)
+        return self.source_of(site_module, node, site_module.enclosing(node), depth + 1, bindings)
+
+    def _parameter(self, module: Module, name: str, scope: ast.AST, bindings: dict):
+        """(module, expression, scope) a parameter stands for: the argument bound by the call being followed, else
+        the argument of the first caller of its function found in the app's modules."""
+        function = scope
+        while function is not None and not (isinstance(function, FUNCTION_TYPES) and _parameter_index(function, name)
+                                            is not None):
+            if isinstance(function, FUNCTION_TYPES) and _assigned_in(function, name):
+                return None
+            function = module.enclosing(function)
+        if function is None:
+            return None
+        if (id(function), name) in bindings:
+            return bindings[(id(function), name)]
+        for caller_module, call in self._callers(module, function):
+            argument = _argument_for(function, call, name)
+            if argument is not None:
+                return caller_module, argument, caller_module.enclosing(call)
+        return None
+
+    def _callers(self, module: Module, function: ast.AST) -> list[tuple[Module, ast.Call]]:
+        key = id(function)
+        if key not in self._calls_of:
+            found = []
+            needle = getattr(function, "name", "")
+            for other in self.modules:
+                if needle not in other.text:
+                    continue
+                for node in walk(other.tree):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == needle:
+                        target = self.model.resolve(other, node.func, other.enclosing(node))
+                        if target is not None and target.node is function:
+                            found.append((other, node))
+            self._calls_of[key] = found
+        return self._calls_of[key]
+
+    def _constructor_argument(self, module: Module, attribute: ast.Attribute, scope: ast.AST | None):
+        """`settings.jwt_secret` where `settings` was built by `Settings(jwt_secret=...)` (or `cls(...)` in a
+        classmethod): that keyword's expression, with its scope."""
+        site = self.model.resolver.value_site(module, attribute.value, scope)
+        if site is None or not isinstance(site[1], ast.Call):
+            return None
+        site_module, call = site
+        for keyword in call.keywords:
+            if keyword.arg == attribute.attr:
+                return site_module, keyword.value, site_module.enclosing(call)
+        return None
 
     def _settings_field(self, module: Module, attribute: ast.Attribute, scope: ast.AST | None) -> Source | None:
         owner = self.model.resolve(module, attribute.value, scope)
@@ -177,6 +256,57 @@ class Environment:
         if field is None:
             return None
         return Source(field[0], field[1], where=self.where(module, attribute))
+
+
+def _local_value(function: ast.AST, name: str) -> ast.AST | None:
+    """The value of the one assignment to `name` in a function's own body (None when there are several or none)."""
+    values = [node.value for node in own_nodes(function)
+              if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and any(
+                  isinstance(t, ast.Name) and t.id == name
+                  for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))]
+    return values[0] if len(values) == 1 else None
+
+
+def _parameter_index(function: ast.AST, name: str) -> int | None:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    for index, arg in enumerate(positional):
+        if arg.arg == name:
+            return index
+    if any(arg.arg == name for arg in arguments.kwonlyargs):
+        return -1
+    return None
+
+
+def _assigned_in(function: ast.AST, name: str) -> bool:
+    return any(isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+        isinstance(t, ast.Name) and t.id == name for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+    ) for node in own_nodes(function))
+
+
+def _argument_for(function: ast.AST, call: ast.Call, name: str) -> ast.AST | None:
+    index = _parameter_index(function, name)
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    if index is None or index < 0:
+        return None
+    if function.args.args and function.args.args[0].arg in ("self", "cls") and isinstance(call.func, ast.Attribute):
+        index -= 1  # a method called on its instance or class
+    if 0 <= index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+        return call.args[index]
+    return None
+
+
+def _bind(function: ast.AST, call: ast.Call, module: Module, scope: ast.AST | None) -> dict:
+    """(function, parameter) -> (module, argument, scope) for the arguments a call gives a project function."""
+    bound = {}
+    arguments = function.args
+    for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+        value = _argument_for(function, call, arg.arg)
+        if value is not None:
+            bound[(id(function), arg.arg)] = (module, value, scope)
+    return bound
 
 
 def _env_prefix(cls: ast.ClassDef) -> str | None:
