@@ -1,6 +1,6 @@
-"""`chatkit-fix verify` without booting anything: finding the app, the MCP server, the secret and the store from the
-project's sources (stdlib `ast` only), the telltales that map a server log to rule codes, the test tokens, and the
-report's shape and exit codes.
+"""`chatkit-fix verify` without booting anything: finding the app, its endpoints, the MCP server, the secret and the
+store through the application model, the causes read from a server log (telltales and tracebacks), the test tokens,
+and the report's shape and exit codes.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def test_secrets_from_decode_calls_literals_and_env_files(tmp_path):
     assert d.secret_names[0] == "APP_TOKEN_SECRET"
     assert d.dotenv == {"APP_TOKEN_SECRET": "from-dotenv", "OTHER": "1"}
     (tmp_path / "main.py").write_text((tmp_path / "main.py").read_text().replace("SIGNING, ", '"literal-secret", '))
-    assert found(tmp_path).secret_literal == "literal-secret"
+    assert found(tmp_path).secret.literal == "literal-secret"
 
 
 def test_store_detection(tmp_path):
@@ -246,19 +246,50 @@ def test_log_telltales_name_the_rules(log, codes):
     assert diagnose.rules_from_log(log)[0] == codes
 
 
-def test_fallback_rules_and_last_exception():
-    assert diagnose.rules_from_log("", diagnose.STREAM_FAILURE_RULES)[0] == list(diagnose.STREAM_FAILURE_RULES)
+def test_causes_come_from_the_traceback_never_from_a_list_of_guesses(tmp_path):
+    assert diagnose.rules_from_log("") == ([], "")
     log = "INFO: started\nTraceback (most recent call last):\n  File x\nValueError: first\nKeyError: 'second'\n"
     assert diagnose.last_exception(log) == "KeyError: 'second'"
     assert diagnose.is_tool_error("An error occurred while running the tool. Please try again.")
     assert not diagnose.is_tool_error("Saved note 1")
+    store = tmp_path / "app" / "store.py"
+    library = "/venv/lib/python3.11/site-packages/chatkit/server.py"
+    log = (
+        "ERROR:    Exception in ASGI application\nTraceback (most recent call last):\n"
+        f'  File "{library}", line 10, in process\n    await self.store.save_item(item)\n'
+        f'  File "{store}", line 42, in save_item\n    self.rows.append(json.dumps(item.model_dump()))\n'
+        f'  File "/usr/lib/python3.11/json/__init__.py", line 231, in dumps\n'
+        "TypeError: Object of type datetime is not JSON serializable\n"
+    )
+    cause = diagnose.explain(log, tmp_path)
+    assert (cause.rules, cause.location) == ([], "app/store.py:42")
+    assert cause.text() == "app error: TypeError: Object of type datetime is not JSON serializable at app/store.py:42"
+    told = diagnose.explain(log.replace("TypeError: Object of type datetime is not JSON serializable",
+                                        "TypeError: 'async for' requires an object with __aiter__ method, got coroutine"),
+                            tmp_path)
+    assert told.rules == ["CK203"] and "respond() returns the stream" in told.text()
+    chained = diagnose.explain(
+        "Traceback (most recent call last):\n  File \"/x/site-packages/httpx/_transports.py\", line 3, in send\n"
+        "httpx.ConnectError: [Errno 111] Connection refused\n\nThe above exception was the direct cause of the "
+        "following exception:\n\nTraceback (most recent call last):\n"
+        f'  File "{store}", line 7, in load\nqdrant_client.http.exceptions.ResponseHandlingException: refused\n',
+        tmp_path)
+    assert chained.network and chained.location == "app/store.py:7"
+    assert not diagnose.explain("a log without any traceback", tmp_path)
 
 
 def _report(tmp_path: Path, statuses: dict[str, str]) -> VerifyReport:
-    write(tmp_path, {"main.py": "from fastapi import FastAPI\napp = FastAPI()\n# chatkit\n"})
+    write(tmp_path, {"main.py": """
+        from fastapi import FastAPI
+        app = FastAPI()
+
+        @app.post("/chatkit")
+        async def chatkit(request):
+            return await server.process(await request.body(), {})
+    """})
     settings = load_settings(tmp_path)
     project = Project.discover(tmp_path, settings, [tmp_path])
-    report = VerifyReport(discover(tmp_path, project.files, []), VerifyOptions(python="python"))
+    report = VerifyReport(discover(project, tmp_path), VerifyOptions(python="python"))
     for check_id, status in statuses.items():
         rules = ["CK203"] if status == FAIL else []
         report.checks.append(CheckResult(check_id, status, f"{check_id} {status}", rules, 0.1,
@@ -270,8 +301,10 @@ def test_report_json_shape_text_and_exit_codes(tmp_path):
     passing = _report(tmp_path, {check_id: PASS for check_id in CATALOGUE})
     assert passing.exit_code == 0
     data = to_dict(passing)
-    assert set(data) == {"version", "project", "app", "mcp", "auth", "origin", "fake_openai", "python", "notes",
-                         "checks", "rules", "summary", "logs", "log_dir", "exit_code"}
+    assert set(data) == {"version", "project", "app", "endpoints", "statement", "outside", "mcp", "auth", "origin",
+                         "fake_openai", "python", "notes", "checks", "rules", "summary", "logs", "log_dir",
+                         "exit_code"}
+    assert data["endpoints"] == ["/chatkit"] and data["statement"] is None and data["outside"] == []
     assert [c["id"] for c in data["checks"]] == list(CATALOGUE)
     assert set(data["checks"][0]) == {"id", "title", "status", "reason", "rules", "seconds"}
     assert data["summary"] == {"passed": len(CATALOGUE), "failed": 0, "skipped": 0, "seconds": 0.0}
@@ -334,7 +367,7 @@ def test_child_environment_fake_api_scratch_database_and_generated_secret(tmp_pa
     assert env["OPENAI_AGENTS_DISABLE_TRACING"] == "1" and env["X"] == "1"
     assert env["DB_PATH"].startswith(str(tmp_path / "scratch"))
     assert env["JWT_SECRET"] == verifier.secret and len(verifier.secret) >= 32
-    assert verifier.secret_source == "JWT_SECRET, generated for this run"
+    assert verifier.secret_source == "JWT_SECRET, generated for this run (jwt.decode at main.py:12 reads JWT_SECRET)"
     assert verifier._origin() == ("http://localhost:4000", "the app's allowed origins")
 
 
@@ -343,11 +376,13 @@ def test_secret_precedence_option_environment_dotenv(tmp_path, monkeypatch):
     verifier = _verifier(tmp_path, monkeypatch, files)
     try:
         verifier._build_env()
-        assert (verifier.secret, verifier.secret_source) == ("from-the-dotenv-file", "JWT_SECRET from the project's .env")
+        assert verifier.secret == "from-the-dotenv-file"
+        assert verifier.secret_source.startswith("JWT_SECRET from the project's .env (jwt.decode at main.py:12")
         assert verifier._origin() == ("https://app.example", "CORS_ORIGINS")
         monkeypatch.setenv("JWT_SECRET", "from-the-environment")
         verifier._build_env()
-        assert (verifier.secret, verifier.secret_source) == ("from-the-environment", "JWT_SECRET from the environment")
+        assert verifier.secret == "from-the-environment"
+        assert verifier.secret_source.startswith("JWT_SECRET from the environment")
         assert "JWT_SECRET" not in verifier.env  # the child inherits it as it is
     finally:
         verifier.fake.close()
@@ -359,3 +394,228 @@ def test_secret_precedence_option_environment_dotenv(tmp_path, monkeypatch):
         given.fake.close()
     assert given.env["JWT_SECRET"] == given.secret == "given-on-the-command-line"
     assert given._origin() == ("http://localhost:9999", "--origin")
+
+
+# ---- the application model's answers, scoped to the app ------------------------------------------------------------
+
+FACTORY_APP = {
+    "backend/pyproject.toml": "[project]\nname = 'svc'\n",
+    "backend/src/svc/__init__.py": "",
+    "backend/src/svc/api/__init__.py": "",
+    "backend/src/svc/api/notes.py": """
+        from dishka.integrations.fastapi import FromDishka, inject
+        from fastapi import APIRouter, Request
+        from ..chat import NotesServer
+        router = APIRouter(prefix="/notes")
+
+        @router.post("/chatkit")
+        @inject
+        async def chatkit_endpoint(request: Request, server: FromDishka[NotesServer]):
+            return await server.process(await request.body(), {})
+    """,
+    "backend/src/svc/api/todo.py": """
+        from dishka.integrations.fastapi import FromDishka, inject
+        from fastapi import APIRouter, Request
+        from ..chat import NotesServer
+        router = APIRouter()
+
+        @router.post("/chatkit")
+        @inject
+        async def chatkit_endpoint(request: Request, server: FromDishka[NotesServer]):
+            return await server.process(await request.body(), {})
+    """,
+    "backend/src/svc/chat.py": "class NotesServer:\n    pass\n",
+    "backend/src/svc/main.py": """
+        from fastapi import FastAPI
+        from .api import notes, todo
+
+        class App(FastAPI):
+            def __init__(self):
+                super().__init__(title="svc")
+                self.include_router(notes.router)
+                self.include_router(todo.router, prefix="/todo")
+
+        def create_app() -> FastAPI:
+            return App()
+
+        app = create_app()
+    """,
+}
+
+
+def test_a_fastapi_subclass_built_by_a_factory_with_di_endpoints_serves_every_prefix(tmp_path):
+    d = found(write(tmp_path, FACTORY_APP))
+    assert (d.app.import_string, d.app.cwd) == ("svc.main:app", (tmp_path / "backend" / "src").resolve())
+    assert [e.path for e in d.endpoints] == ["/notes/chatkit", "/todo/chatkit"]
+    # --app names the module attribute: the endpoints are still the app's, with their prefixes
+    given = found(tmp_path, app="svc.main:app", app_dir=tmp_path / "backend" / "src")
+    assert [e.path for e in given.endpoints] == ["/notes/chatkit", "/todo/chatkit"]
+    factory = found(tmp_path, app="svc.main:create_app", app_dir=tmp_path / "backend" / "src")
+    assert factory.app.factory and [e.path for e in factory.endpoints] == ["/notes/chatkit", "/todo/chatkit"]
+
+
+def test_an_app_only_a_factory_builds_is_run_with_factory(tmp_path):
+    write(tmp_path, {"server.py": """
+        from fastapi import APIRouter, FastAPI
+        router = APIRouter()
+
+        @router.post("/api/chatkit")
+        async def chatkit(request):
+            return await SERVER.process(await request.body(), {})
+
+        def build():
+            app = FastAPI()
+            app.include_router(router)
+            return app
+    """})
+    d = found(tmp_path)
+    assert (d.app.import_string, d.app.factory, d.chatkit_path) == ("server:build", True, "/api/chatkit")
+
+
+def test_hosted_mode_and_chatkit_in_name_only_are_statements_not_errors(tmp_path):
+    write(tmp_path / "hosted", {
+        "package.json": '{"dependencies": {"@openai/chatkit-react": "^1.0.0", "next": "15.0.0"}}',
+        "app/page.tsx": """
+            import { ChatKit, useChatKit } from "@openai/chatkit-react";
+            export default function Page() {
+              const { control } = useChatKit({ api: { async getClientSecret() {
+                const res = await fetch("/api/create-session", { method: "POST" });
+                return (await res.json()).client_secret;
+              } } });
+              return <ChatKit control={control} className="h-[600px]" />;
+            }
+        """,
+        "app/layout.tsx": "export default function Layout({ children }) { return <html><body>{children}</body></html>; }\n",
+    })
+    hosted = found(tmp_path / "hosted")
+    assert hosted.app is None and hosted.statement.startswith("hosted mode")
+    out: list[str] = []
+    assert run(CommandOptions(path=tmp_path / "hosted"), echo=out.append, echo_err=lambda _t: None) == 0
+    assert "hosted mode" in "".join(out) and "nothing was booted" in "".join(out)
+    write(tmp_path / "named", {"main.py": """
+        from fastapi import FastAPI
+        from openai import OpenAI
+        app = FastAPI()
+
+        @app.post("/chatkit")
+        async def chatkit(body: dict):
+            return OpenAI().responses.create(model="gpt-4.1", input=body["text"]).output_text
+    """})
+    named = found(tmp_path / "named")
+    assert named.app is None and named.statement.startswith("ChatKit in name only") and "CK211" in named.statement
+
+
+SETTINGS_APP = {
+    "app/__init__.py": "",
+    "app/config.py": """
+        from pydantic import Field
+        from pydantic_settings import BaseSettings, SettingsConfigDict
+
+        class Settings(BaseSettings):
+            model_config = SettingsConfigDict(env_prefix="TODO_")
+            jwt_secret_key: str = "change-me"
+            jwt_expires_minutes: int = 60
+            jwt_algorithm: str = "HS256"
+            database_url: str = Field("sqlite:///./todo.db", alias="DATABASE_URL")
+
+        settings = Settings()
+    """,
+    "app/auth.py": """
+        import jwt
+        from fastapi import Header, HTTPException
+        from .config import settings
+
+        def current_user(authorization: str = Header(None)) -> str:
+            try:
+                return jwt.decode(authorization[7:], settings.jwt_secret_key,
+                                  algorithms=[settings.jwt_algorithm])["sub"]
+            except Exception:
+                raise HTTPException(401)
+    """,
+    "app/main.py": """
+        from fastapi import Depends, FastAPI
+        from .auth import current_user
+        app = FastAPI()
+
+        @app.post("/chatkit")
+        async def chatkit(request, user: str = Depends(current_user)):
+            return await SERVER.process(await request.body(), {"user": user})
+    """,
+    ".env.example": "TODO_JWT_SECRET_KEY=your-secret\nTODO_JWT_EXPIRES_MINUTES=60\nTODO_JWT_ALGORITHM=HS256\n",
+}
+
+
+def test_the_secret_goes_only_into_the_variable_the_token_check_reads(tmp_path, monkeypatch):
+    verifier = _verifier(tmp_path, monkeypatch, SETTINGS_APP)
+    assert verifier.d.secret.names == ["TODO_JWT_SECRET_KEY"] and verifier.d.secret.reached
+    try:
+        verifier._build_env()
+    finally:
+        verifier.fake.close()
+    env = verifier.env
+    assert env["TODO_JWT_SECRET_KEY"] == verifier.secret and len(verifier.secret) >= 32
+    assert env.get("TODO_JWT_EXPIRES_MINUTES") != verifier.secret and env.get("TODO_JWT_ALGORITHM") != verifier.secret
+    assert "TODO_JWT_SECRET_KEY, generated for this run" in verifier.secret_source
+    chosen = _verifier(tmp_path / "chosen", monkeypatch, SETTINGS_APP, jwt_secret_env="OTHER_SECRET")
+    try:
+        chosen._build_env()
+    finally:
+        chosen.fake.close()
+    assert chosen.env["OTHER_SECRET"] == chosen.secret and "TODO_JWT_SECRET_KEY" not in chosen.env
+
+
+def test_a_monorepo_is_scoped_to_the_chosen_app_its_front_end_and_its_dev_port(tmp_path):
+    backend = """
+        from fastapi import FastAPI
+        from fastapi.middleware.cors import CORSMiddleware
+        app = FastAPI()
+        {cors}
+
+        @app.post("/chatkit")
+        async def chatkit(request):
+            return await SERVER.process(await request.body(), {{}})
+    """
+    write(tmp_path, {
+        "one/backend/pyproject.toml": "[project]\nname = 'one'\n",
+        "one/backend/app/__init__.py": "",
+        "one/backend/app/main.py": backend.format(cors=""),
+        "one/frontend/package.json": '{"dependencies": {"@openai/chatkit-react": "1", "vite": "5"}}',
+        "one/frontend/vite.config.ts": "export default { server: { port: 5170, proxy: { '/chatkit': 'http://127.0.0.1:8000' } } };\n",
+        "two/backend/pyproject.toml": "[project]\nname = 'two'\n",
+        "two/backend/app/__init__.py": "",
+        "two/backend/app/main.py": backend.format(
+            cors='app.add_middleware(CORSMiddleware, allow_origins=["http://localhost:5171"])'),
+        "two/frontend/package.json": '{"dependencies": {"@openai/chatkit-react": "1", "vite": "5"}}',
+        "two/frontend/vite.config.ts": "export default { server: { port: 5171 } };\n",
+    })
+    root = found(tmp_path)
+    assert root.app.cwd == (tmp_path / "one" / "backend").resolve() and not root.cors_middleware
+    assert root.frontend.proxied and root.frontend.origin == "http://localhost:5170"
+    assert any("two/backend/app/main.py" in note for note in root.notes)
+    two = found(tmp_path / "two")
+    assert two.cors_middleware and two.cors_origins == ["http://localhost:5171"]
+    assert (two.frontend.origin, two.frontend.proxied) == ("http://localhost:5171", False)
+
+
+def test_outside_services_are_listed_from_the_settings(tmp_path):
+    write(tmp_path, {
+        "main.py": """
+            import os
+            from fastapi import FastAPI
+            from qdrant_client import QdrantClient
+            DATABASE_URL = os.getenv("DATABASE_URL")
+            FRONTEND_URL = os.getenv("FRONTEND_URL", "http://localhost:3000")
+            app = FastAPI()
+
+            @app.post("/chatkit")
+            async def chatkit(request):
+                return await SERVER.process(await request.body(), {})
+        """,
+        ".env.example": "DATABASE_URL=postgresql://user:pw@localhost:5432/db\nQDRANT_URL=http://localhost:6333\n"
+                        "EMBEDDING_MODEL=BAAI/bge-small-en-v1.5\nFRONTEND_URL=http://localhost:3000\n",
+    })
+    hints = [o.hint() for o in found(tmp_path).outside]
+    assert any("postgresql server" in h and "pw" not in h and "--env DATABASE_URL=" in h for h in hints)
+    assert any("QDRANT_URL=http://localhost:6333" in h for h in hints)
+    assert any("model download" in h and "EMBEDDING_MODEL" in h for h in hints)
+    assert not any("FRONTEND_URL" in h for h in hints)

@@ -443,6 +443,17 @@ def mcp_url_env(finder: Finder, found: Discovery, env: Environment, modules: lis
                                           f"MCP server is started on port {mcp.port}")
                     return
     names = [n for n in found.env_reads if "MCP" in n.upper() and re.search("URL|ENDPOINT|HOST", n.upper())]
+    for module in modules if not names else []:
+        if mcp.file is not None and module.path == mcp.file:
+            continue
+        for node in walk(module.tree):
+            match = LOCAL_URL.match(_string(node) or "")
+            if match and match.group(2) and (_string(node) or "").rstrip("/").endswith(mcp.path.rstrip("/") or "/mcp"):
+                mcp.port = int(match.group(2))
+                mcp.url_env = list(DEFAULT_MCP_ENV_NAMES)
+                mcp.url_env_source = (f"no variable found; the back end has {_string(node)} hard-coded "
+                                      f"({finder.where(module, node)}), so the MCP server is started on port {mcp.port}")
+                return
     if names:
         mcp.url_env, mcp.url_env_source = names, "read by the back end"
         return

@@ -22,7 +22,8 @@ from ..pyast import walk
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENV_READERS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop", "decouple.config"}
 SETTINGS_BASES = (("pydantic_settings", "BaseSettings"), ("pydantic", "BaseSettings"))
-VALUE_UNWRAPS = {"get_secret_value", "encode", "strip", "decode"}  # methods that hand the same value on
+# methods that hand on the same value (or its parts): the variable it came from is still the one to set
+VALUE_UNWRAPS = {"get_secret_value", "encode", "strip", "decode", "split", "lower", "upper", "rstrip", "lstrip"}
 EXAMPLE_FILES = (".env.example", ".env.sample", ".env.template", "env.example", ".env.local.example", "example.env")
 
 
@@ -159,13 +160,16 @@ class Environment:
             return Source(literal=expr.value, where=self.where(module, expr)) if isinstance(expr.value, str) else None
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VALUE_UNWRAPS:
             return self.source_of(module, expr.func.value, scope, depth + 1, bindings)
-        if isinstance(expr, ast.Call) and getattr(expr.func, "id", "") == "str" and len(expr.args) == 1:
+        if isinstance(expr, ast.Call) and getattr(expr.func, "id", "") in ("str", "list") and len(expr.args) == 1:
             return self.source_of(module, expr.args[0], scope, depth + 1, bindings)
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            return self.source_of(module, expr.generators[0].iter, scope, depth + 1, bindings)
         if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
             for value in expr.values:
                 found = self.source_of(module, value, scope, depth + 1, bindings)
                 if found is not None and found.name:
-                    literal = next((_string(v) for v in expr.values if _string(v) is not None), None)
+                    others = (self.source_of(module, v, scope, depth + 1, bindings) for v in expr.values if v is not value)
+                    literal = next((o.literal for o in others if o is not None and o.literal is not None), None)
                     return Source(found.name, found.default or literal, where=found.where)
             return None
         read = self._read(module, expr, scope, bindings)
