@@ -41,6 +41,7 @@ TOOL_TEXT = "Please use your tools"
 FOREIGN_ORIGIN = "https://evil.example"
 FAKE_ID = "__fake_id__"
 UNSET_ENV = ("OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "OPENAI_ADMIN_KEY", "OPENAI_WEBHOOK_SECRET")
+AZURE_API_VERSION = "2024-10-21"  # any version the Azure clients accept: the fake answers every one
 MAX_TOOL_TURNS = 16  # extra user messages sent so every tool an agent offers runs once
 ENDPOINT_CHECKS = ("endpoint", "threads.create", "tools", "threads.add_user_message", "items.list", "threads.list",
                    "threads.get_by_id", "item_ids.unique")
@@ -289,7 +290,7 @@ class Verifier:
         env.update(self.fake.env())
         for name, kind in d.model_env.items():
             if name not in os.environ:
-                env[name] = self.fake.base_url if kind == "base_url" else FAKE_API_KEY
+                env[name] = {"base_url": self.fake.base_url, "api_key": FAKE_API_KEY}.get(kind, AZURE_API_VERSION)
         env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # the trace exporter would post to api.openai.com
         env["OPENAI_AGENTS_DONT_LOG_TOOL_DATA"] = "0"  # a failing tool is logged with its traceback: the evidence
         env["PYTHONDONTWRITEBYTECODE"] = "1"

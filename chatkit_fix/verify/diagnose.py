@@ -34,6 +34,8 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
     (re.compile(r"ClosedResourceError|anyio\.EndOfStream|BrokenResourceError|M[Cc][Pp]Error: Connection closed"),
      ("CK502",),
      "the MCP session closed before the stream ended"),
+    (re.compile(r"No module named 'mcp\.server\.fastmcp'"), ("CK504",),
+     "FastMCP imported from mcp.server.fastmcp, which mcp 2 removed"),
     (re.compile(r"Can't instantiate abstract class \w+ with(out an implementation for)? abstract methods?"), ("CK301",),
      "the Store lacks abstract methods"),
     (re.compile(r"object NoneType can't be used in 'await' expression"), ("CK302",),
@@ -86,11 +88,14 @@ class Cause:
     meaning: str = ""  # the telltales' meanings
     exception: str = ""  # `KeyError: 'thread_1'`
     location: str = ""  # `app/store.py:42` (the innermost frame of the app's own code)
+    origin: str = ""  # `agents/usage.py:64`: the installed package's frame that raised, when not the app's
     network: bool = False  # the error is a failed connection to another service
 
     def text(self) -> str:
         """`KeyError: 'x' at app/store.py:42 (meaning)`, `app error: KeyError: 'x' at app/store.py:42`, or ''."""
         where = f" at {self.location}" if self.location else ""
+        if self.origin:
+            where += f" (raised in {self.origin})"
         if self.rules:
             return f"{self.exception or 'the server log'}{where} ({self.meaning})"
         if self.exception:
@@ -216,6 +221,9 @@ def explain(log: str, root: Path | None = None) -> Cause:
         frame = app_frame(chain, root)
         if frame is not None:
             cause.location = f"{_relative(frame.path, root)}:{frame.line}"
+        innermost = raised.frames[-1] if raised.frames else None
+        if innermost is not None and innermost is not frame and "site-packages" in innermost.path:
+            cause.origin = f"{innermost.path.split('site-packages/', 1)[1]}:{innermost.line}"
         cause.network = any(NETWORK_ERRORS.search(t.exception) for t in chain)
     elif not rules:
         line = last_exception(log)

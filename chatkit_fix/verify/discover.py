@@ -19,6 +19,7 @@ Config (`[tool.chatkit-fix] backend = {app = ..., mcp-app = ...}`) and command-l
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -116,6 +117,8 @@ class OutsideService:
     variable: str | None = None
 
     def hint(self) -> str:
+        if self.variable and self.what.startswith("a value for"):
+            return f"{self.what} ({self.evidence}): pass --env {self.variable}=..."
         if self.variable:
             return f"{self.what} ({self.evidence}): start it, or pass --env {self.variable}=..."
         return f"{self.what} ({self.evidence})"
@@ -144,7 +147,8 @@ class Discovery:
     frontend: FrontEnd | None = None
     memory_store: str | None = None  # the served store keeps threads in process memory: where
     store_env: dict[str, str] = field(default_factory=dict)  # variable -> "path" | "url:<scheme>"
-    model_env: dict[str, str] = field(default_factory=dict)  # variable -> "base_url" | "api_key" of an LLM client
+    model_env: dict[str, str] = field(default_factory=dict)  # variable -> "base_url" | "api_key" | "api_version"
+    required: set[str] = field(default_factory=set)  # variables the app cannot start without (no default)
     outside: list[OutsideService] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -228,25 +232,77 @@ class Finder:
         for endpoint in self.model.web.chatkit_endpoints():
             grouped.setdefault(id(endpoint.app), (endpoint.app, []))[1].append(endpoint)
         found = list(grouped.values())
-        found.sort(key=lambda pair: (is_test_path(pair[0].module.path, self.root), len(pair[0].module.path.parts),
+        launched = {target.split(":", 1)[0].rsplit(".", 1)[-1] for target in self.launch_targets()}
+        found.sort(key=lambda pair: (is_test_path(pair[0].module.path, self.root),
+                                     pair[0].module.path.stem not in launched, len(pair[0].module.path.parts),
                                      str(pair[0].module.path), pair[0].line))
         return found
 
     def target_of(self, app, source: str) -> Target | None:
         """How uvicorn imports an app object: a module-level name bound to it (in its module, or in a module that
-        calls its factory), else its factory function with --factory."""
+        calls its factory), else its factory function with --factory; from the folder its launchers and its own
+        imports say it runs in."""
         module = app.module
         names = app.import_names(self.model.resolver)
         if names:
-            return Target(f"{module.name}:{sorted(names, key=lambda n: (n != 'app', n))[0]}", import_root(module),
-                          source, module.path)
+            return self._located(module, sorted(names, key=lambda n: (n != "app", n))[0], source)
         factory = app.factory
         for other, name in self._bindings_elsewhere(app):
-            return Target(f"{other.name}:{name}", import_root(other), source, other.path)
+            return self._located(other, name, source)
         if isinstance(factory, FUNCTION_TYPES) and module.enclosing(factory) is None \
                 and module.enclosing_class(factory) is None and _callable_without_arguments(factory):
-            return Target(f"{module.name}:{factory.name}", import_root(module), source, module.path, factory=True)
+            target = self._located(module, factory.name, source)
+            target.factory = True
+            return target
         return None
+
+    def _located(self, module: Module, attribute: str, source: str) -> Target:
+        """`module:attr` and the folder to start uvicorn in: where a launcher of the project runs it (`uvicorn
+        main:app` in the module's folder), else the folder its absolute imports of sibling modules need (a flat
+        layout run from inside its folder even when that folder is a package), else above its top package."""
+        parts = module.path.with_suffix("").parts
+        if module.is_package:
+            parts = parts[:-1]
+        for target in self.launch_targets():
+            dotted = target.split(":", 1)[0].split(".")
+            if target.split(":", 1)[1].split("(")[0] == attribute and tuple(dotted) == parts[-len(dotted):]:
+                folder = Path(*parts[:-len(dotted)]) if len(parts) > len(dotted) else Path("/")
+                if _inside(folder, self.root) or folder == self.root:
+                    return Target(f"{'.'.join(dotted)}:{attribute}", folder, source, module.path)
+        if not module.is_package and module.path.parent != import_root(module) and self._imports_siblings(module):
+            return Target(f"{module.path.stem}:{attribute}", module.path.parent, source, module.path)
+        return Target(f"{module.name}:{attribute}", import_root(module), source, module.path)
+
+    def launch_targets(self) -> list[str]:
+        """`module:attr` targets of the project's server commands (Dockerfiles, compose, Procfiles, scripts)."""
+        if not hasattr(self, "_launch_targets"):
+            from ..analysis import launch
+
+            found = []
+            for path in self.project.files:
+                if launch.file_kind(path) is None or is_test_path(path, self.root):
+                    continue
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                for command in launch.commands_in(path, text):
+                    target = launch.app_target(command.argv)
+                    if target:
+                        found.append(target)
+            self._launch_targets = found
+        return self._launch_targets
+
+    def _imports_siblings(self, module: Module) -> bool:
+        """An absolute import names a module next to this file that is not importable from above its package."""
+        folder = module.path.parent
+        for name in module.imports.modules:
+            head = name.split(".")[0]
+            if not head or head == folder.name:
+                continue
+            if (folder / f"{head}.py").is_file() or (folder / head / "__init__.py").is_file():
+                return True
+        return False
 
     def _bindings_elsewhere(self, app):
         """(module, name) of module-level names in the app's service bound to it by calling its factory elsewhere
@@ -642,16 +698,30 @@ def _uses_chatkit(project, root: Path) -> bool:
 # ---- stores, models and outside services -------------------------------------------------------------------------
 
 
+THREAD_METHODS = ("__init__", "load_thread", "save_thread", "load_thread_items", "add_thread_item", "save_item",
+                  "load_threads")
+
+
 def find_store(finder: Finder, modules: list[Module]) -> str | None:
-    """The store served by the app keeps threads in process memory: where (the same judgement as CK308's)."""
+    """The app's store keeps its threads in process memory: where. The judgement is CK308's (plain containers on
+    the instance, no method reaching a database, a file or a service), applied to the thread methods: a store that
+    keeps only its attachments on disk still loses every thread on restart."""
+    import copy
+
     from ..analysis import store as store_analysis
     from ..context import ProjectContext
 
     files = {m.path for m in modules}
     pctx = ProjectContext(finder.project)
     served = [s for s in store_analysis.project_store_classes(pctx)
-              if s.path in files and not s.is_abstract()]
-    memory = [s for s in served if store_analysis.is_in_memory(s)]
+              if s.path in files and not s.is_abstract() and not s.attachments_only]
+    memory = []
+    for store in served:
+        threads_only = copy.copy(store.node)
+        threads_only.body = [n for n in store.node.body if not isinstance(n, FUNCTION_TYPES) or n.name in THREAD_METHODS]
+        trimmed = dataclasses.replace(store, node=threads_only)
+        if store_analysis.is_in_memory(trimmed):
+            memory.append(store)
     if memory and len(memory) == len(served):
         store = memory[0]
         return f"{finder.relative(store.path)}:{store.node.lineno}: {store.name}"
@@ -673,7 +743,8 @@ def find_model_env(finder: Finder, env: Environment, modules: list[Module]) -> d
             is_client = any(callee.names(p, c) for p, c in OPENAI_CLIENTS) or callee.external.endswith("LitellmModel")
             if not is_client:
                 continue
-            for keyword, kind in (("base_url", "base_url"), ("azure_endpoint", "base_url"), ("api_key", "api_key")):
+            for keyword, kind in (("base_url", "base_url"), ("azure_endpoint", "base_url"), ("api_key", "api_key"),
+                                  ("api_version", "api_version")):
                 value = _keyword(node, keyword)
                 source = env.source_of(module, value, scope) if value is not None else None
                 if source is not None and source.name:
@@ -700,6 +771,13 @@ def find_outside(found: Discovery, modules: list[Module], verify_provides: set[s
             services.append(OutsideService("a local service", f"{name}={value}", name))
         elif MODEL_DOWNLOAD.match(value) and re.search("MODEL", name) and "/" in value and not value.startswith(("gpt", "o1", "o3")):
             services.append(OutsideService("a model download", f"{name}={value}", name))
+    given = {**found.example_env, **found.dotenv}
+    for name in sorted(found.required):
+        if name in given or name in verify_provides or name in found.model_env or name in found.store_env:
+            continue
+        if found.mcp is not None and name in found.mcp.url_env:
+            continue
+        services.append(OutsideService(f"a value for {name}", "the app requires it and no .env file names it", name))
     imported = {name.split(".")[0] for module in modules for name in module.imports.modules}
     named = {s.what for s in services}
     for package, what in SERVICE_IMPORTS.items():
@@ -794,6 +872,7 @@ def discover(
         for key, value in parse_dotenv(path).items():
             found.example_env.setdefault(key, value)
     found.env_reads = env.reads()
+    found.required = env.required()
 
     if not no_mcp:
         if mcp_option or config_mcp:

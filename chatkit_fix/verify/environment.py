@@ -76,6 +76,34 @@ class Environment:
                     found[source.name] = source.default
         return found
 
+    def required(self) -> set[str]:
+        """Variables the app cannot start without: `os.environ["X"]` reads, and settings fields with no default."""
+        found: set[str] = set()
+        for module in self.modules:
+            for node in walk(module.tree):
+                if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+                    source = self._read(module, node, module.enclosing(node))
+                    if source is not None and source.name:
+                        found.add(source.name)
+                elif isinstance(node, ast.ClassDef) and self._is_settings(module, node):
+                    found.update(self._required_fields(module, node))
+        return found
+
+    def _required_fields(self, module: Module, cls: ast.ClassDef) -> set[str]:
+        names = self.settings_fields(module, cls)
+        required: set[str] = set()
+        for _, holder in self.model.resolver.mro(module, cls):
+            for statement in holder.body:
+                if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+                    continue
+                value = statement.value
+                is_field = isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "Field"
+                if value is None or (is_field and _argument(value, 0, "default") is None
+                                     and not any(k.arg == "default_factory" for k in value.keywords)):
+                    if statement.target.id in names:
+                        required.add(names[statement.target.id][0])
+        return required
+
     def _module_reads(self, module: Module) -> Iterator[Source]:
         for node in walk(module.tree):
             if isinstance(node, (ast.Call, ast.Subscript)):
@@ -252,9 +280,27 @@ class Environment:
                 return site_module, keyword.value, site_module.enclosing(call)
         return None
 
+    def _instance_class(self, module: Module, expr: ast.AST, scope: ast.AST | None, depth: int = 0):
+        """The project class an expression is an instance of, through calls the resolver leaves as values (a
+        function under `@lru_cache` returning `Settings()`)."""
+        owner = self.model.resolve(module, expr, scope)
+        if owner is None or depth > 3:
+            return None
+        if owner.is_class:
+            return owner
+        if isinstance(owner.node, ast.Call) and owner.module is not None:
+            callee = self.model.resolve(owner.module, owner.node.func, owner.module.enclosing(owner.node))
+            if callee is not None and callee.is_function:
+                for node in own_nodes(callee.node):
+                    if isinstance(node, ast.Return) and node.value is not None:
+                        found = self._instance_class(callee.module, node.value, callee.node, depth + 1)
+                        if found is not None:
+                            return found
+        return None
+
     def _settings_field(self, module: Module, attribute: ast.Attribute, scope: ast.AST | None) -> Source | None:
-        owner = self.model.resolve(module, attribute.value, scope)
-        if owner is None or not owner.is_class or not self._is_settings(owner.module, owner.node):
+        owner = self._instance_class(module, attribute.value, scope)
+        if owner is None or not self._is_settings(owner.module, owner.node):
             return None
         field = self.settings_fields(owner.module, owner.node).get(attribute.attr)
         if field is None:

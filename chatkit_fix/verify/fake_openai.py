@@ -614,11 +614,13 @@ class _Handler(BaseHTTPRequestHandler):
                     body=body,
                 )
             )
+        # by the path's end: Azure clients add /openai/deployments/<name> (or /openai) before the same endpoints
+        endpoint = next((tail for tail in ("/responses", "/chat/completions", "/models") if path.endswith(tail)), "")
         route = {
-            ("POST", "/v1/responses"): self._responses,
-            ("POST", "/v1/chat/completions"): self._chat_completions,
-            ("GET", "/v1/models"): self._models,
-        }.get((self.command, path))
+            ("POST", "/responses"): self._responses,
+            ("POST", "/chat/completions"): self._chat_completions,
+            ("GET", "/models"): self._models,
+        }.get((self.command, endpoint)) if path.startswith("/v1/") else None
         if route is None:
             self._send_json(404, _error_body(f"Invalid URL ({self.command} {urlsplit(self.path).path})"))
         elif self.command == "POST" and not isinstance(body, dict):
