@@ -11,13 +11,17 @@ schemas by hypothesis-jsonschema (imported on first use).
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import ipaddress
 import json
+import os
 import re
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -149,6 +153,7 @@ def example_for_schema(schema: dict[str, Any]) -> Any:
     with _EXAMPLES_LOCK:
         if key in _EXAMPLES:
             return _EXAMPLES[key]
+    _keep_hypothesis_out_of_the_project()
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
     from hypothesis_jsonschema import from_schema
@@ -167,6 +172,23 @@ def example_for_schema(schema: dict[str, Any]) -> Any:
 
 _EXAMPLES: dict[str, Any] = {}
 _EXAMPLES_LOCK = threading.Lock()
+
+
+def _keep_hypothesis_out_of_the_project() -> None:
+    """Hypothesis caches the constants of imported modules under `.hypothesis/` of the working directory, which is
+    the user's project when verify runs: point its storage at a scratch folder removed at exit, unless the caller
+    chose one (HYPOTHESIS_STORAGE_DIRECTORY)."""
+    global _HYPOTHESIS_HOME
+    if _HYPOTHESIS_HOME is not None or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    _HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="chatkit-fix-hypothesis-")
+    atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, True)
+    set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+
+
+_HYPOTHESIS_HOME: str | None = None
 
 
 def _closed(schema: Any) -> Any:
