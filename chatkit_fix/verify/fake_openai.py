@@ -148,11 +148,16 @@ def _render(template: str, conversation: _Conversation) -> str:
 
 def example_for_schema(schema: dict[str, Any]) -> Any:
     """A value valid for a JSON schema, drawn by hypothesis-jsonschema: the same value for the same schema, with
-    readable text where the schema allows it (non-empty printable ASCII, no keys beyond the declared properties)."""
+    readable text where the schema allows it (non-empty printable ASCII, no keys beyond the declared properties).
+    One drawing at a time: the fake answers on several threads, and hypothesis's engine is not made for that."""
     key = json.dumps(schema, sort_keys=True)
     with _EXAMPLES_LOCK:
-        if key in _EXAMPLES:
-            return _EXAMPLES[key]
+        if key not in _EXAMPLES:
+            _EXAMPLES[key] = _draw(schema)
+        return _EXAMPLES[key]
+
+
+def _draw(schema: dict[str, Any]) -> Any:
     _keep_hypothesis_out_of_the_project()
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
@@ -162,12 +167,9 @@ def example_for_schema(schema: dict[str, Any]) -> Any:
     chosen = settings(database=None, derandomize=True, max_examples=60, phases=[Phase.generate], deadline=None,
                       suppress_health_check=list(HealthCheck))
     try:
-        value = find(strategy, _readable, settings=chosen)
+        return find(strategy, _readable, settings=chosen)
     except NoSuchExample:
-        value = find(strategy, lambda _value: True, settings=chosen)
-    with _EXAMPLES_LOCK:
-        _EXAMPLES[key] = value
-    return value
+        return find(strategy, lambda _value: True, settings=chosen)
 
 
 _EXAMPLES: dict[str, Any] = {}
