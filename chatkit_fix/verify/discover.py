@@ -713,10 +713,13 @@ def find_store(finder: Finder, modules: list[Module]) -> str | None:
 
     files = {m.path for m in modules}
     pctx = ProjectContext(finder.project)
-    served = [s for s in store_analysis.project_store_classes(pctx)
-              if s.path in files and not s.is_abstract() and not s.attachments_only]
+    classes = store_analysis.project_store_classes(pctx)
+    served = [s for s in classes if s.path in files and not s.is_abstract() and not s.attachments_only]
     memory = []
     for store in served:
+        if len(store.lineage) > 1 and not set(store.methods) & set(THREAD_METHODS):
+            # a subclass keeping its project base's thread methods and containers: the base is judged instead
+            store = next((s for s in classes if s.node is store.lineage[1][1]), store)
         threads_only = copy.copy(store.node)
         threads_only.body = [n for n in store.node.body if not isinstance(n, FUNCTION_TYPES) or n.name in THREAD_METHODS]
         trimmed = dataclasses.replace(store, node=threads_only)
