@@ -1048,6 +1048,12 @@ class Verifier:
         except ProtocolError as exc:
             log = self._log_since(mark)
             cause = diagnose.explain(log, self.project_root)
+            if diagnose.is_not_found(cause.exception):
+                # the store answered that the thread it saved before the restart does not exist: it was lost
+                self._record("persistence", FAIL, f"after a restart, reading thread {self.thread_id} got HTTP "
+                                                  f"{exc.status}: {cause.text()}: the store lost the thread it saved "
+                                                  "before the restart", ["CK308"], time.monotonic() - began, log)
+                return
             self._record("persistence", FAIL, f"after a restart, reading thread {self.thread_id} got HTTP "
                                               f"{exc.status}: {cause.text() or exc.body[:160]}", cause.rules,
                          time.monotonic() - began, log)
@@ -1056,7 +1062,8 @@ class Verifier:
         after = [item.get("id") for item in items]
         if thread.get("id") != self.thread_id or before != after:
             self._record("persistence", FAIL, f"after a restart the thread has {len(after)} items instead of "
-                                              f"{len(before)}", [], time.monotonic() - began)
+                                              f"{len(before)}: the store lost what it saved before the restart",
+                         ["CK308"], time.monotonic() - began)
             return
         self._record("persistence", PASS, f"thread and its {len(after)} items read back after a restart", [],
                      time.monotonic() - began)

@@ -252,5 +252,13 @@ def last_exception(log: str) -> str | None:
     return line if len(line) <= 240 else line[:237] + "..."
 
 
+NOT_FOUND = re.compile(r"^(?:chatkit\.store\.)?NotFoundError\b")
+
+
+def is_not_found(exception: str) -> bool:
+    """The exception line is chatkit.store.NotFoundError: the store says the thread or item does not exist."""
+    return bool(NOT_FOUND.match(exception or ""))
+
+
 def is_tool_error(output: str) -> bool:
     return bool(TOOL_ERROR.match(output or ""))
