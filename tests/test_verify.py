@@ -132,11 +132,12 @@ def test_init_memory_without_auth_passes_and_says_what_it_skipped(memory_none: P
     assert "Custom tool: Saved note 1 for demo-user" in create["reason"]
     skipped = {c["id"]: c["reason"] for c in report["checks"] if c["status"] == "skip"}
     assert skipped.keys() == {"auth.no_token", "auth.bad_token", "auth.valid_token", "auth.isolation", "persistence"}
-    assert skipped["persistence"].startswith("in-memory store (CK308)")
+    assert skipped["persistence"].startswith("the store keeps threads in process memory (backend/")
+    assert "lost on restart by design (CK308" in skipped["persistence"]
     assert "no authentication" in skipped["auth.no_token"]
     assert status(report, "tools") == "pass" and "add_note" in next(
         c["reason"] for c in report["checks"] if c["id"] == "tools")
-    assert report["origin"]["origin"] == "http://localhost:3000"
+    assert report["origin"]["origin"] == "http://localhost:5173"  # Vite's default port: the template sets none
     assert snapshot(memory_none) == before, "verify wrote into the project"
 
 
@@ -236,7 +237,7 @@ def test_ck502_names_the_mcp_server_and_the_variable_it_was_given(tmp_path: Path
     apply(project)
     report = verify(project)
     assert report["exit_code"] == 0, explain(report)
-    assert report["mcp"]["url_env"] == ["MCP_URL"] and report["mcp"]["url_env_source"] == "read by the back end"
+    assert report["mcp"]["url_env"] == ["MCP_URL"] and report["mcp"]["url_env_source"] == "the URL of the MCP client at main.py:16"
     tools = next(c for c in report["checks"] if c["id"] == "tools")
     assert tools["status"] == "pass" and "get_weather" in tools["reason"] and "It is sunny" in tools["reason"]
 
@@ -271,7 +272,7 @@ def test_text_report_shows_the_failure_its_rule_and_the_server_log(tmp_path: Pat
     assert "FAIL  threads.create" in out and "[CK203]" in out
     assert "CK203  respond-not-generator:" in out
     assert "--- server log during threads.create" in out and "Traceback" in out
-    assert re.search(r"SKIP  persistence +in-memory store \(CK308\)", out), out
+    assert re.search(r"SKIP  persistence +the store keeps threads in process memory \(store.py:\d+: InMemoryStore\)", out), out
 
 
 # ---- interruption -----------------------------------------------------------------------------------------------
