@@ -224,6 +224,53 @@ def test_store_detection(tmp_path):
     assert verify_fixture.memory_store is None  # module-level dicts: only the restart shows the loss
 
 
+def test_a_store_subclass_changing_only_helpers_is_judged_by_its_base(tmp_path):
+    write(tmp_path, {"keeping.py": """
+        from chatkit.store import NotFoundError, Store
+
+        class DictStore(Store):
+            def __init__(self):
+                self.rows = {}
+
+            def owner(self, context):
+                return ""
+
+            async def load_thread(self, thread_id, context):
+                if (self.owner(context), thread_id) not in self.rows:
+                    raise NotFoundError(thread_id)
+                return self.rows[(self.owner(context), thread_id)]
+
+            async def save_thread(self, thread, context):
+                self.rows[(self.owner(context), thread.id)] = thread
+
+        class PerUserStore(DictStore):
+            def owner(self, context):
+                return context["user"]
+    """, "main.py": """
+        from fastapi import FastAPI, Request
+        from keeping import PerUserStore
+
+        store = PerUserStore()
+        app = FastAPI()
+
+        @app.post("/chatkit")
+        async def chatkit(request: Request):
+            return await server.process(await request.body(), {})
+    """})
+    assert found(tmp_path).memory_store == "keeping.py:3: DictStore"
+
+
+def test_an_app_error_no_rule_covers_gets_its_meaning_without_a_rule(tmp_path):
+    log = ("Traceback (most recent call last):\n"
+           f'  File "{tmp_path / "main.py"}", line 41, in chatkit\n    result = await server.process(body, ctx)\n'
+           '  File "/venv/lib/python3.11/site-packages/chatkit/server.py", line 862, in _load\n'
+           "TypeError: chatkit.types.Thread() got multiple values for keyword argument 'items'\n")
+    cause = diagnose.explain(log, tmp_path)
+    assert cause.rules == [] and cause.location == "main.py:41" and cause.origin == "chatkit/server.py:862"
+    assert cause.text().startswith("app error: TypeError: chatkit.types.Thread() got multiple values")
+    assert "save_thread kept the Thread it was given, items included" in cause.text()
+
+
 def test_hs256_tokens_verify_with_pyjwt():
     token = hs256_token("s" * 40, "alice", {"aud": "api"})
     claims = jwt.decode(token, "s" * 40, algorithms=["HS256"], audience="api", options={"require": ["exp", "sub"]})
@@ -238,6 +285,11 @@ def test_hs256_tokens_verify_with_pyjwt():
     ("agents.exceptions.UserError: Server not initialized. Make sure you call connect() first.", ["CK501"]),
     ("mcp.shared.exceptions.MCPError: Connection closed", ["CK502"]),
     ("TypeError: Can't instantiate abstract class S with abstract methods load_attachment", ["CK301"]),
+    ("TypeError: Can't instantiate abstract class S without an implementation for abstract methods 'load_item', "
+     "'save_item'", ["CK301"]),
+    # a ChatKitServer subclass whose respond() is not in its class body: an app error, no Store rule
+    ("TypeError: Can't instantiate abstract class Server with abstract method respond", []),
+    ("TypeError: Can't instantiate abstract class S with abstract methods load_item, respond", []),
     ("TypeError: S.load_thread() got an unexpected keyword argument 'context'", ["CK302"]),
     ("AttributeError: 'dict' object has no attribute 'data'", ["CK303"]),
     ("nothing to see", []),

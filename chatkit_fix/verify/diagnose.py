@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# (pattern in the server log, rule codes, what it means); the first matches are the most specific
+ABSTRACT_CLASS = re.compile(r"Can't instantiate abstract class \w+ with(?:out an implementation for)? abstract methods? "
+                            r"(?P<methods>'?\w+'?(?:, '?\w+'?)*)")
+
+# (pattern in the server log, rule codes, what it means); the first matches are the most specific. A telltale with
+# no rule code explains an application error no rule covers: it adds its meaning to the "app error" it shows.
 TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
     (re.compile(r"'async for' requires an object with __aiter__ method, got coroutine"), ("CK203",),
      "respond() returns the stream instead of yielding its events"),
@@ -36,8 +40,7 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
      "the MCP session closed before the stream ended"),
     (re.compile(r"No module named 'mcp\.server\.fastmcp'"), ("CK504",),
      "FastMCP imported from mcp.server.fastmcp, which mcp 2 removed"),
-    (re.compile(r"Can't instantiate abstract class \w+ with(out an implementation for)? abstract methods?"), ("CK301",),
-     "the Store lacks abstract methods"),
+    (ABSTRACT_CLASS, ("CK301",), "the Store lacks abstract methods"),
     (re.compile(r"object NoneType can't be used in 'await' expression"), ("CK302",),
      "a Store method is a plain def where async def is due"),
     (re.compile(r"Store\.\w+\(\) got an unexpected keyword argument '(context|after|limit|order|thread_id|item_id)'|"
@@ -52,6 +55,9 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
      "a token decoder's return value used in the wrong shape"),
     (re.compile(r"cannot import name '[^']*(decode|verify|token|jwt)[^']*'", re.I), ("CK401",),
      "the token decoder imported from the wrong module"),
+    (re.compile(r"Thread\(\) got multiple values for keyword argument 'items'"), (),
+     "the store's load_thread returned a Thread with its items: save_thread kept the Thread it was given, items "
+     "included, where ChatKit expects ThreadMetadata back"),
 ]
 
 TOOL_ERROR = re.compile(r"^\s*(An error occurred while running the tool|Error executing tool|Error calling tool|"
@@ -99,7 +105,7 @@ class Cause:
         if self.rules:
             return f"{self.exception or 'the server log'}{where} ({self.meaning})"
         if self.exception:
-            return f"app error: {self.exception}{where}"
+            return f"app error: {self.exception}{where}" + (f" ({self.meaning})" if self.meaning else "")
         return ""
 
     def __bool__(self) -> bool:
@@ -112,8 +118,11 @@ def telltales(log: str) -> list[tuple[str, str]]:
     seen_codes: set[str] = set()
     matched_stream = False
     for pattern, codes, meaning in TELLTALES:
-        if not pattern.search(log):
+        match = pattern.search(log)
+        if not match or not codes:
             continue
+        if pattern is ABSTRACT_CLASS and not _store_methods_missing(log):
+            continue  # another abstract class (a ChatKitServer without respond()): an app error, not CK301
         if codes == ("CK204",) and matched_stream:
             continue  # the CK203 'stream_events' case also matches the generic RunResult pattern
         matched_stream = matched_stream or codes == ("CK203",)
@@ -122,6 +131,20 @@ def telltales(log: str) -> list[tuple[str, str]]:
                 seen_codes.add(code)
                 found.append((code, meaning))
     return found
+
+
+def _store_methods_missing(log: str) -> bool:
+    """Every abstract class the log cannot instantiate lacks only methods of chatkit.store.Store."""
+    from ..analysis.store import contract
+
+    names = {method.name for method in contract().methods}
+    missing = [m.strip("' ") for found in ABSTRACT_CLASS.finditer(log) for m in found["methods"].split(",")]
+    return bool(missing) and set(missing) <= names
+
+
+def unruled_meanings(log: str) -> str:
+    """What the telltales that name no rule say about the log's application error."""
+    return "; ".join(meaning for pattern, codes, meaning in TELLTALES if not codes and pattern.search(log))
 
 
 AWAIT_OUTSIDE_ASYNC = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)\n(?:.*\n){0,3}?SyntaxError: \'await\' outside '
@@ -212,7 +235,7 @@ def explain(log: str, root: Path | None = None) -> Cause:
     """The cause a log shows: its telltales' rules, the exception of its last traceback and where the app raised
     it (relative to `root`, the app's project folder)."""
     rules, meaning = rules_from_log(log)
-    cause = Cause(rules, meaning)
+    cause = Cause(rules, meaning or unruled_meanings(log))
     chains = tracebacks(log)
     if chains:
         chain = chains[-1]
