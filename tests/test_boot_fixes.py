@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from matrix import python_for
 
-from chatkit_fix.verify.fake_openai import FakeOpenAI
+from chatkit_fix.verify.fake_openai import FakeOpenAI, FakeScript
 from chatkit_fix.verify.processes import (
     ProcessError,
     ServerProcess,
@@ -113,7 +113,9 @@ def _running(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def fake_openai():
-    with FakeOpenAI() as fake:
+    # known arguments for the fixtures' tools, so their outputs can be asserted (else drawn from the tools' schemas)
+    known = {"look_up": {"topic": "test"}, "get_weather": {"city": "test"}}
+    with FakeOpenAI(script=FakeScript(tool_arguments=known)) as fake:
         yield fake
 
 
