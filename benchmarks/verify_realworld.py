@@ -8,8 +8,10 @@ and which failures are real bugs of the app (labelled) and which are not (verify
 SNAPSHOTS holds one folder per repository, named `owner+name`, each a plain tree of the repository (as for
 benchmarks/realworld.py). Each app is copied to a scratch folder first (apps write files: databases, caches), and
 booted with the interpreter of its own virtualenv, built once under `.cache/verify-apps/<app>/` of this checkout from
-the requirements the app declares (pip, or uv when installed). Only what the app's `.env.example` names is given: verify
-supplies the fake OpenAI API, secrets and scratch databases itself. This is a benchmark, not a test: it prints figures
+the requirements the app declares (pip, or uv when installed; a pyproject.toml with a uv.lock beside it installs the
+locked versions, as `uv sync` does for its users, unless the lock is out of date). Only what the app's `.env.example` names is given, the way its
+README sets it up: in the scratch copy each `.env.example` (or `.env.template`) with no `.env` beside it is copied to
+`.env`; verify supplies the fake OpenAI API, secrets and scratch databases itself. This is a benchmark, not a test: it prints figures
 and asserts nothing; the exit code is 1 when a failure is not a labelled real bug (or an app that should boot did not).
 
 Apps (`verify_realworld/apps.tsv`, tab-separated, `#` comments): name, snapshot folder, the folder verify is pointed at
@@ -17,8 +19,9 @@ Apps (`verify_realworld/apps.tsv`, tab-separated, `#` comments): name, snapshot 
 [project] dependencies are installed, or `pkg:<specifier>`), and `needs`: empty for an app that runs without outside
 services, else what it needs that verify cannot provide (it is still run: verify must list those services up front).
 
-Real bugs (`verify_realworld/bugs.tsv`): name, check id, a substring of the failure's reason that identifies the
-cause, and why it is a bug of the app (facts only). A failure matching a row is real; any other failure is not.
+Real bugs (`verify_realworld/bugs.tsv`): name, check id, a substring of the failure's label (its reason, then its
+rules in brackets) that identifies the cause, and why it is a bug of the app (facts only). A failure matching a row is
+real; any other failure is not, and neither is a real bug reported with another cause.
 """
 
 from __future__ import annotations
@@ -90,30 +93,54 @@ def project_dependencies(pyproject: Path) -> list[str]:
     return list(data.get("project", {}).get("dependencies", []))
 
 
-def requirement_arguments(app: App, snapshot: Path) -> list[str]:
+def locked_requirements(pyproject: Path, uv: str | None, folder: Path) -> Path | None:
+    """The versions the project's uv.lock pins, exported to a requirements file (None without a lock or uv, or when
+    the lock no longer matches pyproject.toml: `uv sync` would resolve again, and so do we, from pyproject.toml)."""
+    if uv is None or not (pyproject.parent / "uv.lock").is_file():
+        return None
+    target = folder / f"locked-{pyproject.parent.name}.txt"
+    done = subprocess.run([uv, "export", "--locked", "--no-hashes", "--no-dev", "--no-emit-project", "-q",
+                           "--project", str(pyproject.parent), "-o", str(target)], capture_output=True, text=True)
+    return target if done.returncode == 0 else None
+
+
+def requirement_arguments(app: App, snapshot: Path, uv: str | None = None, folder: Path | None = None) -> list[str]:
     arguments: list[str] = []
     for source in app.requirements:
         if source.startswith("pkg:"):
             arguments.append(source[4:])
         elif source.endswith(".toml"):
-            arguments.extend(project_dependencies(snapshot / source))
+            locked = locked_requirements(snapshot / source, uv, folder) if folder is not None else None
+            if locked is not None:
+                arguments.extend(["-r", str(locked)])
+            else:
+                arguments.extend(project_dependencies(snapshot / source))
         else:
             arguments.extend(["-r", str(snapshot / source)])
     return arguments + list(ALWAYS)
+
+
+def find_uv() -> str | None:
+    beside = Path(sys.executable).parent / "uv"
+    return shutil.which("uv") or (str(beside) if beside.exists() else None)
 
 
 def venv_python(app: App, snapshot: Path, cache: Path, log) -> Path | None:
     """The interpreter of the app's cached virtualenv, built on first use (None when the install failed)."""
     folder = cache / app.name
     python = folder / "venv" / "bin" / "python"
-    arguments = requirement_arguments(app, snapshot)
+    uv = find_uv()
+    with tempfile.TemporaryDirectory() as scratch:
+        wanted = requirement_arguments(app, snapshot, uv, Path(scratch))
+        locks = {a: [line for line in Path(a).read_text().splitlines() if not line.startswith("#")]
+                 for a in wanted if Path(a).parent == Path(scratch)}
+    wanted = [locks.get(a, a) for a in wanted]  # the locked versions stand for the exported file in the stamp
     stamp = folder / "installed.json"
-    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == arguments:
+    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return python
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    uv = shutil.which("uv") or (str(Path(sys.executable).parent / "uv") if (Path(sys.executable).parent / "uv").exists()
-                                else None)
+    arguments = requirement_arguments(app, snapshot, uv, folder)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.setdefault("UV_CACHE_DIR", str(CHECKOUT / ".cache" / "uv"))
     env.setdefault("PIP_CACHE_DIR", str(CHECKOUT / ".cache" / "pip"))
@@ -128,7 +155,7 @@ def venv_python(app: App, snapshot: Path, cache: Path, log) -> Path | None:
         if done.returncode != 0:
             log(f"{app.name}: install failed: {' '.join(step[:4])} ...\n{done.stderr[-2000:]}")
             return None
-    stamp.write_text(json.dumps(arguments))
+    stamp.write_text(json.dumps(wanted))
     return python
 
 
@@ -150,6 +177,15 @@ class Outcome:
     statement: str = ""
 
 
+def set_up_dotenv(copy: Path) -> None:
+    """What the apps' READMEs ask first: `cp .env.example .env`, wherever an example has no .env beside it."""
+    for pattern in (".env.example", ".env.template", "env.example"):
+        for example in copy.rglob(pattern):
+            target = example.with_name(".env")
+            if example.is_file() and not target.exists():
+                shutil.copyfile(example, target)
+
+
 def run_app(app: App, snapshots: Path, cache: Path, timeout: float, bugs: list[Bug], log) -> Outcome:
     outcome = Outcome(app, real=[], unexpected=[])
     snapshot = snapshots / app.snapshot
@@ -164,6 +200,7 @@ def run_app(app: App, snapshots: Path, cache: Path, timeout: float, bugs: list[B
     with tempfile.TemporaryDirectory(prefix=f"verify-{app.name}-") as scratch:
         copy = Path(scratch) / app.snapshot
         shutil.copytree(snapshot, copy, ignore=SKIP_COPY, symlinks=True)
+        set_up_dotenv(copy)
         command = [sys.executable, "-m", "chatkit_fix", "verify", "--format", "json", "--no-color",
                    "--timeout", str(timeout), "--python", str(python), str(copy / app.folder)]
         done = subprocess.run(command, capture_output=True, text=True, cwd=scratch, stdin=subprocess.DEVNULL,
@@ -185,8 +222,9 @@ def run_app(app: App, snapshots: Path, cache: Path, timeout: float, bugs: list[B
         if status != "fail":
             continue
         outcome.failed += 1
-        label = f"{check['id']}: {check['reason']}"
-        if any(b.app == app.name and b.check == check["id"] and b.cause in check["reason"] for b in bugs):
+        rules = f" [{', '.join(check['rules'])}]" if check.get("rules") else ""
+        label = f"{check['id']}: {check['reason']}{rules}"
+        if any(b.app == app.name and b.check == check["id"] and b.cause in label for b in bugs):
             outcome.real.append(label)
         else:
             outcome.unexpected.append(label)
