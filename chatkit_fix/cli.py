@@ -206,6 +206,10 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
     try:
         root = config_file.resolve().parent if config_file else find_project_root(_common_parent(paths))
         settings = load_settings(root, config_file)
+        if cached and not options.verbose:
+            from .cache import make_folder
+
+            make_folder(settings.root)
         project = Project.discover(settings.root, settings, paths)
     except (ConfigError, PathError, ValueError) as exc:
         raise UsageFailure(str(exc)) from None
@@ -281,15 +285,11 @@ def _run(mode: str, options: CommonOptions, dry_run: bool = False, diff: bool = 
 
 
 def _check_cache(project, settings, options: CommonOptions):
-    """The check cache of a tree's run (see cache.py); runs on named files (an editor, pre-commit's pass_filenames)
-    are small and always checked."""
-    if project.named_files_only:
-        return None
+    """The check cache of the run (see cache.py): a tree's, or one of named files (an editor, pre-commit)."""
     from .cache import CheckCache, context_key
 
     selection = [options.select or "", options.ignore or "", options.extend_select or ""]
-    targets = [project.relative(path) for path in project.targets]
-    return CheckCache(project.root, context_key(settings, selection, targets))
+    return CheckCache(project.root, context_key(settings, selection, project.asked))
 
 
 def _require_existing(path: Path) -> None:

@@ -51,15 +51,19 @@ class PathError(Exception):
 class Project:
     root: Path
     settings: Settings
-    targets: list[Path] = field(default_factory=list)
     named_files_only: bool = False  # the run names files, not folders: project checks are gated on them
     _named: list[Path] = field(default_factory=list, repr=False)
+    _folders: list[Path] = field(default_factory=list, repr=False)  # the folders the run was given
     _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
     _held: dict[Path, dict] = field(default_factory=dict, repr=False)
     updates: list[Path] = field(default_factory=list, repr=False)  # files changed in memory by fix passes, in order
     _python_view: list[Path] | None = field(default=None, repr=False)
     _by_language: dict[str, list[Path]] = field(default_factory=dict, repr=False)
     _names_by_language: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _walked: dict[Path, list[Path]] = field(default_factory=dict, repr=False)  # folders listed by an unlisted run
+    # every folder the project's listing read: (path, its time, its .gitignore's [size, time] or None), taken as read
+    scanned_folders: list[tuple[str, int, list[int] | None]] = field(default_factory=list, repr=False)
+    _probed: dict[str, bool] = field(default_factory=dict, repr=False)  # files an unlisted run tested for
     _stats: dict[Path, os.stat_result] = field(default_factory=dict, repr=False)
     # language -> the byte tests `note` answers: the analyses' (WATCHED) and the engine's rule triggers
     watched: dict[str, list[Trigger]] = field(
@@ -77,8 +81,7 @@ class Project:
         """
         root = root.resolve()
         project = cls(root=root, settings=settings)
-        targets: list[Path] = []
-        folders: list[Path] = []
+        folders = project._folders
         for given in paths:
             resolved = given.resolve()
             if not given.exists() and not given.is_symlink():
@@ -88,15 +91,25 @@ class Project:
             if resolved.is_file():
                 if given.is_symlink() and not inside(given.resolve(), root):
                     continue
-                targets.append(resolved)  # an explicitly named file is checked even if ignored
-                project._named.append(resolved)
+                project._named.append(resolved)  # an explicitly named file is checked even if ignored
             else:
                 folders.append(resolved)
-        for folder in folders:
-            targets.extend(project.files if folder == root else (f for f in project.files if inside(f, folder)))
-        project.targets = sorted(set(targets), key=str)
         project.named_files_only = not folders
         return project
+
+    @cached_property
+    def targets(self) -> list[Path]:
+        """The files the run checks: those named, and the listed files below the folders named."""
+        targets = list(self._named)
+        for folder in self._folders:
+            targets.extend(self.files if folder == self.root else (f for f in self.files if inside(f, folder)))
+        return sorted(set(targets), key=str)
+
+    @property
+    def asked(self) -> list[str]:
+        """The files and folders the run was given, below the root (what a cached run is keyed on: the files below
+        the folders are the listing, which the cache compares on its own)."""
+        return [self.relative(path) for path in [*self._named, *self._folders]]
 
     @cached_property
     def _ignore(self) -> _IgnoreRules:
@@ -105,7 +118,7 @@ class Project:
     @cached_property
     def files(self) -> list[Path]:
         """Every file of the project (gitignore honoured) plus the files the run names."""
-        walked = list(_walk(self.root, self.root, self._ignore, loops=self.symlink_loops))
+        walked = list(_walk(self.root, self.root, self._ignore, loops=self.symlink_loops, scanned=self.scanned_folders))
         if self._named:
             return sorted(set(walked) | set(self._named), key=str)
         return walked  # already in the order of the paths' strings
@@ -121,13 +134,14 @@ class Project:
     def has_file(self, path: Path | str) -> bool:
         """Whether the file exists, for the project's layout (packages, project files): from the listing once the
         project is listed (no stat, no Path object), else on disk."""
-        if "files" in self.__dict__:
+        if self.listed:
             return str(path) in self._file_names
-        return os.path.isfile(path)
+        found = self._probed[str(path)] = os.path.isfile(path)
+        return found
 
     def files_under(self, folder: Path, language: str) -> list[Path]:
         """The project's files of `language` inside `folder`, listing only that folder when the project is unlisted."""
-        if "files" in self.__dict__:
+        if self.listed:
             listed = self.all_files_of(language)
             if folder == self.root:
                 return list(listed)
@@ -137,15 +151,27 @@ class Project:
             start = bisect.bisect_left(names, prefix)
             end = bisect.bisect_left(names, prefix[:-1] + chr(ord(prefix[-1]) + 1), start)
             return listed[start:end]
-        specs = []
-        for parent in reversed(folder.parents):
-            if inside(parent, self.root):
-                spec = self._ignore.spec_for(str(parent))
-                if spec is not None:
-                    specs.append((len(str(parent)) + 1, spec))
-        walked = _walk(self.root, folder, self._ignore, specs, self.symlink_loops)
-        pool = set(walked) | {f for f in self._named if inside(f, folder)}
+        pool = set(self.folder_listing(folder)) | {f for f in self._named if inside(f, folder)}
         return [f for f in pool if language_of(f) == language]
+
+    def folder_listing(self, folder: Path) -> list[Path]:
+        """The files below `folder` (gitignore honoured), walked once per run; what a run on named files lists in
+        place of the whole project, and what the check cache compares for it."""
+        walked = self._walked.get(folder)
+        if walked is None:
+            specs = []
+            for parent in reversed(folder.parents):
+                if inside(parent, self.root):
+                    spec = self._ignore.spec_for(str(parent))
+                    if spec is not None:
+                        specs.append((len(str(parent)) + 1, spec))
+            walked = self._walked[folder] = list(_walk(self.root, folder, self._ignore, specs, self.symlink_loops))
+        return walked
+
+    @property
+    def layout_read(self) -> tuple[list[Path], dict[str, bool]]:
+        """What an unlisted run learnt of the layout: the folders it listed and the files it probed for."""
+        return list(self._walked), dict(self._probed)
 
     # ---- file contents --------------------------------------------------------------------------------------------
 
@@ -161,11 +187,16 @@ class Project:
             self._bytes[path] = data
         return data
 
+    @property
+    def listed(self) -> bool:
+        """Whether the run listed the project's files (a run on named files may need no more than their bytes)."""
+        return "files" in self.__dict__
+
     def what_was_read(self) -> dict[Path, tuple[os.stat_result, bytes | None]]:
         """Every file a run may have looked at (the listing and anything read beside it) with its stat, taken when
         it was read where the run kept it, and its bytes when they are still held: what the check cache keys on."""
         found: dict[Path, tuple[os.stat_result, bytes | None]] = {}
-        for path in dict.fromkeys([*self.files, *self._stats]):
+        for path in dict.fromkeys([*(self.files if self.listed else ()), *self.targets, *self._stats]):
             stat = self._stats.get(path)
             if stat is None:
                 try:
@@ -248,7 +279,9 @@ class Project:
             try:
                 descriptor = os.open(path, os.O_RDONLY)  # a third of Path.read_bytes()'s cost, for every file
                 try:
-                    size = os.fstat(descriptor).st_size
+                    stat = os.fstat(descriptor)
+                    self._stats.setdefault(path, stat)  # what the run saw, for the check cache
+                    size = stat.st_size
                     data = os.read(descriptor, size + 1)
                     if len(data) > size:  # the file grew since fstat: read on to its end
                         chunks = [data]
@@ -441,12 +474,23 @@ def _posix(relative: str) -> str:
 _child = getattr(Path, "_make_child_relpath", Path.joinpath)
 
 
+def _stamp(path: str) -> list[int] | None:
+    """[size, time] of a file, None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]] | None = None,
-          loops: list[str] | None = None):
+          loops: list[str] | None = None, scanned: list[tuple[str, int, list[int] | None]] | None = None):
     """Yield the files under `folder` in the order of their paths' strings, pruning ignored folders and never
-    following a symlink out of `root` or round a loop (the loops' paths are added to `loops`)."""
+    following a symlink out of `root` or round a loop (the loops' paths are added to `loops`, the folders read to
+    `scanned`)."""
     folders: dict[str, Path] = {}
-    for text in _walk_names(str(root), str(folder), ignore, list(specs or []), loops if loops is not None else []):
+    loops = loops if loops is not None else []
+    for text in _walk_names(str(root), str(folder), ignore, list(specs or []), loops, scanned if scanned is not None else []):
         parent, _, name = text.rpartition(os.sep)
         base = folders.get(parent)
         if base is None:
@@ -454,11 +498,14 @@ def _walk(root: Path, folder: Path, ignore: _IgnoreRules, specs: list[tuple[int,
         yield _child(base, name)
 
 
-def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]], loops: list[str]):
+def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[int, _Patterns]], loops: list[str],
+                scanned: list[tuple[str, int, list[int] | None]]):
     try:
+        stamp = os.stat(folder).st_mtime_ns  # before reading it: a later change moves the time away from this
         entries = list(os.scandir(folder))
     except OSError:
         return
+    scanned.append((folder, stamp, _stamp(os.path.join(folder, ".gitignore"))))
     if folder != root and any(entry.name == "pyvenv.cfg" or entry.name.endswith(INSTALLED_MARKER) for entry in entries):
         return  # a virtualenv, or installed packages (a vendored site-packages, whatever its name): not the app
     spec = ignore.spec_for(folder)
@@ -487,6 +534,6 @@ def _walk_names(root: str, folder: str, ignore: _IgnoreRules, specs: list[tuple[
         if hidden_or_skipped or ignore.ignored(entry.path, entry.name, is_dir, specs):
             continue
         if is_dir:
-            yield from _walk_names(root, entry.path, ignore, specs, loops)
+            yield from _walk_names(root, entry.path, ignore, specs, loops, scanned)
         else:
             yield entry.path
