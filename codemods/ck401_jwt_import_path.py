@@ -31,6 +31,7 @@ from functools import partial
 
 from chatkit_fix.analysis import web
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.identity import is_decoder_name
 from chatkit_fix.pyast import resolve_relative, walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -59,7 +60,7 @@ def check(pctx):
 
 def _check_import(ctx, node: ast.ImportFrom):
     project, services = ctx.project, ctx.model.services
-    decoders = [a for a in node.names if web.is_decoder_name(a.name)]
+    decoders = [a for a in node.names if is_decoder_name(a.name)]
     if not decoders:
         return
     module = resolve_relative(ctx.module_name, node.level, node.module, ctx.path.name == "__init__.py")

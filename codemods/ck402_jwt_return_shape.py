@@ -44,6 +44,7 @@ from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import served
 from chatkit_fix.findings import Safety
 from chatkit_fix.model import model_of
+from chatkit_fix.model.effects.identity import is_decoder_name
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -70,7 +71,7 @@ def check(pctx):
             if not isinstance(node, ast.Call):
                 continue
             names = {web.last_name(node.func)} | {q.rsplit(".", 1)[-1] for q in ctx.imports.qualnames(node.func)}
-            if not any(web.is_decoder_name(name) for name in names):
+            if not any(is_decoder_name(name) for name in names):
                 continue
             if web.jwt_library(ctx, node) or isinstance(node.func, ast.Attribute) and web.dotted(node.func.value) in ("self", "cls", None):
                 continue

@@ -8,8 +8,14 @@ decoder that returns a tuple (CK402) all end in the same place, a request served
 is a warning in the log. The same happens one level down with `context.get("user_id", "unknown")` in `respond()`.
 Identity taken from an `X-User-ID`/`X-User-Role` header is worse: any caller can claim to be any user.
 
-The rule looks at route handlers, their auth helpers and `respond()`, in apps that have users at all (a demo with no
-authentication is not reported), and stays quiet when the endpoint already answers 401.
+The rule follows each ChatKit endpoint (a route whose handler reaches `ChatKitServer.process` or creates a hosted
+ChatKit session) through the dependencies FastAPI runs for it and the functions it calls, wherever they are defined, to
+the identity that reaches the context, and reads `respond()`; other routes are not its business. It reports identity
+defaults, auth helpers that return `None` or `"anonymous"` when the token check fails, and identity headers, in apps
+that have users at all (a demo with no authentication is not reported). It stays quiet when the endpoint already
+answers 401: itself, through a dependency, or through a middleware that refuses requests on the endpoint's path. A
+header identity is fine only behind such a check (a dependency that answers 401 when the header is missing checks
+nothing the client cannot send).
 
 ## Wrong
 ```python
@@ -49,12 +55,26 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chatkit_fix.analysis import web
+from chatkit_fix.analysis.endpoints import Endpoint, web_of
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.model import model_of
+from chatkit_fix.model.calls import SUMMARY_DEPTH
+from chatkit_fix.model.effects.identity import (
+    ANSWERS_401,
+    READS_IDENTITY_HEADER,
+    RETURNS_DEFAULT_IDENTITY,
+    answers_401,
+    guests_by_design,
+    identity_header_reads,
+    is_anonymous_literal,
+    is_decoder_name,
+    is_identity_name,
+    mentions_credential,
+    swallowing_handler,
+)
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -67,30 +87,26 @@ RULE = rule(
     url="https://fastapi.tiangolo.com/tutorial/security/simple-oauth2/",
     module=__name__,
     explanation=__doc__,
-    finding_triggers=(lambda data: _wants_functions(data) or _wants_headers(data),),
+    finding_triggers=(lambda data: _may_hold_site(data),),
 )
 
 USER_SIGNALS = (b"uthorization", b"jwt", b"Bearer", b"current_user", b"X-User", b"x-user", b"x_user", b"X-USER", b"HTTPBearer", b"OAuth2")
 ANONYMOUS_NEEDLES = (b"anon", b"unknown", b"guest", b"default_user", b"default-user", b"demo_user", b"demo-user")
-AUTH_NEEDLES = (b"decode", b"jwt", b"verify", b"token", b"Token")
-# endpoints, respond() and auth helpers live in modules that name a web or token library
-WEB_NEEDLES = (b"fastapi", b"starlette", b"chatkit", b"jwt", b"jose", b"Depends", b"Request", b"Header", b"auth")
-HEADER_NEEDLES = (b"X-User", b"x-user", b"x_user", b"X-USER", b"X_USER", b"X-UID", b"x-uid", b"x-account", b"X-Account", b"x-role", b"X-Role")
-AUTH_NAME = re.compile(r"(^|_)(auth|authenticate|authorize|current_user|get_user|verify|require_user|identity)", re.IGNORECASE)
+AUTH_NEEDLES = (b"decode", b"jwt", b"verify", b"token", b"Token", b"uthorization")
+HEADER_NEEDLES = (b"X-", b"x-", b"x_", b"X_")
+# a ChatKit endpoint calls process() or creates a hosted session, in its own module or in one it calls
+ENTRY_NEEDLES = (b".process(", b"sessions")
 DETAIL_MISSING = "authentication required"
 DETAIL_INVALID = "invalid token"
 
 
-def _wants_functions(data: bytes) -> bool:
-    """A module that may hold an endpoint, respond() or auth helper continuing as anonymous or swallowing errors."""
-    return any(n in data for n in WEB_NEEDLES) and (
-        any(n in data for n in ANONYMOUS_NEEDLES) or (b"except" in data and any(n in data for n in AUTH_NEEDLES))
+def _may_hold_site(data: bytes) -> bool:
+    """A module that may hold an identity default, a swallowed auth error or an identity header read."""
+    return (
+        any(n in data for n in ANONYMOUS_NEEDLES)
+        or (b"return" in data and any(n in data for n in AUTH_NEEDLES))
+        or (b"eader" in data and any(n in data for n in HEADER_NEEDLES))
     )
-
-
-def _wants_headers(data: bytes) -> bool:
-    """A module that may read identity from an X-User-ID-style header."""
-    return any(n in data for n in HEADER_NEEDLES)
 
 
 @dataclass
@@ -104,6 +120,7 @@ class Site:
     edits: list = field(default_factory=list)
     todo: str = ""
     todo_anchor: object = None
+    header: bool = False  # identity read from a header: only a guard in front of the handler makes it safe
 
 
 @RULE.check_project
@@ -112,43 +129,19 @@ def check(pctx):
     sources = web.python_sources(project)
     if not any(signal in project.read_bytes(p) for p in sources for signal in USER_SIGNALS):
         return  # an app with no notion of users
-    sites: list[Site] = []
-    endpoints: list[tuple[object, ast.AST, ast.AST]] = []  # ChatKit endpoints (context, handler, decorator)
-    for path in sources:
-        data = project.read_bytes(path)
-        wants_functions = _wants_functions(data)
-        wants_headers = _wants_headers(data)
-        wants_endpoints = b".process(" in data
-        if not (wants_functions or wants_headers or wants_endpoints):
-            continue
-        ctx = pctx.parsed(path)
-        if ctx is None:
-            continue
-        routes = {r.function: r.decorator for r in web.routes(ctx)} if wants_functions or wants_endpoints else {}
-        if wants_endpoints:
-            endpoints.extend((ctx, func, decorator) for func, decorator in routes.items() if web.calls_process(func))
-        if wants_headers:
-            sites.extend(_header_sites(ctx))
-        if not wants_functions:
-            continue
-        for func, kind in _functions(ctx, routes):
-            if kind != "respond" and (_protected(ctx, func, routes.get(func)) or _anonymous_by_design(func)):
-                continue
-            sites.extend(_function_sites(ctx, func, kind))
-    respond_protected = False
-    if endpoints and any(s.kind == "respond" for s in sites):
-        app_auth = _app_level_auth(pctx, sources)
-        respond_protected = all(app_auth or _protected(ctx, func, decorator) for ctx, func, decorator in endpoints)
-    handlers = {id(func) for _, func, _ in endpoints}
-    endpoint_fixes = any(s.kind == "endpoint" and s.edits and id(s.func) in handlers for s in sites)
-    marked: set = set()
-    for site in sites:
-        if site.kind == "respond":
-            if respond_protected:
-                continue
-            if endpoint_fixes:
+    flow = IdentityFlow(pctx, sources)
+    sites = flow.endpoint_sites()
+    responds = flow.respond_sites()
+    if responds:
+        process = [e for e in flow.endpoints if e.kind == "process"]
+        if process and all(flow.answers_401(e) for e in process):
+            responds = []
+        elif any(s.kind == "endpoint" and s.edits for s in sites):
+            for site in responds:
                 site.edits, site.todo = [], ""
                 site.hint = "answer 401 in the endpoint (CK403's fix there); respond() then always gets a user"
+    marked: set = set()
+    for site in sorted(sites + responds, key=lambda s: (str(s.ctx.path), s.ctx.span(s.node)[0])):
         yield _emit(site, marked)
 
 
@@ -162,94 +155,210 @@ def _emit(site: Site, marked: set):
     return ctx.finding(site.node, site.message, fix=site.edits or None, hint=site.hint)
 
 
-# ---- where to look -----------------------------------------------------------------------------------------------
+# ---- the identity flow -------------------------------------------------------------------------------------------
 
 
-def _functions(ctx, routes):
-    from chatkit_fix.analysis import server
+class IdentityFlow:
+    """From each ChatKit endpoint, through the dependencies FastAPI runs for it and the functions it calls, to the
+    identity that reaches the context; and respond(), which reads that context."""
 
-    responds = {r.func for r in server.respond_methods(ctx)}
-    for node in walk(ctx.tree):
-        if not isinstance(node, web.FUNCTIONS):
-            continue
-        if node in responds or (node.name == "respond" and _in_class(ctx, node)):
-            yield node, "respond"
-        elif node in routes:
-            yield node, "endpoint"
-        elif _auth_related(ctx, node):
-            yield node, "auth"
+    def __init__(self, pctx, sources):
+        self.pctx = pctx
+        self.model = pctx.model
+        self.sources = sources
+        self.endpoints: list[Endpoint] = []
+        if any(n in pctx.project.read_bytes(p) for p in sources for n in ENTRY_NEEDLES):
+            self.endpoints = web_of(pctx).endpoints()
+        self._answers: dict[int, bool] = {}
 
+    def answers_401(self, endpoint: Endpoint) -> bool:
+        """The endpoint refuses a request without a verified user: a guard in front of it, or a 401 of its own."""
+        key = id(endpoint)
+        if key not in self._answers:
+            self._answers[key] = bool(
+                endpoint.guard
+                or self.model.facts(ANSWERS_401, endpoint.function)
+                or any(self.model.facts(ANSWERS_401, d) for d in endpoint.dependencies)
+            )
+        return self._answers[key]
 
-def _anonymous_by_design(func) -> bool:
-    """`get_current_user_or_anonymous`, `optional_user`: guests are the point of the function."""
-    return any(word in func.name.lower() for word in ("anonymous", "optional", "guest", "maybe"))
+    def endpoint_sites(self) -> list[Site]:
+        """Sites of every endpoint, each kept when some endpoint reaching it lets it through."""
+        kept: dict[tuple[int, bool], Site] = {}
+        for endpoint in self.endpoints:
+            answers = self.answers_401(endpoint)
+            for site in self._sites_of(endpoint):
+                silenced = bool(endpoint.guard) if site.header else answers
+                if site.header and not silenced:
+                    silenced = self._checked_before(endpoint, site)
+                if not silenced:
+                    kept.setdefault((id(site.node), site.header), site)
+        return _one_per_construct(list(kept.values()))
 
+    def _sites_of(self, endpoint: Endpoint) -> list[Site]:
+        found = []
+        scanned: set[int] = set()
+        for function, kind in self._reach(endpoint):
+            if id(function.node) in scanned:
+                continue
+            scanned.add(id(function.node))
+            ctx = self.pctx.parsed(function.module.path)
+            if ctx is None:
+                continue
+            if kind == "auth" and guests_by_design(function.name):
+                continue
+            found += _function_sites(ctx, function.node, kind)
+            found += [_header_site(ctx, function.node, node, header) for node, header in identity_header_reads(function.node)]
+            found += self._returned_defaults(function)
+        for dependency in endpoint.dependencies:  # FastAPI passes what a dependency returns to the handler
+            found += self._default_returns(dependency)
+        found += self._body_model_defaults(endpoint)
+        return found
 
-def _in_class(ctx, func) -> bool:
-    return isinstance(ctx.parents.get(func), ast.ClassDef) and b"chatkit" in ctx.text.encode()
+    def _reach(self, endpoint: Endpoint):
+        """The handler, its dependencies, and the project functions they call (a few calls deep)."""
+        yield endpoint.function, "endpoint"
+        roots = [endpoint.function, *endpoint.dependencies]
+        for dependency in endpoint.dependencies:
+            yield dependency, "auth"
+        seen = {id(f.node) for f in roots}
+        layer = roots
+        for _ in range(SUMMARY_DEPTH):
+            following = []
+            for function in layer:
+                for site in self.model.calls.calls(function):
+                    callee = site.callee
+                    if callee is None or site.offloaded or id(callee.node) in seen or _serves_requests(self.model, callee):
+                        continue
+                    seen.add(id(callee.node))
+                    following.append(callee)
+                    yield callee, "auth"
+            layer = following
 
+    def _returned_defaults(self, function) -> list[Site]:
+        """Calls whose value becomes the identity and whose callee returns a default identity on a failed check."""
+        sites = []
+        for call in self.model.calls.calls(function):
+            callee = call.callee
+            if callee is None or call.offloaded or not _identity_result(function.module, call.node, callee):
+                continue
+            sites += self._default_returns(callee)
+        return sites
 
-def _auth_related(ctx, func) -> bool:
-    if AUTH_NAME.search(func.name):
-        return True
-    for node in web.own_nodes(func):
-        if isinstance(node, ast.Call) and (web.jwt_library(ctx, node) or web.is_decoder_name(web.last_name(node.func))):
-            return True
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() == "authorization":
-            return True
-    return False
+    def _default_returns(self, function) -> list[Site]:
+        """One site per function whose default identity `function` returns (itself or through `return helper()`)."""
+        by_function: dict[int, list] = {}
+        for fact in self.model.facts(RETURNS_DEFAULT_IDENTITY, function):
+            holder = fact.via[-1].callee if fact.via else function
+            by_function.setdefault(id(holder.node), []).append((holder, fact))
+        sites = []
+        for group in by_function.values():
+            holder = group[0][0]
+            ctx = self.pctx.parsed(holder.module.path)
+            if ctx is not None and not guests_by_design(holder.name):
+                sites.append(_default_return_site(ctx, holder, [fact for _, fact in group]))
+        return sites
 
+    def _body_model_defaults(self, endpoint: Endpoint) -> list[Site]:
+        """A request body model whose identity field defaults to "anonymous" (`user_id: str = "anonymous"`)."""
+        sites = []
+        args = endpoint.node.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if arg.annotation is None:
+                continue
+            ref = self.model.resolve(endpoint.module, arg.annotation)
+            if ref is None or not ref.is_class or not self.model.resolver.subclass_of(ref.module, ref.node, "pydantic", "BaseModel"):
+                continue
+            ctx = self.pctx.parsed(ref.module.path)
+            if ctx is None:
+                continue
+            for statement in ref.node.body:
+                if (
+                    isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                    and is_identity_name(statement.target.id) and is_anonymous_literal(statement.value)
+                ):
+                    message = (f"{ref.node.name}.{statement.target.id} defaults to {statement.value.value!r}: every caller that "
+                               "sends no user shares one anonymous identity")
+                    site = Site(ctx, ref.node, "auth", statement, message, "take the user from a verified token")
+                    site.todo = "take the user from a verified token, not from a field the caller may leave out"
+                    sites.append(site)
+        return sites
 
-def _app_level_auth(pctx, sources) -> bool:
-    """An auth middleware answers for every route of the app."""
-    for path in sources:
-        if b"middleware" not in pctx.project.read_bytes(path):
-            continue
-        ctx = pctx.parsed(path)
-        if ctx is None:
-            continue
-        for registration in web.registrations(ctx):
-            name = web.last_name(registration.middleware) if registration.middleware is not None else registration.function.name
-            why = web.answers_by_itself(ctx, registration)
-            if why and any(word in (name + why).lower() for word in ("auth", "jwt", "token", "bearer", "401")):
-                return True
-    return False
-
-
-def _protected(ctx, func, decorator, depth: int = 0) -> bool:
-    """The function (or a dependency it declares) answers 401 by itself."""
-    if web.answers_401_directly(func):
-        return True
-    if depth > 2:
+    def _checked_before(self, endpoint: Endpoint, site: Site) -> bool:
+        """The handler itself answers 401 on a failed credential check before the header is read."""
+        handler = endpoint.node
+        line = site.node.lineno if site.func is handler else self._call_line(endpoint, site)
+        if line is None:
+            return False
+        for node in web.own_nodes(handler):
+            if isinstance(node, ast.If) and node.lineno < line and mentions_credential(node.test):
+                body = [n for s in node.body for n in [s, *web.own_nodes(s)]]
+                if any(isinstance(n, ast.Call) and answers_401(n) for n in body):
+                    return True
         return False
-    for dependency in web.dependency_functions(func, decorator):
-        target = _dependency(ctx, dependency)
-        if target is not None:
-            dep_ctx, dep_func = target
-            if _protected(dep_ctx, dep_func, None, depth + 1):
-                return True
-        elif any(word in web.last_name(dependency).lower() for word in ("auth", "current_user", "token", "jwt", "verify", "require")):
-            return True
+
+    def _call_line(self, endpoint: Endpoint, site: Site) -> int | None:
+        """The line of the handler's call that leads to the header read."""
+        for call in self.model.calls.calls(endpoint.function):
+            callee = call.callee
+            if callee is not None and any(f.node is site.node for f in self.model.facts(READS_IDENTITY_HEADER, callee)):
+                return call.node.lineno
+        return None
+
+    def respond_sites(self) -> list[Site]:
+        from chatkit_fix.analysis import server
+
+        sites = []
+        for path in self.sources:
+            data = self.pctx.project.read_bytes(path)
+            if b"respond" not in data or b"chatkit" not in data or not _may_hold_site(data):
+                continue
+            ctx = self.pctx.parsed(path)
+            if ctx is None:
+                continue
+            for respond in server.respond_methods(ctx):
+                sites += _function_sites(ctx, respond.func, "respond")
+                sites += [_header_site(ctx, respond.func, node, header, "respond") for node, header in identity_header_reads(respond.func)]
+        return _one_per_construct(sites)
+
+
+def _serves_requests(model, function) -> bool:
+    """A ChatKit server or store method: what runs inside process() is respond()'s part, not the endpoint's."""
+    cls = function.cls
+    if cls is None:
+        return False
+    resolver = model.resolver
+    return resolver.subclass_of(function.module, cls, "chatkit", "ChatKitServer") or resolver.subclass_of(function.module, cls, "chatkit", "Store")
+
+
+def _identity_result(module, call: ast.AST, callee) -> bool:
+    """The call's value is taken as the user: assigned to an identity name, or the callee names itself so."""
+    if AUTH_NAME.search(callee.name):
+        return True
+    parent = module.parents.get(call)
+    if isinstance(parent, ast.Await):
+        parent = module.parents.get(parent)
+    if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        return any(isinstance(t, ast.Name) and is_identity_name(t.id) for t in targets)
     return False
 
 
-class _Module:
-    """Enough of a context to analyse a function of another module: the model's module of that file."""
-
-    def __init__(self, project, module):
-        self.project, self.path, self.tree = project, module.path, module.tree
-        self.imports, self.module_name, self.module = module.imports, module.name, module
-        self.model = model_of(project)
+AUTH_NAME = re.compile(r"(^|_)(auth|authenticate|authorize|current_user|get_user|verify|require_user|identity|user_id)", re.IGNORECASE)
 
 
-def _dependency(ctx, expr):
-    """(context, def) of the project function a dependency names, in this module or another of the service."""
-    found = ctx.model.resolve(ctx.module, expr)
-    if found is None or not found.is_function:
-        return None
-    if found.module.path == ctx.path:
-        return ctx, found.node
-    return _Module(ctx.project, found.module), found.node
+def _one_per_construct(sites: list[Site]) -> list[Site]:
+    """One finding per construct: a header read that is also a fallback (`headers.get("X-User-Id", "guest")`) is
+    reported once, as the header (the worse of the two)."""
+    headers = {id(s.node) for s in sites if s.header}
+    kept, seen = [], set()
+    for site in sites:
+        key = id(site.node)
+        if key in seen or (not site.header and key in headers):
+            continue
+        seen.add(key)
+        kept.append(site)
+    return kept
 
 
 # ---- what counts -------------------------------------------------------------------------------------------------
@@ -262,8 +371,8 @@ def _function_sites(ctx, func, kind: str) -> list[Site]:
     for node in web.own_nodes(func):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if len(targets) == 1 and isinstance(targets[0], ast.Name) and web.is_identity_name(targets[0].id):
-                if web.is_anonymous_literal(node.value):
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and is_identity_name(targets[0].id):
+                if is_anonymous_literal(node.value):
                     defaults.append((node, targets[0].id, node.value))
         found = _fallback_expression(ctx, node)
         if found is not None and not _only_logged(ctx, node):
@@ -317,7 +426,7 @@ def _function_sites(ctx, func, kind: str) -> list[Site]:
             else:
                 site.edits = [drop, *plan]
         sites.append(site)
-    if kind != "respond" and exception is not None:
+    if kind != "respond":
         covered = {id(s.node) for s in sites}
         for handler, try_node in _carrying_handlers(ctx, func, bool(defaults or fallbacks)):
             if any(id(n) in covered for n in walk(handler)):
@@ -331,13 +440,13 @@ def _fallback_expression(ctx, node):
     if isinstance(node, ast.Call) and len(node.args) >= 2 and not node.keywords:
         key = web.string_value(node.args[0])
         if isinstance(node.func, ast.Attribute) and node.func.attr == "get" and len(node.args) == 2:
-            if web.is_identity_name(key) and web.is_anonymous_literal(node.args[1]):
+            if is_identity_name(key) and is_anonymous_literal(node.args[1]):
                 return web.remove_argument(ctx, node, node.args[1]), key
         if isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) == 3:
             key = web.string_value(node.args[1])
-            if web.is_identity_name(key) and web.is_anonymous_literal(node.args[2]):
+            if is_identity_name(key) and is_anonymous_literal(node.args[2]):
                 return ctx.replace(node.args[2], "None"), key
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and web.is_anonymous_literal(node.values[-1]):
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and is_anonymous_literal(node.values[-1]):
         keys = [_identity_of(v) for v in node.values[:-1]]
         if any(keys):
             start = ctx.span(node.values[0])[0]
@@ -360,15 +469,15 @@ def _only_logged(ctx, node) -> bool:
 
 
 def _identity_of(expr) -> str | None:
-    if isinstance(expr, ast.Name) and web.is_identity_name(expr.id):
+    if isinstance(expr, ast.Name) and is_identity_name(expr.id):
         return expr.id
-    if isinstance(expr, ast.Attribute) and web.is_identity_name(expr.attr):
+    if isinstance(expr, ast.Attribute) and is_identity_name(expr.attr):
         return expr.attr
     if isinstance(expr, ast.Call) and expr.args:
         key = web.string_value(expr.args[-1] if web.last_name(expr.func) == "getattr" else expr.args[0])
-        if web.is_identity_name(key):
+        if is_identity_name(key):
             return key
-    if isinstance(expr, ast.Subscript) and web.is_identity_name(web.string_value(expr.slice)):
+    if isinstance(expr, ast.Subscript) and is_identity_name(web.string_value(expr.slice)):
         return web.string_value(expr.slice)
     return None
 
@@ -510,9 +619,9 @@ def _swallowed(ctx, node) -> bool:
 
 def _auth_operation(ctx, node) -> bool:
     if isinstance(node, ast.Call):
-        return bool(web.jwt_library(ctx, node)) or web.is_decoder_name(web.last_name(node.func))
+        return bool(web.jwt_library(ctx, node)) or is_decoder_name(web.last_name(node.func))
     if isinstance(node, ast.ImportFrom):
-        return any(web.is_decoder_name(a.name) for a in node.names)
+        return any(is_decoder_name(a.name) for a in node.names)
     return False
 
 
@@ -524,7 +633,7 @@ def _carrying_handlers(ctx, func, has_defaults: bool):
             continue
         if not any(_auth_operation(ctx, n) for s in node.body for n in walk(s)):
             continue
-        sets_identity = any(web.is_identity_name(name) for s in node.body for name in web.assigned_names(s))
+        sets_identity = any(is_identity_name(name) for s in node.body for name in web.assigned_names(s))
         if not (sets_identity or has_defaults):
             continue
         for handler in node.handlers:
@@ -540,7 +649,7 @@ def _handler_site(ctx, func, kind, handler, exception):
     message = (f"{caught} around the token check carries on: an invalid or expired token (or a broken import) is "
                "silently accepted")
     site = Site(ctx, func, kind, handler, message, "answer 401 in the handler")
-    if _swallowed(ctx, handler.body[-1]) or not web.alone_on_lines(ctx, handler.body[-1]):
+    if exception is None or _swallowed(ctx, handler.body[-1]) or not web.alone_on_lines(ctx, handler.body[-1]):
         site.todo = "answer 401 when the token cannot be verified"
         return site
     last = handler.body[-1]
@@ -555,49 +664,32 @@ def _handler_site(ctx, func, kind, handler, exception):
     return site
 
 
-def _header_sites(ctx) -> list[Site]:
-    sites = []
-    for node in walk(ctx.tree):
-        header = None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
-            if web.last_name(node.func.value) == "headers":
-                header = web.string_value(node.args[0])
-        elif isinstance(node, ast.Subscript) and web.last_name(node.value) == "headers":
-            header = web.string_value(node.slice)
-        elif isinstance(node, web.FUNCTIONS):
-            for arg, marker in _header_parameters(node):
-                alias = web.string_value(web.argument(marker, None, "alias"))
-                name = alias or arg.arg.replace("_", "-")
-                if web.IDENTITY_HEADER.match(name):
-                    sites.append(_header_site(ctx, node, arg, name))
-            continue
-        if header and web.IDENTITY_HEADER.match(header):
-            func = web.enclosing_function(ctx, node)
-            sites.append(_header_site(ctx, func, node, header))
-    sites.sort(key=lambda site: (site.node.lineno, site.node.col_offset))
-    return sites
-
-
-def _header_parameters(func):
-    args = func.args
-    positional = [*args.posonlyargs, *args.args]
-    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
-    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-    for arg in (*positional, *args.kwonlyargs):
-        annotation = arg.annotation
-        if isinstance(annotation, ast.Subscript) and web.last_name(annotation.value) == "Annotated" and isinstance(annotation.slice, ast.Tuple):
-            pairs += [(arg, m) for m in annotation.slice.elts[1:]]
-    for arg, marker in pairs:
-        if isinstance(marker, ast.Call) and web.last_name(marker.func) == "Header":
-            yield arg, marker
-
-
-def _header_site(ctx, func, node, header) -> Site:
-    kind = "auth"
+def _header_site(ctx, func, node, header, kind: str = "auth") -> Site:
     message = f"identity taken from the client-supplied {header} header: any caller can claim to be any user"
-    site = Site(ctx, func, kind, node, message, "derive the user from a verified token (Authorization: Bearer ...)")
+    site = Site(ctx, func, kind, node, message, "derive the user from a verified token (Authorization: Bearer ...)", header=True)
     site.todo = "take the user from a verified token (Authorization: Bearer), not from client-supplied X-User-* headers"
     site.todo_anchor = web.statement_of(ctx, node) if not isinstance(node, ast.arg) else func
+    return site
+
+
+def _default_return_site(ctx, function, facts) -> Site:
+    """One finding per function that answers a failed credential check with a default identity: on the `except`
+    that swallows the failure when there is one, else on the first such return."""
+    facts = sorted(facts, key=lambda f: (f.node.lineno, f.node.col_offset))
+    values = " or ".join(dict.fromkeys(f.what for f in facts))
+    handler = next((h for f in facts if (h := swallowing_handler(function.module, f.node)) is not None), None)
+    hint = "answer 401 (raise HTTPException(status_code=401)) when the credential is missing or invalid"
+    if handler is not None:
+        caught = "except" if handler.type is None else f"except {ctx.segment(handler.type)}"
+        message = (f"{function.name}() returns {values} when the token check fails ({caught} swallows the error): the "
+                   "ChatKit endpoint goes on without a verified user instead of answering 401")
+        site = Site(ctx, function.node, "auth", ctx.header_span(handler), message, hint)
+        site.todo_anchor = handler
+    else:
+        message = (f"{function.name}() returns {values} when the token is missing or invalid: the ChatKit endpoint goes "
+                   "on without a verified user instead of answering 401")
+        site = Site(ctx, function.node, "auth", facts[0].node, message, hint)
+    site.todo = "answer 401 when there is no verified user"
     return site
 
 
@@ -668,37 +760,108 @@ SERVER = (
     "        yield await self.answer(thread, user_id)\n"
 )
 
+SERVED = (
+    "from chatkit.server import ChatKitServer\n\n\n"
+    "class Server(ChatKitServer):\n"
+    "    async def respond(self, thread, input, context):\n"
+    '        yield await self.answer(thread, context["user_id"])\n\n\n'
+    "server = Server(store=None)\n"
+)
+
+
+def _with_endpoint(case, dependency: str):
+    """`case` (an auth module) used by a ChatKit endpoint: a `main.py` next to it runs `dependency` before process()."""
+    (path,) = case.files
+    folder, _, name = path.rpartition("/")
+    prefix = f"{folder}/" if folder else ""
+    endpoint = (
+        "from fastapi import Depends, FastAPI, Request\n\n"
+        f"from {name[:-3]} import {dependency}\n"
+        "from server import server\n\n"
+        "app = FastAPI()\n\n\n"
+        '@app.post("/chatkit")\n'
+        f"async def chatkit(request: Request, user=Depends({dependency})):\n"
+        '    return await server.process(await request.body(), {"user_id": user})\n'
+    )
+    return replace(case, files={**case.files, f"{prefix}main.py": endpoint, f"{prefix}server.py": SERVED})
+
+
+def _endpoint(body: str, head: str = "", signature: str = "request: Request") -> dict[str, str]:
+    """A `main.py` whose POST /chatkit runs `body` (which sets `user_id`) before process(), and its server."""
+    source = (
+        "from fastapi import FastAPI, HTTPException, Request\n\n"
+        "from server import server\n" + head + "\n"
+        "app = FastAPI()\n\n\n"
+        '@app.post("/chatkit")\n'
+        f"async def chatkit({signature}):\n" + body +
+        '    return await server.process(await request.body(), {"user_id": user_id})\n'
+    )
+    return {"main.py": source, "server.py": SERVED}
+
+
+PUBLIC_PATHS_MIDDLEWARE = (
+    "from starlette.middleware.base import BaseHTTPMiddleware\n"
+    "from starlette.responses import JSONResponse\n\n\n"
+    "class JWTAuthMiddleware(BaseHTTPMiddleware):\n"
+    "    async def dispatch(self, request, call_next):\n"
+    '        public_paths = ["/auth/", "/health"{extra}]\n'
+    "        if any(request.url.path.startswith(path) for path in public_paths):\n"
+    "            return await call_next(request)\n"
+    '        token = request.headers.get("Authorization")\n'
+    "        if not token:\n"
+    '            return JSONResponse({{"detail": "missing token"}}, status_code=401)\n'
+    "        request.state.user_id = verify(token)\n"
+    "        return await call_next(request)\n"
+)
+ROUTER_BEHIND_MIDDLEWARE = {
+    "main.py": "from fastapi import FastAPI\n\nfrom middleware import JWTAuthMiddleware\nfrom routes import router\n\n"
+               "app = FastAPI()\napp.add_middleware(JWTAuthMiddleware)\napp.include_router(router)\n",
+    "routes.py": "from fastapi import APIRouter, Request\n\nfrom server import server\n\n"
+                 'router = APIRouter(prefix="/api/v1")\n\n\n'
+                 '@router.post("/chatkit")\n'
+                 "async def chatkit(request: Request):\n"
+                 '    user_id = getattr(request.state, "user_id", None)\n'
+                 "    if not user_id:\n"
+                 '        user_id = request.headers.get("X-User-ID")\n'
+                 '    return await server.process(await request.body(), {"user_id": user_id})\n',
+    "server.py": SERVED.replace('context["user_id"]', 'context.get("user_id", "anonymous")'),
+}
+
 RULE.cases(
     valid=[
         Valid({"backend/main.py": ENDPOINT_FIXED, "backend/app/chatkit_server.py": SERVER}, name="endpoint answers 401"),
         Valid(
             {
-                "main.py": "from fastapi import FastAPI, Request\napp = FastAPI()\n\n"
+                "main.py": "from fastapi import FastAPI, Request\n\nfrom server import server\n\napp = FastAPI()\n\n"
                 '@app.post("/chatkit")\nasync def chatkit(request: Request):\n'
-                "    return await server.process(await request.body(), {})\n",
-                "server.py": SERVER,
+                '    return await server.process(await request.body(), {"user_id": request.query_params.get("user_id", "anonymous")})\n',
+                "server.py": SERVED,
             },
             name="no notion of users at all",
         ),
         Valid(
-            "from fastapi import FastAPI, Request, Depends\nfrom auth import get_current_user\napp = FastAPI()\n\n"
-            '@app.post("/chatkit")\nasync def chatkit(request: Request, user=Depends(get_current_user)):\n'
-            '    ip = request.client.host if request.client else "unknown"\n'
-            '    agent = request.headers.get("user-agent", "unknown")\n'
-            '    return await server.process(await request.body(), {"user_id": user.id, "ip": ip})\n',
-            filename="main.py",
+            {
+                "main.py": "from fastapi import FastAPI, Request, Depends\nfrom auth import get_current_user\n"
+                "from server import server\napp = FastAPI()\n\n"
+                '@app.post("/chatkit")\nasync def chatkit(request: Request, user=Depends(get_current_user)):\n'
+                '    ip = request.client.host if request.client else "unknown"\n'
+                '    agent = request.headers.get("user-agent", "unknown")\n'
+                '    return await server.process(await request.body(), {"user_id": user.id, "ip": ip})\n',
+                "auth.py": "def get_current_user(authorization: str):\n    return load(authorization)\n",
+                "server.py": SERVED,
+            },
             name="unknown IP and user agent are not identities",
         ),
         Valid(
-            "import jwt\nfrom fastapi import FastAPI, Request\napp = FastAPI()\n\n"
-            '@app.post("/chatkit")\nasync def chatkit(request: Request):\n'
-            "    payload = jwt.decode(request.headers['authorization'][7:], KEY, algorithms=['HS256'])\n"
-            "    logger.info(f\"request from {payload.get('email', 'unknown')}\")\n"
-            "    return await server.process(await request.body(), {'user_id': payload['sub']})\n",
-            filename="main.py",
+            _endpoint(
+                "    payload = jwt.decode(request.headers['authorization'][7:], KEY, algorithms=['HS256'])\n"
+                "    logger.info(f\"request from {payload.get('email', 'unknown')}\")\n"
+                "    user_id = payload['sub']\n",
+                head="import jwt\n",
+            ),
             name="an unknown label in a log line",
         ),
-        Valid(
+        _with_endpoint(Valid(
             "from fastapi import Depends\nfrom fastapi.security import HTTPBearer\n\nbearer = HTTPBearer(auto_error=False)\n\n\n"
             "def get_current_user_or_anonymous(credentials=Depends(bearer)):\n"
             "    if credentials:\n"
@@ -709,7 +872,68 @@ RULE.cases(
             "            pass\n"
             "    return User(id='anonymous')\n",
             filename="src/security/dependencies.py",
-            name="guests by design",
+        ), "get_current_user_or_anonymous"),
+        Valid(
+            {
+                "main.py": "from fastapi import Depends, FastAPI, HTTPException, Request\n\nfrom server import server\n\n"
+                "app = FastAPI()\n\n\n"
+                "def current_user(request: Request):\n"
+                '    token = request.headers.get("authorization")\n'
+                "    if not token:\n"
+                '        raise HTTPException(status_code=401, detail="missing token")\n'
+                "    return verify(token)\n\n\n"
+                '@app.post("/chatkit")\n'
+                "async def chatkit(request: Request, user=Depends(current_user)):\n"
+                '    return await server.process(await request.body(), {"user_id": user})\n\n\n'
+                '@app.get("/reports")\n'
+                "async def reports(request: Request):\n"
+                '    owner = request.headers.get("X-User-ID", "demo_user")\n'
+                '    return {"owner": audit.get("sub") or "unknown"}\n',
+                "server.py": SERVED.replace('context["user_id"]', 'context.get("user_id", "unknown")'),
+            },
+            name="routes that never reach ChatKit are out of scope; respond() behind an endpoint that answers 401",
+        ),
+        Valid(
+            {
+                **_endpoint(
+                    '    user_id = verify(request.headers.get("authorization"))\n',
+                    head="from auth import verify\n",
+                ),
+                "auth.py": "from fastapi import HTTPException\n\n\ndef verify(token):\n    if not token:\n"
+                           '        raise HTTPException(status_code=401, detail="missing token")\n    return decode(token)\n',
+                "legacy.py": "from fastapi import Header\n\n\n"
+                             'def validate_user_id(x_user_id: str = Header(..., alias="x-user-id")):\n'
+                             "    return x_user_id\n",
+            },
+            name="a header helper no route uses",
+        ),
+        Valid({**ROUTER_BEHIND_MIDDLEWARE, "middleware.py": PUBLIC_PATHS_MIDDLEWARE.format(extra="")},
+              name="a middleware answers 401 on the ChatKit path (public paths exempted elsewhere)"),
+        Valid(
+            _endpoint(
+                "    user_id = await verify_session(request)\n"
+                "    async with httpx.AsyncClient() as client:\n"
+                '        client.headers["X-User-ID"] = user_id\n'
+                '        await client.post(AUDIT_URL, headers={"X-User-ID": user_id})\n',
+                head="import httpx\n\nfrom auth import verify_session\n",
+            ) | {"auth.py": "from fastapi import HTTPException\n\n\nasync def verify_session(request):\n"
+                            '    user = lookup(request.headers.get("authorization"))\n    if user is None:\n'
+                            '        raise HTTPException(status_code=401, detail="no session")\n    return user.id\n'},
+            name="a client that sends X-User-ID is not identity read from a caller",
+        ),
+        Valid(
+            _endpoint('    user_id = request.headers.get("X-User-ID")\n', head="from fastapi import Depends\nfrom fastapi.security import OAuth2PasswordBearer\n\noauth2 = OAuth2PasswordBearer(tokenUrl='token')\n",
+                      signature="request: Request, token: str = Depends(oauth2)"),
+            name="a security scheme in front of the endpoint answers 401",
+        ),
+        Valid(
+            _endpoint(
+                '    token = request.headers.get("Authorization", "")\n'
+                '    if token != f"Bearer {SERVICE_TOKEN}":\n'
+                '        raise HTTPException(status_code=401, detail="invalid token")\n'
+                '    user_id = request.headers.get("X-Tenant-Id")\n',
+            ),
+            name="the handler answers 401 on a failed credential check before reading the header",
         ),
     ],
     invalid=[
@@ -735,7 +959,7 @@ RULE.cases(
             name="respond default without a ChatKit endpoint to fix",
             findings=[("backend/app/server.py", 7, 19, 'context.get("user_id", "unknown")')],
         ),
-        Edited(
+        _with_endpoint(Edited(
             "import jwt\nfrom fastapi import Depends, FastAPI, Header\n\napp = FastAPI()\n\n\n"
             "def current_user(authorization: str = Header(default='')):\n"
             "    try:\n"
@@ -751,8 +975,8 @@ RULE.cases(
             unsafe=True,
             name="guest fallback in a dependency",
             findings=[(11, 9, "user falls back to 'guest' when the token is missing or invalid")],
-        ),
-        Edited(
+        ), "current_user"),
+        _with_endpoint(Edited(
             "import jwt\nfrom fastapi import FastAPI, Header, HTTPException\n\napp = FastAPI()\n\n\n"
             "def current_user(authorization: str = Header(default='')):\n"
             "    try:\n"
@@ -767,8 +991,8 @@ RULE.cases(
             unsafe=True,
             findings=[(11, 9, "user falls back to 'guest' when the token is missing or invalid")],
             name="the fallback is the only binding of a name read twice after it: a raise would leave it unbound",
-        ),
-        Edited(
+        ), "current_user"),
+        _with_endpoint(Edited(
             "from typing import Optional\nfrom fastapi import Header, HTTPException\n\n\n"
             "def extract_user_context(\n"
             '    x_user_role: Optional[str] = Header(None, alias="X-User-Role"),\n'
@@ -786,10 +1010,11 @@ RULE.cases(
                 (7, 5, "identity taken from the client-supplied X-User-Id header"),
             ],
             unsafe=True,
-            name="identity from X-User-Id header: TODO",
-        ),
+            name="identity from X-User-Id header in a dependency that answers 401 only when the header is missing",
+        ), "extract_user_context"),
         Invalid(
-            "from fastapi import APIRouter, Request, HTTPException\n\nrouter = APIRouter()\n\n\n"
+            "from fastapi import APIRouter, Request, HTTPException\nfrom openai import AsyncOpenAI\n\n"
+            "router = APIRouter()\nclient = AsyncOpenAI()\n\n"
             '@router.post("/chatkit/sessions")\n'
             "async def create_session(request: Request):\n"
             '    user_id = getattr(request.state, "user_id", None)\n'
@@ -797,12 +1022,89 @@ RULE.cases(
             '        user_id = request.headers.get("X-User-ID")\n'
             "    if not user_id:\n"
             '        raise HTTPException(status_code=401, detail="User not authenticated")\n'
-            "    return {'user': user_id}\n",
+            "    session = await client.beta.chatkit.sessions.create(user=user_id, workflow={'id': WORKFLOW_ID})\n"
+            "    return {'client_secret': session.client_secret}\n",
             None,
             filename="routes/chatkit.py",
             unsafe=False,
-            name="X-User-ID fallback: reported (TODO only with --unsafe-fixes)",
-            findings=[(10, 19, "identity taken from the client-supplied X-User-ID header")],
+            name="X-User-ID fallback in a hosted session route: reported (TODO only with --unsafe-fixes)",
+            findings=[(11, 19, "identity taken from the client-supplied X-User-ID header")],
+        ),
+        _with_endpoint(Edited(
+            "import jwt\n\n\n"
+            "def get_current_user(authorization: str = ''):\n"
+            "    try:\n"
+            "        return jwt.decode(authorization[7:], KEY, algorithms=['HS256'])['sub']\n"
+            "    except Exception:\n"
+            '        return "anonymous"\n',
+            ("    except Exception:\n",
+             "    # chatkit-fix: TODO[CK403] answer 401 when there is no verified user\n    except Exception:\n"),
+            filename="app/auth/dependencies.py",
+            unsafe=True,
+            findings=[(7, 5, "get_current_user() returns 'anonymous' when the token check fails (except Exception swallows")],
+            name="a dependency in another module swallows the failure as 'anonymous' (no fastapi import there)",
+        ), "get_current_user"),
+        Invalid(
+            _endpoint(
+                "    user_id = await user_from(request)\n",
+                head="\n\nasync def user_from(request):\n"
+                     '    header = request.headers.get("authorization", "")\n'
+                     '    if not header.startswith("Bearer "):\n'
+                     "        return None\n"
+                     "    try:\n"
+                     "        return decode_token(header[7:]).user_id\n"
+                     "    except Exception as error:\n"
+                     '        logger.warning(f"bad token: {error}")\n'
+                     "        return None\n",
+            ),
+            None,
+            findings=[("main.py", 12, 5, "user_from() returns None when the token check fails")],
+            name="an auth helper that returns None on every failure",
+        ),
+        Invalid(
+            {
+                "main.py": "from fastapi import FastAPI, Header\nfrom openai import OpenAI\nfrom pydantic import BaseModel\n\n"
+                           "app = FastAPI()\nclient = OpenAI()\n\n\n"
+                           "class ChatStart(BaseModel):\n"
+                           '    user_id: str = "anonymous"\n'
+                           '    locale: str = "en"\n\n\n'
+                           '@app.post("/api/chat-start")\n'
+                           "def start_chat(payload: ChatStart):\n"
+                           "    started = client.beta.chatkit.sessions.create(user=payload.user_id, workflow={'id': WORKFLOW})\n"
+                           "    return {'secret': started.client_secret, 'locale': payload.locale}\n\n\n"
+                           '@app.get("/api/profile")\n'
+                           "def profile(authorization: str = Header()):\n"
+                           "    return profiles.lookup(authorization)\n",
+            },
+            None,
+            findings=[("main.py", 10, 5, "ChatStart.user_id defaults to 'anonymous'")],
+            name="a hosted session's body model defaults the user to 'anonymous'",
+        ),
+        Invalid({**ROUTER_BEHIND_MIDDLEWARE, "middleware.py": PUBLIC_PATHS_MIDDLEWARE.format(extra=', "/api/v1/chatkit"')},
+                None,
+                findings=[("routes.py", 12, 19, "X-User-ID header"), ("server.py", 6, 41, 'context.get("user_id", "anonymous")')],
+                name="the middleware lets the ChatKit path through untouched"),
+        Invalid(
+            _endpoint(
+                "    user_id = await authenticate(request)\n",
+                head="\n\nasync def authenticate(request):\n"
+                     "    if request.headers.get('authorization'):\n"
+                     "        return await verify_bearer(request)\n"
+                     "    return await publish_identity(request)\n\n\n"
+                     "async def publish_identity(request):\n"
+                     "    return session_subject(request)\n\n\n"
+                     "def session_subject(request):\n"
+                     '    return request.headers.get("X-Acme-OAuth-Subject")\n',
+            ),
+            None,
+            findings=[("main.py", 17, 12, "X-Acme-OAuth-Subject header")],
+            name="a vendor identity header three calls below the endpoint",
+        ),
+        Invalid(
+            _endpoint('    user_id = request.headers.get("X-User-ID", "demo_user")\n', head="# users: X-User-ID\n"),
+            None,
+            findings=[("main.py", 11, 15, "X-User-ID header")],
+            name="a header read with a default is one construct: one finding",
         ),
         Edited(
             "import jwt\nfrom fastapi import FastAPI, Request\nfrom fastapi.responses import StreamingResponse\n\n"

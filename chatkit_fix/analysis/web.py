@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit, ImportChange
 from chatkit_fix.model import model_of
+from chatkit_fix.model.effects.identity import JWT_DECODE
 from chatkit_fix.project import inside, watch
 
 from ..pyast import walk
@@ -780,7 +781,6 @@ def calls_process(func: ast.AST) -> bool:
 
 # ---- JWT ---------------------------------------------------------------------------------------------------------
 
-JWT_DECODE = {"jwt.decode": "PyJWT", "jwt.api_jwt.decode": "PyJWT", "jwt.decode_complete": "PyJWT", "jose.jwt.decode": "python-jose"}
 JWT_ENCODE = {"jwt.encode": "PyJWT", "jwt.api_jwt.encode": "PyJWT", "jose.jwt.encode": "python-jose"}
 ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 
@@ -800,28 +800,6 @@ def jwt_library_in(imports, call: ast.Call, table=JWT_DECODE) -> str | None:
 
 
 # ---- identity and auth -------------------------------------------------------------------------------------------
-
-ANONYMOUS = {"anonymous", "anon", "unknown", "guest", "default_user", "default-user", "demo_user", "demo-user", "anonymous_user", "anonymous-user"}
-IDENTITY_KEYS = {"userid", "user", "sub", "uid", "username", "email", "useremail", "ownerid", "accountid", "memberid", "customerid", "principal", "identity", "subject", "currentuser"}
-IDENTITY_SUFFIXES = ("userid", "username", "user", "uid", "ownerid", "accountid")
-IDENTITY_HEADER = re.compile(r"^x[-_](user|uid|account|tenant|member|customer|role|auth[-_]?user)([-_](id|role|email|name))?$", re.IGNORECASE)
-DECODER_NAME = re.compile(r"(decode|verify|validate|parse|check).*(token|jwt)|(token|jwt).*(decode|verify|validate|parse)|^jwt_|current_user|authenticate", re.IGNORECASE)
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_]", "", name).lower()
-
-
-def is_identity_name(name: str | None) -> bool:
-    if not name:
-        return False
-    norm = _norm(name)
-    return norm in IDENTITY_KEYS or norm.endswith(IDENTITY_SUFFIXES)
-
-
-def is_anonymous_literal(node: ast.AST | None) -> bool:
-    value = string_value(node)
-    return value is not None and value.strip().lower() in ANONYMOUS
 
 
 def may_name_decoder(data: bytes) -> bool:
@@ -852,48 +830,6 @@ def decoder_files(pctx, test: Callable[[bytes], bool]) -> Iterator[PythonContext
         ctx = pctx.parsed(path)
         if ctx is not None:
             yield ctx
-
-
-def is_decoder_name(name: str) -> bool:
-    return bool(name) and bool(DECODER_NAME.search(name))
-
-
-def status_401(node: ast.AST | None) -> bool:
-    if isinstance(node, ast.Constant) and node.value == 401:
-        return True
-    return isinstance(node, ast.Attribute) and node.attr.startswith("HTTP_401")
-
-
-def answers_401_directly(func: ast.AST) -> bool:
-    """The function raises or returns a 401 of its own."""
-    for node in own_nodes(func):
-        if isinstance(node, ast.Call):
-            if any(k.arg == "status_code" and status_401(k.value) for k in node.keywords):
-                return True
-            if last_name(node.func) == "HTTPException" and node.args and status_401(node.args[0]):
-                return True
-    return False
-
-
-def dependency_functions(func: ast.AST, decorator: ast.Call | None = None) -> list[ast.expr]:
-    """The callables a FastAPI handler depends on: `Depends(g)`/`Security(g)` defaults and `dependencies=[...]`."""
-    found = []
-    args = getattr(func, "args", None)
-    defaults = []
-    if args is not None:
-        defaults = [*args.defaults, *[d for d in args.kw_defaults if d is not None]]
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            if isinstance(arg.annotation, ast.Subscript) and last_name(arg.annotation.value) == "Annotated":
-                elts = arg.annotation.slice.elts if isinstance(arg.annotation.slice, ast.Tuple) else []
-                defaults.extend(elts[1:])
-    if decorator is not None:
-        deps = argument(decorator, None, "dependencies")
-        if isinstance(deps, (ast.List, ast.Tuple)):
-            defaults.extend(deps.elts)
-    for default in defaults:
-        if isinstance(default, ast.Call) and last_name(default.func) in ("Depends", "Security") and default.args:
-            found.append(default.args[0])
-    return found
 
 
 # ---- front end ---------------------------------------------------------------------------------------------------
