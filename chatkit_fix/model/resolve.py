@@ -54,12 +54,19 @@ class Resolver:
         self.model = model
         self._lookups: dict[tuple[int, str], Ref | None] = {}
         self._cut = False  # a resolution gave up at MAX_DEPTH: what it found is not cached (another path may get there)
+        self._locals: dict[int, _Locals] = {}
 
     def _too_deep(self, depth: int) -> bool:
         if depth > MAX_DEPTH:
             self._cut = True
             return True
         return False
+
+    def _locals_of(self, function: ast.AST) -> _Locals:
+        found = self._locals.get(id(function))
+        if found is None:
+            found = self._locals[id(function)] = _Locals(function)
+        return found
 
     # ---- names of modules ----------------------------------------------------------------------------------------
 
@@ -207,7 +214,7 @@ class Resolver:
         if isinstance(expr, ast.Name):
             function = scope
             while function is not None:
-                local = _local_binding(function, expr.id)
+                local = self._locals_of(function).binding(expr.id)
                 if local is not None:
                     kind, value = local
                     if kind == "def":
@@ -309,7 +316,7 @@ class Resolver:
     def _name(self, module: Module, name: str, scope: ast.AST | None, depth: int) -> Ref | None:
         function = scope
         while function is not None:
-            local = _local_binding(function, name)
+            local = self._locals_of(function).binding(name)
             if local is not None:
                 kind, value = local
                 if kind == "def":
@@ -326,52 +333,59 @@ class Resolver:
         return self.lookup(module, name, depth + 1)
 
 
-def _local_binding(function: ast.AST, name: str):
-    """How `name` is bound inside `function`: ("def", node), ("value", expr) when assigned exactly once,
-    ("annotation", annotation) for an annotated parameter, ("opaque", None) otherwise; None when not bound there."""
-    arguments = function.args if isinstance(function, (*FUNCTION_TYPES, ast.Lambda)) else None
-    if arguments is not None:
-        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
-            if arg is not None and arg.arg == name:
-                return ("annotation", arg.annotation) if arg.annotation is not None else ("opaque", None)
-    values: list[ast.AST] = []
-    opaque = False
-    for node in own_nodes(function):
-        if isinstance(node, FUNCTION_TYPES + (ast.ClassDef,)) and node.name == name:
-            return "def", node
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name) and target.id == name:
-                    values.append(node.value)
-                elif isinstance(target, (ast.Tuple, ast.List)) and any(
-                    isinstance(e, ast.Name) and e.id == name for e in target.elts
-                ):
-                    opaque = True
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
-            target = node.target
-            if isinstance(target, ast.Name) and target.id == name:
-                if isinstance(node, ast.AnnAssign) and node.value is not None:
-                    values.append(node.value)
-                else:
-                    opaque = True
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            if any(isinstance(n, ast.Name) and n.id == name for n in walk(node.target)):
-                opaque = True
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name:
-                    values.append(item.context_expr)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
-                opaque = True
-    if opaque or len(values) > 1:
-        return "opaque", None
-    if values:
-        return "value", values[0]
-    for node in own_nodes(function):
-        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
-            return None
-    return None
+class _Locals:
+    """How each name is bound inside one function, gathered in one pass over its body (a lookup per name would read
+    the whole body again: quadratic in the size of the function)."""
+
+    def __init__(self, function: ast.AST):
+        self.parameters: dict[str, ast.arg] = {}
+        self.definitions: dict[str, ast.AST] = {}
+        self.values: dict[str, list[ast.AST]] = {}
+        self.opaque: set[str] = set()
+        arguments = function.args if isinstance(function, (*FUNCTION_TYPES, ast.Lambda)) else None
+        if arguments is not None:
+            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
+                if arg is not None:
+                    self.parameters.setdefault(arg.arg, arg)
+        for node in own_nodes(function):
+            if isinstance(node, FUNCTION_TYPES + (ast.ClassDef,)):
+                self.definitions.setdefault(node.name, node)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self.values.setdefault(target.id, []).append(node.value)
+                    elif isinstance(target, (ast.Tuple, ast.List)):
+                        self.opaque.update(e.id for e in target.elts if isinstance(e, ast.Name))
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                target = node.target
+                if isinstance(target, ast.Name):
+                    if isinstance(node, ast.AnnAssign) and node.value is not None:
+                        self.values.setdefault(target.id, []).append(node.value)
+                    else:
+                        self.opaque.add(target.id)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self.opaque.update(n.id for n in walk(node.target) if isinstance(n, ast.Name))
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name):
+                        self.values.setdefault(item.optional_vars.id, []).append(item.context_expr)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.opaque.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+
+    def binding(self, name: str):
+        """("def", node), ("value", expr) when assigned exactly once, ("annotation", annotation) for an annotated
+        parameter, ("opaque", None) otherwise; None when the function does not bind `name`."""
+        arg = self.parameters.get(name)
+        if arg is not None:
+            return ("annotation", arg.annotation) if arg.annotation is not None else ("opaque", None)
+        if name in self.definitions:
+            return "def", self.definitions[name]
+        values = self.values.get(name, [])
+        if name in self.opaque or len(values) > 1:
+            return "opaque", None
+        if values:
+            return "value", values[0]
+        return None
 
 
 def _is_receiver(scope: ast.AST, name: str) -> bool:
