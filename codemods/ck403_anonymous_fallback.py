@@ -95,7 +95,7 @@ ANONYMOUS_NEEDLES = (b"anon", b"unknown", b"guest", b"default_user", b"default-u
 AUTH_NEEDLES = (b"decode", b"jwt", b"verify", b"token", b"Token", b"uthorization")
 HEADER_NEEDLES = (b"X-", b"x-", b"x_", b"X_")
 # a ChatKit endpoint calls process() or creates a hosted session, in its own module or in one it calls
-ENTRY_NEEDLES = (b".process(", b"sessions")
+ENTRY_NEEDLES = (b".process(", b"chatkit")
 DETAIL_MISSING = "authentication required"
 DETAIL_INVALID = "invalid token"
 
