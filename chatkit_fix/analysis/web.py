@@ -240,6 +240,13 @@ def is_test_path(project, path: Path) -> bool:
     )
 
 
+def under_tests(project, path: Path) -> bool:
+    """A file of a test folder (`tests/`, `__tests__/`, ...) or a conftest: where dummy values belong. A `test_*.py`
+    script outside such a folder is not one."""
+    parts = project.relative(path).split("/")
+    return any(part in TEST_PARTS for part in parts[:-1]) or parts[-1] == "conftest.py"
+
+
 def parse_file(project, path: Path) -> ast.Module | None:
     """The stdlib tree of a project file (the application model's parse), None when it does not parse."""
     module = model_of(project).module(path)
@@ -1005,58 +1012,7 @@ def _used_as_api(node) -> bool:
     return False
 
 
-# ---- secrets -----------------------------------------------------------------------------------------------------
-
-OPENAI_KEY = re.compile(r"^sk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}$")
-PLACEHOLDER = re.compile(r"your|xxxx|\.\.\.|<|>|example|placeholder|dummy|replace|insert|here$|^sk-test|^sk-fake|^sk-mock|^sk-dummy", re.IGNORECASE)
-
-
-def looks_like_openai_key(value: str) -> bool:
-    if not OPENAI_KEY.match(value) or PLACEHOLDER.search(value):
-        return False
-    body = value.split("-")[-1] if len(value.split("-")[-1]) >= 16 else value[3:]
-    return len(set(body)) >= 8
-
-
-def name_tokens(name: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return [t for t in re.split(r"[_\-\s.]+", spaced.upper()) if t]
-
-
-SIGNING_ENDINGS = (("SECRET",), ("SECRET", "KEY"), ("JWT", "KEY"), ("SIGNING", "KEY"), ("PRIVATE", "KEY"), ("PASSWORD",), ("PASSWD",), ("SECRET", "ACCESS", "KEY"))
-KEY_ENDINGS = (("API", "KEY"), ("APIKEY",), ("ACCESS", "KEY"), ("AUTH", "TOKEN"), ("ACCESS", "TOKEN"), ("BOT", "TOKEN"))
-NOT_A_VALUE = {"ENV", "VAR", "NAME", "FIELD", "HEADER", "PATH", "FILE", "URL", "ID", "ALGORITHM", "ALG", "LENGTH", "LEN", "MIN", "MAX", "PATTERN", "REGEX", "PREFIX", "COOKIE", "PARAM", "HASH", "SCHEME", "TYPE", "MODE", "LABEL"}
-
-
-def secret_kind(name: str | None) -> str | None:
-    """"signing" for secrets and passwords (any literal is a leak), "key" for API keys and tokens, else None."""
-    if not name:
-        return None
-    tokens = name_tokens(name)
-    if not tokens or tokens[-1] in NOT_A_VALUE:
-        return None
-    for ending in SIGNING_ENDINGS:
-        if tuple(tokens[-len(ending):]) == ending:
-            return "signing"
-    for ending in KEY_ENDINGS:
-        if tuple(tokens[-len(ending):]) == ending:
-            return "key"
-    return None
-
-
-def is_secret_value(kind: str, value: str) -> bool:
-    value = value.strip()
-    if not value or value.startswith("domain_pk_") or re.fullmatch(r"[A-Z][A-Z0-9_]{2,}", value):
-        return False  # empty, public domain keys, and environment variable names
-    if re.match(r"^(https?|postgres(ql)?|mysql|sqlite|redis)://", value) or value.startswith(("/", "./", "${", "{{")):
-        return False
-    if not re.search(r"[A-Za-z0-9]{3}", value) or re.fullmatch(r"\W*\*{3,}\W*", value):
-        return False  # masks such as ":****" and punctuation are what code prints instead of a secret
-    if re.search(r"\s", value) and re.search(r"[(),;!?]|^\W", value):
-        return False  # prose (a message mentioning a secret), not a credential
-    if kind == "key":
-        return looks_like_openai_key(value) or (len(value) >= 20 and " " not in value and not PLACEHOLDER.search(value))
-    return True
+# ---- environment -------------------------------------------------------------------------------------------------
 
 
 def getenv_call(ctx, node: ast.AST | None) -> tuple[str | None, ast.expr | None] | None:
