@@ -62,11 +62,10 @@ from chatkit_fix.analysis.endpoints import Endpoint, web_of
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.model.calls import SUMMARY_DEPTH
+from chatkit_fix.model.effects.http import ANSWERS_401, answers_401
 from chatkit_fix.model.effects.identity import (
-    ANSWERS_401,
     READS_IDENTITY_HEADER,
     RETURNS_DEFAULT_IDENTITY,
-    answers_401,
     guests_by_design,
     identity_header_reads,
     is_anonymous_literal,

@@ -7,7 +7,8 @@
   python-jose (`from jose import jwt`) does not raise: it accepts whatever algorithm the token's header names, which
   opens algorithm-confusion attacks. Both libraries take `algorithms=[...]`, a list.
 - **`options={"verify_signature": False}`** decodes without checking the signature: anyone can write a token
-  that says `"sub": "<any user>"`.
+  that says `"sub": "<any user>"`. A peek that only picks a code path is fine (the claims read are compared or
+  logged, none says who the caller is or what it may do, and the token is verified where it is trusted).
 - **An empty secret** (`""`, or `os.getenv("JWT_SECRET", "")` when the variable is missing) lets anyone sign valid
   HMAC tokens. A non-empty literal secret is CK409.
 
@@ -32,6 +33,7 @@ See https://pyjwt.readthedocs.io/en/stable/api.html#jwt.decode
 from __future__ import annotations
 
 import ast
+import re
 
 from chatkit_fix.analysis import web
 from chatkit_fix.codemods._cases import Edited
@@ -67,6 +69,8 @@ def _check_decode(ctx, call: ast.Call, library: str):
     problems: list[str] = []
     star = web.has_star_arguments(call)
     unverified = _unverified(call)
+    if unverified and _only_peeked(ctx, call):
+        return  # the unverified claims only choose a path; the token is trusted only where it is verified
     missing_algorithms = not star and web.argument(call, 2, "algorithms") is None and not unverified
     if unverified:
         problems.append(f"{unverified}: the signature is not checked, anyone can forge a token")
@@ -105,6 +109,56 @@ def _unverified(call: ast.Call) -> str | None:
     if verify is not None and literal(verify) is False:
         return "verify=False"
     return None
+
+
+# claims that say who the caller is or what it may do: read unverified, they are the caller's own word
+TRUST_CLAIMS = re.compile(r"sub|user|email|role|scope|permission|group|admin|tenant|owner|account|aud|iss", re.IGNORECASE)
+LOG_CALLS = {"print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+
+
+def _only_peeked(ctx, call: ast.Call) -> bool:
+    """`claims = jwt.decode(token, options={"verify_signature": False})` whose claims are only compared or logged
+    (`if claims.get("event_kind") == "refund"`) and say nothing about who the caller is."""
+    statement = ctx.parents.get(call)
+    if isinstance(statement, ast.Await):
+        statement = ctx.parents.get(statement)
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
+        return False
+    scope = web.enclosing_function(ctx, statement) or ctx.tree
+    uses = _loads(scope, statement.targets[0].id)
+    if not uses:
+        return False
+    for use in uses:
+        read = ctx.parents.get(use)
+        if isinstance(read, ast.Attribute) and read.attr == "get" and isinstance(ctx.parents.get(read), ast.Call):
+            read = ctx.parents.get(read)
+            claim = web.string_value(read.args[0]) if read.args else None
+        elif isinstance(read, ast.Subscript) and read.value is use:
+            claim = web.string_value(read.slice)
+        else:
+            return False
+        if claim is None or TRUST_CLAIMS.search(claim.rsplit("/", 1)[-1]) or not _compared_or_logged(ctx, scope, read):
+            return False
+    return True
+
+
+def _loads(scope: ast.AST, name: str) -> list[ast.Name]:
+    return [n for n in web.own_nodes(scope) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+
+
+def _compared_or_logged(ctx, scope: ast.AST, value: ast.AST) -> bool:
+    """The value, or the name it is assigned to, is only compared or logged."""
+    parent = ctx.parents.get(value)
+    if isinstance(parent, ast.Compare) or (isinstance(parent, ast.Call) and web.last_name(parent.func) in LOG_CALLS):
+        return True
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        uses = _loads(scope, parent.targets[0].id)
+        return bool(uses) and all(
+            isinstance(ctx.parents.get(u), ast.Compare)
+            or (isinstance(ctx.parents.get(u), ast.Call) and web.last_name(ctx.parents.get(u).func) in LOG_CALLS)
+            for u in uses
+        )
+    return False
 
 
 # ---- values across the project -----------------------------------------------------------------------------------
@@ -242,6 +296,20 @@ PYJWT_ENCODE = (
 
 RULE.cases(
     valid=[
+        Valid(
+            "import jwt\n\n\ndef dispatch_event(token, handlers):\n"
+            "    try:\n"
+            '        peeked = jwt.decode(token, options={"verify_signature": False})\n'
+            "    except jwt.DecodeError:\n"
+            "        return handlers.reject(token)\n"
+            '    kind = peeked["event_kind"]\n'
+            '    log.debug("event of kind %s", kind)\n'
+            '    if kind == "refund":\n'
+            "        return handlers.refund(token)\n"
+            "    return handlers.default(token)\n",
+            filename="webhooks/dispatch.py",
+            name="an unverified peek at a claim that only picks the handler (which verifies the token)",
+        ),
         Valid(PYJWT_ENCODE + 'def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY, algorithms=["HS256"])\n',
               filename="auth.py"),
         Valid(
@@ -260,6 +328,17 @@ RULE.cases(
               filename="backend/tests/test_tokens.py", name="tests peek at their own tokens"),
     ],
     invalid=[
+        Invalid(
+            "import jwt\n\n\ndef current_user(token):\n"
+            '    claims = jwt.decode(token, options={"verify_signature": False})\n'
+            '    if claims.get("role") == "admin":\n'
+            "        return load_admin()\n"
+            "    return None\n",
+            None,
+            filename="auth.py",
+            findings=[(5, 14, 'options={"verify_signature": False}: the signature is not checked')],
+            name="an unverified claim that decides what the caller may do",
+        ),
         Edited(
             PYJWT_ENCODE + "def decode_token(token: str) -> dict:\n    return jwt.decode(token, SECRET_KEY)\n",
             ("    return jwt.decode(token, SECRET_KEY)\n",

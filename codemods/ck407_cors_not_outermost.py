@@ -3,7 +3,8 @@
 ## Why
 Starlette wraps the app in the middleware **in reverse order of `add_middleware`**: the last one added (and the last
 `@app.middleware("http")` function) runs first. When CORS is added *before* a middleware that can answer by itself (an
-auth check, a rate limiter, an `@app.middleware("http")` with an early `return`), that middleware runs outside CORS:
+auth check, a rate limiter, an `@app.middleware("http")` with an early `return`, a middleware that raises
+`HTTPException` in its dispatch or in a helper method it calls), that middleware runs outside CORS:
 
 - the browser's preflight `OPTIONS` never carries `Authorization`, so the auth middleware answers `401` and the
   browser reports `Response to preflight request doesn't pass access control check`;
@@ -167,6 +168,33 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Invalid(
+            {
+                "backend/main.py": PREFIX + "from guards.origin import OriginGuard\n\napp = FastAPI()\n"
+                "app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True)\n"
+                "app.add_middleware(OriginGuard, trusted=origins)\n",
+                "backend/guards/origin.py": "from fastapi import HTTPException\n"
+                "from starlette.middleware.base import BaseHTTPMiddleware\n\n\n"
+                "class OriginGuard(BaseHTTPMiddleware):\n"
+                "    def __init__(self, app, trusted):\n"
+                "        super().__init__(app)\n"
+                "        self.trusted = set(trusted)\n\n"
+                "    async def dispatch(self, request, call_next):\n"
+                "        self._require_trusted_origin(request)\n"
+                "        return await call_next(request)\n\n"
+                "    def _require_trusted_origin(self, request):\n"
+                '        origin = request.headers.get("origin")\n'
+                "        if origin is not None and origin not in self.trusted:\n"
+                '            raise HTTPException(status_code=403, detail="origin not allowed")\n',
+            },
+            {
+                "backend/main.py": PREFIX + "from guards.origin import OriginGuard\n\napp = FastAPI()\n"
+                "app.add_middleware(OriginGuard, trusted=origins)\n\n"
+                "app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True)\n",
+            },
+            name="a middleware that answers by raising HTTPException in a helper method",
+            findings=[("backend/main.py", 6, 1, "OriginGuard (OriginGuard raises HTTPException in OriginGuard._require_trusted_origin()")],
+        ),
         Invalid(
             {
                 "backend/main.py": PREFIX + "from middleware.auth import JWTAuthMiddleware\n\napp = FastAPI()\n\n"

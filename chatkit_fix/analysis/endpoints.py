@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatkit_fix.model import Function, Module
-from chatkit_fix.model.effects.identity import ANSWERS_401, READS_IDENTITY_HEADER, SERVES_CHATKIT
+from chatkit_fix.model.effects.http import ANSWERS_401
+from chatkit_fix.model.effects.identity import READS_IDENTITY_HEADER, SERVES_CHATKIT
 
 from . import web
 

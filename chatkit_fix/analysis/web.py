@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from chatkit_fix.findings import Edit, ImportChange
 from chatkit_fix.model import model_of
+from chatkit_fix.model.effects.http import RAISES_HTTP_ERROR
 from chatkit_fix.model.effects.identity import JWT_DECODE
 from chatkit_fix.project import inside, watch
 
@@ -658,9 +659,10 @@ def _function_answers(project, tree, func, path, asgi: bool = False, depth: int 
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _calls_name(node.value, call_next):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             passthrough |= {t.id for t in targets if isinstance(t, ast.Name)}
+    raised = _raises(project, path, func)
+    if raised:
+        return raised
     for node in nodes:
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and last_name(node.exc.func) == "HTTPException":
-            return f"raises HTTPException (line {node.lineno})"
         if asgi:
             if isinstance(node, ast.Call) and RESPONSE_NAME.search(last_name(node.func) or ""):
                 return f"builds its own {last_name(node.func)} (line {node.lineno})"
@@ -685,6 +687,19 @@ def _function_answers(project, tree, func, path, asgi: bool = False, depth: int 
                 return f"returns {last_name(value.func)}(...) (line {node.lineno})"
             continue
         return f"returns its own response (line {node.lineno})"
+    return None
+
+
+def _raises(project, path, func) -> str | None:
+    """An HTTP error the middleware raises, itself or in a helper it calls (`self._validate_csrf_token(request)`)."""
+    model = model_of(project)
+    module = model.module(path)
+    if module is None:
+        return None
+    for fact in model.facts(RAISES_HTTP_ERROR, model.function(module, func), 2):
+        if not fact.via:
+            return f"raises {fact.what} (line {fact.node.lineno})"
+        return f"raises {fact.what} in {fact.through()} (line {fact.via[0].node.lineno})"
     return None
 
 

@@ -1,9 +1,9 @@
-"""Identity: what serves ChatKit, what answers 401, what reads a caller's identity, what returns a default identity.
+"""Identity: what serves ChatKit, what reads a caller's identity, what returns a default identity.
 
 Protocol and library facts only: `ChatKitServer.process(request, context)` and hosted sessions
-(`client.beta.chatkit.sessions.create`, `POST /v1/chatkit/sessions`) are where a request reaches ChatKit; FastAPI and
-Starlette answer 401 through an exception or a response carrying that status; `X-User-Id`-style headers are whatever
-the client put there; `"anonymous"`, `"guest"` and (in a function that checks a credential) `None` stand for nobody.
+(`client.beta.chatkit.sessions.create`, `POST /v1/chatkit/sessions`) are where a request reaches ChatKit;
+`X-User-Id`-style headers are whatever the client put there; `"anonymous"`, `"guest"` and (in a function that checks a
+credential) `None` stand for nobody.
 """
 
 from __future__ import annotations
@@ -133,37 +133,6 @@ def _serves_chatkit(model, function: Function) -> list[Fact]:
 
 
 SERVES_CHATKIT = simple_effect("serves-chatkit", _serves_chatkit)
-
-
-# ---- answering 401 -----------------------------------------------------------------------------------------------
-
-
-def is_status_401(node: ast.AST | None) -> bool:
-    if isinstance(node, ast.Constant) and node.value == 401 and not isinstance(node.value, bool):
-        return True
-    return isinstance(node, ast.Attribute) and node.attr.startswith("HTTP_401")
-
-
-ANSWER_WORDS = ("exception", "error", "response", "abort")
-
-
-def answers_401(call: ast.Call) -> bool:
-    """`HTTPException(status_code=401)`, `JSONResponse(..., status_code=401)`, `raise_error(HTTP_401_UNAUTHORIZED)`."""
-    if any(k.arg in ("status_code", "status") and is_status_401(k.value) for k in call.keywords):
-        return True
-    name = _last_name(call.func).lower()
-    return any(is_status_401(a) for a in call.args) and (not name or any(w in name for w in ANSWER_WORDS) or "401" in name)
-
-
-def _answers_401(model, function: Function) -> list[Fact]:
-    return [
-        Fact(function.module, node, "401")
-        for node in own_nodes(function.node)
-        if isinstance(node, ast.Call) and answers_401(node)
-    ]
-
-
-ANSWERS_401 = simple_effect("answers-401", _answers_401)
 
 
 # ---- identity from headers ---------------------------------------------------------------------------------------
