@@ -95,6 +95,8 @@ AUTH_NEEDLES = (b"decode", b"jwt", b"verify", b"token", b"Token", b"uthorization
 HEADER_NEEDLES = (b"X-", b"x-", b"x_", b"X_")
 # a ChatKit endpoint calls process() or creates a hosted session, in its own module or in one it calls
 ENTRY_NEEDLES = (b".process(", b"chatkit")
+# a helper named like this returns the user (`get_current_user`, `extract_user_id_from_request`)
+AUTH_NAME = re.compile(r"(^|_)(auth|authenticate|authorize|current_user|get_user|verify|require_user|identity|user_id)", re.IGNORECASE)
 DETAIL_MISSING = "authentication required"
 DETAIL_INVALID = "invalid token"
 
@@ -169,6 +171,8 @@ class IdentityFlow:
         if any(n in pctx.project.read_bytes(p) for p in sources for n in ENTRY_NEEDLES):
             self.endpoints = web_of(pctx).endpoints()
         self._answers: dict[int, bool] = {}
+        self._locals: dict[tuple[int, str], list[Site]] = {}
+        self._defaults: dict[int, Site | None] = {}
 
     def answers_401(self, endpoint: Endpoint) -> bool:
         """The endpoint refuses a request without a verified user: a guard in front of it, or a 401 of its own."""
@@ -196,22 +200,24 @@ class IdentityFlow:
 
     def _sites_of(self, endpoint: Endpoint) -> list[Site]:
         found = []
-        scanned: set[int] = set()
         for function, kind in self._reach(endpoint):
-            if id(function.node) in scanned:
-                continue
-            scanned.add(id(function.node))
-            ctx = self.pctx.parsed(function.module.path)
-            if ctx is None:
-                continue
-            if kind == "auth" and guests_by_design(function.name):
-                continue
-            found += _function_sites(ctx, function.node, kind)
-            found += [_header_site(ctx, function.node, node, header) for node, header in identity_header_reads(function.node)]
-            found += self._returned_defaults(function)
+            found += self._local_sites(function, kind)
         for dependency in endpoint.dependencies:  # FastAPI passes what a dependency returns to the handler
             found += self._default_returns(dependency)
         found += self._body_model_defaults(endpoint)
+        return found
+
+    def _local_sites(self, function, kind: str) -> list[Site]:
+        """The sites in one function (computed once, whichever endpoints reach it)."""
+        key = (id(function.node), kind)
+        found = self._locals.get(key)
+        if found is None:
+            found = self._locals[key] = []
+            ctx = self.pctx.parsed(function.module.path)
+            if ctx is not None and not (kind == "auth" and guests_by_design(function.name)):
+                found += _function_sites(ctx, function.node, kind)
+                found += [_header_site(ctx, function.node, node, header) for node, header in identity_header_reads(function.node)]
+                found += self._returned_defaults(function)
         return found
 
     def _reach(self, endpoint: Endpoint):
@@ -246,16 +252,16 @@ class IdentityFlow:
 
     def _default_returns(self, function) -> list[Site]:
         """One site per function whose default identity `function` returns (itself or through `return helper()`)."""
-        by_function: dict[int, list] = {}
-        for fact in self.model.facts(RETURNS_DEFAULT_IDENTITY, function):
-            holder = fact.via[-1].callee if fact.via else function
-            by_function.setdefault(id(holder.node), []).append((holder, fact))
+        holders = {id(f.via[-1].callee.node if f.via else function.node): f.via[-1].callee if f.via else function
+                   for f in self.model.facts(RETURNS_DEFAULT_IDENTITY, function)}
         sites = []
-        for group in by_function.values():
-            holder = group[0][0]
-            ctx = self.pctx.parsed(holder.module.path)
-            if ctx is not None and not guests_by_design(holder.name):
-                sites.append(_default_return_site(ctx, holder, [fact for _, fact in group]))
+        for key, holder in holders.items():
+            if key not in self._defaults:
+                ctx = self.pctx.parsed(holder.module.path)
+                facts = RETURNS_DEFAULT_IDENTITY.local(self.model, holder)
+                self._defaults[key] = _default_return_site(ctx, holder, facts) if ctx is not None and facts else None
+            if self._defaults[key] is not None:
+                sites.append(self._defaults[key])
         return sites
 
     def _body_model_defaults(self, endpoint: Endpoint) -> list[Site]:
@@ -341,9 +347,6 @@ def _identity_result(module, call: ast.AST, callee) -> bool:
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         return any(isinstance(t, ast.Name) and is_identity_name(t.id) for t in targets)
     return False
-
-
-AUTH_NAME = re.compile(r"(^|_)(auth|authenticate|authorize|current_user|get_user|verify|require_user|identity|user_id)", re.IGNORECASE)
 
 
 def _one_per_construct(sites: list[Site]) -> list[Site]:
@@ -1098,6 +1101,25 @@ RULE.cases(
             None,
             findings=[("main.py", 17, 12, "X-Acme-OAuth-Subject header")],
             name="a vendor identity header three calls below the endpoint",
+        ),
+        Invalid(
+            {
+                "main.py": "from fastapi import Depends, FastAPI, Request\n\nfrom deps import get_user\nfrom server import server\n\n"
+                           "app = FastAPI()\n\n\n"
+                           '@app.post("/chatkit")\n'
+                           "async def chatkit(request: Request, user=Depends(get_user)):\n"
+                           '    return await server.process(await request.body(), {"user_id": user})\n\n\n'
+                           '@app.post("/api/chatkit")\n'
+                           "async def chatkit_alias(request: Request, user=Depends(get_user)):\n"
+                           '    return await server.process(await request.body(), {"user_id": user})\n',
+                "deps.py": "import jwt\n\n\ndef get_user(authorization: str = ''):\n"
+                           "    try:\n        return jwt.decode(authorization[7:], KEY, algorithms=['HS256'])['sub']\n"
+                           "    except Exception:\n        return 'guest'\n",
+                "server.py": SERVED,
+            },
+            None,
+            findings=[("deps.py", 7, 5, "get_user() returns 'guest' when the token check fails")],
+            name="a dependency two ChatKit endpoints share: one finding",
         ),
         Invalid(
             _endpoint('    user_id = request.headers.get("X-User-ID", "demo_user")\n', head="# users: X-User-ID\n"),

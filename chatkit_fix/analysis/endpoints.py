@@ -22,8 +22,8 @@ from chatkit_fix.model.effects.identity import READS_IDENTITY_HEADER, SERVES_CHA
 from . import web
 
 Binding = tuple[Path, int, str]
-APP_CLASSES = {"FastAPI": "fastapi", "Starlette": "starlette"}
-ROUTER_CLASSES = {"APIRouter": "fastapi", "Router": "starlette"}
+APP_CLASSES = ("FastAPI", "Starlette")
+ROUTER_CLASSES = ("APIRouter", "Router")
 WEB_BYTES = (b"FastAPI", b"APIRouter", b"Starlette", b"Router", b"include_router", b"add_middleware", b".middleware(", b"route")
 MAX_DEPENDENCY_DEPTH = 4
 
@@ -112,7 +112,7 @@ class Web:
                 self._method_call(module, node)
         for registration in web.registrations(ctx):
             scope = registration.scope if registration.scope is not module.tree else None
-            key = self.binding(module, ast.Name(registration.receiver) if "." not in registration.receiver else _parse(registration.receiver), scope)
+            key = self.binding(module, _parse(registration.receiver), scope)
             if key is not None:
                 self.middleware.setdefault(key, []).append((ctx, registration))
 
@@ -122,10 +122,8 @@ class Web:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         if len(targets) != 1 or (name not in APP_CLASSES and name not in ROUTER_CLASSES):
             return
-        if not module.imports.qualnames(call.func) & {f"{APP_CLASSES.get(name) or ROUTER_CLASSES[name]}.{name}"} and not any(
-            q.startswith(("fastapi.", "starlette.")) for q in module.imports.qualnames(call.func)
-        ):
-            return
+        if not any(q.startswith(("fastapi.", "starlette.")) for q in module.imports.qualnames(call.func)):
+            return  # a class of the same name that is not the framework's
         scope = module.enclosing(node)
         key = self.binding(module, targets[0], scope)
         if key is None:
