@@ -58,7 +58,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from chatkit_fix.analysis import web
-from chatkit_fix.analysis.endpoints import Endpoint, web_of
+from chatkit_fix.analysis.endpoints import Endpoint, endpoints_of
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
 from chatkit_fix.model.calls import SUMMARY_DEPTH
@@ -169,7 +169,7 @@ class IdentityFlow:
         self.sources = sources
         self.endpoints: list[Endpoint] = []
         if any(n in pctx.project.read_bytes(p) for p in sources for n in ENTRY_NEEDLES):
-            self.endpoints = web_of(pctx).endpoints()
+            self.endpoints = endpoints_of(pctx).all()
         self._answers: dict[int, bool] = {}
         self._locals: dict[tuple[int, str], list[Site]] = {}
         self._defaults: dict[int, Site | None] = {}
@@ -933,9 +933,13 @@ RULE.cases(
                 '    token = request.headers.get("Authorization", "")\n'
                 '    if token != f"Bearer {SERVICE_TOKEN}":\n'
                 '        raise HTTPException(status_code=401, detail="invalid token")\n'
-                '    user_id = request.headers.get("X-Tenant-Id")\n',
+                '    user_id = request.headers.get("X-Account-Id")\n',
             ),
             name="the handler answers 401 on a failed credential check before reading the header",
+        ),
+        Valid(
+            _endpoint('    tenant = request.headers.get("X-Tenant-Id")\n    user_id = None  # no users: X-User-ID style auth lives elsewhere\n'),
+            name="a tenant header selects an organisation's data, it does not say who calls",
         ),
     ],
     invalid=[
@@ -1015,22 +1019,25 @@ RULE.cases(
             name="identity from X-User-Id header in a dependency that answers 401 only when the header is missing",
         ), "extract_user_context"),
         Invalid(
-            "from fastapi import APIRouter, Request, HTTPException\nfrom openai import AsyncOpenAI\n\n"
-            "router = APIRouter()\nclient = AsyncOpenAI()\n\n"
-            '@router.post("/chatkit/sessions")\n'
-            "async def create_session(request: Request):\n"
-            '    user_id = getattr(request.state, "user_id", None)\n'
-            "    if not user_id:\n"
-            '        user_id = request.headers.get("X-User-ID")\n'
-            "    if not user_id:\n"
-            '        raise HTTPException(status_code=401, detail="User not authenticated")\n'
-            "    session = await client.beta.chatkit.sessions.create(user=user_id, workflow={'id': WORKFLOW_ID})\n"
-            "    return {'client_secret': session.client_secret}\n",
+            {
+                "routes/chatkit.py": "from fastapi import APIRouter, Request, HTTPException\nfrom openai import AsyncOpenAI\n\n"
+                "router = APIRouter()\nclient = AsyncOpenAI()\n\n"
+                '@router.post("/chatkit/sessions")\n'
+                "async def create_session(request: Request):\n"
+                '    user_id = getattr(request.state, "user_id", None)\n'
+                "    if not user_id:\n"
+                '        user_id = request.headers.get("X-User-ID")\n'
+                "    if not user_id:\n"
+                '        raise HTTPException(status_code=401, detail="User not authenticated")\n'
+                "    session = await client.beta.chatkit.sessions.create(user=user_id, workflow={'id': WORKFLOW_ID})\n"
+                "    return {'client_secret': session.client_secret}\n",
+                "main.py": "from fastapi import FastAPI\n\nfrom routes.chatkit import router\n\napp = FastAPI()\n"
+                           'app.include_router(router, prefix="/api")\n',
+            },
             None,
-            filename="routes/chatkit.py",
             unsafe=False,
             name="X-User-ID fallback in a hosted session route: reported (TODO only with --unsafe-fixes)",
-            findings=[(11, 19, "identity taken from the client-supplied X-User-ID header")],
+            findings=[("routes/chatkit.py", 11, 19, "identity taken from the client-supplied X-User-ID header")],
         ),
         _with_endpoint(Edited(
             "import jwt\n\n\n"

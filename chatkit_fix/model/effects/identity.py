@@ -1,9 +1,8 @@
-"""Identity: what serves ChatKit, what reads a caller's identity, what returns a default identity.
+"""Identity: who a hosted session is created for, what reads a caller's identity, what returns a default identity.
 
-Protocol and library facts only: `ChatKitServer.process(request, context)` and hosted sessions
-(`client.beta.chatkit.sessions.create`, `POST /v1/chatkit/sessions`) are where a request reaches ChatKit;
-`X-User-Id`-style headers are whatever the client put there; `"anonymous"`, `"guest"` and (in a function that checks a
-credential) `None` stand for nobody.
+Protocol and library facts only: hosted sessions (`client.beta.chatkit.sessions.create`, `POST /v1/chatkit/sessions`)
+are created for a user; `X-User-Id`-style headers are whatever the client put there; `"anonymous"`, `"guest"` and (in
+a function that checks a credential) `None` stand for nobody.
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ IDENTITY_KEYS = frozenset({
     "principal", "identity", "subject", "currentuser",
 })
 IDENTITY_SUFFIXES = ("userid", "username", "user", "uid", "ownerid", "accountid")
-# `X-User-Id`, `X-Account-Role`, and vendor forms such as `X-Acme-OAuth-Subject` or `X-Forwarded-User`
+# `X-User-Id`, `X-Account-Role`, and vendor forms such as `X-Acme-OAuth-Subject` or `X-Forwarded-User`; a tenant
+# header (`X-Tenant-Id`) selects an organisation's data, it does not say which user is calling
 IDENTITY_HEADER = re.compile(
-    r"^x[-_](?:[a-z0-9]+[-_]){0,2}?(user|uid|account|tenant|member|customer|role|subject|principal|auth[-_]?user)"
+    r"^x[-_](?:[a-z0-9]+[-_]){0,2}?(user|uid|account|member|customer|role|subject|principal|auth[-_]?user)"
     r"([-_](id|role|email|name))?$",
     re.IGNORECASE,
 )
@@ -93,46 +93,30 @@ def _attribute_path(node: ast.AST) -> str:
     return path
 
 
-# ---- where a request reaches ChatKit -----------------------------------------------------------------------------
+# ---- hosted sessions ---------------------------------------------------------------------------------------------
 
 
-def chatkit_entry(model, function: Function, call: ast.Call) -> str | None:
-    """"process" for `ChatKitServer.process(request, context)`, "session" for creating a hosted ChatKit session."""
-    func = call.func
-    if isinstance(func, ast.Attribute) and func.attr == "process":
-        return "process" if _is_chatkit_server(model, function, func.value, call) else None
-    if _attribute_path(func).endswith(".chatkit.sessions.create"):
-        return "session"
+def creates_hosted_session(call: ast.Call) -> bool:
+    """`client.beta.chatkit.sessions.create(...)`, or a request to OpenAI's `/v1/chatkit/sessions`: the user a hosted
+    ChatKit session is created for (calls of `ChatKitServer.process` are the model's `PROCESS`)."""
+    if _attribute_path(call.func).endswith(".chatkit.sessions.create"):
+        return True
     for argument in [*call.args, *(k.value for k in call.keywords)]:
         parts = argument.values if isinstance(argument, ast.JoinedStr) else [argument]
         if any("chatkit/sessions" in (_string(part) or "") for part in parts):
-            return "session"
-    return None
+            return True
+    return False
 
 
-def _is_chatkit_server(model, function: Function, receiver: ast.AST, call: ast.Call) -> bool:
-    ref = model.resolve(function.module, receiver, function.node)
-    if ref is not None and ref.external:
-        return ref.external.startswith("chatkit.")
-    if ref is not None and ref.is_class and ref.instance:
-        return model.resolver.subclass_of(ref.module, ref.node, "chatkit", "ChatKitServer")
-    if ref is not None and (ref.node is None or ref.is_function or ref.is_class):
-        return False  # a module's function, a class itself: not a server
-    # a value the model cannot follow (`server = None` at module level, set at startup): the call's shape decides
-    return len(call.args) + len(call.keywords) == 2 and function.module.imports.imports_package("chatkit")
+def _creates_hosted_session(model, function: Function) -> list[Fact]:
+    return [
+        Fact(function.module, node, "hosted session")
+        for node in own_nodes(function.node)
+        if isinstance(node, ast.Call) and creates_hosted_session(node)
+    ]
 
 
-def _serves_chatkit(model, function: Function) -> list[Fact]:
-    facts = []
-    for node in own_nodes(function.node):
-        if isinstance(node, ast.Call):
-            what = chatkit_entry(model, function, node)
-            if what is not None:
-                facts.append(Fact(function.module, node, what))
-    return facts
-
-
-SERVES_CHATKIT = simple_effect("serves-chatkit", _serves_chatkit)
+CREATES_HOSTED_SESSION = simple_effect("creates-hosted-session", _creates_hosted_session)
 
 
 # ---- identity from headers ---------------------------------------------------------------------------------------
