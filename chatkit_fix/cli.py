@@ -431,17 +431,40 @@ def init(directory: Path, backend_dir: str, frontend_dir: str | None, framework:
 @click.option("--verbose", "-v", is_flag=True, help="Report each step on stderr as it happens.")
 @click.option("--config", type=InputPath(kind="file"),
               help="A pyproject.toml (or chatkit-fix.toml) to read.")
+@click.option("--browser", is_flag=True,
+              help="Then start the front end and check the widget in headless Chromium (Playwright).")
+@click.option("--frontend-url", metavar="URL", help="With --browser: a front end already running (default: start "
+                                                    "the project's own with its dev script).")
+@click.option("--frontend-build", is_flag=True, help="With --browser: build the front end and run its production "
+                                                     "server instead of the dev script.")
+@click.option("--page", metavar="PATH", help="With --browser: the page to open (default: the page that mounts ChatKit).")
+@click.option("--storage-state", type=InputPath(kind="file"),
+              help="With --browser: Playwright's saved cookies and localStorage of a signed-in session "
+                   "(playwright codegen --save-storage FILE URL).")
+@click.option("--token", metavar="TOKEN", help="With --browser: the access token to give the front end (default: one "
+                                              "signed with the back end's JWT secret).")
+@click.option("--token-key", metavar="[localStorage:|sessionStorage:|cookie:]KEY",
+              help="With --browser: where the front end reads its token (default: found in its token getter).")
+@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --browser: save a PNG of the widget.")
+@click.option("--cdn-stub", is_flag=True, help="With --browser: serve a local stand-in of chatkit.js (no internet); "
+                                               "only the wiring is proven then.")
+@click.option("--click", multiple=True, metavar="SELECTOR",
+              help="With --browser: click this before checking the widget (a launcher button; repeatable).")
 def verify(path: Path, **kwargs) -> None:
     """Boot the back end with a fake OpenAI API and check the ChatKit protocol end to end.
 
     Starts the app (and its MCP tool server) with uvicorn on 127.0.0.1, pointed at a local fake of the OpenAI
-    Responses API (no key needed), then checks streaming, the thread requests, auth, CORS and persistence. Each
-    failure names the rules that explain it. Exit 0 all passed, 1 a check failed, 2 a usage or setup error.
+    Responses API (no key needed), then checks streaming, the thread requests, auth, CORS and persistence. With
+    --browser it then starts the front end and checks the widget in headless Chromium: chatkit.js, mounting, size,
+    the token and headers on ChatKit's requests, CORS, a message answered, a reload, the theme. Each failure names
+    the rules that explain it. Exit 0 all passed, 1 a check failed, 2 a usage or setup error.
 
     \b
     Example:
       chatkit-fix verify .
       chatkit-fix verify --python .venv/bin/python --format json backend
+      chatkit-fix verify --browser --cdn-stub --screenshot widget.png .
     """
     from .verify.command import CommandOptions, run
 

@@ -260,8 +260,22 @@ def bound_names(function) -> set[str]:
             parent = node.parent()
             if parent is not None and parent.kind() in ("type_annotation", "pair_pattern") and node != parent.field("value"):
                 continue
+            if _in_default_value(node, params):
+                continue  # `{ getToken = readStoredToken }` binds getToken, not readStoredToken
             names.add(node.text())
     return names
+
+
+def _in_default_value(node, params) -> bool:
+    """Whether `node` lies in the default value of a parameter (the right of `=` in the parameter list)."""
+    child = node
+    for parent in ancestors(node):
+        if parent.kind() in ("object_assignment_pattern", "assignment_pattern") and child == parent.field("right"):
+            return True
+        if parent == params:
+            return False
+        child = parent
+    return False
 
 
 def ancestors(node) -> Iterator:

@@ -18,6 +18,8 @@ from .files import read_text
 from .options import ScaffoldError
 
 CHATKIT_REACT = ("@openai/chatkit-react", "^1.6.1")
+# The Next widget follows the site's light/dark mode through next-themes' useTheme().
+NEXT_THEMES = ("next-themes", "^0.4")
 
 # Used only when `init` creates a front end from nothing.
 NEW_NEXT_PACKAGE = {
@@ -181,16 +183,18 @@ def split_requirement(requirement: str) -> tuple[str, list[str], str]:
 
 
 def add_node_dependency(target: Path, frontend_dir: Path, framework: str) -> DependencyEdit:
-    """package.json with @openai/chatkit-react added; a new one for a front end made from nothing."""
+    """package.json with @openai/chatkit-react (and next-themes for Next) added; a new one for a front end made
+    from nothing."""
     relative = frontend_dir / "package.json"
     text = read_text(target / relative)
+    before = text
     if text is None:
         package: dict[str, Any] = {"name": new_package_name(target, frontend_dir), "private": True, "version": "0.1.0"}
         package.update(copy.deepcopy(NEW_NEXT_PACKAGE if framework == "next" else NEW_VITE_PACKAGE))
-        return DependencyEdit(
-            relative.as_posix(), None, add_to_package_json(dump_package_json(package, "  "), *CHATKIT_REACT)
-        )
-    return DependencyEdit(relative.as_posix(), text, add_to_package_json(text, *CHATKIT_REACT))
+        text = dump_package_json(package, "  ")
+    for name, version in [CHATKIT_REACT, NEXT_THEMES] if framework == "next" else [CHATKIT_REACT]:
+        text = add_to_package_json(text, name, version)
+    return DependencyEdit(relative.as_posix(), before, text)
 
 
 def add_to_package_json(text: str, name: str, version: str) -> str:

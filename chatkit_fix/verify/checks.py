@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import diagnose
+from .browser import BROWSER_CHECKS
 from .discover import Discovery
 from .fake_openai import FAKE_API_KEY, FakeOpenAI, FakeScript, RecordedRequest, ToolCallMade
 from .processes import ProcessError, ServerProcess, start_uvicorn
@@ -82,7 +83,7 @@ class CheckResult:
 
     @property
     def title(self) -> str:
-        return CATALOGUE.get(self.id) or EXTRA_TITLES.get(self.id, self.id)
+        return CATALOGUE.get(self.id) or EXTRA_TITLES.get(self.id) or BROWSER_CHECKS.get(self.id, self.id)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status, "reason": self.reason,
@@ -106,6 +107,7 @@ class VerifyOptions:
     script: FakeScript | None = None
     env: dict[str, str] = field(default_factory=dict)
     keep_logs: bool = False
+    browser: Any = None  # browser.BrowserChecks factory: `verify --browser` runs them after the back-end checks
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Verifier:
         self.items_a: list[dict[str, Any]] = []
         self.streams: list[Any] = []
         self.turns: list[_Turn] = []
+        self.browser = options.browser(self) if options.browser is not None else None
 
     @property
     def project_root(self) -> Path:
@@ -216,6 +219,8 @@ class Verifier:
         except _Stop:
             pass
         finally:
+            if self.browser is not None:
+                self.browser.skip_rest("the back-end checks stopped before the browser's")
             self._cleanup()
             self.report.seconds = time.monotonic() - started
         return self.report
@@ -427,6 +432,8 @@ class Verifier:
     def _run(self) -> None:
         self.fake = FakeOpenAI(script=self.o.script or FakeScript()).start()
         self._build_env()
+        if self.browser is not None:
+            self.browser.prepare()  # the front end's origin joins the back end's CORS origins
         self.report.setup.update({"openai_base_url": self.fake.base_url, "python": self.o.python,
                                   "endpoint_path": self.path})
         if self.d.outside:
@@ -462,6 +469,8 @@ class Verifier:
         self._auth()
         self._cors()
         self._persistence()
+        if self.browser is not None:
+            self.browser.run()
 
     def _endpoint(self) -> bool:
         """POST threads.list without a token: is a ChatKit endpoint there, and does it want a token?"""

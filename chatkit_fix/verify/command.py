@@ -47,6 +47,16 @@ class CommandOptions:
     no_color: bool = False
     verbose: bool = False
     config: Path | None = None
+    browser: bool = False
+    frontend_url: str | None = None
+    frontend_build: bool = False
+    page: str | None = None
+    storage_state: Path | None = None
+    token: str | None = None
+    token_key: str | None = None
+    screenshot: Path | None = None
+    cdn_stub: bool = False
+    click: tuple[str, ...] = ()
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -91,6 +101,33 @@ def _check_python(python: str) -> str:
         raise VerifyUsageError(f"{python} cannot import uvicorn: install it into the project's environment "
                                "(pip install uvicorn) or pass that environment's interpreter with --python")
     return str(path.absolute())  # the servers start in the app's folder: a relative path would not resolve there
+
+
+def _browser_checks(options: CommandOptions):
+    """A factory of the browser checks for the Verifier, after checking Playwright and Chromium are there; None
+    without --browser (the browser options then are usage errors)."""
+    from .browser import BrowserChecks, BrowserOptions, BrowserSetupError, check_setup
+
+    browser_only = {"--frontend-url": options.frontend_url, "--frontend-build": options.frontend_build,
+                    "--page": options.page, "--storage-state": options.storage_state, "--token": options.token,
+                    "--token-key": options.token_key, "--screenshot": options.screenshot,
+                    "--cdn-stub": options.cdn_stub, "--click": options.click}
+    if not options.browser:
+        given = [name for name, value in browser_only.items() if value]
+        if given:
+            raise VerifyUsageError(f"{', '.join(given)} only apply with --browser")
+        return None
+    browser = BrowserOptions(
+        frontend_url=options.frontend_url, frontend_build=options.frontend_build, page=options.page,
+        storage_state=options.storage_state, token=options.token, token_key=options.token_key,
+        screenshot=options.screenshot.resolve() if options.screenshot else None, cdn_stub=options.cdn_stub,
+        click=tuple(options.click),
+    )
+    try:
+        chromium = check_setup(browser)
+    except BrowserSetupError as exc:
+        raise VerifyUsageError(str(exc)) from None
+    return lambda verifier: BrowserChecks(verifier, browser, chromium)
 
 
 def discover_project(options: CommandOptions):
@@ -255,6 +292,7 @@ def _run(options: CommandOptions, echo, echo_err) -> int:
             script=script,
             env=_pairs(options.env, "--env"),
             keep_logs=options.keep_logs,
+            browser=_browser_checks(options),
         )
         discovery = discover_project(options)
     except (VerifyUsageError, ValueError, OSError) as exc:

@@ -16,6 +16,8 @@ JSON (`--format json`), version 1:
       "auth": {"mode": "bearer" | "open" | "unknown", "secret": "<where the secret came from>" | null},
       "origin": {"origin": "http://localhost:3000", "source": "..."} | null,
       "fake_openai": "http://127.0.0.1:PORT/v1",
+      "browser": {"command": "npm run dev -- --port P ...", "url": "...", "api": "...", "token": "...",
+                  "page": "...", "chromium": "...", "cdn": "...", "screenshot": "...", "console": [...]} | null,
       "python": "/path/to/python",
       "notes": ["..."],
       "checks": [{"id": "threads.create", "title": "...", "status": "pass" | "fail" | "skip", "reason": "...",
@@ -80,6 +82,7 @@ def to_dict(report: VerifyReport) -> dict[str, Any]:
         "auth": setup.get("auth", {"mode": "unknown", "secret": None}),
         "origin": setup.get("origin"),
         "fake_openai": setup.get("openai_base_url"),
+        "browser": setup.get("browser"),
         "python": setup.get("python", report.options.python),
         "notes": list(d.notes),
         "checks": [check.to_dict() for check in report.checks],
@@ -90,6 +93,24 @@ def to_dict(report: VerifyReport) -> dict[str, Any]:
         "log_dir": report.log_dir,
         "exit_code": report.exit_code,
     }
+
+
+def browser_lines(browser: dict[str, Any] | None) -> list[str]:
+    """How `--browser` ran: the front end, where its API URL and token came from, Chromium, the CDN."""
+    if not browser:
+        return []
+    lines = []
+    if browser.get("command"):
+        lines.append(f"  frontend  {browser['command']} (in {browser.get('cwd')}) on {browser.get('url')}")
+    elif browser.get("url"):
+        lines.append(f"  frontend  {browser['url']}")
+    for key, label in (("api", "api url"), ("token", "token"), ("page", "page"), ("chromium", "browser"),
+                       ("cdn", "chatkit.js"), ("screenshot", "screenshot")):
+        if browser.get(key):
+            lines.append(f"  {label:<9} {browser[key]}")
+    if browser.get("cdn", "").startswith("stand-in"):
+        lines.append("  note      chatkit.js was a local stand-in: the page's wiring is proven, not OpenAI's widget")
+    return lines
 
 
 def to_text(report: VerifyReport, color: bool = False, log_lines: int = 25) -> str:
@@ -134,6 +155,7 @@ def to_text(report: VerifyReport, color: bool = False, log_lines: int = 25) -> s
         out.append(f"  model     fake OpenAI API at {setup['openai_base_url']}")
     for note in d.notes:
         out.append(f"  note      {note}")
+    out.extend(browser_lines(setup.get("browser")))
     out.append("")
     width = max((len(check.id) for check in report.checks), default=10)
     for check in report.checks:
