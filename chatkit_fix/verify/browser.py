@@ -16,6 +16,7 @@ wiring is proven, not OpenAI's widget, and the report says so.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -53,6 +54,7 @@ SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chr
 MESSAGE = "Hello from chatkit-fix verify --browser"
 SCRIPT_WAIT_SECONDS = 15.0
 MOUNT_WAIT_SECONDS = 10.0
+SHOW_WAIT_SECONDS = 3.0
 THEME_WAIT_SECONDS = 5.0
 BUILD_TIMEOUT_SECONDS = 900.0
 VIEWPORT = {"width": 1000, "height": 900}
@@ -121,11 +123,9 @@ def find_chromium() -> ChromiumChoice:
 
 def check_setup(options: BrowserOptions) -> ChromiumChoice:
     """Fail fast, before any server starts, when the browser checks cannot run."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         raise BrowserSetupError("--browser needs the Python package playwright in chatkit-fix's environment: "
-                                "pip install playwright") from None
+                                "pip install playwright")
     if options.storage_state is not None and not options.storage_state.is_file():
         raise BrowserSetupError(f"--storage-state {options.storage_state}: no such file (save one with "
                                 "`playwright codegen --save-storage FILE URL`)")
@@ -668,7 +668,9 @@ class BrowserChecks:
         button (aria-expanded=false), when it does not show by itself."""
         clicked: list[str] = []
         widget = page.locator("openai-chatkit")
-        if self._wait_visible(widget, MOUNT_WAIT_SECONDS if not self.o.click else 2.0):
+        # chatkit.js has defined the element by now (or never will): a page that shows the widget by itself has
+        # mounted it within a moment; one that opens it from a launcher is clicked right away.
+        if self._wait_visible(widget, SHOW_WAIT_SECONDS):
             return clicked
         for selector in self.o.click:
             with contextlib.suppress(Exception):
@@ -707,16 +709,19 @@ class BrowserChecks:
             self.record("browser.visible", FAIL, f"ChatKit was given its options while {by} had display:none: the web "
                                                  "component sizes its frame then and stays blank once shown",
                         ("CK105",), began)
-        elif not widget.is_visible():
+        elif box is None or box["height"] < 1 or box["width"] < 1:
             hider = page.evaluate(
                 "(el) => { for (let n = el; n && n.nodeType === 1; n = n.parentElement) "
                 "if (getComputedStyle(n).display === 'none') return n.outerHTML.slice(0, 120); return null; }",
                 widget.element_handle())
-            self.record("browser.visible", FAIL, f"<openai-chatkit> is not shown" +
-                        (f": inside {hider}" if hider else ""), ("CK105",) if hider else ("CK107",), began)
-        elif box is None or box["height"] < 1 or box["width"] < 1:
-            self.record("browser.visible", FAIL, "<openai-chatkit> has no height: the web component has none of its "
-                                                 "own (give it a className or style height)", ("CK107",), began)
+            if hider:
+                self.record("browser.visible", FAIL, f"<openai-chatkit> is inside {hider}", ("CK105",), began)
+            else:
+                self.record("browser.visible", FAIL, "<openai-chatkit> has no height: the web component has none of "
+                                                     "its own (give it a className or style height)", ("CK107",), began)
+        elif not widget.is_visible():
+            self.record("browser.visible", FAIL, "<openai-chatkit> has a size but is not visible (visibility: hidden)",
+                        (), began)
         else:
             self.record("browser.visible", PASS, f"{box['width']:.0f}x{box['height']:.0f} px, shown when it was set "
                                                  "up", (), began)
@@ -844,7 +849,7 @@ class BrowserChecks:
         except Exception as exc:  # noqa: BLE001
             self.record("browser.reload", FAIL, f"reload: {_first_line(exc)}", (), began)
             return
-        self._wait_visible(page.locator("openai-chatkit"), MOUNT_WAIT_SECONDS)
+        self._show_widget(page)
         with contextlib.suppress(Exception):
             page.wait_for_function("() => (window.__chatkitFixProbe?.setOptions || []).length > 0",
                                    timeout=MOUNT_WAIT_SECONDS * 1000)
@@ -876,7 +881,8 @@ class BrowserChecks:
                 calls = self._probe(page).get("setOptions") or []
                 widget = calls[-1].get("theme") if calls else None
                 page_dark = self._page_is_dark(page)
-                if widget == ("dark" if page_dark else "light") or time.monotonic() > deadline:
+                # both follow the system's mode, or the time is up (whichever lags is then seen lagging)
+                if page_dark == (scheme == "dark") and widget == scheme or time.monotonic() > deadline:
                     break
                 page.wait_for_timeout(150)
             observed[scheme] = (page_dark, widget)
