@@ -7,13 +7,13 @@ back end (uvicorn, the fake OpenAI server behind it, wrapped by tests/browser/re
 the back end received). Playwright drives /usr/bin/chromium through `executable_path`; no browser is downloaded.
 
 The real CDN cannot be reached, so https://cdn.platform.openai.com/deployments/chatkit/chatkit.js is routed to
-tests/browser/chatkit_stub.js: a stub (it says so on screen) defining `<openai-chatkit>` the way
-@openai/chatkit-react uses it, speaking the real ChatKit protocol through `options.api.fetch`. Every other
-request that leaves 127.0.0.1 is aborted and must not happen.
+the stand-in `verify --cdn-stub` serves (chatkit_fix/verify/browser_assets/chatkit_stub.js; it says so on screen),
+defining `<openai-chatkit>` the way @openai/chatkit-react uses it, speaking the real ChatKit protocol through
+`options.api.fetch`. Every other request that leaves 127.0.0.1 is aborted and must not happen.
 
-The broken counterparts are the generated files edited the way users break them (the layout without the
-`<Script>`, the widget without `api.fetch`); `chatkit-fix apply` must make them pass the same checks as the
-generated app. Screenshots are kept in $CHATKIT_FIX_TEST_CACHE/artifacts/.
+This suite covers the production build (`next build`, `next start`) and what the back end receives; the broken
+front ends and their fixes are driven through `chatkit-fix verify --browser` in tests/test_browser_verify.py.
+Screenshots are kept in $CHATKIT_FIX_TEST_CACHE/artifacts/.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,36 +42,9 @@ from chatkit_fix.verify.processes import free_port
 
 pytestmark = pytest.mark.slow
 
-VARIANTS = ("generated", "no-script", "no-fetch", "no-script-applied", "no-fetch-applied")
+APPS = ("generated",)  # the front ends this suite builds: one `next build` each (~66 s)
 TOKEN_STORAGE_KEY = "chatkit.accessToken"  # where the generated widget's default getToken reads the token
 REPLY_TIMEOUT_MS = 30_000
-# The user's own token getter, as a real project has one; `token-getter` in pyproject.toml points CK103's fix at it.
-AUTH_TS = """export function getToken(): string | null {
-  return typeof window === "undefined" ? null : window.localStorage.getItem("chatkit.accessToken");
-}
-"""
-# What create-next-app writes (the "@/" alias is how the README's token-getter example imports).
-TSCONFIG = {
-    "compilerOptions": {
-        "target": "ES2017",
-        "lib": ["dom", "dom.iterable", "esnext"],
-        "allowJs": True,
-        "skipLibCheck": True,
-        "strict": True,
-        "noEmit": True,
-        "esModuleInterop": True,
-        "module": "esnext",
-        "moduleResolution": "bundler",
-        "resolveJsonModule": True,
-        "isolatedModules": True,
-        "jsx": "react-jsx",
-        "incremental": True,
-        "plugins": [{"name": "next"}],
-        "paths": {"@/*": ["./*"]},
-    },
-    "include": ["next-env.d.ts", "**/*.ts", "**/*.tsx", ".next/types/**/*.ts"],
-    "exclude": ["node_modules"],
-}
 
 
 def say(config: pytest.Config, message: str) -> None:
@@ -166,7 +138,7 @@ def e2e(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         say(request.config, f"npm ci into {node_modules}: {npm_seconds:.1f}s")
 
     workdir = tmp_path_factory.mktemp("browser-e2e")
-    ports = {name: free_port() for name in VARIANTS}
+    ports = {name: free_port() for name in APPS}
     with contextlib.ExitStack() as stack:
         fake = stack.enter_context(FakeOpenAI(script=FakeScript(reply="Echo: {last_user_text}", tool_call="never")))
         backend = workdir / "backend-project"
@@ -396,119 +368,3 @@ def _received_at_least(e2e, since, count: int, timeout: float = 5.0) -> list:
         time.sleep(0.05)
         received = e2e.received(since)
     return received
-
-
-# --- broken counterparts ----------------------------------------------------------------------------------------
-
-
-def remove_cdn_script(project: Path) -> None:
-    layout = project / "frontend" / "app" / "layout.tsx"
-    text = layout.read_text()
-    broken = re.sub(r"\n *\{/\*[^\n]*\*/\}\n(?= *<Script )", "\n", text)
-    broken = re.sub(r"\n *<Script [^\n]*/>", "", broken)
-    broken = broken.replace('import Script from "next/script";\n', "")
-    assert "<Script" not in broken and "next/script" not in broken and broken != text
-    layout.write_text(broken)
-
-
-def remove_api_fetch(project: Path) -> None:
-    """The widget without `api.fetch`, in a project that has its own token getter (lib/auth.ts), declared for
-    CK103's fix in pyproject.toml, and create-next-app's tsconfig with the "@/" alias."""
-    widget = project / "frontend" / "components" / "ChatKitWidget.tsx"
-    text = widget.read_text()
-    broken = text.replace("      fetch: authenticatedFetch(getToken),\n", "")
-    assert broken != text and "fetch: " not in broken
-    widget.write_text(broken)
-    (project / "frontend" / "lib").mkdir()
-    (project / "frontend" / "lib" / "auth.ts").write_text(AUTH_TS)
-    (project / "frontend" / "tsconfig.json").write_text(json.dumps(TSCONFIG, indent=2) + "\n")
-    (project / "pyproject.toml").write_text('[tool.chatkit-fix]\ntoken-getter = "@/lib/auth:getToken"\n')
-
-
-def test_layout_without_the_script_leaves_the_widget_blank(e2e: E2E) -> None:
-    """No chatkit.js: `<openai-chatkit>` is in the DOM but never defined, nothing initialises it, and the back end
-    hears nothing. This is how the suite detects the blank widget."""
-    from playwright.sync_api import expect
-
-    app = e2e.app("no-script", remove_cdn_script)
-    since = e2e.mark()
-    with browser_page(e2e, ck.token("carol")) as run:
-        page = run.page
-        page.goto(app.origin + "/")
-        page.wait_for_load_state("networkidle")
-        expect(page.locator("openai-chatkit")).to_have_count(1)
-        page.wait_for_timeout(2_000)  # time enough for a script to arrive, had one been asked for
-        assert run.script_requests == []
-        assert page.evaluate("customElements.get('openai-chatkit') === undefined")
-        assert page.locator("openai-chatkit:not(:defined)").count() == 1
-        assert page.evaluate("document.querySelector('openai-chatkit').shadowRoot === null")
-        assert page.evaluate("window.__chatkitStub === undefined")
-        expect(page.get_by_role("button", name="Send")).to_have_count(0)
-        screenshot(e2e, run, "no-script")
-        assert run.foreign_requests == []
-    assert e2e.received(since) == []
-
-
-def test_widget_without_api_fetch_sends_no_token(e2e: E2E) -> None:
-    """ChatKit falls back to the global fetch: no Authorization header, 401 from the back end, an error shown."""
-    from playwright.sync_api import expect
-
-    app = e2e.app("no-fetch", remove_api_fetch)
-    since = e2e.mark()
-    with browser_page(e2e, ck.token("dave")) as run:
-        page = run.page
-        page.goto(app.origin + "/")
-        wait_initialised(run)
-        send(run, "Is anybody there?")
-        expect(widget_alert(run)).to_contain_text("HTTP 401", timeout=REPLY_TIMEOUT_MS)
-        expect(page.locator("openai-chatkit p.assistant")).to_have_count(0)
-        screenshot(e2e, run, "no-fetch")
-    posts = [entry for entry in e2e.received(since) if entry["method"] == "POST"]
-    assert len(posts) == 1, posts
-    assert posts[0]["authorization"] is None and posts[0]["status"] == 401, posts
-
-
-# --- and after `chatkit-fix apply` ----------------------------------------------------------------------------------
-
-
-def chatkit_fix(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chatkit_fix", *args, "--no-color", str(project)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
-
-def apply_rule(code: str, *options: str) -> Callable[[Path], None]:
-    """An edit that runs `chatkit-fix apply` for one rule (only that rule: the others are not under test here)."""
-
-    def edit(project: Path) -> None:
-        before = chatkit_fix(project, "check", "--select", code)
-        assert before.returncode == 1 and code in before.stdout, f"{code} does not report:\n{before.stdout}{before.stderr}"
-        applied = chatkit_fix(project, "apply", *options, "--select", code)
-        after = chatkit_fix(project, "check", "--select", code)
-        assert after.returncode == 0, f"{code}'s fix leaves the finding open:\n{applied.stdout}{applied.stderr}\n{after.stdout}"
-        assert applied.returncode == 0, applied.stdout + applied.stderr
-
-    return edit
-
-
-def test_apply_restores_the_cdn_script(e2e: E2E) -> None:
-    def edit(project: Path) -> None:
-        remove_cdn_script(project)
-        apply_rule("CK101")(project)
-        assert "chatkit.js" in (project / "frontend" / "app" / "layout.tsx").read_text()
-
-    chat_in_browser(e2e, e2e.app("no-script-applied", edit), "no-script-applied")
-
-
-def test_apply_sends_the_token_again(e2e: E2E) -> None:
-    def edit(project: Path) -> None:
-        remove_api_fetch(project)
-        apply_rule("CK103", "--unsafe-fixes")(project)
-        assert "fetch: " in (project / "frontend" / "components" / "ChatKitWidget.tsx").read_text()
-
-    chat_in_browser(e2e, e2e.app("no-fetch-applied", edit), "no-fetch-applied")

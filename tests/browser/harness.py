@@ -1,8 +1,9 @@
-"""npm, Next.js and Chromium for the browser suite.
+"""npm, Next.js, Vite and Chromium for the browser suites.
 
-The tools are found or a reason to skip is given (`Unavailable`); `npm ci` runs once per lockfile into the test
-cache and each build gets a hard-linked copy of that node_modules; `next build` and `next start` run the generated
-front end as its own package.json scripts would.
+The tools are found or a reason to skip is given (`Unavailable`); `npm ci` runs once per lockfile (next-app/,
+vite-app/) into the test cache and each generated front end gets a hard-linked copy of that node_modules; `next build`
+and `next start` run the generated front end as its own package.json scripts would, in a ServerProcess (its own
+process group, always stopped).
 """
 
 from __future__ import annotations
@@ -13,32 +14,24 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from chatkit_fix.verify import browser as verify_browser
+from chatkit_fix.verify.processes import ProcessError, ServerProcess
 
 HERE = Path(__file__).parent
 NEXT_APP = HERE / "next-app"
-STUB_SCRIPT = HERE / "chatkit_stub.js"
+VITE_APP = HERE / "vite-app"
+PINNED_APPS = {"next": NEXT_APP, "vite": VITE_APP}
+STUB_SCRIPT = verify_browser.STUB_SCRIPT
 RECORDER = HERE / "recorder.py"
-CDN_URL = "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
-MIN_NODE = (20, 9)  # next 16's engines
-# /work/.library/env: root needs --no-sandbox; without the background-networking switches Chromium keeps trying
-# to reach Google's hosts through a network that is closed here.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CDN_URL = verify_browser.CDN_URL
+MIN_NODE = (20, 19)  # vite 8's engines (next 16 needs 20.9)
+CHROMIUM_ARGS = list(verify_browser.CHROMIUM_ARGS)
 BUILD_TIMEOUT_SECONDS = 900
 START_TIMEOUT_SECONDS = 60
 
@@ -69,37 +62,38 @@ def find_chromium() -> str:
 
 
 def find_node() -> tuple[str, str]:
-    """(node, npm), or Unavailable when they are missing or node is too old for Next.js 16."""
+    """(node, npm), or Unavailable when they are missing or node is too old for Next.js 16 and Vite 8."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        raise Unavailable("Node.js and npm are not installed: the Next.js front end cannot be built")
+        raise Unavailable("Node.js and npm are not installed: the generated front ends cannot run")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     match = re.match(r"v(\d+)\.(\d+)", version)
     if not match or (int(match[1]), int(match[2])) < MIN_NODE:
-        raise Unavailable(f"Next.js 16 needs Node.js >= {MIN_NODE[0]}.{MIN_NODE[1]}, found {version or 'nothing'}")
+        raise Unavailable(f"Vite 8 needs Node.js >= {MIN_NODE[0]}.{MIN_NODE[1]}, found {version or 'nothing'}")
     return node, npm
 
 
-def lockfile_key() -> str:
+def lockfile_key(app: Path) -> str:
     digest = hashlib.sha256()
     for name in ("package.json", "package-lock.json"):
-        digest.update((NEXT_APP / name).read_bytes())
+        digest.update((app / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def installed_node_modules(npm: str) -> tuple[Path, float | None]:
-    """node_modules installed by `npm ci` from next-app/'s lockfile, once per lockfile; (path, seconds or None if
-    it was already there). Installs happen in a staging folder renamed into place, so a half install is never used."""
-    key = lockfile_key()
+def installed_node_modules(npm: str, app: Path = NEXT_APP) -> tuple[Path, float | None]:
+    """node_modules installed by `npm ci` from `app`'s lockfile (next-app/ or vite-app/), once per lockfile; (path,
+    seconds or None if it was already there). Installs happen in a staging folder renamed into place, so a half
+    install is never used."""
+    key = lockfile_key(app)
     root = cache_dir() / "browser-e2e"
-    folder = root / f"npm-{key}"
+    folder = root / f"npm-{app.name}-{key}"
     if (folder / ".installed").is_file():
         return folder / "node_modules", None
-    staging = root / f".staging-{key}-{os.getpid()}"
+    staging = root / f".staging-{app.name}-{key}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copy(NEXT_APP / name, staging / name)
+        shutil.copy(app / name, staging / name)
     started = time.monotonic()
     result = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -113,8 +107,8 @@ def installed_node_modules(npm: str) -> tuple[Path, float | None]:
     seconds = time.monotonic() - started
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise Unavailable(f"npm ci of tests/browser/next-app failed (offline?): {result.stderr[-2000:]}")
-    if not list((staging / "node_modules" / "@next").glob("swc-*")):
+        raise Unavailable(f"npm ci of tests/browser/{app.name} failed (offline?): {result.stderr[-2000:]}")
+    if app == NEXT_APP and not list((staging / "node_modules" / "@next").glob("swc-*")):
         raise AssertionError("npm ci installed no @next/swc-* binary for this platform: next build would download one")
     (staging / ".installed").write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
     try:
@@ -123,9 +117,11 @@ def installed_node_modules(npm: str) -> tuple[Path, float | None]:
         shutil.rmtree(staging, ignore_errors=True)
         if not (folder / ".installed").is_file():
             raise
-    for old in root.glob("npm-*"):  # installs of older lockfiles: 370 MB each
+    for old in root.glob(f"npm-{app.name}-*"):  # installs of older lockfiles: hundreds of MB each
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
+    for old in root.glob("npm-????????????????"):  # the layout before vite-app/ (one install, no app name)
+        shutil.rmtree(old, ignore_errors=True)
     return folder / "node_modules", seconds
 
 
@@ -139,30 +135,34 @@ def caret_allows(spec: str, version: str) -> bool:
     return have[0] == wanted[0] and have >= wanted
 
 
-def check_pins_match(generated_package_json: Path) -> None:
-    """The pinned versions in next-app/package.json must be ones the generated package.json allows, for the same
-    packages: the test builds what `chatkit-fix init` asks for, only reproducibly."""
+def check_pins_match(generated_package_json: Path, app: Path = NEXT_APP) -> None:
+    """The pinned versions in `app`/package.json must be ones the generated package.json allows, for the same
+    packages and scripts: the test runs what `chatkit-fix init` asks for, only reproducibly."""
     generated = json.loads(generated_package_json.read_text())
-    pinned = json.loads((NEXT_APP / "package.json").read_text())
+    pinned = json.loads((app / "package.json").read_text())
+    assert generated.get("scripts") == pinned.get("scripts"), (
+        f"the scripts of the generated package.json ({generated.get('scripts')}) differ from tests/browser/{app.name}"
+    )
     for section in ("dependencies", "devDependencies"):
         wanted, have = generated.get(section, {}), pinned.get(section, {})
         assert set(wanted) == set(have), (
-            f"{section} of the generated package.json ({sorted(wanted)}) differ from tests/browser/next-app "
-            f"({sorted(have)}): update next-app/package.json and its lockfile (npm install --package-lock-only)"
+            f"{section} of the generated package.json ({sorted(wanted)}) differ from tests/browser/{app.name} "
+            f"({sorted(have)}): update {app.name}/package.json and its lockfile (npm install --package-lock-only)"
         )
         for name, spec in wanted.items():
-            assert caret_allows(spec, have[name]), f"{name} {have[name]} (next-app) is outside {spec} (generated)"
+            assert caret_allows(spec, have[name]), f"{name} {have[name]} ({app.name}) is outside {spec} (generated)"
 
 
-def prepare_frontend(frontend: Path, node_modules: Path) -> None:
+def prepare_frontend(frontend: Path, node_modules: Path, app: Path = NEXT_APP) -> None:
     """Put the pinned package.json, the lockfile and a copy of the installed node_modules into a generated front end.
 
     The copy is made of hard links (instant, no space); Turbopack refuses a node_modules symlinked from outside the
-    project, and `next build` writes nothing into node_modules, so the links never change the cached install.
+    project, and `next build` writes nothing into node_modules, so the links never change the cached install (Vite
+    writes its pre-bundled dependencies into new files under node_modules/.vite, never into a linked one).
     """
-    check_pins_match(frontend / "package.json")
+    check_pins_match(frontend / "package.json", app)
     for name in ("package.json", "package-lock.json"):
-        shutil.copy(NEXT_APP / name, frontend / name)
+        shutil.copy(app / name, frontend / name)
     target = frontend / "node_modules"
     try:
         shutil.copytree(node_modules, target, symlinks=True, copy_function=os.link)
@@ -200,43 +200,19 @@ def next_build(frontend: Path, env: dict[str, str]) -> float:
 @contextlib.contextmanager
 def next_server(frontend: Path, port: int, env: dict[str, str]) -> Iterator[str]:
     """`next start` on 127.0.0.1:port until the block ends; yields the origin (http://127.0.0.1:port)."""
-    log = frontend / "next-start.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            next_command(frontend, "start", "--hostname", "127.0.0.1", "--port", str(port)),
-            cwd=frontend,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so its children stop with it
-        )
-    origin = f"http://127.0.0.1:{port}"
+    server = ServerProcess(
+        argv=next_command(frontend, "start", "--hostname", "127.0.0.1", "--port", str(port)),
+        cwd=frontend,
+        env=env,
+        port=port,
+        name="next-start",
+        log_path=frontend / "next-start.log",
+    )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"next start exited with code {process.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(origin + "/", timeout=5).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"next start did not answer on {origin} in {START_TIMEOUT_SECONDS}s:\n{log.read_text()}"
-                )
-            time.sleep(0.2)
-        yield origin
+        server.start(timeout=START_TIMEOUT_SECONDS, ready_path="/")
+    except ProcessError as exc:
+        raise RuntimeError(str(exc)) from exc
+    try:
+        yield server.url
     finally:
-        stop_group(process)
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        server.stop()
