@@ -646,8 +646,8 @@ class BrowserChecks:
         present = page.locator("openai-chatkit").count()
         opened = f" after clicking {', '.join(clicked)}" if clicked else ""
         if not present:
-            self.record("browser.mounted", FAIL, f"no <openai-chatkit> in the page {MOUNT_WAIT_SECONDS:.0f}s after it "
-                                                 f"loaded{opened}: ChatKit is never mounted (rendered only once a flag "
+            self.record("browser.mounted", FAIL, f"no <openai-chatkit> in the page {time.monotonic() - began:.0f}s after "
+                                                 f"it loaded{opened}: ChatKit is never mounted (rendered only once a flag "
                                                  "that only onReady sets is true?) or it opens from a control verify "
                                                  "did not find (pass --click SELECTOR)", ("CK109",), began)
             return False
@@ -664,28 +664,53 @@ class BrowserChecks:
         return True
 
     def _show_widget(self, page) -> list[str]:
-        """Wait for a shown <openai-chatkit>; open it with --click, else with the page's one collapsed disclosure
-        button (aria-expanded=false), when it does not show by itself."""
-        clicked: list[str] = []
+        """Wait for a shown <openai-chatkit>; open it with --click, else with the page's collapsed disclosure button
+        (aria-expanded=false), when it does not show by itself."""
         widget = page.locator("openai-chatkit")
         # chatkit.js has defined the element by now (or never will): a page that shows the widget by itself has
         # mounted it within a moment; one that opens it from a launcher is clicked right away.
         if self._wait_visible(widget, SHOW_WAIT_SECONDS):
-            return clicked
+            return []
+        # A server-rendered launcher is in the page before React listens to it: a click then is lost.
+        with contextlib.suppress(Exception):
+            page.wait_for_load_state("networkidle", timeout=MOUNT_WAIT_SECONDS * 1000)
+        clicked: list[str] = []
         for selector in self.o.click:
             with contextlib.suppress(Exception):
                 page.locator(selector).first.click(timeout=5000)
                 clicked.append(selector)
-        if not self.o.click:
-            launchers = page.locator("button[aria-expanded=false]:visible")
-            if launchers.count() == 1:
-                label = (launchers.first.get_attribute("aria-label") or launchers.first.inner_text() or "").strip()
-                with contextlib.suppress(Exception):
-                    launchers.first.click(timeout=5000)
-                    clicked.append(f"the collapsed button {label!r}")
-        if clicked:
+        if self.o.click:
             self._wait_visible(widget, MOUNT_WAIT_SECONDS)
+            return clicked
+        # The launcher says whether it is open: click it again while it still says collapsed (a click that came
+        # before hydration), until the widget shows.
+        deadline = time.monotonic() + MOUNT_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            launcher = self._launcher(page)
+            if launcher is None:
+                break
+            label = (launcher.get_attribute("aria-label") or launcher.inner_text() or "").strip()
+            with contextlib.suppress(Exception):
+                launcher.click(timeout=5000)
+                if f"the collapsed button {label!r}" not in clicked:
+                    clicked.append(f"the collapsed button {label!r}")
+            if self._wait_visible(widget, 1.0):
+                break
         return clicked
+
+    @staticmethod
+    def _launcher(page):
+        """The page's own collapsed disclosure button, or None when there is none or several and none names a chat.
+        Buttons inside shadow roots belong to overlays (Next's dev tools), not to the page."""
+        candidates = page.locator("button[aria-expanded=false]:visible")
+        own = [candidates.nth(index) for index in range(candidates.count())
+               if candidates.nth(index).evaluate("(el) => el.getRootNode() === document")]
+        if len(own) == 1:
+            return own[0]
+        chat = [button for button in own
+                if re.search(r"(?i)chat|assistant|message|support|help",
+                             (button.get_attribute("aria-label") or "") + " " + button.inner_text())]
+        return chat[0] if len(chat) == 1 else None
 
     @staticmethod
     def _wait_visible(locator, seconds: float) -> bool:
