@@ -255,12 +255,13 @@ class Variant:
     check_id: str
     rule: str
     apply_options: tuple[str, ...] = ()
+    in_readme: bool = False  # the README shows this failure: its reason must be what verify says
 
 
 VARIANTS = [
     Variant("script-removed", remove_cdn_script, "browser.script", "CK101"),
     Variant("hidden-container", hide_in_container, "browser.visible", "CK105"),
-    Variant("spread-headers", spread_headers, "browser.headers", "CK104"),
+    Variant("spread-headers", spread_headers, "browser.headers", "CK104", in_readme=True),
     Variant("no-api-fetch", remove_api_fetch, "browser.token", "CK103", ("--unsafe-fixes",)),
     Variant("wrong-endpoint-path", wrong_endpoint_path, "browser.endpoint", "CK108", ("--unsafe-fixes",)),
 ]
@@ -278,6 +279,9 @@ def test_broken_front_end_fails_with_its_rule_and_passes_after_apply(project: Pr
     assert named == {variant.rule}, f"other rules named:\n{failures(broken)}"
     back_end = [c for c in broken["checks"] if not c["id"].startswith("browser.") and c["status"] == "fail"]
     assert back_end == [], "the back end is not what is broken here"
+    if variant.in_readme:
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        assert found[variant.check_id]["reason"] in readme, "the README's example failure is not what verify says"
 
     apply_rule(project, variant.rule, *variant.apply_options)
     assert_all_pass(verify(project))
