@@ -17,7 +17,7 @@ JSON (`--format json`), version 1:
       "origin": {"origin": "http://localhost:3000", "source": "..."} | null,
       "fake_openai": "http://127.0.0.1:PORT/v1",
       "browser": {"command": "npm run dev -- --port P ...", "url": "...", "api": "...", "token": "...",
-                  "page": "...", "chromium": "...", "cdn": "...", "screenshot": "...", "console": [...]} | null,
+                  "page": "...", "chromium": "...", "cdn": "...", "screenshot": "...", "console": [...]},  (only with --browser)
       "python": "/path/to/python",
       "notes": ["..."],
       "checks": [{"id": "threads.create", "title": "...", "status": "pass" | "fail" | "skip", "reason": "...",
@@ -82,7 +82,7 @@ def to_dict(report: VerifyReport) -> dict[str, Any]:
         "auth": setup.get("auth", {"mode": "unknown", "secret": None}),
         "origin": setup.get("origin"),
         "fake_openai": setup.get("openai_base_url"),
-        "browser": setup.get("browser"),
+        **({"browser": setup["browser"]} if "browser" in setup else {}),  # only with --browser
         "python": setup.get("python", report.options.python),
         "notes": list(d.notes),
         "checks": [check.to_dict() for check in report.checks],
