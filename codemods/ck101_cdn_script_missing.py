@@ -129,11 +129,12 @@ def _report(pctx, model: FrontendModel, root, users):
     for path in users:
         entries |= model.entries_reaching(path)
     layouts = model.root_layouts(root)
-    if layouts:
-        covering = [layout for layout in layouts if any(inside(entry, layout.parent) for entry in entries)] or layouts[:1]
-        for layout in covering:
-            yield layout_finding(pctx, model, layout, message)
+    covering = [layout for layout in layouts if any(inside(entry, layout.parent) for entry in entries)]
+    for layout in covering:
+        yield layout_finding(pctx, model, layout, message)
+    if covering:
         return
+    # no root layout wraps the pages that render ChatKit: in an app that also keeps the pages router, _app does
     if root.pages_dirs and root.is_next:
         special = {p.stem: p for p in model.files_of_root(root)
                    if p.parent in root.pages_dirs and p.stem in ("_app", "_document") and p.suffix in (".tsx", ".jsx", ".js", ".ts")}
@@ -143,6 +144,9 @@ def _report(pctx, model: FrontendModel, root, users):
         if "_document" in special:
             yield _document_finding(pctx, model, special["_document"], message)
             return
+    if layouts:
+        yield layout_finding(pctx, model, layouts[0], message)
+        return
     html = [p for p in root.html_files if p in entries] or [p for p in root.html_files if p.parent == root.path and p.name == "index.html"]
     if html:
         for page in html:
@@ -737,9 +741,9 @@ export default function ChatPanel() {
                 {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
                 findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (apps/web/src/App.tsx)")],
                 name="another app's script does not load it into this one"),
-        Invalid(vite_app("App", VITE_APP, html=_index_html(""), **{"src/debug.ts": (
+        Invalid(vite_app("App", 'import "./debug";\n' + VITE_APP, html=_index_html(""), **{"src/debug.ts": (
             'const TRIED = ["https://cdn.openai.com/chatkit/chatkit.js", "/vendor/chatkit.js"];\n\n'
-            'export function report() {\n  console.info("chatkit.js candidates", TRIED);\n}\n')}),
+            'console.info("chatkit.js candidates", TRIED);\n')}),
             {"index.html": _index_html(f"    {SCRIPT_TAG}\n")},
             findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
             name="chatkit.js URLs only logged load nothing"),
@@ -801,5 +805,27 @@ export default function ChatPanel() {
             "components/ChatPanel.tsx": CHAT_PANEL,
         }, None, findings=[("pages/_app.tsx", 1, 1, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
             name="_app re-exported from a package: reported, nothing here to edit"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": "export default function Home() {\n  return <main>Hello</main>;\n}\n",
+            "pages/_app.tsx": APP_BEFORE.replace("@RETURNED@", "    <Component {...pageProps} />\n"),
+            "pages/chat.tsx": PAGES_INDEX.replace("Home", "Chat"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "pages/_app.tsx": APP_BEFORE.replace('"next/app";\n', '"next/app";\nimport Script from "next/script";\n').replace(
+                "@RETURNED@", f"    <>\n      {NEXT_SCRIPT}\n      <Component {{...pageProps}} />\n    </>\n"),
+        }, findings=[("pages/_app.tsx", 5, 5, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="app and pages routers side by side, ChatKit on a pages route: _app, not the app router's layout"),
+        Invalid(_apps(f'    <script src="{CDN_URL}"></script>\n', "") | {
+            "apps/docs/src/main.tsx": vite_main("App"), "apps/docs/src/App.tsx": VITE_APP},
+            {"apps/web/index.html": _index_html(f"    {SCRIPT_TAG}\n")},
+            findings=[("apps/web/index.html", 3, 3, "ChatKit is rendered (apps/web/src/App.tsx)")],
+            name="two apps rendering ChatKit, the first loading the script"),
+        Invalid({"package.json": WEBPACK_PACKAGE, "index.html": WEBPACK_HTML, "src/index.tsx": vite_main("App"), "src/App.tsx": VITE_APP,
+                 "docs/index.html": WEBPACK_HTML.replace("Chat", "Docs"), "offline.html": WEBPACK_HTML.replace("Chat", "Offline")},
+                {"index.html": WEBPACK_HTML.replace("    <title>Chat</title>\n", f"    <title>Chat</title>\n    {SCRIPT_TAG}\n")},
+                findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
+                name="a webpack template among other pages: the root index.html only"),
     ],
 )
