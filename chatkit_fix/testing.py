@@ -61,6 +61,7 @@ def run_case(rule: Rule, case: Case, root: Path) -> CaseRun:
     assert_findings(root, own, case.findings)
     unbuilt = [f"{f.line}:{f.col}: {f.fix_error}" for f in own if f.fix_error]
     assert not unbuilt, f"fixes that could not be built (the engine reports them without a fix): {unbuilt}"
+    assert_regions_within_the_file(root, own)
     assert_todo_means_incomplete(own)
     applied = run_rules(root, codes, unsafe=case.unsafe)
     assert not applied.errors, [e.message for e in applied.errors]
@@ -95,6 +96,19 @@ def assert_findings(root: Path, found: list[Finding], expected: tuple[Expected, 
         match = next((i for i in here if says in unmatched[i]), None)
         assert match is not None, f"no finding at {path}:{line}:{col} says {says!r}; got:\n{shown}"
         unmatched[match] = None
+
+
+def assert_regions_within_the_file(root: Path, found: list[Finding]) -> None:
+    """Each finding's region (what SARIF and editors highlight) is whole lines and columns, ends no earlier than it
+    starts, and lies within its file."""
+    for finding in found:
+        where = f"{finding.code} at {finding.path}:{finding.line}:{finding.col}"
+        region = (finding.line, finding.col, finding.end_line, finding.end_col)
+        assert all(type(n) is int and n >= 1 for n in region), f"{where}: region {region} is not 1-based integers"
+        assert (finding.line, finding.col) <= (finding.end_line, finding.end_col), f"{where}: region {region} ends before it starts"
+        lines = (root / finding.path).read_text(encoding="utf-8-sig").splitlines() or [""]
+        assert finding.end_line <= len(lines) and finding.end_col <= len(lines[finding.end_line - 1]) + 1, (
+            f"{where}: region {region} ends outside the file")
 
 
 def assert_todo_means_incomplete(found: list[Finding]) -> None:
