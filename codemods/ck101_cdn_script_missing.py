@@ -273,13 +273,14 @@ def _docusaurus_finding(pctx, model: FrontendModel, config, message):
         return ctx.finding((0, 0), message, hint=hint)
     members = [c for c in config_object.named_children() if c.kind() != "comment"]
     start = span(config_object)[0]
+    brace = (start, start + 1)
     if not members or any(member.kind() == "spread_element" for member in members):
         # a spread config's own `scripts` would win over an entry written before it, or be lost under one after it
-        return ctx.finding((start, start + 1), message, hint=hint)
+        return ctx.finding(brace, message, hint=hint)
     first = members[0]
     indent = line_indent(text, span(first)[0])
     edit = ctx.insert(span(first)[0], f"scripts: [{entry}],\n{indent}")
-    return ctx.finding((start, start + 1), message, fix=edit, hint=hint)
+    return ctx.finding(brace, message, fix=edit, hint=hint)
 
 
 def _config_object(script):
@@ -458,6 +459,19 @@ WEBPACK_HTML = ('<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset=
 WEBPACK_PACKAGE = ('{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}, '
                    '"devDependencies": {"html-webpack-plugin": "5.6.3", "webpack": "5.97.1"}}\n')
 UNKNOWN_PACKAGE = '{"dependencies": {"@openai/chatkit-react": "1.6.1", "react": "19.3.1", "react-dom": "19.3.1"}}\n'
+APP_WITH_SHELL = """import type { AppProps } from "next/app";
+import type { ReactNode } from "react";
+
+const Shell = ({ children }: { children: ReactNode }) => <div className="app">{children}</div>;
+
+export default function App({ Component, pageProps }: AppProps) {
+  return (
+    <Shell>
+      <Component {...pageProps} />
+    </Shell>
+  );
+}
+"""
 LOADER = """export function loadScript(url: string): Promise<void> {
   return new Promise((resolve) => {
     const tag = Object.assign(document.createElement("script"), { src: url, onload: () => resolve() });
@@ -827,5 +841,16 @@ export default function ChatPanel() {
                 {"index.html": WEBPACK_HTML.replace("    <title>Chat</title>\n", f"    <title>Chat</title>\n    {SCRIPT_TAG}\n")},
                 findings=[("index.html", 3, 3, "ChatKit is rendered (src/App.tsx) but no page loads chatkit.js")],
                 name="a webpack template among other pages: the root index.html only"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "pages/_app.tsx": APP_WITH_SHELL,
+            "pages/index.tsx": PAGES_INDEX,
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, {
+            "pages/_app.tsx": APP_WITH_SHELL.replace('import type { ReactNode } from "react";\n',
+                                                     'import type { ReactNode } from "react";\nimport Script from "next/script";\n').replace(
+                "    <Shell>\n", f"    <Shell>\n      {NEXT_SCRIPT}\n"),
+        }, findings=[("pages/_app.tsx", 8, 5, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="_app with a layout component of its own: the script goes where App renders, not into the layout"),
     ],
 )
