@@ -141,10 +141,13 @@ def _pair(named: list[_Param], expected: list[str]) -> tuple[dict[str, _Param], 
                 unmatched.remove(param)
                 missing.remove(wanted)
                 break
-    # a leftover parameter plays a missing one when it sits where the SDK has it (`ctx` last, `tid` first)
+    # a leftover parameter plays a missing one when it sits where the SDK has it (`ctx` last, `tid` first); a name
+    # that says it holds an id never plays the object itself (`attachment_id` is not the Attachment ChatKit passes)
     for wanted in list(missing):
         index = expected.index(wanted)
-        if index < len(named) and named[index] in unmatched and named[index].kind == "positional":
+        if index < len(named) and named[index] in unmatched and named[index].kind == "positional" and (
+            wanted.endswith("_id") or not named[index].name.lower().endswith("_id")
+        ):
             param = named[index]
             mapping[wanted] = param
             unmatched.remove(param)
@@ -776,6 +779,17 @@ RULE.cases(
                 (10, 5, "PostgresStore.load_attachment() does not match Store.load_attachment"),
             ],
             name="extra parameter before context moves after it; unused extra dropped, context added",
+        ),
+        Invalid(
+            "from chatkit.store import Store\n\n\nclass BlobStore(Store[dict]):\n"
+            "    async def save_attachment(self, attachment_id: str, blob: bytes, context: dict) -> None:\n"
+            "        raise NotImplementedError('no uploads')\n",
+            "from chatkit.store import Store\nfrom chatkit.types import Attachment\n\n\nclass BlobStore(Store[dict]):\n"
+            "    async def save_attachment(self, attachment: Attachment, context: dict) -> None:\n"
+            "        raise NotImplementedError('no uploads')\n",
+            filename="uploads/blob_store.py",
+            findings=[(5, 5, "BlobStore.save_attachment() does not match Store.save_attachment: no attachment parameter")],
+            name="an id parameter in the object's place is not renamed to it: the object is added, typed as the SDK types it",
         ),
     ],
 )
