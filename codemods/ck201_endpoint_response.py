@@ -38,6 +38,7 @@ import ast
 import json
 from functools import partial
 
+from chatkit_fix.analysis import web
 from chatkit_fix.analysis.server import (
     argument,
     block_of,
@@ -273,7 +274,8 @@ def _fstring_to_python(ctx, content: ast.JoinedStr) -> str | None:
             if len(pieces) == 3 and not pieces[0] and not pieces[2]:
                 mark = marks[int(pieces[1])]
                 if mark.format_spec is None and mark.conversion == -1:
-                    return f"str({ctx.segment(mark.value)})"
+                    text = ctx.segment(mark.value)
+                    return text if _is_str_call(ctx, mark.value) else f"str({text})"
             out = []
             for index, piece in enumerate(pieces):
                 if index % 2:
@@ -293,6 +295,15 @@ def _fstring_to_python(ctx, content: ast.JoinedStr) -> str | None:
         return repr(value)
 
     return render(data)
+
+
+def _is_str_call(ctx, node: ast.expr) -> bool:
+    """`str(x)`, the builtin (no module-level `str` of the file's own): already the text, not wrapped again."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str"
+        and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred) and not node.keywords
+        and not web.module_binds(ctx.tree, "str")
+    )
 
 
 # ---- buffered streams ---------------------------------------------------------------------------------------------
@@ -491,6 +502,27 @@ RULE.cases(
             filename="api/v1/endpoints/chatkit.py",
             findings=[(11, 16, "JSON built with an f-string")],
             name="f-string JSON error",
+        ),
+        Edited(
+            "from fastapi import FastAPI, Request\n"
+            "from fastapi.responses import Response, StreamingResponse\n\n"
+            "app = FastAPI()\n\n\n"
+            "@app.post('/chatkit')\n"
+            "async def chatkit(request: Request):\n"
+            "    try:\n"
+            "        result = await server.process(await request.body(), {})\n"
+            "    except RuntimeError as exc:\n"
+            "        return Response(content=f'{{\"error\": \"{str(exc)}\"}}', status_code=500)\n"
+            "    if hasattr(result, 'json'):\n"
+            "        return Response(content=result.json, media_type='application/json')\n"
+            "    return StreamingResponse(result, media_type='text/event-stream')\n",
+            ("from fastapi.responses import Response, StreamingResponse\n",
+             "from fastapi.responses import Response, StreamingResponse, JSONResponse\n"),
+            ("        return Response(content=f'{{\"error\": \"{str(exc)}\"}}', status_code=500)\n",
+             "        return JSONResponse(content={'error': str(exc)}, status_code=500)\n"),
+            filename="routes/chat.py",
+            findings=[(12, 16, "JSON built with an f-string")],
+            name="f-string JSON error whose value is already str(...): not wrapped in str() again",
         ),
         Invalid(
             "from django.http import HttpResponse, StreamingHttpResponse\n\n"
