@@ -382,20 +382,38 @@ class Engine:
 
 
 def settle_fix(finding: Finding, build: bool = True) -> Finding:
-    """Build the finding's lazy fix (`build`), or keep it as an offer without its builder; a builder that raises
-    leaves the finding report-only, with the reason in `fix_error` (`--verbose` prints it), never a failed run."""
+    """Build the finding's lazy fix (`build`), or keep it as an offer without its builder; a builder that raises, or
+    a fix whose own edits overlap (they cannot all apply), leaves the finding report-only, with the reason in
+    `fix_error` (`--verbose` prints it), never a failed run."""
     fix = finding.fix
-    if fix is None or fix.builder is None:
+    if fix is None:
         return finding
-    if not build:
-        finding.fix = dataclasses.replace(fix, builder=None)
-        return finding
-    try:
-        finding.fix = fix.builder()
-    except Exception as exc:  # odd real-world input the fix was not written for: the finding still stands
-        finding.fix = None
-        finding.fix_error = f"{type(exc).__name__}: {exc}"
+    if fix.builder is not None:
+        if not build:
+            finding.fix = dataclasses.replace(fix, builder=None)
+            return finding
+        try:
+            fix = fix.builder()
+        except Exception as exc:  # odd real-world input the fix was not written for: the finding still stands
+            finding.fix = None
+            finding.fix_error = f"{type(exc).__name__}: {exc}"
+            return finding
+    overlap = _overlap(fix.edits) if fix is not None else None
+    if overlap is not None:
+        fix = None
+        finding.fix_error = f"its edits overlap at offset {overlap}"
+    finding.fix = fix
     return finding
+
+
+def _overlap(edits: tuple[Edit, ...]) -> int | None:
+    """Where one of a fix's edits starts inside another (apply_edits refuses that); None when they do not."""
+    cursor = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if edit.start < cursor:
+            return edit.start
+        cursor = edit.end
+    return None
 
 
 def fixed_text(source: SourceFile, edits: list[Edit], imports: Iterable[ImportChange]) -> str | None:

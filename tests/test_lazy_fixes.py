@@ -191,3 +191,30 @@ def test_a_builder_runs_as_the_rule_that_reported(tmp_path):
     assert [edit.text for edit in finding.fix.edits] == ["# chatkit-fix: TODO[CK901] look here\n"]
     assert finding.fix.complete is False  # a TODO marker: the fix says it is incomplete
     assert ctx.rule is rules["CK902"]
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_a_fix_whose_own_edits_overlap_is_dropped_not_a_crash(tmp_path, scratch_rule, lazy):
+    """Two edits of one fix over the same text cannot both apply: a rule bug on odd input, the finding stays."""
+    overlapping = (lambda ctx: [ctx.replace((0, 7), "renamed"), ctx.replace((4, 9), "x")])
+    code = "CK984" if lazy else "CK983"
+    made = rule(code=code, slug=f"scratch-{code.lower()}", safety=Safety.SAFE, summary="scratch",
+                url="https://example.invalid", triggers=(b"scratch",), module=f"tests.scratch.{code}",
+                anywhere=(b"scratch",))
+
+    @made.check
+    def check(ctx):
+        yield ctx.finding(1, "scratch finding", fix=(lambda: overlapping(ctx)) if lazy else overlapping(ctx))
+
+    try:
+        path = tmp_path / "m.py"
+        path.write_text(SCRATCH)
+        report = json.loads(cli("check", "--no-cache", "--format", "json", "--select", code, str(tmp_path)).stdout)
+        assert [f["fix"] for f in report["findings"]] == [None] and report["errors"] == []
+        applied = cli("apply", "--verbose", "--select", code, str(tmp_path))
+        assert applied.exit_code == 1, applied.output + applied.stderr
+        assert "1:1 " + code + " scratch finding\n" in applied.output
+        assert f"{code}'s fix could not be built (its edits overlap at offset 4)" in applied.stderr
+        assert path.read_text() == SCRATCH
+    finally:
+        REGISTRY.pop(code, None)
