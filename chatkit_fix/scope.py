@@ -285,7 +285,7 @@ class Scope:
         if known is None:
             core = STACK_CORE[name]
             exported = re.compile(rb"(?<![\w.])" + core + rb"\b")
-            known = bool(exported.search(self.project.peek_bytes(os.path.join(folder, "__init__.py")))) or any(
+            known = bool(exported.search(self.project.peek_bytes(Path(folder, "__init__.py")))) or any(
                 re.search(rb"class " + core + rb"\b", self.project.peek_bytes(path))
                 for path in self.project.files_under(Path(folder), "python") if str(path.parent) == folder
             )

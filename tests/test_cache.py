@@ -21,6 +21,7 @@ FIXED = "import uvicorn\n\napp = object()\n\nif __name__ == '__main__':\n    uvi
 
 def check(root: Path, *args: str):
     result = CliRunner().invoke(main, ["check", str(root), "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.output)
 
@@ -219,3 +220,17 @@ def test_a_replay_that_had_to_walk_keeps_fresh_stamps_for_the_next(tmp_path, mon
         patched.setattr("chatkit_fix.cache._listing_digest", lambda project: pytest.fail("walked the tree again"))
         assert codes(check(tmp_path)) == [("main.py", "CK901")]
     assert len(runs) == 1
+
+
+def test_a_service_with_its_own_package_named_like_the_sdk_is_checked_and_stored(tmp_path):
+    """`backend/mcp/` is the application's package, not the SDK: the scope reads its `__init__.py` to tell, and the
+    check cache must be able to store that read (it crashed `check` with an AttributeError on a str path)."""
+    backend = tmp_path / "backend"
+    (backend / "mcp").mkdir(parents=True)
+    (backend / "requirements.txt").write_text("openai-chatkit\nmcp\nuvicorn\n")
+    (backend / "mcp" / "__init__.py").write_text("from .tools import TOOLS\n")
+    (backend / "mcp" / "tools.py").write_text("TOOLS = []\n")
+    (backend / "main.py").write_text("from chatkit.server import ChatKitServer\n" + BROKEN)
+    first = check(tmp_path)
+    assert codes(first) == [("backend/main.py", "CK901")]
+    assert check(tmp_path) == first
