@@ -469,6 +469,12 @@ RULE.cases(
               name="no back end in the project: nothing says a token is required"),
         Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/anonymous/chatkit"),
                        BACKEND_TWO_ROUTES), name="the URL reaches the open one of two endpoints"),
+        Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "http://localhost:8000/public/chatkit"),
+                       BACKEND_MAIN + PUBLIC_ROUTE.replace("/anonymous/chatkit", "/public/chatkit")),
+              name="the URL reaches the open endpoint, whose route sorts after the protected one"),
+        Valid(_project(PANEL.replace("http://localhost:8000/chatkit", "/chatkit"),
+                       BACKEND_MAIN.replace('"/chatkit"', '"/admin/chat"') + PUBLIC_ROUTE.replace("/anonymous/chatkit", "/api/chatkit")),
+              name="no route is the URL's path; the open one ends with it, the protected one does not"),
         Valid(_project(PANEL.replace("    api: {\n", "    api: {\n      ...apiDefaults,\n").replace(
             REACT_IMPORT, REACT_IMPORT + 'import { apiDefaults } from "@acme/chat-config";\n')),
             name="api spread from a package's object: its fetch may be there"),
