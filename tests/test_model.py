@@ -169,6 +169,40 @@ def test_chatkit_endpoints_through_routers_subclasses_factories_and_starlette(tm
         assert [call.args[0].id for _, call in model.web.dependencies(fastapi_endpoint)] == ["current_user"]
 
 
+def test_flask_apps_and_blueprints_are_wsgi_endpoints(tmp_path):
+    """A Flask route reaching process() is a ChatKit endpoint served through WSGI; a blueprint's url_prefix applies
+    unless its registration gives another one, which replaces it."""
+    project = project_of(tmp_path, {
+        "web/requirements.txt": "flask\n",
+        "web/chat_server.py": (
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class Desk(ChatKitServer):\n    async def respond(self, thread, item, context):\n        yield None\n\n\n"
+            "desk = Desk(None)\n"
+        ),
+        "web/views.py": (
+            "import asyncio\n\nfrom flask import Blueprint, request\n\nfrom chat_server import desk\n\n"
+            "talk = Blueprint('talk', __name__, url_prefix='/ignored')\n"
+            "plain = Blueprint('plain', __name__, url_prefix='/plain')\n\n\n"
+            "@talk.route('/chatkit', methods=['POST', 'OPTIONS'])\n"
+            "def chatkit():\n    return asyncio.run(desk.process(request.get_data(), {}))\n\n\n"
+            "@plain.post('/chatkit')\n"
+            "def plain_chatkit():\n    return asyncio.run(desk.process(request.get_data(), {}))\n"
+        ),
+        "web/main.py": (
+            "from flask import Flask\n\nfrom views import plain, talk\n\n"
+            "app = Flask(__name__)\n"
+            "app.register_blueprint(talk, url_prefix='/api')\n"
+            "app.register_blueprint(plain)\n"
+        ),
+    })
+    model = model_of(project)
+    with project.viewing(None):
+        endpoints = model.web.chatkit_endpoints()
+        found = sorted((e.path, sorted(e.route.methods), e.app.interface) for e in endpoints)
+        assert found == [("/api/chatkit", ["OPTIONS", "POST"], "wsgi"), ("/plain/chatkit", ["POST"], "wsgi")]
+        assert endpoints[0].app.import_names(model.resolver) == ["app"]
+
+
 def test_installed_packages_are_never_application_code(tmp_path):
     """A vendored site-packages (recognised by its .dist-info folders, whatever the folder is called) is not walked,
     even when it holds a copy of a package that names ChatKit everywhere."""

@@ -1,11 +1,12 @@
-"""The web side of the application: ASGI apps, routers, mounts, routes, and the ChatKit endpoints among them.
+"""The web side of the application: ASGI and WSGI apps, routers, mounts, routes, and the ChatKit endpoints among them.
 
 An app or router is identified by the call that builds it (`FastAPI(...)`, a FastAPI subclass, `APIRouter(...)`,
-Starlette's `Router`), wherever it is built: at module level, or in a factory function whose result a module binds.
-Names, imports, `include_router`/`mount` edges and decorators all resolve to that call through the model, so two
-services with an `app.main` each, or one router imported under another name, never get mixed up. A ChatKit endpoint is
-a route whose handler reaches `ChatKitServer.process()` (itself, or through the project functions it calls); its full
-paths join the prefixes of every router on the way up to each app that serves it.
+Starlette's `Router`, Flask's `Flask` and `Blueprint`), wherever it is built: at module level, or in a factory function
+whose result a module binds. Names, imports, `include_router`/`register_blueprint`/`mount` edges and decorators all
+resolve to that call through the model, so two services with an `app.main` each, or one router imported under another
+name, never get mixed up. A ChatKit endpoint is a route whose handler reaches `ChatKitServer.process()` (itself, or
+through the project functions it calls); its full paths join the prefixes of every router on the way up to each app
+that serves it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from ..pyast import walk
 from .calls import Fact, Function, simple_effect
 from .modules import FUNCTION_TYPES, Module, own_nodes
 
-APP_CLASSES = (("fastapi", "FastAPI"), ("starlette.applications", "Starlette"), ("starlette", "Starlette"))
-ROUTER_CLASSES = (("fastapi", "APIRouter"), ("starlette.routing", "Router"))
+WSGI_CLASSES = (("flask", "Flask"), ("flask", "Blueprint"))  # served through a WSGI interface, not ASGI
+APP_CLASSES = (("fastapi", "FastAPI"), ("starlette.applications", "Starlette"), ("starlette", "Starlette"),
+               ("flask", "Flask"))
+ROUTER_CLASSES = (("fastapi", "APIRouter"), ("starlette.routing", "Router"), ("flask", "Blueprint"))
 ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "options", "head", "api_route", "route"}
 DEPENDENCY_MARKERS = ("Depends", "Security")
-NEEDLES = (b"FastAPI", b"Starlette", b"APIRouter", b"Router(")
+NEEDLES = (b"FastAPI", b"Starlette", b"APIRouter", b"Router(", b"Flask", b"Blueprint")
 
 
 def join_paths(*parts: str) -> str:
@@ -45,6 +48,7 @@ class WebObject:
     dependencies: list[ast.AST] = field(default_factory=list)  # the `dependencies=[...]` entries
     factory: ast.AST | None = None  # the function building it, when it is not built at module level
     cls: ast.ClassDef | None = None  # the project subclass it instantiates (`class App(FastAPI)`), if any
+    interface: str = "asgi"  # "wsgi" for Flask apps and blueprints
 
     @property
     def line(self) -> int:
@@ -85,6 +89,7 @@ class Edge:
     child: WebObject
     prefix: str
     node: ast.AST
+    replaces_prefix: bool = False  # the child's own prefix does not apply under this edge
 
 
 def _process_local(model, function: Function) -> list[Fact]:
@@ -159,12 +164,16 @@ class WebModel:
 
     def _object(self, module: Module, call: ast.Call, kind: str) -> WebObject:
         scope = module.enclosing(call)
-        prefix = self.literal(module, _keyword(call, "prefix"), scope) or ""
+        prefix = self.literal(module, _keyword(call, "prefix") or _keyword(call, "url_prefix"), scope) or ""
         dependencies = _keyword(call, "dependencies")
         entries = list(dependencies.elts) if isinstance(dependencies, (ast.List, ast.Tuple)) else []
         found = self.model.resolve(module, call.func, scope)
         cls = found.node if found is not None and found.is_class else None
-        return WebObject(module, call, kind, prefix, entries, scope, cls)
+        wsgi = found is not None and (
+            found.external and any(found.names(p, c) for p, c in WSGI_CLASSES)
+            or found.is_class and any(self.model.resolver.subclass_of(found.module, found.node, p, c)
+                                      for p, c in WSGI_CLASSES))
+        return WebObject(module, call, kind, prefix, entries, scope, cls, "wsgi" if wsgi else "asgi")
 
     def objects_at(self, module: Module, expr: ast.AST | None, scope: ast.AST | None) -> list[WebObject]:
         """The apps or routers an expression refers to: one object, or, for `self` in a method of an app or router
@@ -229,14 +238,19 @@ class WebModel:
 
     def _registering_call(self, module: Module, call: ast.Call) -> None:
         verb = call.func.attr
-        if verb not in ("include_router", "mount", "add_api_route", "add_route"):
+        if verb not in ("include_router", "register_blueprint", "mount", "add_api_route", "add_route"):
             return
         scope = module.enclosing(call)
         for parent in self.objects_at(module, call.func.value, scope):
-            if verb == "include_router" and call.args:
+            if verb in ("include_router", "register_blueprint") and call.args:
                 child = self.object_at(module, call.args[0], scope)
                 if child is not None:
-                    prefix = self.literal(module, _keyword(call, "prefix"), scope) or ""
+                    keyword = "prefix" if verb == "include_router" else "url_prefix"
+                    prefix = self.literal(module, _keyword(call, keyword), scope) or ""
+                    if verb == "register_blueprint" and prefix:
+                        # Flask: the registration's url_prefix replaces the blueprint's own
+                        self._edges.append(Edge(parent, child, prefix, call, replaces_prefix=True))
+                        continue
                     self._edges.append(Edge(parent, child, prefix, call))
             elif verb == "mount" and len(call.args) + len(call.keywords) >= 2:
                 child = self.object_at(module, _argument(call, 1, "app"), scope)
@@ -295,7 +309,8 @@ class WebModel:
         for edge in self.edges():
             if edge.child is owner:
                 for app, full_chain, prefix in self._apps_above(edge.parent, chain, seen):
-                    yield app, full_chain, join_paths(prefix, edge.prefix, owner.prefix if owner.kind == "router" else "")
+                    own = owner.prefix if owner.kind == "router" and not edge.replaces_prefix else ""
+                    yield app, full_chain, join_paths(prefix, edge.prefix, own)
 
     def chatkit_endpoints(self) -> list[Endpoint]:
         """Endpoints whose handler reaches `ChatKitServer.process()`."""
