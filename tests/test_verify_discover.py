@@ -16,7 +16,8 @@ from scaffold_support.projects import generate
 from chatkit_fix.config import load_settings
 from chatkit_fix.project import Project
 from chatkit_fix.verify import diagnose
-from chatkit_fix.verify.checks import CATALOGUE, FAIL, PASS, SKIP, CheckResult, VerifyOptions, VerifyReport, hs256_token
+from chatkit_fix.verify.checks import (CATALOGUE, FAIL, PASS, SKIP, CheckResult, VerifyOptions, VerifyReport,
+                                       _attachment_file, hs256_token)
 from chatkit_fix.verify.command import CommandOptions, VerifyUsageError, discover_project, run
 from chatkit_fix.verify.discover import discover
 from chatkit_fix.verify.report import to_dict, to_text
@@ -671,3 +672,88 @@ def test_outside_services_are_listed_from_the_settings(tmp_path):
     assert any("QDRANT_URL=http://localhost:6333" in h for h in hints)
     assert any("model download" in h and "EMBEDDING_MODEL" in h for h in hints)
     assert not any("FRONTEND_URL" in h for h in hints)
+
+
+def test_a_flask_app_serving_chatkit_is_found_and_run_through_wsgi(tmp_path):
+    write(tmp_path, {
+        "requirements.txt": "flask\nopenai-chatkit\n",
+        "desk.py": """
+            from chatkit.server import ChatKitServer
+
+            class Desk(ChatKitServer):
+                async def respond(self, thread, item, context):
+                    yield None
+
+            DESK = Desk(None)
+        """,
+        "web.py": """
+            import asyncio
+            from flask import Flask, Response, request
+            from desk import DESK
+
+            site = Flask(__name__)
+
+            @site.route("/support/chatkit", methods=["POST"])
+            def chatkit():
+                result = asyncio.run(DESK.process(request.get_data(), {}))
+                return Response(result.json, mimetype="application/json")
+        """,
+    })
+    d = found(tmp_path)
+    assert (d.app.import_string, d.app.interface, d.chatkit_path) == ("web:site", "wsgi", "/support/chatkit")
+
+
+def test_the_attached_file_is_one_the_front_end_lets_users_attach(tmp_path):
+    write(tmp_path, {
+        "main.py": """
+            from fastapi import FastAPI, Request
+            app = FastAPI()
+
+            @app.post("/chatkit")
+            async def chatkit(request: Request):
+                return await server.process(await request.body(), {})
+        """,
+        "web/package.json": '{"dependencies": {"@openai/chatkit-react": "1", "vite": "5"}}',
+        "web/src/Panel.tsx": """
+            import { ChatKit, useChatKit } from "@openai/chatkit-react";
+            const pictures = { "image/*": [".png", ".jpg"] };
+            export function Panel() {
+              const { control } = useChatKit({
+                api: { url: "/chatkit", domainKey: "local" },
+                composer: { attachments: { enabled: true, accept: pictures } },
+              });
+              return <ChatKit control={control} />;
+            }
+        """,
+    })
+    assert found(tmp_path).frontend.accepted_files == ["image/*"]
+    name, mime_type, data = _attachment_file("marker-1", ["image/*"])
+    assert (name, mime_type, data[:8]) == ("verify.png", "image/png", b"\x89PNG\r\n\x1a\n") and b"marker-1" in data
+    assert _attachment_file("marker-2", ["image/*", "application/pdf"])[:2] == ("verify.txt", "text/plain")
+    assert _attachment_file("marker-3", None)[2].startswith(b"marker-3")
+    (tmp_path / "web/src/Panel.tsx").write_text((tmp_path / "web/src/Panel.tsx").read_text().replace(
+        "composer: { attachments: { enabled: true, accept: pictures } },", ""))
+    assert found(tmp_path).frontend.accepted_files is None
+
+
+def test_pydantic_errors_name_the_field_but_never_the_value():
+    log = ("Traceback (most recent call last):\n  File \"/srv/app/config.py\", line 28, in <module>\n"
+           "pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings\n"
+           "extra_key\n  Extra inputs are not permitted [type=extra_forbidden, input_value='s3cr3t, v', input_type=str]\n"
+           "    For further information visit https://errors.pydantic.dev/2/v/extra_forbidden\n")
+    cause = diagnose.explain(log, Path("/srv"))
+    assert cause.text() == ("app error: pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings: "
+                            "extra_key (Extra inputs are not permitted [type=extra_forbidden]) at app/config.py:28")
+
+
+def test_upload_urls_on_this_machine_go_to_the_app_verify_runs():
+    """The app's settings name the port it (or its front end's dev proxy) usually runs on; verify runs it elsewhere."""
+    from types import SimpleNamespace
+
+    from chatkit_fix.verify.checks import Verifier
+
+    verifier = Verifier.__new__(Verifier)
+    verifier.app = SimpleNamespace(url="http://127.0.0.1:5123")
+    assert verifier._local_upload_url("http://localhost:3000/attachments/a1?part=1") == \
+        "http://127.0.0.1:5123/attachments/a1?part=1"
+    assert verifier._local_upload_url("https://bucket.example.com/a1") == "https://bucket.example.com/a1"

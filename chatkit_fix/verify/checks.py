@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from . import diagnose
 from .browser import BROWSER_CHECKS
@@ -347,13 +348,15 @@ class Verifier:
     # ---- servers ------------------------------------------------------------------------------------------------
 
     def _start(self, name: str, import_string: str, cwd: Path, factory: bool = False,
-               port: int | None = None) -> ServerProcess:
+               port: int | None = None, interface: str = "asgi") -> ServerProcess:
         assert self.workdir is not None
         self.starts += 1
         log = self.workdir / f"{name}-{self.starts}.log"
+        extra = ["--interface", "wsgi"] if interface == "wsgi" else []  # uvicorn's auto would take Flask for ASGI 2
         try:
             server = start_uvicorn(import_string, cwd, python=self.o.python, env=self.env, unset_env=UNSET_ENV,
-                                   port=port, factory=factory, timeout=self.o.timeout, log_path=log, name=name)
+                                   port=port, factory=factory, timeout=self.o.timeout, log_path=log, name=name,
+                                   extra_args=extra)
         except ProcessError as exc:
             self.report.logs[name] = _tail(exc.log, 60)
             raise
@@ -384,7 +387,7 @@ class Verifier:
         assert app is not None
         began = time.monotonic()
         try:
-            server = self._start("app", app.import_string, app.cwd, app.factory)
+            server = self._start("app", app.import_string, app.cwd, app.factory, interface=app.interface)
         except ProcessError as exc:
             log = exc.log or str(exc)
             what = f"{app.import_string} did not start" if check_id == "app.start" else "the app did not start again"
@@ -711,6 +714,8 @@ class Verifier:
         with) and sends a message naming it: the model must get its content. User B then names it in a message of
         their own and deletes it: B's message must not carry it, and A's file must survive. A server with no
         attachment store (any non-200 to `attachments.create`) is skipped: its front end cannot offer uploads."""
+        import httpx
+
         from .protocol import attachments_create, attachments_delete
 
         create = self.report.check("threads.create")
@@ -721,17 +726,20 @@ class Verifier:
         began = time.monotonic()
         mark = self._log_mark()
         marker = f"chatkit-fix-verify-attachment-{secrets.token_hex(4)}"
-        data = f"{marker}: a file uploaded by user A\n".encode()
+        name, mime_type, data = _attachment_file(marker, self.d.frontend.accepted_files if self.d.frontend else None)
 
         def fail(reason: str) -> None:
             log = self._log_since(mark)
             self._record("attachments", FAIL, reason, diagnose.rules_from_log(log)[0], time.monotonic() - began, log)
 
+        # the file reaches the model as text, or as an input_file/input_image part carrying it in base64
+        evidence = (marker, base64.b64encode(data).decode())
+
         def model_saw_marker(since: int) -> bool:
-            return any(marker in json.dumps(request.body) for request in self.fake.requests[since:])
+            return any(seen in json.dumps(request.body) for request in self.fake.requests[since:] for seen in evidence)
 
         with self._client(USER_A) as owner, self._client(USER_B) as other:
-            created = owner.post(attachments_create("verify.txt", len(data), "text/plain"))
+            created = owner.post(attachments_create(name, len(data), mime_type))
             if created.status_code != 200:
                 self._record("attachments", SKIP, f"attachments.create answered HTTP {created.status_code}: no "
                                                   "attachment store, so the front end cannot offer uploads",
@@ -740,10 +748,14 @@ class Verifier:
             attachment = created.json()
             descriptor = attachment.get("upload_descriptor")
             if descriptor:
-                uploaded = owner.upload(descriptor, "verify.txt", data, "text/plain")
+                url = self._local_upload_url(str(descriptor.get("url") or ""))
+                try:
+                    uploaded = owner.upload({**descriptor, "url": url}, name, data, mime_type)
+                except httpx.HTTPError as exc:
+                    fail(f"the upload to {url} failed: {type(exc).__name__}: {exc}")
+                    return
                 if uploaded.status_code >= 300:
-                    fail(f"the upload to {descriptor.get('url')} answered HTTP {uploaded.status_code}: "
-                         f"{_clip(uploaded.text, 200)}")
+                    fail(f"the upload to {url} answered HTTP {uploaded.status_code}: {_clip(uploaded.text, 200)}")
                     return
             requests_before = len(self.fake.requests)
             sent = owner.create_thread("What does the attached file say?", attachments=[attachment["id"]])
@@ -790,6 +802,15 @@ class Verifier:
         if own:
             return "streamed its own items", _kinds(own), call.name
         return "ended the run", "no model request followed it (StopAtTools or tool_use_behavior)", call.name
+
+    def _local_upload_url(self, url: str) -> str:
+        """The upload URL as this run serves it: a URL on the machine's own host names the port the app's settings
+        expect (its own, or the front end's dev server proxying to it), while verify runs the app on another port;
+        the path is the app's, so it goes to the app. Other URLs (storage services) are left as they are."""
+        parts = urlsplit(url)
+        if parts.hostname not in ("localhost", "127.0.0.1", "::1") or self.app is None:
+            return url
+        return urlunsplit(urlsplit(self.app.url)[:2] + parts[2:])
 
     def _tools(self, client, first) -> None:
         """Every function tool the agents offer runs once: the fake calls the least-called offered tool on each user
@@ -1079,6 +1100,23 @@ class Verifier:
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _attachment_file(marker: str, accepted: list[str] | None) -> tuple[str, str, bytes]:
+    """(name, MIME type, bytes) of the file user A attaches: a text file naming the marker, or, when the front end's
+    composer accepts only images, a 1x1 PNG carrying the marker in a tEXt chunk (the front end could send no other)."""
+    if accepted and all(kind.lower().startswith("image/") for kind in accepted):
+        import struct
+        import zlib
+
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+        png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+               + chunk(b"tEXt", b"Comment\x00" + marker.encode()) + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff"))
+               + chunk(b"IEND", b""))
+        return "verify.png", "image/png", png
+    return "verify.txt", "text/plain", f"{marker}: a file uploaded by user A\n".encode()
 
 
 def _offered(requests: list[RecordedRequest]) -> set[str]:

@@ -189,6 +189,7 @@ def tracebacks(log: str) -> list[list[Traceback]]:
     chains: list[list[Traceback]] = []
     current: Traceback | None = None
     linked = False
+    details = 0  # lines of a pydantic ValidationError still to read
     for raw in log.splitlines():
         line = GROUP_PREFIX.sub("", raw.rstrip()).strip()
         if line.startswith("Traceback (most recent call last)"):
@@ -209,7 +210,22 @@ def tracebacks(log: str) -> list[list[Traceback]]:
             current.frames.append(Frame(frame["path"], int(frame["line"]), frame["function"] or ""))
         elif EXCEPTION_LINE.match(line) and not current.exception:
             current.exception = line if len(line) <= 240 else line[:237] + "..."
+            details = 2 if VALIDATION_ERROR.search(line) else 0
+        elif details and current.exception and line and not line.startswith("For further information"):
+            # pydantic names the field, then what is wrong with it, on the lines after the exception; the input's
+            # value is left out (it may be a secret verify generated)
+            line = PYDANTIC_INPUT.sub("", line)
+            current.exception = _clip(f"{current.exception}: {line}" if details == 2 else f"{current.exception} ({line})")
+            details -= 1
     return [chain for chain in chains if any(t.exception for t in chain)]
+
+
+VALIDATION_ERROR = re.compile(r"\d+ validation errors? for \w+")
+PYDANTIC_INPUT = re.compile(r", input_value=.*?(?=, input_type=\w+\]$|\]$)(, input_type=\w+)?")
+
+
+def _clip(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def app_frame(chain: list[Traceback], root: Path | None) -> Frame | None:

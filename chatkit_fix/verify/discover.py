@@ -58,13 +58,15 @@ class DiscoveryError(Exception):
 
 @dataclass
 class Target:
-    """An ASGI app to run with `python -m uvicorn <import_string>` from `cwd`."""
+    """An app to run with `python -m uvicorn <import_string>` from `cwd` (a WSGI app, Flask's, with
+    `--interface wsgi`)."""
 
     import_string: str
     cwd: Path
     source: str  # "--app" / "config" / "detected"
     file: Path | None = None
     factory: bool = False
+    interface: str = "asgi"
 
 
 @dataclass
@@ -106,6 +108,7 @@ class FrontEnd:
     origin_source: str
     proxied: bool  # a dev proxy or a server route forwards its calls: the browser stays same-origin
     hosted: bool = False  # it gets a client secret (getClientSecret) instead of calling a ChatKit endpoint
+    accepted_files: list[str] | None = None  # composer.attachments.accept's MIME types; None: any, or not known
 
 
 @dataclass
@@ -242,6 +245,12 @@ class Finder:
         """How uvicorn imports an app object: a module-level name bound to it (in its module, or in a module that
         calls its factory), else its factory function with --factory; from the folder its launchers and its own
         imports say it runs in."""
+        target = self._target_of(app, source)
+        if target is not None:
+            target.interface = app.interface
+        return target
+
+    def _target_of(self, app, source: str) -> Target | None:
         module = app.module
         names = app.import_names(self.model.resolver)
         if names:
@@ -686,7 +695,22 @@ def find_frontend(finder: Finder, near: Path | None) -> FrontEnd | None:
     if usages and all(u.hosted and not u.custom for u in usages):
         hosted = True
     return FrontEnd(root, framework, f"http://localhost:{port}", origin_source,
-                    web_analysis.has_proxy(project, root), hosted)
+                    web_analysis.has_proxy(project, root), hosted, _accepted_files(model, usages))
+
+
+def _accepted_files(model, usages) -> list[str] | None:
+    """The MIME types the composer lets users attach (`composer.attachments.accept`'s keys), when every ChatKit of
+    the front end says; None when one accepts anything or its options cannot be read."""
+    accepted: set[str] = set()
+    for usage in usages:
+        value = usage.options
+        for key in ("composer", "attachments", "accept"):
+            prop = value.get(key) if value is not None and not value.opaque else None
+            value = model.object_value(prop.path, prop.value) if prop is not None and prop.value is not None else None
+        if value is None or value.opaque or not value.props:
+            return None
+        accepted.update(value.props)
+    return sorted(accepted) or None
 
 
 def _uses_chatkit(project, root: Path) -> bool:
