@@ -293,6 +293,7 @@ def test_hs256_tokens_verify_with_pyjwt():
     ("TypeError: Can't instantiate abstract class S with abstract methods load_item, respond", []),
     ("TypeError: S.load_thread() got an unexpected keyword argument 'context'", ["CK302"]),
     ("AttributeError: 'dict' object has no attribute 'data'", ["CK303"]),
+    ("TypeError: 'NonStreamingResult' object is not iterable", ["CK201"]),
     ("nothing to see", []),
 ])
 def test_log_telltales_name_the_rules(log, codes):

@@ -49,6 +49,8 @@ TELLTALES: list[tuple[re.Pattern[str], tuple[str, ...], str]] = [
     (re.compile(r"'dict' object has no attribute '(data|has_more|after)'|validation errors? for Page"), ("CK303",),
      "a Store method returns something other than a Page"),
     (re.compile(r"union_tag_invalid|Input tag 'text'"), ("CK202",), "user content typed \"text\""),
+    (re.compile(r"'NonStreamingResult' object is not iterable|object of type 'NonStreamingResult' has no len"),
+     ("CK201",), "the endpoint answers with the NonStreamingResult itself instead of Response(result.json)"),
     (re.compile(r"You must pass the application as an import string"), ("CK901",),
      "uvicorn.run() with an app object and reload/workers"),
     (re.compile(r"'tuple' object has no attribute 'get'|tuple indices must be integers"), ("CK402",),
