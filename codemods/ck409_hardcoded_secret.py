@@ -59,11 +59,25 @@ from chatkit_fix.rules import Invalid, Valid, rule
 # superset of what the checks below report, and far narrower than the words "secret" or "token", which ordinary code
 # is full of.
 CREDENTIAL_LITERAL = re.compile(rb"""["'`](?:sk-|sk_|[sr]k_live_|tlk_|gsk_|gh[pousr]_|xox[abprs]-|AIza|eyJ)[A-Za-z0-9_\-]{16,}""")
+# A secret-like name given a literal or a Field(...), a getenv default or `or` fallback: searched in the lower-cased
+# bytes, where the patterns need no IGNORECASE (a case-insensitive alternation is tried at every position: four times
+# slower over a large tree, and the prefilter runs on every file).
+NAMED_LITERAL = re.compile(
+    rb"(secret|passw|key|token)\w*(?:[\"']?\]?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"
+    rb"|\s*:[^=\n]{0,60}=\s*(\w+\.)?field\()"
+)
+ENV_DEFAULT = re.compile(
+    rb"(getenv|environ\.get|setdefault)\((?:\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']|[^)]*\)\s*or\s*[rbuf]{0,2}[\"'])"
+)
+
+
+def _named_literal_or_env_default(data: bytes) -> bool:
+    lowered = data.lower()
+    return NAMED_LITERAL.search(lowered) is not None or ENV_DEFAULT.search(lowered) is not None
+
+
 SECRET_LITERALS = (
-    re.compile(rb"(?i)(secret|passw|key|token)\w*[\"']?\]?\s*(:[^=\n]{0,60})?=\s*[rbuf]{0,2}[\"'`][^\"'`\s]"),
-    re.compile(rb"(?i)(secret|passw|key|token)\w*\s*:[^=\n]{0,60}=\s*(\w+\.)?Field\("),
-    re.compile(rb"(?i)(getenv|environ\.get|setdefault)\(\s*[\"'][^\"']*[\"']\s*,\s*[rbuf]{0,2}[\"']"),
-    re.compile(rb"(?i)(getenv|environ\.get)\([^)]*\)\s*or\s*[rbuf]{0,2}[\"']"),
+    _named_literal_or_env_default,
     # a key handed to encode/decode; a codec's error handler (`.decode("utf-8", "replace")`) is not one
     re.compile(rb"(?i)\.(en|de)code\([^,)]*,\s*[rbuf]{0,2}[\"'](?!(strict|replace|ignore|surrogate\w*|\w+replace)[\"'])"),
     CREDENTIAL_LITERAL,
@@ -339,14 +353,23 @@ def _or_fallback(ctx, node: ast.BoolOp):
 
 def _branch_fallbacks(ctx):
     """`sec = os.getenv("X_SECRET", "") ...; if not sec: sec = "dev-secret"`: the variable read from a secret's
-    environment variable is given a literal when that is empty."""
-    scopes = [ctx.tree, *(n for n in walk(ctx.tree) if isinstance(n, web.FUNCTIONS))]
-    for scope in scopes:
-        assignments: dict[str, list[ast.Assign]] = {}
-        for node in web.own_nodes(scope):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                assignments.setdefault(node.targets[0].id, []).append(node)
-        for name, statements in assignments.items():
+    environment variable is given a literal when that is empty (both assignments in one function, or both at module
+    level)."""
+    if "getenv" not in ctx.text and "environ" not in ctx.text:
+        return  # no environment read, so no variable read from one (an aliased import still names it)
+    by_name: dict[str, list[ast.Assign]] = {}
+    for node in walk(ctx.tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            by_name.setdefault(node.targets[0].id, []).append(node)
+    for name, named in by_name.items():
+        if len(named) < 2 or all(web.string_value(s.value) is None for s in named):
+            continue  # a literal and another value are needed: the scopes are looked up only then
+        by_scope: dict[int, list[ast.Assign]] = {}
+        for statement in named:
+            scope = _scope_of(ctx, statement)
+            if scope is not None:
+                by_scope.setdefault(id(scope), []).append(statement)
+        for statements in by_scope.values():
             if len(statements) < 2:
                 continue
             variable = next((v for v in (_secret_variable(ctx, s.value) for s in statements) if v), None)
@@ -356,13 +379,21 @@ def _branch_fallbacks(ctx):
                 value = web.string_value(statement.value)
                 if value is None or not secrets.is_secret_value(secrets.secret_kind(variable), value, variable):
                     continue
-                message = (f"{name} falls back to the literal {value!r} when {variable} is not set: such a deployment "
-                           "signs with a secret everyone can read")
+                message = (f"{name} falls back to the literal {value!r} when {variable} is not set: such a "
+                           "deployment signs with a secret everyone can read")
                 fix = None
                 if isinstance(ctx.parents.get(statement), ast.If) and web.alone_on_lines(ctx, statement):
                     fix = ctx.replace(statement, f"raise RuntimeError({ctx.string_literal(variable + ' is not set')})")
                 yield statement.value, ctx.finding(statement.value, message, fix=fix,
                                                    hint=f"fail when {variable} is not set instead of using a default")
+
+
+def _scope_of(ctx, node: ast.AST) -> ast.AST | None:
+    """The function (or module) whose body binds `node`'s name; None in a class body or a lambda."""
+    parent = ctx.parents.get(node)
+    while parent is not None and not isinstance(parent, (*web.SCOPES, ast.Module)):
+        parent = ctx.parents.get(parent)
+    return parent if isinstance(parent, (*web.FUNCTIONS, ast.Module)) else None
 
 
 def _assigned_name(ctx, call: ast.Call) -> str | None:
@@ -490,6 +521,12 @@ RULE.cases(
             "    for pattern in FORBIDDEN:\n        if pattern in text:\n            raise SystemExit(f\"secret in {bundle}\")\n",
             filename="scripts/release_check.py",
             name="sentinels a release check looks for are patterns, not credentials",
+        )),
+        _beside_app(Valid(
+            "import os\n\n\ndef session_key():\n    key = os.getenv(\"SESSION_SECRET\", \"\")\n    return key.encode()\n\n\n"
+            "def log_label():\n    key = \"session-label-for-logs\"\n    return key\n",
+            filename="backend/app/sessions.py",
+            name="a name read from a secret's variable in one function and given a literal in another: two variables",
         )),
         _beside_app(Valid(
             f'LANGFUSE_PUBLIC_KEY = "pk-lf-0a1b2c3d-9f8e-4d7c-8b6a-5e4f3a2b1c0d"\nSUPABASE_ANON_KEY = "{ANON_JWT}"\n',
