@@ -91,7 +91,7 @@ def check(pctx, model):
             continue  # served by a Next route handler, a rewrite or a Vite proxy
         if _matches(path, complete, endpoints):
             continue
-        key = (url_prop.path, id(url_prop.node), path)
+        key = (url_prop.path, span(url_prop.node), path)  # one options object used by several components
         if key in seen:
             continue
         seen.add(key)
