@@ -318,5 +318,8 @@ RULE.cases(
         }, findings=[("frontend/src/config.ts", 1, 47, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)"),
                       ("frontend/src/Omega.tsx", 4, 66, "api.url path /chatkit matches no back-end ChatKit route (/api/chatkit)")],
             unsafe=True, name="seven panels: each kind passed over, a shared object reported once, then the last wrong URL"),
+        Invalid(_project('const HOST = "http://127.0.0.1:8000";\nconst PATH = "/chat";\nexport const CHATKIT_URL = HOST + PATH + "?v=2";\n'),
+                None, findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True,
+                name="the path not in the last literal: reported, not rewritten"),
     ],
 )
