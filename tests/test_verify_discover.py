@@ -758,3 +758,27 @@ def test_upload_urls_on_this_machine_go_to_the_app_verify_runs():
     assert verifier._local_upload_url("http://localhost:3000/attachments/a1?part=1") == \
         "http://127.0.0.1:5123/attachments/a1?part=1"
     assert verifier._local_upload_url("https://bucket.example.com/a1") == "https://bucket.example.com/a1"
+
+
+def test_the_front_end_port_is_its_dev_server_s_and_its_origin_is_no_outside_service(tmp_path):
+    write(tmp_path, {
+        "api/main.py": """
+            import os
+            from fastapi import FastAPI, Request
+            UPLOADS_AT = os.environ.get("UPLOAD_BASE", "http://localhost:3001")
+            SEARCH_AT = os.environ.get("SEARCH_BASE", "http://localhost:7700")
+            app = FastAPI()
+
+            @app.post("/chatkit")
+            async def chatkit(request: Request):
+                return await server.process(await request.body(), {})
+        """,
+        "web/package.json": """
+            {"scripts": {"dev:web": "next dev -p 3001",
+                         "dev": "concurrently \\"npm run dev:web\\" \\"cd ../api && uvicorn main:app --port 8000\\""},
+             "dependencies": {"@openai/chatkit-react": "1", "next": "15"}}
+        """,
+    })
+    d = found(tmp_path)
+    assert d.frontend.origin == "http://localhost:3001"
+    assert [service.variable for service in d.outside] == ["SEARCH_BASE"]

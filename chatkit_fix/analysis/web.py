@@ -9,6 +9,7 @@ where a project class or function cannot be found and its name is all there is (
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import sys
@@ -892,18 +893,37 @@ def frontend_roots(project) -> list[Path]:
 def frontend_port(project, root: Path) -> int:
     package = root / "package.json"
     data = project.read_bytes(package) if package.is_file() else b""
-    match = re.search(rb"""(?:--port|-p)[ =](\d{2,5})""", data)
+    given = _dev_server_port(data)
     for config in _configs(project, root, b"vite.config"):
         text = project.read_bytes(config)
         port = re.search(rb"port\s*:\s*(\d{2,5})", text)
         if port and b"server" in text:
             return int(port.group(1))
-        return int(match.group(1)) if match else 5173
-    if match:
-        return int(match.group(1))
+        return given or 5173
+    if given:
+        return given
     if b'"vite"' in data:
         return 5173
     return 3000
+
+
+DEV_SERVERS = re.compile(r"\b(next|vite|react-scripts|astro|remix|docusaurus|webpack-dev-server|webpack serve)\b")
+
+
+def _dev_server_port(package_json: bytes) -> int | None:
+    """The port a package.json script gives the front end's dev server (`next dev -p 3001`, `vite --port 5175`),
+    never another process its scripts start (`concurrently "next dev" "uvicorn main:app --port 8000"`)."""
+    try:
+        scripts = json.loads(package_json or b"{}").get("scripts") or {}
+    except (ValueError, AttributeError):
+        scripts = {}
+    commands = [c for c in scripts.values() if isinstance(c, str)] if isinstance(scripts, dict) else []
+    for command in commands:
+        for part in re.split(r"&&|\|\||;|\"|'", command):
+            port = re.search(r"(?:--port|-p)[ =](\d{2,5})\b", part)
+            if port and DEV_SERVERS.search(part):
+                return int(port.group(1))
+    return None
 
 
 def _configs(project, root: Path, stem: bytes) -> list[Path]:

@@ -795,6 +795,8 @@ def find_outside(found: Discovery, modules: list[Module], verify_provides: set[s
         if scheme in DATABASE_SCHEMES:
             services.append(OutsideService(f"a {scheme} server", f"{name}={_redact(value)}", name))
         elif LOCAL_URL.match(value) and not LLM_HOSTS.search(value):
+            if found.frontend is not None and _local_origin(value) == _local_origin(found.frontend.origin):
+                continue  # the app's own front end (often the dev proxy in front of the app itself)
             services.append(OutsideService("a local service", f"{name}={value}", name))
         elif MODEL_DOWNLOAD.match(value) and re.search("MODEL", name) and "/" in value and not value.startswith(("gpt", "o1", "o3")):
             services.append(OutsideService("a model download", f"{name}={value}", name))
@@ -813,6 +815,14 @@ def find_outside(found: Discovery, modules: list[Module], verify_provides: set[s
                 continue
             services.append(OutsideService(what, f"imports {package}"))
     return services
+
+
+def _local_origin(url: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = "localhost" if parts.hostname in ("localhost", "127.0.0.1", "::1", "0.0.0.0") else parts.hostname or ""
+    return host, parts.port
 
 
 def _redact(value: str) -> str:
