@@ -5,6 +5,7 @@ and the report's shape and exit codes.
 
 from __future__ import annotations
 
+import base64
 import json
 import textwrap
 from pathlib import Path
@@ -782,3 +783,15 @@ def test_the_front_end_port_is_its_dev_server_s_and_its_origin_is_no_outside_ser
     d = found(tmp_path)
     assert d.frontend.origin == "http://localhost:3001"
     assert [service.variable for service in d.outside] == ["SEARCH_BASE"]
+
+
+def test_an_attachment_reaches_the_model_as_text_or_inside_any_base64_part():
+    from chatkit_fix.verify.checks import _texts_and_decoded
+
+    stored = b"--boundary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nX marker-7 X\r\n--boundary--"
+    encoded = base64.b64encode(stored).decode()
+    body = {"input": [{"content": [{"type": "input_image", "image_url": f"data:image/png;base64,{encoded}"},
+                                   {"type": "input_file", "file_data": encoded}, {"type": "input_text", "text": "hi"}]}]}
+    found = list(_texts_and_decoded(body))
+    assert sum("marker-7" in text for text in found) == 2 and "hi" in found
+    assert not any("marker-7" in text for text in _texts_and_decoded({"text": "no marker here, only words"}))

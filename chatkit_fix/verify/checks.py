@@ -732,11 +732,11 @@ class Verifier:
             log = self._log_since(mark)
             self._record("attachments", FAIL, reason, diagnose.rules_from_log(log)[0], time.monotonic() - began, log)
 
-        # the file reaches the model as text, or as an input_file/input_image part carrying it in base64
-        evidence = (marker, base64.b64encode(data).decode())
-
         def model_saw_marker(since: int) -> bool:
-            return any(seen in json.dumps(request.body) for request in self.fake.requests[since:] for seen in evidence)
+            """The file reached the model: its marker in a request, as text or inside a base64 part (input_file's
+            file_data, an input_image data URL), however the app wrapped the bytes it stored."""
+            return any(marker in text for request in self.fake.requests[since:]
+                       for text in _texts_and_decoded(request.body))
 
         with self._client(USER_A) as owner, self._client(USER_B) as other:
             created = owner.post(attachments_create(name, len(data), mime_type))
@@ -1100,6 +1100,22 @@ class Verifier:
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _texts_and_decoded(value: Any):
+    """Every string of a JSON value, and the bytes (as latin-1 text) of each one that is base64 or a base64 data URL."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _texts_and_decoded(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts_and_decoded(item)
+    elif isinstance(value, str):
+        yield value
+        encoded = value.split(";base64,", 1)[1] if value.startswith("data:") and ";base64," in value else value
+        if len(encoded) >= 16 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", encoded):
+            with contextlib.suppress(ValueError):
+                yield base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode("latin-1")
 
 
 def _attachment_file(marker: str, accepted: list[str] | None) -> tuple[str, str, bytes]:
