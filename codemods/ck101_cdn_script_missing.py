@@ -134,7 +134,8 @@ def _report(pctx, model: FrontendModel, root, users):
         yield layout_finding(pctx, model, layout, message)
     if covering:
         return
-    # no root layout wraps the pages that render ChatKit: in an app that also keeps the pages router, _app does
+    # no root layout wraps the pages that render ChatKit: in an app that also keeps the pages router, _app does;
+    # without an _app the finding goes to the element (the script belongs in a file that does not exist yet)
     if root.pages_dirs and root.is_next:
         special = {p.stem: p for p in model.files_of_root(root)
                    if p.parent in root.pages_dirs and p.stem in ("_app", "_document") and p.suffix in (".tsx", ".jsx", ".js", ".ts")}
@@ -144,9 +145,6 @@ def _report(pctx, model: FrontendModel, root, users):
         if "_document" in special:
             yield _document_finding(pctx, model, special["_document"], message)
             return
-    if layouts:
-        yield layout_finding(pctx, model, layouts[0], message)
-        return
     html = [p for p in root.html_files if p in entries] or [p for p in root.html_files if p.parent == root.path and p.name == "index.html"]
     if html:
         for page in html:
@@ -852,5 +850,13 @@ export default function ChatPanel() {
                 "    <Shell>\n", f"    <Shell>\n      {NEXT_SCRIPT}\n"),
         }, findings=[("pages/_app.tsx", 8, 5, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
             name="_app with a layout component of its own: the script goes where App renders, not into the layout"),
+        Invalid({
+            "package.json": NEXT_PACKAGE,
+            "app/layout.tsx": LAYOUT_BEFORE,
+            "app/page.tsx": "export default function Home() {\n  return <main>Hello</main>;\n}\n",
+            "pages/chat.tsx": PAGES_INDEX.replace("Home", "Chat"),
+            "components/ChatPanel.tsx": CHAT_PANEL,
+        }, None, findings=[("components/ChatPanel.tsx", 7, 10, "ChatKit is rendered (components/ChatPanel.tsx) but no page loads chatkit.js")],
+            name="a pages route rendering ChatKit, no _app: reported at the element, the app router's layout left alone"),
     ],
 )
