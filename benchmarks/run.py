@@ -613,9 +613,14 @@ def measure(args, tree: Path, doubled: Path, monorepos: dict[int, Path], scratch
     originals = {plain: plain.read_bytes(), chatkit_file: chatkit_file.read_bytes()}
 
     def restore(*paths: Path):
+        """Undo pyupgrade's rewrite in place, times included: the tree stays unchanged for the cached check."""
+        times = {path: path.stat() for path in paths}
+
         def again() -> None:
             for path in paths:
-                path.write_bytes(originals[path])  # pyupgrade rewrites files in place
+                if path.read_bytes() != originals[path]:
+                    path.write_bytes(originals[path])
+                    os.utime(path, ns=(times[path].st_atime_ns, times[path].st_mtime_ns))
 
         return again
 
