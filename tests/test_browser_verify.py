@@ -24,7 +24,10 @@ from typing import Any
 
 import pytest
 from browser import harness
+from scaffold_support import chatkit_client as ck
 from scaffold_support.projects import generate
+
+from chatkit_fix.verify.processes import ServerProcess, child_env, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -285,6 +288,31 @@ def test_broken_front_end_fails_with_its_rule_and_passes_after_apply(project: Pr
 
     apply_rule(project, variant.rule, *variant.apply_options)
     assert_all_pass(verify(project))
+
+
+@pytest.mark.parametrize("generated", ["vite"], indirect=True)
+def test_running_front_end_with_its_own_api_origin_and_a_given_token(project: Project) -> None:
+    """--frontend-url: a dev server started without the API variable calls its fallback http://localhost:8000;
+    verify rewrites that origin to its own back end in the browser, and --token is the token the page gets."""
+    frontend = project.root / "frontend"
+    port = free_port()
+    server = ServerProcess(argv=[str(frontend / "node_modules" / ".bin" / "vite"), "--port", str(port), "--strictPort",
+                                 "--host", "127.0.0.1"],
+                           cwd=frontend, env=child_env({}), port=port, name="vite",
+                           log_path=frontend / "vite-dev.log")
+    server.start(timeout=60)
+    try:
+        token = ck.token("frank")
+        report = verify(project, "--frontend-url", server.url + "/", "--jwt-secret", ck.TEST_JWT_SECRET,
+                        "--token", token)
+    finally:
+        server.stop()
+    assert_all_pass(report)
+    browser = report["browser"]
+    assert browser["api"] == f"requests to http://localhost:8000 are rewritten to {report['app']['url']} in the browser"
+    assert browser["token"].startswith("--token, put in localStorage 'chatkit.accessToken'"), browser
+    assert "command" not in browser, "verify started a front end of its own"
+    assert checks(report)["browser.frontend"]["reason"].startswith(f"{server.url}/ (--frontend-url)")
 
 
 def test_browser_options_need_browser(tmp_path: Path) -> None:

@@ -1026,7 +1026,7 @@ class BrowserChecks:
         backend = urlsplit(self._backend_origin())
         endpoint = self.v.path
         for item in posts:
-            url = urlsplit(item.url)
+            url = urlsplit(self._delivered_url(item.url))
             if url.netloc != backend.netloc:
                 self.record("browser.endpoint", FAIL, f"ChatKit posts to {item.url}, not to the back end verify "
                                                       f"started ({self._backend_origin()}{endpoint}); "
@@ -1038,6 +1038,13 @@ class BrowserChecks:
                 return
         self.record("browser.endpoint", PASS, f"POST {urlsplit(posts[0].url).path} on the back end: "
                                               f"HTTP {', '.join(sorted({str(i.status) for i in posts}))}")
+
+    def _delivered_url(self, url: str) -> str:
+        """Where a request went: a --frontend-url page's API origin is rewritten to verify's back end by a route,
+        and the browser still reports the URL the page asked for."""
+        if self.redirect is not None and url.startswith(self.redirect[0] + "/"):
+            return self.redirect[1] + url[len(self.redirect[0]):]
+        return url
 
     def _cors_check(self, browser, page_url: str) -> None:
         """The browser's own preflight: in a context without routes (Playwright answers preflights itself once a
