@@ -171,6 +171,7 @@ def _tsx_finding(pctx, path, node, message: str, hint: str):
 def check_backend(ctx):
     if "chatkit" not in ctx.text.lower():
         return
+    clients = None
     for node in walk(ctx.tree):
         value = None
         if isinstance(node, ast.Dict):
@@ -184,6 +185,10 @@ def check_backend(ctx):
         how = _minted(ctx, value)
         if how is None:
             continue
+        if clients is None:
+            clients = hosted_secret_urls(ctx.project)
+        if not clients or not _called_by_hosted_client(ctx, node, clients):
+            continue  # no reachable hosted-mode client asks this route for its secret
         yield ctx.finding(
             ctx.header_span(value),
             f"the back end hands out a self-minted client_secret ({how}): hosted ChatKit only accepts secrets from "
@@ -191,6 +196,113 @@ def check_backend(ctx):
             hint="hosted: client.beta.chatkit.sessions.create(...).client_secret; custom: api.url + fetch with "
                  "your own auth header",
         )
+
+
+# ---- which routes a hosted-mode client asks for its secret ---------------------------------------------------------
+
+HTTP_CALLS = ("fetch", "post", "get", "put", "request")
+ROUTE_DECORATORS = ("post", "get", "put", "api_route", "route")
+
+
+def hosted_secret_urls(project) -> list[str | None]:
+    """The URL paths the reachable hosted-mode clients' `getClientSecret` functions request (None for one that
+    cannot be read: an unknown URL, a helper out of sight): empty when no reachable front end runs hosted mode."""
+    from chatkit_fix.analysis.frontend import frontend_model
+
+    model = frontend_model(project)
+    cache = project.__dict__.setdefault("_ck214_hosted", {})
+    if cache.get("model") is model:
+        return cache["urls"]
+    urls: list[str | None] = []
+    if model.relevant:
+        for usage in model.usages:
+            prop = usage.api.get("getClientSecret") if usage.hosted else None
+            if prop is None:
+                continue
+            target = prop.node if prop.kind == "method_definition" else prop.value
+            found = model.function_value(prop.path, target)
+            urls.extend(_requested_urls(model, *found, 0) if found is not None else [None])
+    cache.update(model=model, urls=urls)
+    return urls
+
+
+def _requested_urls(model, path, function, depth: int) -> list[str | None]:
+    """The paths of the URLs a front-end function requests (`fetch(url)`, `http.post(url)`), following the functions
+    it calls one level down; [None] when it requests something this cannot read."""
+    from chatkit_fix.analysis.frontend import find_all, url_path
+
+    urls: list[str | None] = []
+    for call in find_all(function, "call_expression"):
+        callee = call.field("function")
+        arguments = call.field("arguments")
+        if callee is None or arguments is None:
+            continue
+        name = callee.text().rsplit(".", 1)[-1]
+        values = [c for c in arguments.named_children() if c.kind() != "comment"]
+        if name in HTTP_CALLS and values:
+            parts = model.string_parts(path, values[0])
+            known = "".join(part.text for part in parts[_last_unknown(parts) + 1:])
+            urls.append(url_path(known) if known.strip("/") else None)
+        elif depth < 1 and callee.kind() == "identifier":
+            helper = model.function_value(path, callee)
+            if helper is not None:
+                urls.extend(_requested_urls(model, *helper, depth + 1))
+    return urls or [None]
+
+
+def _last_unknown(parts) -> int:
+    unknown = [index for index, part in enumerate(parts) if part.text is None]
+    return unknown[-1] if unknown else -1
+
+
+def _called_by_hosted_client(ctx, node: ast.AST, clients: list[str | None]) -> bool:
+    """Some hosted client's URL names a route that returns this secret (an unreadable URL may name any)."""
+    routes = _route_paths(ctx, node)
+    if None in clients or not routes:
+        return True
+    return any(_same_route(url, route) for url in clients for route in routes)
+
+
+def _route_paths(ctx, node: ast.AST) -> list[str]:
+    """The paths of the routes that hand out the value built at `node`: its function's own route decorators, or
+    those of the functions of the module that call it (`@router.post("/session")` on the caller)."""
+    model = ctx.model
+    module = ctx.module
+    function = module.enclosing(node)
+    if function is None:
+        return []
+    paths = _decorated_paths(function)
+    if paths:
+        return paths
+    for other in module.functions.values():
+        if other is function or not _decorated_paths(other):
+            continue
+        for site in model.calls.calls(model.function(module, other)):
+            if site.callee is not None and site.callee.node is function:
+                paths.extend(_decorated_paths(other))
+                break
+    return paths
+
+
+def _decorated_paths(function: ast.AST) -> list[str]:
+    paths = []
+    for decorator in getattr(function, "decorator_list", ()):
+        if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute):
+            if decorator.func.attr in ROUTE_DECORATORS and decorator.args:
+                text = decorator.args[0]
+                if isinstance(text, ast.Constant) and isinstance(text.value, str):
+                    paths.append(text.value.rstrip("/") or "/")
+    return paths
+
+
+def _same_route(url: str, route: str) -> bool:
+    """A front-end URL path and a route path that may be the same endpoint: one ends with the other at a segment
+    boundary (prefixes of routers and base URLs are often out of sight on one side)."""
+    if "{" in route:  # a path parameter: compare the literal head
+        route = route.split("{", 1)[0].rstrip("/")
+        return bool(route) and route in url
+    shorter, longer = sorted((url, route), key=len)
+    return longer == shorter or longer.endswith(shorter if shorter.startswith("/") else "/" + shorter)
 
 
 def _function_of(ctx, node):
@@ -288,6 +400,22 @@ def _callee_body(ctx, call: ast.Call):
     return None
 
 
+HOSTED_FRONTEND = {
+    **FRONTEND_SHELL,
+    "frontend/src/App.tsx": frontend_app(
+        "{\n    async getClientSecret() {\n"
+        "      const response = await fetch(`${import.meta.env.VITE_API}/api/chatkit/session`, { method: 'POST' });\n"
+        "      return (await response.json()).client_secret;\n    },\n  }"
+    ),
+}
+MINTING_ROUTES = (
+    "import secrets\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+    "@app.post('/api/chatkit/session')\n"
+    "async def chatkit_session():\n"
+    "    return {'client_secret': secrets.token_urlsafe(32)}\n"
+)
+
+
 RULE.cases(
     valid=[
         Valid(
@@ -319,6 +447,19 @@ RULE.cases(
             filename="backend/chatkit_session.py",
             name="proxied from OpenAI over HTTP",
         ),
+        Valid(
+            {
+                **FRONTEND_SHELL,
+                "frontend/src/App.tsx": frontend_app("{ url: '/chatkit', domainKey: 'domain_pk_local' }"),
+                "backend/main.py": MINTING_ROUTES,
+            },
+            name="self-minted session route no front end asks (custom mode)",
+        ),
+        Valid(
+            {**HOSTED_FRONTEND, "backend/main.py": MINTING_ROUTES.replace("/api/chatkit/session", "/api/chatkit/legacy")},
+            name="the hosted client asks another route",
+        ),
+        Valid({"backend/main.py": MINTING_ROUTES}, name="no front end at all"),
     ],
     invalid=[
         Invalid(
@@ -338,35 +479,46 @@ RULE.cases(
             name="mixed options, current and mock secret",
         ),
         Invalid(
-            "import jwt\nfrom fastapi import APIRouter\n\nrouter = APIRouter(prefix='/api/chatkit')\n\n\n"
-            "class ChatKitSessionManager:\n"
-            "    @staticmethod\n"
-            "    def create_session_token(user_id):\n"
-            "        client_secret = jwt.encode({'user_id': user_id}, SECRET, algorithm='HS256')\n"
-            "        return client_secret, user_id\n\n\n"
-            "@router.post('/session')\n"
-            "async def create_chatkit_session(user_id: str):\n"
-            "    client_secret, _ = ChatKitSessionManager.create_session_token(user_id)\n"
-            "    return {\n"
-            "        'client_secret': client_secret,\n"
-            "        'user_id': user_id,\n"
-            "    }\n",
+            {
+                **HOSTED_FRONTEND,
+                "backend/routes/chatkit.py":
+                    "import jwt\nfrom fastapi import APIRouter\n\nrouter = APIRouter(prefix='/api/chatkit')\n\n\n"
+                    "class ChatKitSessionManager:\n"
+                    "    @staticmethod\n"
+                    "    def create_session_token(user_id):\n"
+                    "        client_secret = jwt.encode({'user_id': user_id}, SECRET, algorithm='HS256')\n"
+                    "        return client_secret, user_id\n\n\n"
+                    "@router.post('/session')\n"
+                    "async def create_chatkit_session(user_id: str):\n"
+                    "    client_secret, _ = ChatKitSessionManager.create_session_token(user_id)\n"
+                    "    return {\n"
+                    "        'client_secret': client_secret,\n"
+                    "        'user_id': user_id,\n"
+                    "    }\n",
+            },
             None,
-            filename="routes/chatkit.py",
-            findings=[(18, 26, "the back end hands out a self-minted client_secret")],
-            name="JWT minted by a helper",
+            findings=[("backend/routes/chatkit.py", 18, 26, "the back end hands out a self-minted client_secret")],
+            name="JWT minted by a helper, asked for by a hosted client",
         ),
         Invalid(
-            "import uuid\nfrom pydantic import BaseModel\n\n\n"
-            "class ChatKitSessionResponse(BaseModel):\n    client_secret: str\n    session_id: str\n\n\n"
-            "async def create_chatkit_session():\n"
-            "    session_id = str(uuid.uuid4())\n"
-            "    client_secret = session_id\n"
-            "    return ChatKitSessionResponse(client_secret=client_secret, session_id=session_id)\n",
+            {
+                **HOSTED_FRONTEND,
+                "backend/routes/chatkit.py":
+                    "import uuid\nfrom fastapi import FastAPI\nfrom pydantic import BaseModel\n\n"
+                    "app = FastAPI()\n\n\n"
+                    "class ChatKitSessionResponse(BaseModel):\n    client_secret: str\n    session_id: str\n\n\n"
+                    "def new_session():\n"
+                    "    session_id = str(uuid.uuid4())\n"
+                    "    client_secret = session_id\n"
+                    "    return ChatKitSessionResponse(client_secret=client_secret, session_id=session_id)\n\n\n"
+                    "@app.post('/api/chatkit/session')\n"
+                    "async def create_chatkit_session():\n"
+                    "    return new_session()\n",
+            },
             None,
-            filename="routes/chatkit.py",
-            findings=[(13, 49, "the back end hands out a self-minted client_secret (uuid4())")],
-            name="session id handed out as the client secret",
+            findings=[("backend/routes/chatkit.py", 16, 49,
+                       "the back end hands out a self-minted client_secret (uuid4())")],
+            name="session id handed out as the client secret by a helper of the route",
         ),
     ],
 )
