@@ -76,6 +76,11 @@ def check(ctx):
                 quote = ctx.segment(code.value)[0]
                 quote = quote if quote in "'\"" else '"'
                 edits.append(ctx.replace(code.value, f"{quote}custom{quote}"))
+            member = _missing_member(ctx, code.value, codes)
+            if member is not None:
+                problems.append(f"ErrorCode.{member} does not exist (AttributeError before the event is built; the "
+                                f"SDK's ErrorCode has {', '.join(_member_names(codes))})")
+                edits.append(ctx.replace(code.value, '"custom"'))
         has_message = any(k.arg == "message" for k in call.keywords)
         unknown = [k for k in call.keywords if k.arg is not None and k.arg not in fields]
         for keyword in unknown:
@@ -95,6 +100,21 @@ def check(ctx):
             fix=edits,
             hint='ErrorEvent(code="custom", message="...", allow_retry=...)',
         )
+
+
+def _member_names(codes: list[str]) -> list[str]:
+    """The members of the SDK's `ErrorCode` enum, named after their values as the SDK names them
+    (`STREAM_ERROR = "stream.error"`); "custom" is a code ErrorEvent accepts, not a member."""
+    return sorted(code.upper().replace(".", "_").replace("-", "_") for code in codes if code != "custom")
+
+
+def _missing_member(ctx, value: ast.expr, codes: list[str]) -> str | None:
+    """`ErrorCode.RATE_LIMITED`: an attribute of chatkit's ErrorCode that the enum does not have."""
+    if not isinstance(value, ast.Attribute) or not value.attr.isupper():
+        return None
+    if not ctx.refers_to(value.value, "chatkit", "ErrorCode"):
+        return None
+    return value.attr if value.attr not in _member_names(codes) else None
 
 
 def _remove_keyword(ctx, call: ast.Call, keyword: ast.keyword):
@@ -210,6 +230,18 @@ RULE.cases(
             filename="errors.py",
             findings=[(4, 12, "ErrorEvent(...): code='processing_error' is not a code openai-chatkit 1.6.5 accepts ('custom', 'stream.error')")],
             name="module alias, error= and code",
+        ),
+        Edited(
+            "from chatkit.types import ErrorCode as Codes, ErrorEvent\n\n"
+            "async def respond(allowed):\n"
+            "    if not allowed:\n"
+            "        yield ErrorEvent(code=Codes.RATE_LIMITED, message='Slow down', allow_retry=True)\n"
+            "    yield ErrorEvent(code=Codes.STREAM_ERROR, message='fine')\n",
+            ("        yield ErrorEvent(code=Codes.RATE_LIMITED, message='Slow down', allow_retry=True)\n",
+             "        yield ErrorEvent(code=\"custom\", message='Slow down', allow_retry=True)\n"),
+            filename="routers/chatkit_server.py",
+            findings=[(5, 15, "ErrorCode.RATE_LIMITED does not exist")],
+            name="an ErrorCode member no release has",
         ),
         Edited(
             "from chatkit.server import ErrorEvent\n\n"

@@ -221,14 +221,14 @@ def hosted_secret_urls(project) -> list[str | None]:
                 continue
             target = prop.node if prop.kind == "method_definition" else prop.value
             found = model.function_value(prop.path, target)
-            urls.extend(_requested_urls(model, *found, 0) if found is not None else [None])
+            urls.extend(_requested_urls(model, *found) if found is not None else [None])
     cache.update(model=model, urls=urls)
     return urls
 
 
-def _requested_urls(model, path, function, depth: int) -> list[str | None]:
-    """The paths of the URLs a front-end function requests (`fetch(url)`, `http.post(url)`), following the functions
-    it calls one level down; [None] when it requests something this cannot read."""
+def _requested_urls(model, path, function, depth: int = 0) -> list[str | None]:
+    """The paths of the URLs a front-end function requests (`fetch(url)`, `http.post("/x")`), following the
+    functions it calls one level down; [None] when the getClientSecret requests nothing this can read."""
     from chatkit_fix.analysis.frontend import find_all, url_path
 
     urls: list[str | None] = []
@@ -242,12 +242,15 @@ def _requested_urls(model, path, function, depth: int) -> list[str | None]:
         if name in HTTP_CALLS and values:
             parts = model.string_parts(path, values[0])
             known = "".join(part.text for part in parts[_last_unknown(parts) + 1:])
-            urls.append(url_path(known) if known.strip("/") else None)
+            if known.strip("/"):
+                urls.append(url_path(known))
+            elif name == "fetch":
+                urls.append(None)  # a URL built out of sight
         elif depth < 1 and callee.kind() == "identifier":
             helper = model.function_value(path, callee)
             if helper is not None:
                 urls.extend(_requested_urls(model, *helper, depth + 1))
-    return urls or [None]
+    return urls if urls or depth else [None]
 
 
 def _last_unknown(parts) -> int:
