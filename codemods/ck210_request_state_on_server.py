@@ -41,6 +41,8 @@ from chatkit_fix.analysis.server import (
     walk_scope,
 )
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.history import is_conversation_session
+from chatkit_fix.model.effects.state import SHARED_STATE
 from chatkit_fix.pyast import walk
 from chatkit_fix.rules import Invalid, Valid, rule
 
@@ -50,12 +52,13 @@ RULE = rule(
     safety=Safety.REPORT,
     summary="per-request or per-user data kept on the ChatKitServer instance or in module globals",
     url="https://openai.github.io/chatkit-python/guides/pass-extra-app-context-to-your-model/",
-    triggers=((b"ChatKitServer", b"self."), (b"ChatKitServer", b"global ")),
+    triggers=(b"ChatKitServer",),
     module=__name__,
     explanation=__doc__,
 )
 
 SETUP_METHODS = ("__init__", "__post_init__", "setup", "__aenter__", "__enter__", "startup", "initialize", "init")
+ROUTE_DECORATORS = ("get", "post", "put", "patch", "delete", "api_route", "route", "websocket")
 REQUEST_ENTRY = ("respond", "action", "add_feedback", "transcribe", "handle_stream_cancelled", "sync_action")
 
 
@@ -88,6 +91,127 @@ def check(ctx):
                             f"{name}() writes the module global {global_name}: every request and user shares it",
                             hint=f"keep {global_name} in a local or in the request context",
                         )
+            yield from _helpers_writing_module_state(ctx, cls, method)
+        yield from _setters_called_per_request(ctx, cls, by_name, request_methods)
+        yield from _one_session_for_all(ctx, cls, by_name, request_methods)
+
+
+def _helpers_writing_module_state(ctx, cls: ast.ClassDef, method: ast.AST):
+    """Calls of functions outside the server (in any module) that store request data in module state."""
+    model = ctx.model
+    own = set(methods(cls))
+    for site in model.calls.calls(model.function(ctx.module, method)):
+        callee = site.callee
+        if callee is None or callee.node in own:
+            continue
+        facts = model.facts(SHARED_STATE, callee)
+        if not facts:
+            continue
+        fact = facts[0]
+        chain = " -> ".join(s.describe() for s in (site, *fact.via))
+        yield ctx.finding(
+            ctx.header_span(site.node),
+            f"{method.name}() calls {chain}, which stores request data in {fact.what} "
+            f"({fact.module.path.name}:{fact.node.lineno}): every request and user shares it, so concurrent requests "
+            "read each other's values",
+            hint="pass the values as arguments, or keep them in the request context or the AgentContext",
+        )
+
+
+def _setters_called_per_request(ctx, cls: ast.ClassDef, by_name: dict, request_methods: set[str]):
+    """A server method that stores its arguments on self, called by a route handler on every request, while a
+    request method reads them back: the endpoint's per-request values land on the one shared instance."""
+    read = _attributes_read(by_name, request_methods)
+    for name, method in by_name.items():
+        if name in request_methods or name in SETUP_METHODS:
+            continue
+        writes = [
+            (node, written, attribute) for node, written, attribute in _self_writes(ctx, method)
+            if attribute in read and isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None
+            and _names_parameter(method, node.value)
+        ]
+        if not writes:
+            continue
+        caller = _route_calling(ctx, method)
+        if caller is None:
+            continue
+        for _node, written, attribute in writes:
+            yield ctx.finding(
+                ctx.header_span(written),
+                f"{name}() keeps self.{attribute} on the server instance and the endpoint {caller}() calls it on "
+                "every request: the one shared server holds the last caller's value while other requests read it",
+                hint=f"pass the value in the request context given to process() instead of self.{attribute}",
+            )
+
+
+def _one_session_for_all(ctx, cls: ast.ClassDef, by_name: dict, request_methods: set[str]):
+    """An Agents SDK session created once on the server and given as `session=` to the runs of every request: every
+    thread of every user reads and appends the same conversation memory."""
+    model, module = ctx.model, ctx.module
+    for name in sorted(request_methods, key=lambda n: by_name[n].lineno):
+        for node in walk_scope(by_name[name]):
+            if not isinstance(node, ast.Call):
+                continue
+            session = next((k.value for k in node.keywords if k.arg == "session"), None)
+            if not (isinstance(session, ast.Attribute) and dotted(session.value) == "self"):
+                continue
+            found = model.resolver.instance_attribute(module, cls, session.attr)
+            if found is None or found[0].name not in SETUP_METHODS:
+                continue
+            setup, value = found
+            if not is_conversation_session(model.resolve(module, value, setup)):
+                continue
+            yield ctx.finding(
+                ctx.header_span(value),
+                f"self.{session.attr} is one Agents SDK session created once for the server and given to every "
+                f"run in {name}(): all threads of all users read and append the same conversation memory",
+                hint="create the session per thread, e.g. SQLiteSession(thread.id, ...), inside respond()",
+            )
+
+
+def _attributes_read(by_name: dict, request_methods: set[str]) -> set[str]:
+    return {
+        node.attr
+        for name in request_methods
+        for node in walk_scope(by_name[name])
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and dotted(node.value) == "self"
+    }
+
+
+def _names_parameter(method: ast.AST, value: ast.AST) -> bool:
+    arguments = method.args
+    parameters = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)} - {"self", "cls"}
+    return any(isinstance(node, ast.Name) and node.id in parameters for node in walk(value))
+
+
+def _route_calling(ctx, method: ast.AST) -> str | None:
+    """The name of a route handler (a decorated endpoint, or a function that calls process()) that calls `method`."""
+    model = ctx.model
+    project = ctx.project
+    needle = f".{method.name}(".encode()
+    for path in project.grep(needle, "python"):
+        module = model.module(path)
+        if module is None:
+            continue
+        for function in module.functions.values():
+            if function is method or not _is_endpoint(function):
+                continue
+            for site in model.calls.calls(model.function(module, function)):
+                callee = site.callee
+                if callee is not None and callee.node is method:
+                    return function.name
+    return None
+
+
+def _is_endpoint(function: ast.AST) -> bool:
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute) and target.attr in ROUTE_DECORATORS:
+            return True
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "process"
+        for node in walk_scope(function)
+    )
 
 
 def _reachable(by_name: dict[str, ast.AST]) -> set[str]:
@@ -195,6 +319,33 @@ RULE.cases(
             filename="server.py",
             name="hasattr lazy init, a write to the context, helpers given self",
         ),
+        Valid(
+            {
+                "app/server.py":
+                    "from agents import Runner, SQLiteSession\n"
+                    "from chatkit.server import ChatKitServer\n"
+                    "from app.registry import remember_stream, configure\n\n\n"
+                    "class Server(ChatKitServer[dict]):\n"
+                    "    def set_mode(self, mode):\n"
+                    "        self.mode = mode\n\n"
+                    "    async def respond(self, thread, item, context):\n"
+                    "        remember_stream(thread.id, item)\n"
+                    "        configure()\n"
+                    "        session = SQLiteSession(thread.id, 'history.db')\n"
+                    "        result = Runner.run_streamed(self.agent, item.content[0].text, session=session)\n"
+                    "        yield self.mode\n",
+                "app/__init__.py": "",
+                "app/registry.py":
+                    "_streams = {}\n_client = None\n\n\n"
+                    "def remember_stream(thread_id, item):\n"
+                    "    _streams[thread_id] = item\n\n\n"
+                    "def configure():\n"
+                    "    global _client\n"
+                    "    if _client is None:\n"
+                    "        _client = object()\n",
+            },
+            name="keyed registry, lazy client, per-thread session, a setter no endpoint calls",
+        ),
     ],
     invalid=[
         Invalid(
@@ -275,6 +426,88 @@ RULE.cases(
                 (7, 9, "action() keeps self.counter on the server instance, which every request shares"),
             ],
             name="action(), annotated and augmented writes",
+        ),
+        Invalid(
+            {
+                "app/server.py":
+                    "from chatkit.server import ChatKitServer\n\n\n"
+                    "class ToolServer(ChatKitServer[dict]):\n"
+                    "    async def respond(self, thread, item, context):\n"
+                    "        from app.tools.search import bind_search\n"
+                    "        from app.tools import files\n"
+                    "        bind_search(context['user_id'], context['db'])\n"
+                    "        files.bind_files(context['user_id'])\n"
+                    "        yield item\n",
+                "app/__init__.py": "",
+                "app/tools/__init__.py": "",
+                "app/tools/search.py":
+                    "_search_context = {}\n\n\n"
+                    "def bind_search(user_id, session):\n"
+                    "    _search_context['user_id'] = user_id\n"
+                    "    _search_context['db'] = session\n",
+                "app/tools/files.py":
+                    "_current_user = None\n\n\n"
+                    "def bind_files(user_id):\n"
+                    "    _remember(user_id)\n\n\n"
+                    "def _remember(user_id):\n"
+                    "    global _current_user\n"
+                    "    _current_user = user_id\n",
+            },
+            None,
+            findings=[
+                ("app/server.py", 8, 9, "respond() calls bind_search(), which stores request data in "
+                                        "_search_context['user_id'] of module state (search.py:5)"),
+                ("app/server.py", 9, 9, "respond() calls bind_files() -> _remember(), which stores request data in "
+                                        "the module global _current_user (files.py:10)"),
+            ],
+            name="helpers of other modules that keep request data in module state",
+        ),
+        Invalid(
+            {
+                "main.py":
+                    "from fastapi import FastAPI, Request\n"
+                    "from fastapi.responses import Response\n"
+                    "from server import TodoServer\n\n"
+                    "app = FastAPI()\n"
+                    "server = TodoServer(store)\n\n\n"
+                    "@app.post('/chatkit')\n"
+                    "async def chatkit(request: Request):\n"
+                    "    server.bind_user(request.headers.get('x-user'))\n"
+                    "    result = await server.process(await request.body(), {})\n"
+                    "    return Response(result.json)\n",
+                "server.py":
+                    "from chatkit.server import ChatKitServer\n\n\n"
+                    "class TodoServer(ChatKitServer[dict]):\n"
+                    "    def __init__(self, store):\n"
+                    "        super().__init__(store)\n"
+                    "        self._user_id = None\n\n"
+                    "    def bind_user(self, user_id):\n"
+                    "        self._user_id = user_id\n\n"
+                    "    async def respond(self, thread, item, context):\n"
+                    "        yield self._user_id\n",
+            },
+            None,
+            findings=[("server.py", 10, 9, "bind_user() keeps self._user_id on the server instance and the endpoint "
+                                           "chatkit() calls it on every request")],
+            name="a setter the endpoint calls on every request",
+        ),
+        Invalid(
+            "import uuid\n"
+            "from agents import Runner, SQLiteSession\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class ExamServer(ChatKitServer[dict]):\n"
+            "    def __init__(self, store, agent):\n"
+            "        super().__init__(store)\n"
+            "        self.memory = SQLiteSession(uuid.uuid4().hex)\n"
+            "        self.agent = agent\n\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        result = Runner.run_streamed(self.agent, item.content[0].text, session=self.memory)\n"
+            "        async for event in result.stream_events():\n"
+            "            yield event\n",
+            None,
+            filename="app/server.py",
+            findings=[(9, 23, "self.memory is one Agents SDK session created once for the server")],
+            name="one conversation memory for every thread",
         ),
     ],
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ..pyast import walk
+from ..pyast import resolve_relative, walk
 from ..scope import STACK
 from .modules import FUNCTION_TYPES, Module, own_nodes
 
@@ -62,10 +62,10 @@ class Resolver:
             return True
         return False
 
-    def _locals_of(self, function: ast.AST) -> _Locals:
+    def _locals_of(self, function: ast.AST, module: Module | None = None) -> _Locals:
         found = self._locals.get(id(function))
         if found is None:
-            found = self._locals[id(function)] = _Locals(function)
+            found = self._locals[id(function)] = _Locals(function, module)
         return found
 
     # ---- names of modules ----------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class Resolver:
         if isinstance(expr, ast.Name):
             function = scope
             while function is not None:
-                local = self._locals_of(function).binding(expr.id)
+                local = self._locals_of(function, module).binding(expr.id)
                 if local is not None:
                     kind, value = local
                     if kind == "def":
@@ -316,7 +316,7 @@ class Resolver:
     def _name(self, module: Module, name: str, scope: ast.AST | None, depth: int) -> Ref | None:
         function = scope
         while function is not None:
-            local = self._locals_of(function).binding(name)
+            local = self._locals_of(function, module).binding(name)
             if local is not None:
                 kind, value = local
                 if kind == "def":
@@ -328,6 +328,8 @@ class Resolver:
                     return None
                 if kind == "value":
                     return self.expression(module, value, function, depth + 1)
+                if kind == "import":
+                    return self.qualified(value, module, depth + 1)
                 return None  # bound, but to something we cannot follow (a loop variable, several values)
             function = module.enclosing(function)
         return self.lookup(module, name, depth + 1)
@@ -337,11 +339,12 @@ class _Locals:
     """How each name is bound inside one function, gathered in one pass over its body (a lookup per name would read
     the whole body again: quadratic in the size of the function)."""
 
-    def __init__(self, function: ast.AST):
+    def __init__(self, function: ast.AST, module: Module | None = None):
         self.parameters: dict[str, ast.arg] = {}
         self.definitions: dict[str, ast.AST] = {}
         self.values: dict[str, list[ast.AST]] = {}
         self.opaque: set[str] = set()
+        self.imported: dict[str, list[str]] = {}  # lazy imports inside the function: local name -> dotted names
         arguments = function.args if isinstance(function, (*FUNCTION_TYPES, ast.Lambda)) else None
         if arguments is not None:
             for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
@@ -370,22 +373,38 @@ class _Locals:
                     if isinstance(item.optional_vars, ast.Name):
                         self.values.setdefault(item.optional_vars.id, []).append(item.context_expr)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.opaque.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+                for alias in node.names:
+                    local = alias.asname or alias.name.split(".")[0]
+                    self.imported.setdefault(local, []).append(_imported_name(node, alias, module))
 
     def binding(self, name: str):
         """("def", node), ("value", expr) when assigned exactly once, ("annotation", annotation) for an annotated
-        parameter, ("opaque", None) otherwise; None when the function does not bind `name`."""
+        parameter, ("import", dotted name) for a lazy import, ("opaque", None) otherwise; None when the function does
+        not bind `name`."""
         arg = self.parameters.get(name)
         if arg is not None:
             return ("annotation", arg.annotation) if arg.annotation is not None else ("opaque", None)
         if name in self.definitions:
             return "def", self.definitions[name]
         values = self.values.get(name, [])
-        if name in self.opaque or len(values) > 1:
+        imported = self.imported.get(name, [])
+        if imported and not values and name not in self.opaque and len(set(imported)) == 1 and imported[0]:
+            return "import", imported[0]
+        if name in self.opaque or imported or len(values) > 1:
             return "opaque", None
         if values:
             return "value", values[0]
         return None
+
+
+def _imported_name(node: ast.Import | ast.ImportFrom, alias: ast.alias, module: Module | None) -> str:
+    """The dotted name an import binds (`from .tools import set_context` inside `app.server` -> `app.tools.set_context`)."""
+    if isinstance(node, ast.Import):
+        return alias.name if alias.asname else alias.name.split(".")[0]
+    if module is None and node.level:
+        return ""
+    source = resolve_relative(module.name if module else "", node.level, node.module, module.is_package if module else False)
+    return f"{source}.{alias.name}" if source else alias.name
 
 
 def _is_receiver(scope: ast.AST, name: str) -> bool:
