@@ -42,14 +42,17 @@ from chatkit_fix.analysis.server import (
     is_run_streamed,
     is_stream_agent_response,
     parent_of,
+    request_reach,
     respond_methods,
     server_method_of,
     streams_events_to_user,
     string_value,
+    value_sinks,
     walk_scope,
 )
 from chatkit_fix.codemods._cases import OFFICIAL_RESPOND, Edited
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.history import LOADS_HISTORY
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -66,6 +69,7 @@ RULE = rule(
 HISTORY_KEYWORDS = ("previous_response_id", "conversation_id", "session", "auto_previous_response_id")
 HISTORY_CALLS = ("load_thread_items", "load_thread", "load_item", "to_input_list", "get_items")
 ORDER_INSENSITIVE = ("reversed", "sorted", "len", "bool", "set")
+REQUEST_DATA_READS = ("get", "getattr", "isinstance", "len", "str", "bool")  # read a value out of a request object
 
 
 @RULE.check
@@ -87,7 +91,12 @@ def _oldest_first(ctx):
         if string_value(order) != "asc" or limit is None or is_none(limit) or (after is not None and not is_none(after)):
             continue
         func = enclosing_function(ctx, call)
-        if func is None or not _feeds_the_agent(ctx, call, func) or _in_loop(ctx, call, func):
+        if func is None or _in_loop(ctx, call, func):
+            continue
+        sinks = value_sinks(ctx, call, func)
+        if not sinks.any:
+            continue  # the page is only tested, counted, logged or shown in a widget: no model reads it
+        if not (_feeds_the_agent(ctx, call, func) or (sinks.returned and id(func) in request_reach(ctx.project))):
             continue
         message = (
             "thread history loaded with order=\"asc\" and a limit: that is the OLDEST items, so once the thread is "
@@ -184,13 +193,15 @@ def _single_message(ctx):
             agent_input = argument(node, 1, "input")
             if agent_input is None or not streams_events_to_user(ctx, node):
                 continue
-            nodes, params = flow.closure(agent_input)
-            if respond.message not in params or params & {respond.thread, respond.context}:
+            _, params = flow.closure(agent_input)
+            if respond.message not in params:
                 continue
-            if any(_history_source(n) for n in nodes):
+            if _may_carry_history(ctx, respond, flow, node):
                 continue
+            conversion = _conversion_of_message(ctx, respond, flow, agent_input)
+            anchor = conversion if conversion is not None else node
             yield ctx.finding(
-                ctx.header_span(node),
+                ctx.header_span(anchor),
                 f"the agent gets only the current message ({respond.message}): every turn starts without the "
                 "thread's history",
                 hint="load the thread: page = await self.store.load_thread_items(thread.id, None, 20, \"desc\", "
@@ -198,10 +209,76 @@ def _single_message(ctx):
             )
 
 
+def _may_carry_history(ctx, respond, flow, run: ast.Call) -> bool:
+    """Something the run is given (its input, the agent and its instructions, the run config) may hold the thread's
+    earlier items: a history load or read, a project function that loads them, or the thread handed to a call this
+    cannot see into."""
+    model = ctx.model
+    # `context=` is the tools' context: the model never reads it
+    for value in [*run.args, *(k.value for k in run.keywords if k.arg != "context")]:
+        nodes, params = flow.closure(value)
+        for node in nodes:
+            if _history_source(node):
+                return True
+            if not isinstance(node, ast.Call):
+                continue
+            target = model.resolve(ctx.module, node.func, respond.func)
+            if target is not None and target.is_function:
+                if model.facts(LOADS_HISTORY, model.function(target.module, target.node)):
+                    return True
+                continue
+            if _hands_over_thread(ctx, respond, flow, node):
+                return True
+    return False
+
+
+def _hands_over_thread(ctx, respond, flow, call: ast.Call) -> bool:
+    """A call this cannot see into that is given the thread (its id, its metadata: anything of it)."""
+    if respond.thread is None or call_name(call) in REQUEST_DATA_READS:
+        return False
+    given = [*call.args, *(k.value for k in call.keywords)]
+    if isinstance(call.func, ast.Attribute):
+        given.append(call.func.value)
+    return any(_carries_thread(ctx, respond, flow, value, set()) for value in given)
+
+
+def _carries_thread(ctx, respond, flow, expr: ast.AST, seen: set[str]) -> bool:
+    """The value depends on the thread, other than through project functions whose summaries load no history (they
+    were judged on their own) and reads of request data."""
+    pending = [expr]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.Name):
+            if current.id == respond.thread:
+                return True
+            if current.id not in seen:
+                seen.add(current.id)
+                pending.extend(flow.values(current.id))
+            continue
+        if isinstance(current, ast.Call):
+            target = ctx.model.resolve(ctx.module, current.func, respond.func)
+            if target is not None and target.is_function:
+                continue
+        pending.extend(ast.iter_child_nodes(current))
+    return False
+
+
+def _conversion_of_message(ctx, respond, flow, agent_input: ast.expr) -> ast.Call | None:
+    """The `simple_to_agent_input(message)` (or converter) call that builds the input from the message alone: the
+    call that must change."""
+    nodes, _ = flow.closure(agent_input)
+    for node in nodes:
+        if is_history_conversion(ctx, node) and node.args:
+            _, params = flow.closure(node.args[0])
+            if respond.message in params:
+                return node
+    return None
+
+
 def _history_source(node: ast.AST) -> bool:
     if isinstance(node, ast.Call) and call_name(node) in HISTORY_CALLS:
         return True
-    return isinstance(node, ast.Attribute) and node.attr in ("store", "history", "messages")
+    return isinstance(node, ast.Attribute) and node.attr in ("history", "messages")
 
 
 RULE.cases(
@@ -245,6 +322,51 @@ RULE.cases(
             "        after = page.after\n",
             filename="export.py",
             name="paginated export",
+        ),
+        Valid(
+            "from chatkit.server import ChatKitServer\n"
+            "from chatkit.widgets import Card, Markdown\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def _restore(self, thread, context):\n"
+            "        existing = await self.store.load_thread_items(thread.id, None, 100, 'asc', context)\n"
+            "        if existing.data and len(existing.data) > 0:\n"
+            "            print(f'{len(existing.data)} items already')\n"
+            "            return\n"
+            "        await self.store.add_thread_item(thread.id, self.welcome(thread), context)\n\n"
+            "    async def _transcript(self, thread, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 100, 'asc', context)\n"
+            "        rows = []\n"
+            "        for item in page.data:\n"
+            "            text = self._text_of(item)\n"
+            "            if text:\n"
+            "                rows.append(Markdown(value=text))\n"
+            "        return Card(children=rows)\n\n"
+            "    def _text_of(self, item):\n"
+            "        parts = []\n"
+            "        for part in item.content:\n"
+            "            parts.append(part.text)\n"
+            "        return ' '.join(parts)\n\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        await self._restore(thread, context)\n"
+            "        yield await self._transcript(thread, context)\n",
+            filename="server.py",
+            name="oldest items only counted, or shown in a widget",
+        ),
+        Valid(
+            "from agents import Agent, Runner\n"
+            "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 30, 'desc', context)\n"
+            "        transcript = '\\n'.join(str(i) for i in reversed(page.data))\n"
+            "        agent = Agent(name='tutor', instructions=f'Conversation so far:\\n{transcript}')\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(agent, await simple_to_agent_input(item), context=agent_context)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n",
+            filename="server.py",
+            name="history given through the agent's instructions",
         ),
     ],
     invalid=[
@@ -313,6 +435,82 @@ RULE.cases(
             filename="chatkit_server.py",
             findings=[(10, 18, "the agent gets only the current message (item)")],
             name="hand-rolled stream of the current message (report)",
+        ),
+        Invalid(
+            "from chatkit.agents import AgentContext, Runner, simple_to_agent_input, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        agent_input = await simple_to_agent_input(input)\n"
+            "        result = Runner.run_streamed(self.agent, input=agent_input, context=agent_context)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n",
+            None,
+            filename="server.py",
+            findings=[(8, 29, "the agent gets only the current message (input)")],
+            name="only the current message converted (report on the conversion; Runner imported from chatkit)",
+        ),
+        Invalid(
+            "from agents import Runner\n"
+            "from chatkit.agents import AgentContext, stream_agent_response\n"
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        prefs = self._preferences_of(thread.id)\n"
+            "        text = await self._to_text(thread, item)\n"
+            "        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+            "        result = Runner.run_streamed(self.agent, f'{prefs.tone}: {text}', context=agent_context,\n"
+            "                                     max_turns=prefs.turns)\n"
+            "        async for event in stream_agent_response(agent_context, result):\n"
+            "            yield event\n\n"
+            "    def _preferences_of(self, thread_id):\n"
+            "        return self.preferences[thread_id]\n\n"
+            "    async def _to_text(self, thread, item):\n"
+            "        return ' '.join(part.text for part in item.content)\n",
+            None,
+            filename="server.py",
+            findings=[(11, 18, "the agent gets only the current message (item)")],
+            name="the thread reaches only helpers that load no history (report)",
+        ),
+        Invalid(
+            {
+                "app/__init__.py": "",
+                "app/history.py":
+                    "from chatkit.types import AssistantMessageItem, UserMessageItem\n\n\n"
+                    "async def build_history(store, thread, context):\n"
+                    "    history = []\n"
+                    "    page = await store.load_thread_items(thread.id, after=None, limit=200, order='asc',\n"
+                    "                                         context=context)\n"
+                    "    for item in page.data:\n"
+                    "        if isinstance(item, UserMessageItem):\n"
+                    "            history.append({'role': 'user', 'content': item.content[0].text})\n"
+                    "    return history\n",
+                "app/server.py":
+                    "from chatkit.server import ChatKitServer\n"
+                    "from app.history import build_history\n\n\n"
+                    "class WorkflowServer(ChatKitServer[dict]):\n"
+                    "    async def _history(self, thread, context):\n"
+                    "        return await build_history(self.store, thread, context)\n\n"
+                    "    async def respond(self, thread, item, context):\n"
+                    "        history = await self._history(thread, context)\n"
+                    "        reply = await self.workflow.run({'history': history})\n"
+                    "        yield reply\n",
+            },
+            {
+                "app/history.py":
+                    "from chatkit.types import AssistantMessageItem, UserMessageItem\n\n\n"
+                    "async def build_history(store, thread, context):\n"
+                    "    history = []\n"
+                    "    page = await store.load_thread_items(thread.id, after=None, limit=200, order='desc',\n"
+                    "                                         context=context)\n"
+                    "    for item in list(reversed(page.data)):\n"
+                    "        if isinstance(item, UserMessageItem):\n"
+                    "            history.append({'role': 'user', 'content': item.content[0].text})\n"
+                    "    return history\n",
+            },
+            findings=[("app/history.py", 6, 18, 'thread history loaded with order="asc" and a limit')],
+            name="a history helper of another module that respond() calls",
         ),
     ],
 )

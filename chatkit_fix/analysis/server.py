@@ -519,16 +519,30 @@ def is_run_streamed(ctx, call: ast.AST) -> bool:
     return (
         isinstance(call, ast.Call)
         and may_name(ctx, call.func, "run_streamed")
-        and ctx.refers_to(call.func, "agents", "Runner.run_streamed")
+        and _names_runner(ctx, call.func, "run_streamed")
     )
 
 
 def is_run(ctx, call: ast.AST) -> bool:
     """`Runner.run(...)` or `Runner.run_sync(...)`: the non-streamed runs that return a RunResult."""
     return isinstance(call, ast.Call) and (
-        (may_name(ctx, call.func, "run") and ctx.refers_to(call.func, "agents", "Runner.run"))
-        or (may_name(ctx, call.func, "run_sync") and ctx.refers_to(call.func, "agents", "Runner.run_sync"))
+        (may_name(ctx, call.func, "run") and _names_runner(ctx, call.func, "run"))
+        or (may_name(ctx, call.func, "run_sync") and _names_runner(ctx, call.func, "run_sync"))
     )
+
+
+def _names_runner(ctx, func: ast.expr, method: str) -> bool:
+    """The Agents SDK's `Runner.<method>`, however it is imported: from `agents` (any re-export), or as `Runner` from
+    another installed package (`from chatkit.agents import Runner`, `from openai_agents import Runner`: an import
+    that fails at run time, but the code means the SDK's runner)."""
+    if ctx.refers_to(func, "agents", f"Runner.{method}"):
+        return True
+    if not (isinstance(func, ast.Attribute) and func.attr == method and isinstance(func.value, ast.Name)):
+        return False
+    if not any(name.endswith(".Runner") for name in ctx.imports.qualnames(func.value)):
+        return False
+    ref = ctx.model.resolve(ctx.module, func.value)
+    return ref is not None and ref.external.endswith(".Runner") and not ref.instance
 
 
 def is_stream_agent_response(ctx, call: ast.AST) -> bool:
@@ -952,3 +966,267 @@ def runs_fed_by(ctx, expr: ast.AST) -> list[ast.Call]:
             if any(n is expr for n in nodes):
                 found.append(node)
     return found
+
+
+# ---- where a value goes --------------------------------------------------------------------------------------------
+
+# Calls whose result says nothing of their argument's content: tests, sizes, types, output for people.
+INSPECTING_CALLS = ("len", "bool", "isinstance", "hasattr", "type", "id", "print", "any", "all")
+LOG_METHODS = ("debug", "info", "warning", "warn", "error", "exception", "critical", "log")
+CONTAINER_MUTATORS = ("append", "extend", "insert", "appendleft", "extendleft", "add", "update")
+PAGE_CURSORS = ("has_more", "after")
+
+
+@dataclass
+class Sinks:
+    """Where a value (and what is computed from it) ends up inside one function."""
+
+    agent: list[ast.AST] = field(default_factory=list)  # an agent run, a history conversion, a model API call
+    returned: list[ast.AST] = field(default_factory=list)  # handed back to the caller
+    elsewhere: list[ast.AST] = field(default_factory=list)  # a call that keeps or sends it (a store, a helper)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.agent or self.returned or self.elsewhere)
+
+
+class _Reader:
+    """What the shape tests of this module ask of a file context, for any module of the model."""
+
+    def __init__(self, model, module):
+        self.model = model
+        self.module = module
+        self.imports = module.imports
+        self.parents = module.parents
+
+    def refers_to(self, node: ast.AST, package: str, symbol: str) -> bool:
+        return self.imports.refers_to(node, package, symbol)
+
+
+CALL_DEPTH = 2  # project functions a value is followed into
+
+
+def value_sinks(ctx, start: ast.AST, func: ast.AST) -> Sinks:
+    """Follow the value of `start` through `func`: assignments, loops, containers it is added to, calls that compute
+    from it (into the project functions that get it, a few calls deep). Tests, sizes, logging, widgets and events
+    yielded to the client are not where content goes; agent runs, history conversions, model calls, `return` and
+    calls that keep or send it are."""
+    return _sinks(_Reader(ctx.model, ctx.module), [start], func, CALL_DEPTH)
+
+
+def _sinks(reader: _Reader, starts: list[ast.AST], func: ast.AST, depth: int) -> Sinks:
+    sinks = Sinks()
+    tainted: set[str] = set()
+    pending: list[ast.AST] = list(starts)
+    visited: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        for name in _flow_up(reader, node, func, sinks, depth):
+            if name in tainted:
+                continue
+            tainted.add(name)
+            for use in walk_scope(func):
+                if isinstance(use, ast.Name) and use.id == name and isinstance(use.ctx, ast.Load):
+                    pending.append(use)
+    return sinks
+
+
+def _flow_up(reader: _Reader, node: ast.AST, func: ast.AST, sinks: Sinks, depth: int) -> list[str]:
+    """Climb from a node holding the value to where it stops; the names it is bound to on the way."""
+    parents = reader.parents
+    current = node
+    while True:
+        parent = parents.get(current)
+        if parent is None or parent is func:
+            return []
+        if isinstance(parent, ast.Attribute):
+            if parent.attr in PAGE_CURSORS:
+                return []
+        elif isinstance(parent, (ast.Subscript, ast.Await, ast.Starred, ast.BinOp, ast.FormattedValue, ast.JoinedStr,
+                                 ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BoolOp, ast.keyword)):
+            if isinstance(parent, ast.Subscript) and current is parent.slice:
+                return []  # used as an index
+        elif isinstance(parent, ast.IfExp):
+            if current is parent.test:
+                return []
+        elif isinstance(parent, (ast.Compare, ast.UnaryOp)) or (
+            isinstance(parent, (ast.If, ast.While, ast.Assert)) and current is parent.test
+        ):
+            return []
+        elif isinstance(parent, ast.Call):
+            kind = _call_kind(reader, parent, current, func, depth)
+            if kind == "stop":
+                return []
+            if kind == "agent":
+                sinks.agent.append(parent)
+                return []
+            if kind == "kept":
+                sinks.elsewhere.append(parent)
+                return []
+            if kind == "mutates" and isinstance(parent.func, ast.Attribute):
+                receiver = parent.func.value
+                if isinstance(receiver, ast.Name):
+                    return [receiver.id]
+                sinks.elsewhere.append(parent)
+                return []
+            above = parents.get(parent)
+            if isinstance(above, ast.Expr) or (isinstance(above, ast.Await) and isinstance(parents.get(above), ast.Expr)):
+                if kind not in ("pure", "method"):
+                    sinks.elsewhere.append(parent)  # a call whose result is dropped keeps or sends the value
+                return []
+        elif isinstance(parent, ast.comprehension):
+            if current is parent.iter:
+                holder = parents.get(parent)
+                carried = _flow_up(reader, holder, func, sinks, depth) if holder is not None else []
+                return _bound_names(parent.target) + carried
+            return []
+        elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            pass
+        elif isinstance(parent, (ast.For, ast.AsyncFor)):
+            return _bound_names(parent.target) if current is parent.iter else []
+        elif isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            names: list[str] = []
+            for target in targets:
+                names.extend(_bound_names(target) if isinstance(target, (ast.Name, ast.Tuple, ast.List)) else [])
+                base = target
+                while isinstance(base, (ast.Subscript, ast.Attribute)):
+                    base = base.value
+                if base is not target and isinstance(base, ast.Name):
+                    if base.id in ("self", "cls"):
+                        sinks.elsewhere.append(parent)  # kept on the instance
+                    else:
+                        names.append(base.id)
+            return names
+        elif isinstance(parent, ast.Return):
+            sinks.returned.append(parent)
+            return []
+        elif isinstance(parent, (ast.Yield, ast.YieldFrom, ast.Expr)):
+            return []
+        elif isinstance(parent, ast.withitem):
+            return _bound_names(parent.optional_vars) if parent.optional_vars is not None else []
+        else:
+            sinks.elsewhere.append(parent)
+            return []
+        current = parent
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    return [n.id for n in walk(target) if isinstance(n, ast.Name)]
+
+
+def _call_kind(reader: _Reader, call: ast.Call, holder: ast.AST, func: ast.AST, depth: int) -> str:
+    """What a call does with the value it is given (as an argument, or as the object of a method): `stop` (looks
+    at it), `agent` (a model reads it), `kept` (stored or sent on), `mutates` (added to a container), `method` (a
+    method of the value itself), `pure` (a project function that only computes its result from it), `computes` (its
+    result carries the value on)."""
+    callee = call.func
+    name = call_name(call)
+    if holder is callee or (isinstance(callee, ast.Attribute) and holder is callee.value):
+        return "method"  # a method of the value (`items.copy()`, `parts.sort()`): its result carries on
+    if isinstance(callee, ast.Name) and callee.id in INSPECTING_CALLS:
+        return "stop"
+    if isinstance(callee, ast.Attribute) and name in LOG_METHODS:
+        return "stop"
+    if any(q.startswith("chatkit.widgets.") for q in reader.imports.qualnames(callee)):
+        return "stop"  # a widget shows the items to the user; it is not what the model reads
+    if is_run_streamed(reader, call) or is_run(reader, call) or is_history_conversion(reader, call) or _model_api_call(callee):
+        return "agent"
+    if isinstance(callee, ast.Attribute) and name in CONTAINER_MUTATORS:
+        return "mutates"
+    return _project_call_kind(reader, call, holder, func, depth)
+
+
+def _project_call_kind(reader: _Reader, call: ast.Call, holder: ast.AST, func: ast.AST, depth: int) -> str:
+    """Follow the value into the project function that gets it, by the parameter it binds."""
+    model = reader.model
+    target = model.resolve(reader.module, call.func, func)
+    if target is None or not target.is_function:
+        return "computes"
+    callee = target.node
+    parameter = _parameter_for(call, holder, callee, reader.parents)
+    if parameter is None:
+        return "computes"
+    if depth <= 0:
+        return "kept"
+    inner_reader = reader if target.module is reader.module else _Reader(model, target.module)
+    uses = [n for n in walk_scope(callee) if isinstance(n, ast.Name) and n.id == parameter and isinstance(n.ctx, ast.Load)]
+    inner = _sinks(inner_reader, uses, callee, depth - 1)
+    if inner.agent:
+        return "agent"
+    if inner.elsewhere:
+        return "kept"
+    return "computes" if inner.returned else "pure"
+
+
+def _parameter_for(call: ast.Call, holder: ast.AST, callee: ast.AST, parents) -> str | None:
+    """The parameter of `callee` that the argument holding `holder` binds."""
+    argument_node = holder
+    while argument_node is not None and not any(argument_node is a for a in call.args) and not any(
+        argument_node is k for k in call.keywords
+    ):
+        argument_node = parents.get(argument_node)
+        if argument_node is call:
+            return None
+    if argument_node is None:
+        return None
+    arguments = callee.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if positional and positional[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
+        positional = positional[1:]
+    if isinstance(argument_node, ast.keyword):
+        return argument_node.arg
+    if isinstance(argument_node, ast.Starred):
+        return None
+    index = next(i for i, a in enumerate(call.args) if a is argument_node)
+    if index < len(positional):
+        return positional[index]
+    return arguments.vararg.arg if arguments.vararg is not None else None
+
+
+def _model_api_call(func: ast.expr) -> bool:
+    """`client.chat.completions.create(messages=...)`, `client.responses.create(input=...)`."""
+    text = dotted(func) or ""
+    return text.endswith((".completions.create", ".responses.create", ".responses.stream", ".completions.stream"))
+
+
+# ---- what runs at request time -------------------------------------------------------------------------------------
+
+REQUEST_METHODS = ("respond", "action")
+
+
+def request_reach(project) -> set[int]:
+    """The defs (by id) that the request methods (`respond`, `action`) of the project's ChatKitServer subclasses
+    reach through calls, a few calls deep, themselves included."""
+    model = model_of(project)
+    cache = project.__dict__.setdefault("_ck_request_reach", {})
+    if cache.get("model") is model and cache.get("generation") == len(project.updates):
+        return cache["reach"]
+    reach: dict[int, int] = {}  # def id -> the most calls left when it was reached
+    for path in project.grep(b"ChatKitServer", "python"):
+        module = model.module(path)
+        if module is None:
+            continue
+        for cls in module.classes.values():
+            if not model.resolver.subclass_of(module, cls, "chatkit", "ChatKitServer"):
+                continue
+            for method in methods(cls):
+                if method.name in REQUEST_METHODS:
+                    _reach_from(model, model.function(module, method), 4, reach)
+    cache.update(model=model, generation=len(project.updates), reach=set(reach))
+    return cache["reach"]
+
+
+def _reach_from(model, function, depth: int, reach: dict[int, int]) -> None:
+    if reach.get(id(function.node), -1) >= depth:
+        return
+    reach[id(function.node)] = depth
+    if depth == 0:
+        return
+    for site in model.calls.calls(function):
+        callee = site.callee
+        if callee is not None:
+            _reach_from(model, callee, depth - 1, reach)
