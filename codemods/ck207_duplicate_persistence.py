@@ -32,14 +32,16 @@ from chatkit_fix.analysis.server import (
     argument,
     call_name,
     flow_of,
+    methods,
     remove_statement,
     respond_methods,
+    server_classes,
     statement_of,
     walk_scope,
 )
 from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Valid, rule
+from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
     code="CK207",
@@ -47,7 +49,7 @@ RULE = rule(
     safety=Safety.UNSAFE,
     summary="respond() stores the user message (already stored) or an item it also yields as done",
     url="https://openai.github.io/chatkit-python/concepts/thread-stream-events/",
-    triggers=((b"ChatKitServer", b"add_thread_item"), (b"ChatKitServer", b"save_item")),
+    triggers=(b"ChatKitServer",),
     module=__name__,
     explanation=__doc__,
 )
@@ -57,29 +59,109 @@ WRITES = ("add_thread_item", "save_item")
 
 @RULE.check
 def check(ctx):
-    for respond in respond_methods(ctx):
-        flow = flow_of(ctx, respond.func)
-        done_items = _yielded_done_items(respond.func)
-        for node in walk_scope(respond.func):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and call_name(node) in WRITES):
+    for method, message in _request_methods(ctx):
+        flow = flow_of(ctx, method)
+        done_names, done_ids = _yielded_done_items(method)
+        for node in walk_scope(method):
+            if not isinstance(node, ast.Call):
                 continue
-            item = argument(node, 1, "item")
-            if not isinstance(item, ast.Name):
+            stored = _stored_item(ctx, method, node)
+            if stored is None:
                 continue
-            if respond.message and _is_message(flow, item.id, respond.message):
-                what = f"the user message ({respond.message}), which ChatKit stored before calling respond()"
-            elif item.id in done_items:
-                what = f"{item.id}, which respond() also yields in a ThreadItemDoneEvent that ChatKit stores"
+            item, via = stored
+            if message and _is_message(flow, item.id, message):
+                what = f"the user message ({message}), which ChatKit stored before calling respond()"
+            elif item.id in done_names or _item_id(flow, item.id) in done_ids:
+                what = (f"{item.id}, which {method.name}() also yields in a ThreadItemDoneEvent that ChatKit "
+                        "stores")
             else:
                 continue
+            where = f" through {via}" if via else ""
             statement = statement_of(ctx, node)
-            removal = remove_statement(ctx, statement) if _is_plain_write(statement, node) else None
-            message = f"respond() stores {what}: it is stored twice"
+            removal = remove_statement(ctx, statement) if not via and _is_plain_write(statement, node) else None
+            text = f"{method.name}() stores {what}{where}: it is stored twice"
             if removal is None:
-                yield ctx.finding(ctx.header_span(node), message, fix=ctx.todo(node, "remove this write: ChatKit "
+                yield ctx.finding(ctx.header_span(node), text, fix=ctx.todo(node, "remove this write: ChatKit "
                                   "stores the item itself"), complete=False, hint="remove the write")
             else:
-                yield ctx.finding(ctx.header_span(node), message, fix=removal, hint="remove the write")
+                yield ctx.finding(ctx.header_span(node), text, fix=removal, hint="remove the write")
+
+
+def _request_methods(ctx):
+    """(method, the user message parameter or None): respond() and action(), whose events ChatKit stores alike."""
+    for respond in respond_methods(ctx):
+        yield respond.func, respond.message
+    for cls in server_classes(ctx):
+        for method in methods(cls):
+            if method.name == "action":
+                yield method, None
+
+
+def _stored_item(ctx, method: ast.AST, call: ast.Call) -> tuple[ast.Name, str] | None:
+    """(the item a call stores, the helper it goes through or ""): a store write, or a call of a project function
+    that hands its argument to one."""
+    if isinstance(call.func, ast.Attribute) and call_name(call) in WRITES:
+        item = argument(call, 1, "item")
+        return (item, "") if isinstance(item, ast.Name) else None
+    model = ctx.model
+    target = model.resolve(ctx.module, call.func, method)
+    if target is None or not target.is_function:
+        return None
+    for index, value in enumerate(call.args):
+        if isinstance(value, ast.Name) and _parameter_stored(model, target, _parameter_at(target.node, call, index), 2):
+            return value, f"{target.module.qualified_names.get(target.node, target.node.name)}()"
+    for keyword in call.keywords:
+        if isinstance(keyword.value, ast.Name) and _parameter_stored(model, target, keyword.arg, 2):
+            return keyword.value, f"{target.module.qualified_names.get(target.node, target.node.name)}()"
+    return None
+
+
+def _parameter_at(function: ast.AST, call: ast.Call, index: int) -> str | None:
+    positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    if positional and positional[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
+        positional = positional[1:]
+    return positional[index] if index < len(positional) else None
+
+
+def _parameter_stored(model, target, parameter: str | None, depth: int) -> bool:
+    """The project function writes its parameter to a store (itself or through the functions it passes it to)."""
+    if parameter is None or depth == 0:
+        return False
+    function = target.node
+    for node in walk_scope(function):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and call_name(node) in WRITES:
+            item = argument(node, 1, "item")
+            if isinstance(item, ast.Name) and item.id == parameter:
+                return True
+            continue
+        given = [(i, a) for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == parameter]
+        named = [k for k in node.keywords if isinstance(k.value, ast.Name) and k.value.id == parameter]
+        if not (given or named):
+            continue
+        inner = model.resolve(target.module, node.func, function)
+        if inner is None or not inner.is_function or inner.node is function:
+            continue
+        if any(_parameter_stored(model, inner, _parameter_at(inner.node, node, i), depth - 1) for i, _ in given):
+            return True
+        if any(_parameter_stored(model, inner, k.arg, depth - 1) for k in named):
+            return True
+    return False
+
+
+def _item_id(flow, name: str) -> str | None:
+    """The variable that holds the id of the item `name` (`{"id": item_id, ...}`, `Item(id=item_id, ...)`)."""
+    values = flow.values(name)
+    if len(values) != 1:
+        return None
+    value = values[0]
+    found = None
+    if isinstance(value, ast.Dict):
+        found = next((v for k, v in zip(value.keys, value.values) if isinstance(k, ast.Constant) and k.value == "id"), None)
+    elif isinstance(value, ast.Call):
+        found = next((k.value for k in value.keywords if k.arg == "id"), None)
+    return found.id if isinstance(found, ast.Name) else None
 
 
 def _is_message(flow, name: str, message: str) -> bool:
@@ -115,8 +197,10 @@ def _is_user_message(value: ast.expr) -> bool:
     return False
 
 
-def _yielded_done_items(func: ast.AST) -> set[str]:
-    names = set()
+def _yielded_done_items(func: ast.AST) -> tuple[set[str], set[str]]:
+    """The variables of the items yielded in a ThreadItemDoneEvent, and of the item ids yielded as done
+    (`ThreadItemDoneEvent(id=item_id)`: a malformed event that still names the item)."""
+    names, ids = set(), set()
     for node in walk_scope(func):
         if isinstance(node, ast.Yield) and isinstance(node.value, ast.Call):
             call = node.value
@@ -127,7 +211,10 @@ def _yielded_done_items(func: ast.AST) -> set[str]:
                 item = item.func.value
             if isinstance(item, ast.Name):
                 names.add(item.id)
-    return names
+            for keyword in call.keywords:
+                if keyword.arg in ("id", "item_id") and isinstance(keyword.value, ast.Name):
+                    ids.add(keyword.value.id)
+    return names, ids
 
 
 def _is_plain_write(statement: ast.stmt | None, call: ast.Call) -> bool:
@@ -277,6 +364,48 @@ RULE.cases(
             findings=[(6, 30, "respond() stores the user message (input_user_message),")],
             unsafe=True,
             name="inside gather: TODO marker",
+        ),
+        Edited(
+            "from chatkit.server import ChatKitServer\n"
+            "from chatkit.types import ThreadItemDoneEvent, WidgetItem\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def action(self, thread, action, sender, context):\n"
+            "        card = WidgetItem(id=self.new_id(), thread_id=thread.id, widget=self.render(action))\n"
+            "        await self.store.add_thread_item(thread.id, card, context)\n"
+            "        yield ThreadItemDoneEvent(item=card)\n",
+            ("        await self.store.add_thread_item(thread.id, card, context)\n", ""),
+            filename="server.py",
+            findings=[(8, 15, "action() stores card, which action() also yields in a ThreadItemDoneEvent")],
+            unsafe=True,
+            name="action() stores an item it yields as done (its events are stored like respond()'s)",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer\n"
+            "from chatkit.types import ThreadItemDoneEvent\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        reply_id = self.store.generate_item_id('message', thread, context)\n"
+            "        reply = {'id': reply_id, 'type': 'message', 'role': 'assistant', 'content': self.answer(item)}\n"
+            "        await self._keep(thread, reply, context)\n"
+            "        yield ThreadItemDoneEvent(id=reply_id)\n\n"
+            "    async def _keep(self, thread, entry, context):\n"
+            "        await self.store.add_thread_item(thread.id, entry, context)\n",
+            "from chatkit.server import ChatKitServer\n"
+            "from chatkit.types import ThreadItemDoneEvent\n\n\n"
+            "class S(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        reply_id = self.store.generate_item_id('message', thread, context)\n"
+            "        reply = {'id': reply_id, 'type': 'message', 'role': 'assistant', 'content': self.answer(item)}\n"
+            "        # chatkit-fix: TODO[CK207] remove this write: ChatKit stores the item itself\n"
+            "        await self._keep(thread, reply, context)\n"
+            "        yield ThreadItemDoneEvent(id=reply_id)\n\n"
+            "    async def _keep(self, thread, entry, context):\n"
+            "        await self.store.add_thread_item(thread.id, entry, context)\n",
+            filename="server.py",
+            findings=[(9, 15, "respond() stores reply, which respond() also yields in a ThreadItemDoneEvent that "
+                              "ChatKit stores through S._keep()")],
+            unsafe=True,
+            name="through a helper, yielded as done by its id",
         ),
     ],
 )

@@ -27,7 +27,10 @@ from __future__ import annotations
 import ast
 
 from chatkit_fix.analysis.server import (
+    LOG_METHODS,
+    Provenance,
     argument,
+    block_of,
     call_name,
     flow_of,
     is_none,
@@ -37,9 +40,10 @@ from chatkit_fix.analysis.server import (
     statement_of,
     walk_scope,
 )
+from chatkit_fix.pyast import walk
 from chatkit_fix.codemods._cases import Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.rules import Valid, rule
+from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
     code="CK212",
@@ -67,6 +71,10 @@ def check(ctx):
         flow = flow_of(ctx, respond.func)
         if flow.bindings.get(message):
             continue  # the parameter is reassigned: too clever to judge
+        provenance = Provenance(ctx, respond.func)
+        if _history_compared_with_message(respond.func, provenance, _loaded(respond), _current(message)):
+            continue  # the history is filtered against the message, or the addition is guarded by such a test
+        reported: set[int] = set()
         for run in walk_scope(respond.func):
             if not is_run_streamed(ctx, run):
                 continue
@@ -81,7 +89,8 @@ def check(ctx):
                 if candidate is not None and id(statement) not in seen:
                     seen.add(id(statement))
                     target, exclude = candidate
-                    if _is_whole_history(flow, target, message, exclude):
+                    if _is_whole_history(flow, target, message, exclude) and id(statement) not in reported:
+                        reported.add(id(statement))
                         removal = remove_statement(ctx, statement)
                         yield _finding(ctx, statement, message, removal)
             for node in nodes:
@@ -90,8 +99,88 @@ def check(ctx):
                     for keep, drop in ((node.left, node.right), (node.right, node.left)):
                         if _reaches(flow, drop, message) and _is_whole_history(flow, keep, message, (statement,)):
                             seen.add(id(node))
+                            reported.add(id(statement))
                             yield _finding(ctx, node, message, _drop_operand(ctx, statement, node, keep))
                             break
+        yield from _history_list_gets_message(ctx, respond, provenance, reported)
+
+
+def _loaded(respond):
+    """Whether a node loads the whole thread (not the items `after` some item). A store whose own signature puts
+    the request context second (`load_thread_items(thread.id, context, limit=50)`) loads from the beginning too."""
+
+    def test(node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Call) and call_name(node) == "load_thread_items"):
+            return False
+        after = argument(node, 1, "after")
+        if after is None or is_none(after):
+            return True
+        return isinstance(after, ast.Name) and after.id == respond.context and not any(
+            k.arg == "after" for k in node.keywords
+        )
+
+    return test
+
+
+def _current(message: str):
+    return lambda node: isinstance(node, ast.Name) and node.id == message
+
+
+def _history_list_gets_message(ctx, respond, provenance, reported: set[int]):
+    """A list that respond() fills from the loaded thread (any model gets it: a raw chat-completions call, a
+    workflow, a project function) and then extends with the current message."""
+    message = respond.message
+    loaded, current = _loaded(respond), _current(message)
+    for statement in walk_scope(respond.func):
+        if id(statement) in reported or not isinstance(statement, ast.Expr):
+            continue
+        call = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in ("append", "extend", "insert")
+            and isinstance(call.func.value, ast.Name)
+        ):
+            continue
+        added = call.args[-1] if call.args else None
+        if added is None or not provenance.depends(added, statement, current) or provenance.depends(added, statement, loaded):
+            continue
+        holder = call.func.value
+        if not provenance.depends(holder, statement, loaded) or not _given_on(respond.func, holder.id, statement):
+            continue
+        removal = remove_statement(ctx, statement)
+        if removal is not None and len(block_of(ctx, statement) or ()) == 1:
+            removal = None  # the addition is all its block does: leave the block to the reader, not `pass`
+        yield _finding(ctx, statement, message, removal)
+
+
+def _history_compared_with_message(func: ast.AST, provenance, loaded, current) -> bool:
+    """A comparison between the loaded items and the message (`item.id != input.id`, `text not in history`)."""
+    for node in walk_scope(func):
+        if not isinstance(node, ast.Compare):
+            continue
+        statement = node
+        sides = [node.left, *node.comparators]
+        from_history = [i for i, side in enumerate(sides) if provenance.depends(side, statement, loaded)]
+        from_message = [i for i, side in enumerate(sides) if provenance.depends(side, statement, current)]
+        if any(h != m for h in from_history for m in from_message):
+            return True  # one side from the thread, another from the message
+    return False
+
+
+def _given_on(func: ast.AST, name: str, after: ast.stmt) -> bool:
+    """The list is handed to a call after the addition (a model, a workflow, a helper), not only counted or logged."""
+    for node in walk_scope(func):
+        if not isinstance(node, ast.Call) or (node.lineno, node.col_offset) <= (after.lineno, after.col_offset):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in ("len", "bool", "print", "isinstance"):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS:
+            continue
+        for value in [*node.args, *(k.value for k in node.keywords)]:
+            if any(isinstance(n, ast.Name) and n.id == name for n in walk(value)):
+                return True
+    return False
 
 
 def _drop_operand(ctx, statement, node: ast.BinOp, keep: ast.expr):
@@ -176,6 +265,20 @@ _HEAD = (
 RULE.cases(
     valid=[
         Valid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class GuardedServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, item, context):\n"
+            "        page = await self.store.load_thread_items(thread.id, None, 50, 'desc', context)\n"
+            "        messages = []\n"
+            "        for stored in reversed(page.data):\n"
+            "            messages.append({'id': stored.id, 'content': stored.content})\n"
+            "        if item.id not in [m['id'] for m in messages]:\n"
+            "            messages.append({'id': item.id, 'content': item.content})\n"
+            "        yield await self.model.answer(messages)\n",
+            filename="server.py",
+            name="the addition is guarded by an id-not-in-history test",
+        ),
+        Valid(
             _HEAD + "class AgentServer(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"
             "        page = await self.store.load_thread_items(thread.id, None, 20, 'desc', context)\n"
@@ -213,6 +316,65 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Edited(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class ChatServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        messages = [{'role': 'system', 'content': PROMPT}]\n"
+            "        page = await self.store.load_thread_items(thread_id=thread.id, after=None, limit=50, order='desc',\n"
+            "                                                  context=context)\n"
+            "        for item in reversed(page.data):\n"
+            "            parts = []\n"
+            "            for part in item.content:\n"
+            "                parts.append(part.text)\n"
+            "            messages.append({'role': 'user' if item.type == 'user_message' else 'assistant',\n"
+            "                             'content': ' '.join(parts)})\n"
+            "        parts = []\n"
+            "        for part in input_user_message.content:\n"
+            "            parts.append(part.text)\n"
+            "        messages.append({'role': 'user', 'content': ' '.join(parts)})\n"
+            "        if len(messages) <= 1:\n"
+            "            return\n"
+            "        stream = await client.chat.completions.create(model=MODEL, messages=messages, stream=True)\n"
+            "        async for chunk in stream:\n"
+            "            yield self.event_for(chunk)\n",
+            ("        messages.append({'role': 'user', 'content': ' '.join(parts)})\n", ""),
+            filename="app/chat_server.py",
+            findings=[(18, 9, "the agent input gets input_user_message twice")],
+            name="a chat-completions message list built from the thread, then the message again",
+        ),
+        Invalid(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class ReviewServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        text = ''\n"
+            "        for part in input_user_message.content:\n"
+            "            text += part.text\n"
+            "        history = []\n"
+            "        for item in await self.store.load_thread_items(thread.id, context, limit=50):\n"
+            "            history.append({'role': item.role, 'content': item.text})\n"
+            "        if text:\n"
+            "            history.append({'role': 'user', 'content': text})\n"
+            "        result = await run_workflow(WorkflowInput(text=text, history=history))\n"
+            "        yield self.reply(result)\n",
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class ReviewServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input_user_message, context):\n"
+            "        text = ''\n"
+            "        for part in input_user_message.content:\n"
+            "            text += part.text\n"
+            "        history = []\n"
+            "        for item in await self.store.load_thread_items(thread.id, context, limit=50):\n"
+            "            history.append({'role': item.role, 'content': item.text})\n"
+            "        if text:\n"
+            "            # chatkit-fix: TODO[CK212] drop the second copy of input_user_message\n"
+            "            history.append({'role': 'user', 'content': text})\n"
+            "        result = await run_workflow(WorkflowInput(text=text, history=history))\n"
+            "        yield self.reply(result)\n",
+            filename="chatkit_server.py",
+            findings=[(13, 13, "the agent input gets input_user_message twice")],
+            name="a workflow's history list, a store that takes context second (TODO: the addition is its block)",
+        ),
         Edited(
             _HEAD + "class TodoServer(ChatKitServer[dict]):\n"
             "    async def respond(self, thread, input_user_message, context):\n"

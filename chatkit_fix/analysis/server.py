@@ -1230,3 +1230,60 @@ def _reach_from(model, function, depth: int, reach: dict[int, int]) -> None:
         callee = site.callee
         if callee is not None:
             _reach_from(model, callee, depth - 1, reach)
+
+
+# ---- what a value is made of, at a point of a function ------------------------------------------------------------
+
+
+class Provenance:
+    """What a value at a given statement of a function is computed from, following each name to its latest
+    assignment before that statement and the additions made to it since (`x.append(...)`, `x += ...`,
+    `x[k] = ...`): straight-line reading, so a name reused for two lists is told apart by where it is read."""
+
+    def __init__(self, ctx, func: ast.AST):
+        self.ctx = ctx
+        self.func = func
+        self.flow = flow_of(ctx, func)
+        self.additions: dict[str, list[tuple[tuple[int, int], list[ast.AST]]]] = {}
+        for node in walk_scope(func):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                if node.func.attr in CONTAINER_MUTATORS:
+                    self._add(node.func.value.id, node, [*node.args, *(k.value for k in node.keywords)])
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                self._add(node.target.id, node, [node.value])
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        self._add(target.value.id, node, [node.value])
+
+    def _add(self, name: str, node: ast.AST, values: list[ast.AST]) -> None:
+        self.additions.setdefault(name, []).append(((node.lineno, node.col_offset), values))
+
+    def depends(self, expr: ast.AST, at: ast.AST, wanted) -> bool:
+        """Some part of `expr`, read at statement `at`, is (or is computed from) a node `wanted(node)` accepts."""
+        return self._depends(expr, (at.lineno, at.col_offset), wanted, set())
+
+    def _depends(self, expr: ast.AST, before: tuple[int, int], wanted, seen: set) -> bool:
+        for node in walk(expr):
+            if wanted(node):
+                return True
+            if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)):
+                continue
+            key = (node.id, before)
+            if key in seen:
+                continue
+            seen.add(key)
+            start = (0, 0)
+            earlier = [
+                b for b in self.flow.bindings.get(node.id, [])
+                if b.kind != "aug" and (b.node.lineno, b.node.col_offset) < before
+            ]
+            if earlier:
+                latest = max(earlier, key=lambda b: (b.node.lineno, b.node.col_offset))
+                start = (latest.node.lineno, latest.node.col_offset)
+                if latest.value is not None and self._depends(latest.value, start, wanted, seen):
+                    return True
+            for position, values in self.additions.get(node.id, ()):
+                if start <= position < before and any(self._depends(v, position, wanted, seen) for v in values):
+                    return True
+        return False
