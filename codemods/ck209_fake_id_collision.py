@@ -165,8 +165,41 @@ _SERVER_HEAD = (
     "from chatkit.server import ChatKitServer\n"
 )
 
+_REGISTRY = {
+    "app/__init__.py": "",
+    "app/llm.py": "from agents import OpenAIChatCompletionsModel\nfrom openai import AsyncAzureOpenAI\n\n"
+    "MODEL = OpenAIChatCompletionsModel(model='gpt-4o', openai_client=AsyncAzureOpenAI())\n",
+    "app/crew/__init__.py": "",
+    "app/crew/triage.py": "from agents import Agent\n\nfrom ..llm import MODEL\n\n"
+    "triage = Agent[dict](name='Triage', model=MODEL, instructions='route')\n",
+    "app/crew/registry.py": "from .triage import triage\n\n\n"
+    "class Registry:\n"
+    "    def __init__(self, default=None):\n"
+    "        self._default = default or triage\n"
+    "        self._agents = {triage.name: triage}\n\n"
+    "    def get_agent(self, name):\n"
+    "        return self._agents.get(name, self._default)\n",
+}
+_REGISTRY_SERVER = (
+    _SERVER_HEAD + "from app.crew.registry import Registry\n\n\n"
+    "class AirlineServer(ChatKitServer[dict]):\n"
+    "    def __init__(self, store):\n"
+    "        super().__init__(store)\n"
+    "        self._registry = Registry()\n\n"
+    "    async def respond(self, thread, item, context):\n"
+    "        ctx = AgentContext(thread=thread, store=self.store, request_context=context)\n"
+    "        result = Runner.run_streamed(self._registry.get_agent(thread.metadata.get('agent')), [], context=ctx)\n"
+    "        async for event in stream_agent_response(ctx, result):\n"
+    "            yield event\n"
+)
+
+
 RULE.cases(
     valid=[
+        Valid(
+            {**_REGISTRY, "app/llm.py": "MODEL = 'gpt-4.1'\n", "app/server.py": _REGISTRY_SERVER},
+            name="a registry of agents on a Responses model name",
+        ),
         Valid(
             _SERVER_HEAD + "\n\nagent = Agent(name='a', model='gpt-4.1-mini')\n\n\n"
             "class S(ChatKitServer[dict]):\n"
@@ -208,6 +241,47 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Invalid(
+            {**_REGISTRY, "app/server.py": _REGISTRY_SERVER},
+            {"app/server.py": _REGISTRY_SERVER.replace(
+                "from app.crew.registry import Registry\n\n\n",
+                "from app.crew.registry import Registry\n\n\n" + REMAP_FAKE_IDS_WRITTEN + "\n\n",
+            ).replace("stream_agent_response(ctx, result):", "_remap_fake_ids(stream_agent_response(ctx, result), ctx):")},
+            findings=[("app/server.py", 15, 28, "the run uses a chat-completions model (OpenAIChatCompletionsModel)")],
+            name="the model of an agent in a registry of another package (module-level model, relative import)",
+        ),
+        Invalid(
+            "from agents import Agent, Runner\n"
+            "from agents.extensions.models.litellm_model import LitellmModel\n"
+            "from chatkit.agents import stream_agent_response\n\n"
+            "helper = Agent(name='helper', model=LitellmModel(model='anthropic/claude'))\n\n\n"
+            "class Orchestrator:\n"
+            "    async def run(self, agent, items, context):\n"
+            "        if isinstance(agent, str):\n"
+            "            agent = helper.clone(name=agent)\n"
+            "        result = Runner.run_streamed(agent, items, context=context)\n\n"
+            "        async def events():\n"
+            "            async for event in stream_agent_response(context, result):\n"
+            "                yield event\n\n"
+            "        return events()\n",
+            "from agents import Agent, Runner\n"
+            "from agents.extensions.models.litellm_model import LitellmModel\n"
+            "from chatkit.agents import stream_agent_response\n\n"
+            "helper = Agent(name='helper', model=LitellmModel(model='anthropic/claude'))\n\n\n"
+            + REMAP_FAKE_IDS_WRITTEN + "\n\n"
+            "class Orchestrator:\n"
+            "    async def run(self, agent, items, context):\n"
+            "        if isinstance(agent, str):\n"
+            "            agent = helper.clone(name=agent)\n"
+            "        result = Runner.run_streamed(agent, items, context=context)\n\n"
+            "        async def events():\n"
+            "            async for event in _remap_fake_ids(stream_agent_response(context, result), context):\n"
+            "                yield event\n\n"
+            "        return events()\n",
+            filename="orchestrator.py",
+            findings=[(15, 32, "the run uses a chat-completions model (LitellmModel)")],
+            name="a parameter reassigned to a clone, the stream read in a closure",
+        ),
         Invalid(
             _SERVER_HEAD + "from agents import OpenAIChatCompletionsModel, AsyncOpenAI\n\n"
             "client = AsyncOpenAI(base_url='https://generativelanguage.googleapis.com/v1beta/openai/')\n"

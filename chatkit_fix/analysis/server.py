@@ -10,11 +10,11 @@ class whose base resolves to chatkit's `ChatKitServer` (subscripted or not), `re
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..model import model_of
+from ..model.effects.models import CHATCMPL_CLASSES, run_chatcmpl_reason
 from ..pyast import walk
 
 # ---- generic helpers ---------------------------------------------------------------------------------------------
@@ -398,6 +398,9 @@ def origin(ctx, expr: ast.expr | None, scope: ast.AST | None = None, depth: int 
         return origin(ctx, value, scope, depth + 1) if value is not None else None
     if expr.id in flow.params:
         return None
+    outer = enclosing_function(ctx, scope) if scope is not ctx.tree else None
+    if outer is not None:  # a closure reads the name from the function around it
+        return origin(ctx, expr, outer, depth + 1)
     if scope is not ctx.tree:
         module_flow = flow_of(ctx, ctx.tree)
         value = module_flow.single_value(expr.id)
@@ -621,179 +624,17 @@ def is_history_conversion(ctx, call: ast.AST) -> bool:
 
 # ---- model kinds -------------------------------------------------------------------------------------------------
 
-CHATCMPL_MODEL_CLASSES = ("OpenAIChatCompletionsModel", "LitellmModel", "AnyLLMModel")
-CHATCMPL_BYTES = (
-    b"OpenAIChatCompletionsModel",
-    b"LitellmModel",
-    b"AnyLLMModel",
-    b"litellm/",
-    b"any-llm/",
-    b"chat_completions",
-    b"use_responses=False",
-    b"openai_use_responses=False",
-)
-
-
-def chatcmpl_model_expr(ctx, expr: ast.expr | None, depth: int = 0) -> str | None:
-    """Why `expr` (a model value) is a chat-completions model, or None."""
-    if expr is None or depth > 4:
-        return None
-    for value in all_origins(ctx, expr):
-        value = unawait(value)
-        if isinstance(value, ast.Call):
-            for name in CHATCMPL_MODEL_CLASSES:
-                if ctx.refers_to(value.func, "agents", name):
-                    return name
-            if isinstance(value.func, ast.Name) and value.func.id in CHATCMPL_MODEL_CLASSES:
-                return value.func.id
-            helper = _local_function(ctx, value.func)
-            if helper is not None:
-                for node in walk_scope(helper):
-                    if isinstance(node, ast.Return):
-                        reason = chatcmpl_model_expr(ctx, node.value, depth + 1)
-                        if reason:
-                            return reason
-        text = string_value(value)
-        if text and text.startswith(("litellm/", "any-llm/")):
-            return f'"{text}"'
-    return None
-
-
-def _local_function(ctx, func: ast.expr) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    if isinstance(func, ast.Name):
-        for node in ctx.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func.id:
-                return node
-    return None
-
-
-def default_api_is_chatcmpl(ctx) -> str | None:
-    """`set_default_openai_api("chat_completions")` anywhere in the project's Python files."""
-    project = ctx.project
-    cache = project.__dict__.setdefault("_ck_default_api", {})
-    if "value" not in cache:
-        cache["value"] = None
-        for path in project.grep(b"set_default_openai_api", "python"):
-            text = project.read_bytes(path)
-            if re.search(rb"set_default_openai_api\(\s*(api\s*=\s*)?['\"]chat_completions['\"]", text):
-                cache["value"] = 'set_default_openai_api("chat_completions")'
-                break
-    return cache["value"]
+CHATCMPL_MODEL_CLASSES = CHATCMPL_CLASSES
 
 
 def chatcmpl_reason_for_run(ctx, run: ast.Call) -> str | None:
-    """Why the agent run `run` uses a chat-completions (or LiteLLM) model, judged from the agent's `model=`, the
-    `run_config`, the modules the agent comes from, and the project's default API; None when it does not (or when
-    nothing says so)."""
+    """Why the agent run `run` uses a chat-completions (or LiteLLM) model: the run config's model or provider, the
+    starting agent's `model=` (followed through factories, registries and modules), or the service's default API;
+    None when nothing shows it does."""
     cache = _cache(ctx).setdefault("chatcmpl", {})
-    if id(run) in cache:
-        return cache[id(run)]
-    reason = _chatcmpl_reason(ctx, run)
-    cache[id(run)] = reason
-    return reason
-
-
-def _chatcmpl_reason(ctx, run: ast.Call) -> str | None:
-    run_config = argument(run, 5, "run_config")
-    configs = all_origins(ctx, run_config)
-    for config in configs:
-        if isinstance(config, ast.Call) and ctx.refers_to(config.func, "agents", "RunConfig"):
-            reason = chatcmpl_model_expr(ctx, argument(config, 0, "model")) or _imported_reason(
-                ctx, argument(config, 0, "model")
-            )
-            if reason:
-                return reason
-            provider = argument(config, 1, "model_provider")
-            reason = _chatcmpl_provider(ctx, provider)
-            if reason:
-                return reason
-    if run_config is not None and not configs:
-        reason = _imported_reason(ctx, run_config)  # a RunConfig built in another module
-        if reason:
-            return reason
-    agent = argument(run, 0, "starting_agent")
-    agent_values = _agent_values(ctx, agent)
-    for value in agent_values:
-        if isinstance(value, ast.Call) and _is_agent_constructor(ctx, value):
-            model = argument(value, None, "model")
-            reason = chatcmpl_model_expr(ctx, model) or _imported_reason(ctx, model)
-            if reason:
-                return reason
-            if model is None or string_value(model) is not None:
-                default = default_api_is_chatcmpl(ctx)
-                if default:
-                    return default
-            return None
-    # the agent comes from elsewhere: a project module it is imported from, or a factory of this module
-    reason = _imported_reason(ctx, agent)
-    if reason:
-        return reason
-    if agent_values or agent is not None:
-        default = default_api_is_chatcmpl(ctx)
-        if default and not _file_builds_responses_model(ctx):
-            return default
-    return None
-
-
-def _imported_reason(ctx, expr: ast.expr | None) -> str | None:
-    """A chat-completions model in the project module a value (or the factory that builds it) is imported from."""
-    if expr is None:
-        return None
-    for module in _agent_source_modules(ctx, expr):
-        reason = _module_chatcmpl(ctx.project, module, ctx.path)
-        if reason:
-            return reason
-    return None
-
-
-def _file_builds_responses_model(ctx) -> bool:
-    return "OpenAIResponsesModel" in ctx.text
-
-
-def _chatcmpl_provider(ctx, provider: ast.expr | None) -> str | None:
-    for value in all_origins(ctx, provider):
-        if isinstance(value, ast.Call):
-            if ctx.refers_to(value.func, "agents", "OpenAIProvider"):
-                flag = argument(value, None, "use_responses")
-                if isinstance(flag, ast.Constant) and flag.value is False:
-                    return "OpenAIProvider(use_responses=False)"
-            if ctx.refers_to(value.func, "agents", "MultiProvider"):
-                flag = argument(value, None, "openai_use_responses")
-                if isinstance(flag, ast.Constant) and flag.value is False:
-                    return "MultiProvider(openai_use_responses=False)"
-            if isinstance(value.func, ast.Name):
-                cls = next((n for n in ctx.tree.body if isinstance(n, ast.ClassDef) and n.name == value.func.id), None)
-                if cls is not None:
-                    for node in walk(cls):
-                        if isinstance(node, ast.Call):
-                            for name in CHATCMPL_MODEL_CLASSES:
-                                if ctx.refers_to(node.func, "agents", name):
-                                    return name
-    return None
-
-
-def _is_agent_constructor(ctx, call: ast.Call) -> bool:
-    func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
-    return ctx.refers_to(func, "agents", "Agent") or (isinstance(func, ast.Attribute) and func.attr == "clone")
-
-
-def _agent_values(ctx, agent: ast.expr | None) -> list[ast.expr]:
-    """What the agent expression evaluates to, following names, `self.agent` set in __init__ and local factories."""
-    values = []
-    for value in all_origins(ctx, agent):
-        value = unawait(value)
-        if isinstance(value, ast.Call):
-            helper = _local_function(ctx, value.func)
-            if helper is not None:
-                for node in walk_scope(helper):
-                    if isinstance(node, ast.Return) and node.value is not None:
-                        values.extend(unawait(v) for v in all_origins(ctx, node.value, helper))
-                continue
-        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self":
-            values.extend(self_attribute_values(ctx, value))
-            continue
-        values.append(value)
-    return values
+    if id(run) not in cache:
+        cache[id(run)] = run_chatcmpl_reason(ctx.model, ctx.module, run, enclosing_function(ctx, run))
+    return cache[id(run)]
 
 
 def self_attribute_values(ctx, attribute: ast.Attribute) -> list[ast.expr]:
@@ -811,57 +652,6 @@ def self_attribute_values(ctx, attribute: ast.Attribute) -> list[ast.expr]:
     return values
 
 
-def _agent_source_modules(ctx, agent: ast.expr | None) -> list[str]:
-    """Project modules the agent (or the factory that builds it) is imported from."""
-    modules = []
-    for value in [agent, *_agent_values(ctx, agent)]:
-        value = unawait(value)
-        target = value.func if isinstance(value, ast.Call) else value
-        while isinstance(target, ast.Attribute):
-            target = target.value
-        if isinstance(target, ast.Name):
-            for qualified in ctx.imports.names.get(target.id, ()):
-                module = qualified.rpartition(".")[0]
-                if module and module not in modules:
-                    modules.append(module)
-                if qualified not in modules:
-                    modules.append(qualified)  # `import app.agent as agent_module`
-    return modules
-
-
-def _module_chatcmpl(project, module: str, importer) -> str | None:
-    path = model_of(project).services.resolve(module, importer)
-    if path is None:
-        return None
-    return _path_chatcmpl(project, path, 0)
-
-
-def _path_chatcmpl(project, path, depth: int) -> str | None:
-    """Whether a module (or one it imports from) builds a chat-completions or LiteLLM model: the marker's name."""
-    cache = project.__dict__.setdefault("_ck_module_chatcmpl", {})
-    data = project.read_bytes(path)
-    key = (path, depth, hash(data))
-    if key in cache:
-        return cache[key]
-    cache[key] = None
-    reason = None
-    for marker in CHATCMPL_BYTES[:5]:
-        if marker in data:
-            if marker in (b"litellm/", b"any-llm/") and not re.search(rb"['\"](litellm|any-llm)/", data):
-                continue
-            reason = marker.decode().rstrip("/")
-            if reason in ("litellm", "any-llm"):
-                reason = f'a "{reason}/..." model'
-            break
-    if reason is None and depth < 1:
-        model = model_of(project)
-        module = model.module(path)
-        for target in sorted(model.imported_files(module)) if module is not None else ():
-            reason = _path_chatcmpl(project, target, depth + 1)
-            if reason:
-                break
-    cache[key] = reason
-    return reason
 
 
 # ---- definitions across the project ------------------------------------------------------------------------------

@@ -54,19 +54,12 @@ class Resolver:
         self.model = model
         self._lookups: dict[tuple[int, str], Ref | None] = {}
         self._cut = False  # a resolution gave up at MAX_DEPTH: what it found is not cached (another path may get there)
-        self._locals: dict[int, _Locals] = {}
 
     def _too_deep(self, depth: int) -> bool:
         if depth > MAX_DEPTH:
             self._cut = True
             return True
         return False
-
-    def _locals_of(self, function: ast.AST, module: Module | None = None) -> _Locals:
-        found = self._locals.get(id(function))
-        if found is None:
-            found = self._locals[id(function)] = _Locals(function, module)
-        return found
 
     # ---- names of modules ----------------------------------------------------------------------------------------
 
@@ -214,7 +207,7 @@ class Resolver:
         if isinstance(expr, ast.Name):
             function = scope
             while function is not None:
-                local = self._locals_of(function, module).binding(expr.id)
+                local = local_binding(function, expr.id, module)
                 if local is not None:
                     kind, value = local
                     if kind == "def":
@@ -316,7 +309,7 @@ class Resolver:
     def _name(self, module: Module, name: str, scope: ast.AST | None, depth: int) -> Ref | None:
         function = scope
         while function is not None:
-            local = self._locals_of(function, module).binding(name)
+            local = local_binding(function, name, module)
             if local is not None:
                 kind, value = local
                 if kind == "def":
@@ -333,6 +326,15 @@ class Resolver:
                 return None  # bound, but to something we cannot follow (a loop variable, several values)
             function = module.enclosing(function)
         return self.lookup(module, name, depth + 1)
+
+
+def local_binding(function: ast.AST, name: str, module: Module | None = None):
+    """How `name` is bound inside `function` (see `_Locals.binding`); the function's bindings are read in one pass
+    and kept on its node (a tree is never edited: a changed file is parsed again)."""
+    found = function.__dict__.get("_chatkit_fix_locals")
+    if found is None:
+        found = function._chatkit_fix_locals = _Locals(function, module)
+    return found.binding(name)
 
 
 class _Locals:
