@@ -91,8 +91,11 @@ def _endpoints(ctx):
     for node in calls_named(ctx, "process"):
         if not (isinstance(node.func, ast.Attribute) and node.func.attr == "process") or not 1 <= len(node.args) + len(node.keywords) <= 2:
             continue
-        awaited = parent_of(ctx, node)
-        statement = parent_of(ctx, awaited) if isinstance(awaited, ast.Await) else None
+        awaited = parent_of(ctx, node)  # `await server.process(...)`, or a sync endpoint's `asyncio.run(...)`
+        ran = isinstance(awaited, ast.Call) and len(awaited.args) == 1 and awaited.args[0] is node and not awaited.keywords
+        if not (isinstance(awaited, ast.Await) or ran):
+            continue
+        statement = parent_of(ctx, awaited)
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
             continue
         func = _function_of(ctx, statement)
@@ -140,7 +143,79 @@ def _response_kind(ctx, call: ast.Call) -> str | None:
     return None
 
 
+RESULT_TYPES = ("StreamingResult", "NonStreamingResult")
+
+
+def _never_runs(ctx, node: ast.AST, func, name: str) -> bool:
+    """The node sits where neither result type gets: in the else of tests (or after early returns) that already
+    took both a StreamingResult and a NonStreamingResult, the only things process() returns."""
+    return set(RESULT_TYPES) <= _taken(ctx, node, func, name)
+
+
+def _taken(ctx, node: ast.AST, func, name: str) -> set[str]:
+    """The result types that cannot reach `node`: tests it sits in the else of, early returns before it."""
+    taken: set[str] = set()
+    current = node
+    while current is not None and current is not func:
+        parent = parent_of(ctx, current)
+        if isinstance(parent, ast.If) and any(current is s for s in parent.orelse):
+            taken |= _true_for(ctx, parent.test, name)
+        block = _block_holding(parent, current)
+        if block is not None:
+            for earlier in block[: next(i for i, s in enumerate(block) if s is current)]:
+                taken |= _returned_early(ctx, earlier, name)
+        current = parent
+    return taken
+
+
+def _returned_early(ctx, statement: ast.AST, name: str) -> set[str]:
+    """The result types an `if`/`elif` chain before the node sends away (each branch that ends in return)."""
+    taken: set[str] = set()
+    while isinstance(statement, ast.If):
+        if statement.body and isinstance(statement.body[-1], (ast.Return, ast.Raise)):
+            taken |= _true_for(ctx, statement.test, name)
+        statement = statement.orelse[0] if len(statement.orelse) == 1 else None
+    return taken
+
+
+def _block_holding(parent, statement) -> list | None:
+    for field_name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field_name, None)
+        if isinstance(block, list) and any(s is statement for s in block):
+            return block
+    return None
+
+
+def _true_for(ctx, test: ast.AST, name: str) -> set[str]:
+    """The result types for which `test` is true: isinstance checks, `hasattr(result, "__aiter__")` (a
+    StreamingResult is async-iterable), `hasattr(result, "json")` and `isinstance(result.json, bytes)` (a
+    NonStreamingResult carries its JSON)."""
+    if isinstance(test, ast.BoolOp):
+        parts = [_true_for(ctx, value, name) for value in test.values]
+        if isinstance(test.op, ast.And):
+            return set.intersection(*parts)
+        return set.union(*parts)
+    if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and len(test.args) == 2):
+        return set()
+    subject, kind = test.args
+    if test.func.id == "isinstance" and _is_result(subject, name):
+        kinds = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+        return {t for t in RESULT_TYPES for k in kinds if ctx.refers_to(k, "chatkit", t) or (
+            isinstance(k, ast.Name) and k.id == t)}
+    if test.func.id == "isinstance" and _is_result_json(subject, name) and isinstance(kind, ast.Name) and kind.id == "bytes":
+        return {"NonStreamingResult"}
+    if test.func.id == "hasattr" and _is_result(subject, name) and isinstance(kind, ast.Constant):
+        return {"__aiter__": {"StreamingResult"}, "json": {"NonStreamingResult"}}.get(kind.value, set())
+    return set()
+
+
 def _problems(ctx, func, name: str):
+    for problem in _all_problems(ctx, func, name):
+        if not _never_runs(ctx, problem[0], func, name):
+            yield problem
+
+
+def _all_problems(ctx, func, name: str):
     buffered_loops = []
     for node in walk_scope(func):
         if isinstance(node, ast.Call):
@@ -155,6 +230,7 @@ def _problems(ctx, func, name: str):
             kind = _response_kind(ctx, node)
             if kind is not None:
                 yield from _response_problems(ctx, node, kind, name)
+            yield from _result_as_body(ctx, func, node, kind, name)
             if _is_fstring_json(ctx, node, kind):
                 yield _fstring_problem(ctx, node)
         elif (isinstance(node, ast.AsyncFor) and _is_result(node.iter, name)) or (
@@ -203,6 +279,30 @@ def _plain_response(ctx, call: ast.Call, name: str) -> list:
     extra = [ctx.segment(k) for k in call.keywords if k.arg not in ("content", "media_type")]
     text = ", ".join([f"content={name}.json", f"media_type={ctx.string_literal(JSON)}", *extra])
     return [needed_import, ctx.replace(call, f"{local}({text})")]
+
+
+FLASK_RESPONSES = ("Response", "make_response", "jsonify")
+
+
+def _result_as_body(ctx, func, call: ast.Call, kind: str | None, name: str):
+    """`Response(result)`, `JSONResponse(result)`, Flask's `Response(result)`: the result object itself as the body
+    where a NonStreamingResult gets, instead of its `.json` bytes (a repr, a serialisation error or a TypeError)."""
+    flask = next((f for f in FLASK_RESPONSES if ctx.refers_to(call.func, "flask", f)), None)
+    if kind in (None, "StreamingResponse") and flask is None:
+        return
+    body = argument(call, 0, "content" if flask is None else "response")
+    if not _is_result(body, name) or "NonStreamingResult" in _taken(ctx, call, func, name):
+        return
+    message = (f"{ctx.segment(call.func)}({name}) sends the result object, not its JSON: a NonStreamingResult "
+               f"(threads.list, items.list, threads.get_by_id) cannot be a response body; send {name}.json")
+    hint = f'Response(content={name}.json, media_type="{JSON}")'
+    if flask is not None:
+        yield (call, message, None, hint)
+        return
+    local, import_edit = ctx.ensure_import(_module_of(ctx, call), "Response")
+    extra = [ctx.segment(k) for k in call.keywords if k.arg not in ("content", "media_type")]
+    text = ", ".join([f"content={name}.json", f"media_type={ctx.string_literal(JSON)}", *extra])
+    yield (call, message, [import_edit, ctx.replace(call, f"{local}({text})")], hint)
 
 
 def _module_of(ctx, call: ast.Call) -> str:
@@ -416,8 +516,66 @@ RULE.cases(
             filename="jobs.py",
             name="not ChatKit",
         ),
+        Valid(
+            "from chatkit.server import NonStreamingResult, StreamingResult\n"
+            "from fastapi.responses import Response, StreamingResponse\n\n"
+            "async def chatkit_endpoint(request, server):\n"
+            "    result = await server.process(await request.body(), {})\n"
+            "    if isinstance(result, StreamingResult):\n"
+            "        return StreamingResponse(result, media_type='text/event-stream')\n"
+            "    elif isinstance(result, NonStreamingResult):\n"
+            "        return Response(content=result.json, media_type='application/json')\n"
+            "    else:\n"
+            "        return Response(content=str(result), media_type='application/json')\n\n\n"
+            "async def other_endpoint(request, server):\n"
+            "    result = await server.process(await request.body(), {})\n"
+            "    if hasattr(result, '__aiter__'):\n"
+            "        return StreamingResponse(result, media_type='text/event-stream')\n"
+            "    elif hasattr(result, 'json') and isinstance(result.json, bytes):\n"
+            "        return Response(content=result.json, media_type='application/json')\n"
+            "    elif hasattr(result, 'model_dump_json'):\n"
+            "        return Response(content=result.model_dump_json(), media_type='application/json')\n"
+            "    return Response(content=str(result), media_type='application/json')\n",
+            filename="routes/chatkit.py",
+            name="a fallback after both result types were taken never runs",
+        ),
     ],
     invalid=[
+        Invalid(
+            "import asyncio\n"
+            "from chatkit.server import StreamingResult\n"
+            "from flask import Flask, Response, request\n\n"
+            "app = Flask(__name__)\n\n\n"
+            "def _json_of(result):\n"
+            "    return result.json if isinstance(result.json, str) else None\n\n\n"
+            "@app.route('/chatkit', methods=['POST'])\n"
+            "def chatkit_endpoint():\n"
+            "    result = asyncio.run(server.process(request.get_data(), {}))\n"
+            "    if isinstance(result, StreamingResult):\n"
+            "        return Response(stream(result), mimetype='text/event-stream')\n"
+            "    body = _json_of(result)\n"
+            "    if body is not None:\n"
+            "        return Response(body, mimetype='application/json')\n"
+            "    return Response(result)\n",
+            None,
+            filename="main.py",
+            findings=[(20, 12, "Response(result) sends the result object, not its JSON")],
+            name="Flask: the result object as the body where a NonStreamingResult gets (report)",
+        ),
+        Edited(
+            _HEAD + "from fastapi.responses import JSONResponse\n\n\n"
+            "@app.post('/chatkit')\n"
+            "async def chatkit_endpoint(request: Request):\n"
+            "    result = await server.process(await request.body(), {})\n"
+            "    if isinstance(result, StreamingResult):\n"
+            "        return StreamingResponse(result, media_type='text/event-stream')\n"
+            "    return JSONResponse(result, status_code=200)\n",
+            ("    return JSONResponse(result, status_code=200)\n",
+             "    return Response(content=result.json, media_type='application/json', status_code=200)\n"),
+            filename="main.py",
+            findings=[(16, 12, "JSONResponse(result) sends the result object, not its JSON")],
+            name="JSONResponse of the result itself",
+        ),
         Edited(
             "from fastapi.responses import StreamingResponse, Response\n"
             "from chatkit.server import StreamingResult, NonStreamingResult\n\n"
@@ -432,14 +590,9 @@ RULE.cases(
             "        return Response(content=str(result), media_type='application/json')\n",
             ("        return StreamingResponse(result)\n",
              "        return StreamingResponse(result, media_type='text/event-stream')\n"),
-            ("        return Response(content=str(result), media_type='application/json')\n",
-             "        return Response(content=result.json, media_type='application/json')\n"),
             filename="routes/chatkit.py",
-            findings=[
-                (8, 16, 'the ChatKit stream is sent without media_type="text/event-stream"'),
-                (12, 33, "str(result) sends the Python repr of the result, not its JSON"),
-            ],
-            name="str(result) fallback, missing media type",
+            findings=[(8, 16, 'the ChatKit stream is sent without media_type="text/event-stream"')],
+            name="missing media type (the str(result) fallback after both result types never runs)",
         ),
         Invalid(
             "from starlette.responses import Response\n"

@@ -201,12 +201,40 @@ def _check_python(ctx):
                 continue  # neither a request nor a message: not worth lifting
             value = from_python(node, ctx.span)
             if _is_request(value):
+                if _only_logged(ctx, node):
+                    continue  # a request written to the log for tracing is never sent
                 required = required if required is not None else _required_input_fields(ctx)
                 yield from _check_request(emit, value, required)
             elif agent_input and value.string("role") in ("user", "assistant") and id(node) in in_list:
                 yield from _check_role_message(emit, value)
         elif isinstance(node, ast.Call):
             yield from _check_model_call(ctx, emit, node)
+
+
+LOGGING = ("debug", "info", "warning", "warn", "error", "exception", "critical", "log")
+
+
+def _only_logged(ctx, body: ast.Dict) -> bool:
+    """The request body is bound to a name whose every use is inside a logging call (`logger.debug(...,
+    json.dumps(body))`, `print(body)`): nothing sends it."""
+    statement = ctx.parents.get(body)
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+        return False
+    name = statement.targets[0].id
+    scope = ctx.module.enclosing(statement) or ctx.tree
+    uses = [n for n in walk(scope) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    return bool(uses) and all(_inside_logging(ctx, use, scope) for use in uses)
+
+
+def _inside_logging(ctx, node: ast.AST, scope: ast.AST) -> bool:
+    current = ctx.parents.get(node)
+    while current is not None and current is not scope and not isinstance(current, ast.stmt):
+        if isinstance(current, ast.Call):
+            func = current.func
+            if (isinstance(func, ast.Attribute) and func.attr in LOGGING) or (isinstance(func, ast.Name) and func.id == "print"):
+                return True
+        current = ctx.parents.get(current)
+    return False
 
 
 def _check_model_call(ctx, emit: _Emitter, call: ast.Call):
@@ -287,6 +315,16 @@ RULE.cases(
               name="chat completions content is not ChatKit's"),
         Valid('{"type": "threads.list", "params": {"limit": 5}}\n', filename="req.json"),
         Valid("curl -d '{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":\"thr_1\"}}' localhost:8000/chatkit\n", filename="smoke.sh"),
+        Valid(
+            "import json\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+            "async def create_session(user, db):\n"
+            "    payload = {'type': 'threads.create', 'params': {'input': {'content': [{'type': 'input_text', "
+            "'text': 'Session started'}]}}}\n"
+            "    logger.debug('translated for %s: %s', user.id, json.dumps(payload))\n"
+            "    return await db.create_conversation(user.id)\n",
+            filename="api/sessions.py",
+            name="a request only written to the log",
+        ),
     ],
     invalid=[
         Invalid(

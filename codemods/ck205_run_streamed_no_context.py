@@ -33,6 +33,7 @@ from functools import partial
 
 from chatkit_fix.analysis.server import (
     agent_context_of,
+    all_origins,
     append_argument,
     argument,
     block_of,
@@ -72,6 +73,8 @@ def check(ctx):
         given = argument(run, 2, "context")
         if given is not None and not _is_request_context(ctx, run, given, agent_context):
             continue
+        if given is None and _resumes(ctx, run):
+            continue  # a RunState carries the context of the run it resumes
         if given is None and any(k.arg is None for k in run.keywords):
             continue  # **kwargs may carry it
         name = dotted(agent_context) if agent_context is not None else None
@@ -101,6 +104,25 @@ def _pass_context(ctx, run: ast.Call, agent_context: ast.AST, given: ast.AST | N
     else:
         edits.append(ctx.replace(given, name))
     return edits
+
+
+def _resumes(ctx, run: ast.Call) -> bool:
+    """The input is a RunState (`result.to_state()`, `RunState.from_json(...)`): the run resumes a paused run, and
+    the SDK reuses the state's own context wrapper when no context= is given."""
+    values = all_origins(ctx, argument(run, 1, "input"))
+    return bool(values) and all(_is_run_state(ctx, value) for value in values)
+
+
+def _is_run_state(ctx, value: ast.AST) -> bool:
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Attribute) and func.attr == "to_state" and not value.args:
+        return True  # RunResult.to_state()
+    target = func.value if isinstance(func, ast.Attribute) else func
+    return ctx.refers_to(target, "agents", "RunState")
 
 
 def _is_request_context(ctx, run: ast.Call, given: ast.expr, agent_context: ast.expr | None) -> bool:
@@ -162,6 +184,24 @@ def _move_definition(ctx, run: ast.Call, agent_context: ast.expr) -> list | None
 
 RULE.cases(
     valid=[
+        Valid(
+            "from agents import Runner\n"
+            "from chatkit.agents import stream_agent_response\n\n\n"
+            "async def resume(agent, result, agent_context, approved):\n"
+            "    state = result.to_state()\n"
+            "    for item in approved:\n"
+            "        state.approve(item)\n"
+            "    pending = state\n"
+            "    while True:\n"
+            "        resumed = Runner.run_streamed(agent, pending)\n"
+            "        async for event in stream_agent_response(agent_context, resumed):\n"
+            "            yield event\n"
+            "        if not resumed.interruptions:\n"
+            "            break\n"
+            "        pending = resumed.to_state()\n",
+            filename="approvals.py",
+            name="a run resumed from a RunState keeps its context",
+        ),
         Valid(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, stream_agent_response\n"
