@@ -41,6 +41,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import Edited, in_service
 from chatkit_fix.findings import Safety
+from chatkit_fix.model.effects.sql import tables_inserted
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -60,6 +61,7 @@ WRITES = ("add_thread_item", "save_item")
 @RULE.check
 def check(ctx):
     for method, message in _request_methods(ctx):
+        yield from _rows_in_the_items_table(ctx, method, message)
         flow = flow_of(ctx, method)
         done_names, done_ids = _yielded_done_items(method)
         for node in walk_scope(method):
@@ -85,6 +87,62 @@ def check(ctx):
                                   "stores the item itself"), complete=False, hint="remove the write")
             else:
                 yield ctx.finding(ctx.header_span(node), text, fix=removal, hint="remove the write")
+
+
+def _rows_in_the_items_table(ctx, method: ast.AST, message: str | None):
+    """Calls of respond() that insert rows into the SQL table where the application's store keeps thread items,
+    through a class that is not the store (a "session" or history helper writing the same `messages` table)."""
+    tables = _item_tables(ctx)
+    if not tables:
+        return
+    model = ctx.model
+    for site in model.calls.calls(model.function(ctx.module, method)):
+        callee = site.callee
+        if callee is None or _is_store_method(ctx, callee):
+            continue
+        written = sorted(tables_inserted(model, callee) & tables)
+        if not written:
+            continue
+        yield ctx.finding(
+            ctx.header_span(site.node),
+            f"{method.name}() inserts rows into {', '.join(written)} through {site.describe()}, the table the store "
+            f"keeps thread items in: ChatKit already writes the user message and every item {method.name}() yields "
+            "as done there, so the conversation is stored twice",
+            hint="let the store persist the items; read history from the thread (load_thread_items) instead",
+        )
+
+
+def _item_tables(ctx) -> set[str]:
+    """Tables the service's Store classes insert thread items into (written by add_thread_item or save_item and
+    not by save_thread, which writes the threads themselves)."""
+    cache = ctx.project.__dict__.setdefault("_ck207_item_tables", {})
+    model, service = ctx.model, ctx.module.service
+    key = (id(model), len(ctx.project.updates), str(service))
+    if key in cache:
+        return cache[key]
+    tables: set[str] = set()
+    for path in ctx.project.grep(b"add_thread_item", "python"):
+        module = model.module(path)
+        if module is None or module.service != service:
+            continue
+        for cls in module.classes.values():
+            if not model.resolver.subclass_of(module, cls, "chatkit", "Store"):
+                continue
+            members = {m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            items = set()
+            for name in ("add_thread_item", "save_item"):
+                if name in members:
+                    items |= tables_inserted(model, model.function(module, members[name]))
+            if "save_thread" in members:
+                items -= tables_inserted(model, model.function(module, members["save_thread"]))
+            tables |= items
+    cache[key] = tables
+    return tables
+
+
+def _is_store_method(ctx, function) -> bool:
+    cls = function.cls
+    return cls is not None and ctx.model.resolver.subclass_of(function.module, cls, "chatkit", "Store")
 
 
 def _request_methods(ctx):
@@ -224,6 +282,25 @@ def _is_plain_write(statement: ast.stmt | None, call: ast.Call) -> bool:
     return value is call
 
 
+SQL_STORE = (
+    "from chatkit.store import Store\n"
+    "from db import pool\n\n\n"
+    "class PostgresStore(Store[dict]):\n"
+    "    async def save_thread(self, thread, context):\n"
+    "        async with pool.acquire() as conn:\n"
+    "            await conn.execute('INSERT INTO threads (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', thread.id)\n\n"
+    "    async def add_thread_item(self, thread_id, item, context):\n"
+    "        await self.save_item(thread_id, item, context)\n\n"
+    "    async def save_item(self, thread_id, item, context):\n"
+    "        async with pool.acquire() as conn:\n"
+    "            await conn.execute('INSERT INTO threads (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', thread_id)\n"
+    "            await conn.execute(\n"
+    "                'INSERT INTO messages (id, thread_id, role, content) VALUES ($1, $2, $3, $4) '\n"
+    "                'ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content',\n"
+    "                item.id, thread_id, item.type, item.model_dump_json())\n"
+)
+
+
 RULE.cases(
     valid=[
         Valid(
@@ -264,6 +341,38 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Invalid(
+            {
+                "backend/store.py": SQL_STORE,
+                "backend/history.py":
+                    "from db import pool\n\n\n"
+                    "class ConversationLog:\n"
+                    "    def __init__(self, thread_id):\n"
+                    "        self.thread_id = thread_id\n\n"
+                    "    async def save_message(self, role, text):\n"
+                    "        async with pool.acquire() as conn:\n"
+                    "            await conn.execute('INSERT INTO messages (thread_id, role, content) VALUES ($1, $2, $3)',\n"
+                    "                               self.thread_id, role, text)\n\n"
+                    "    async def record_usage(self, tokens):\n"
+                    "        async with pool.acquire() as conn:\n"
+                    "            await conn.execute('INSERT INTO usage (thread_id, tokens) VALUES ($1, $2)', self.thread_id, tokens)\n"
+                    "            await conn.execute('INSERT INTO threads (id) VALUES ($1) ON CONFLICT DO NOTHING', self.thread_id)\n",
+                "backend/server.py":
+                    "from chatkit.server import ChatKitServer\n"
+                    "from history import ConversationLog\n\n\n"
+                    "class TutorServer(ChatKitServer[dict]):\n"
+                    "    async def respond(self, thread, item, context):\n"
+                    "        log = ConversationLog(thread.id)\n"
+                    "        await log.save_message('user', item.content[0].text)\n"
+                    "        async for event in self.answer(thread, item, context):\n"
+                    "            yield event\n"
+                    "        await log.record_usage(42)\n",
+            },
+            None,
+            findings=[("backend/server.py", 8, 15, "respond() inserts rows into messages through "
+                                                  "ConversationLog.save_message(), the table the store keeps thread items in")],
+            name="another class inserts into the store's items table (report)",
+        ),
         Edited(
             "from chatkit.server import ChatKitServer\nfrom chatkit.types import ThreadItemDoneEvent, UserMessageItem\n\n\n"
             "class Server(ChatKitServer[dict]):\n"
