@@ -52,7 +52,7 @@ from chatkit_fix.analysis.server import (
 )
 from chatkit_fix.codemods._cases import OFFICIAL_RESPOND, Edited
 from chatkit_fix.findings import Safety
-from chatkit_fix.model.effects.history import LOADS_HISTORY
+from chatkit_fix.model.effects.history import LOADS_HISTORY, oldest_first_loader
 from chatkit_fix.rules import Invalid, Valid, rule
 
 RULE = rule(
@@ -61,7 +61,7 @@ RULE = rule(
     safety=Safety.SAFE,
     summary="history loaded oldest-first with a limit (use desc + reversed), or only the current message given",
     url="https://openai.github.io/chatkit-python/guides/respond-to-user-message/#load-thread-history-recommended-default",
-    triggers=((b"load_thread_items", b"asc"), (b"ChatKitServer", b"run_streamed")),
+    triggers=((b"load_thread_items", b"asc"), (b"load_thread_items", b"limit"), (b"ChatKitServer", b"run_streamed")),
     module=__name__,
     explanation=__doc__,
 )
@@ -88,22 +88,41 @@ def _oldest_first(ctx):
         order = argument(call, 3, "order")
         limit = argument(call, 2, "limit")
         after = argument(call, 1, "after")
-        if string_value(order) != "asc" or limit is None or is_none(limit) or (after is not None and not is_none(after)):
-            continue
-        func = enclosing_function(ctx, call)
-        if func is None or _in_loop(ctx, call, func):
-            continue
-        sinks = value_sinks(ctx, call, func)
-        if not sinks.any:
-            continue  # the page is only tested, counted, logged or shown in a widget: no model reads it
-        if not (_feeds_the_agent(ctx, call, func) or (sinks.returned and id(func) in request_reach(ctx.project))):
-            continue
-        message = (
-            "thread history loaded with order=\"asc\" and a limit: that is the OLDEST items, so once the thread is "
-            "longer the agent never sees the latest messages"
-        )
-        yield ctx.finding(ctx.header_span(call), message, fix=partial(_newest_first, ctx, call, func, order),
-                          hint='order="desc", then list(reversed(page.data))')
+        if string_value(order) == "asc":
+            if limit is None or is_none(limit) or (after is not None and not is_none(after)) or not _feeds(ctx, call):
+                continue
+            message = (
+                "thread history loaded with order=\"asc\" and a limit: that is the OLDEST items, so once the thread is "
+                "longer the agent never sees the latest messages"
+            )
+            yield ctx.finding(ctx.header_span(call), message,
+                              fix=partial(_newest_first, ctx, call, enclosing_function(ctx, call), order),
+                              hint='order="desc", then list(reversed(page.data))')
+        elif string_value(order) != "desc":
+            limit = next((k.value for k in call.keywords if k.arg == "limit"), None)
+            if limit is None or is_none(limit) or not _feeds(ctx, call):
+                continue
+            store_method = oldest_first_loader(ctx.model, ctx.module, call, enclosing_function(ctx, call))
+            if store_method is not None:
+                yield ctx.finding(
+                    ctx.header_span(call),
+                    f"thread history loaded with a limit from {store_method}(), whose query always sorts ascending "
+                    "and ignores order: that is the OLDEST items, so once the thread is longer the agent never sees "
+                    "the latest messages",
+                    hint="make the store page newest-first (ORDER BY ... DESC LIMIT ?, honouring order=\"desc\") and "
+                         "reverse the page before giving it to the agent",
+                )
+
+
+def _feeds(ctx, call: ast.Call) -> bool:
+    """The loaded page reaches a model: the agent run of its function, or a caller that respond() reaches."""
+    func = enclosing_function(ctx, call)
+    if func is None or _in_loop(ctx, call, func):
+        return False
+    sinks = value_sinks(ctx, call, func)
+    if not sinks.any:
+        return False  # the page is only tested, counted, logged or shown in a widget: no model reads it
+    return _feeds_the_agent(ctx, call, func) or bool(sinks.returned and id(func) in request_reach(ctx.project))
 
 
 def _newest_first(ctx, call: ast.Call, func: ast.AST, order: ast.AST):
@@ -133,11 +152,12 @@ def _feeds_the_agent(ctx, call: ast.Call, func: ast.AST) -> bool:
 
 
 def _in_loop(ctx, node: ast.AST, func: ast.AST) -> bool:
-    current = parent_of(ctx, node)
+    """The load runs inside a loop (a paginated export), not as the iterable a loop walks once."""
+    child, current = node, parent_of(ctx, node)
     while current is not None and current is not func:
-        if isinstance(current, (ast.While, ast.For, ast.AsyncFor)):
+        if isinstance(current, ast.While) or (isinstance(current, (ast.For, ast.AsyncFor)) and child is not current.iter):
             return True
-        current = parent_of(ctx, current)
+        child, current = current, parent_of(ctx, current)
     return False
 
 
@@ -281,8 +301,49 @@ def _history_source(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and node.attr in ("history", "messages")
 
 
+ASCENDING_STORE = (
+    "import sqlite3\n\n"
+    "from chatkit.store import Store\n\n\n"
+    "class SQLiteStore(Store[dict]):\n"
+    "    def __init__(self, path):\n"
+    "        self.db = sqlite3.connect(path)\n\n"
+    "    async def load_thread_items(self, thread_id, context, limit=100, after=None, order='asc'):\n"
+    "        rows = self.db.execute('SELECT id, payload FROM items WHERE thread_id = ? '\n"
+    "                               'ORDER BY created_at ASC LIMIT ?', (thread_id, limit)).fetchall()\n"
+    "        return [self.decode(row) for row in rows]\n"
+)
+STORE_SERVER = (
+    "from chatkit.server import ChatKitServer\n"
+    "from sqlite_store import SQLiteStore\n\n\n"
+    "class ReviewServer(ChatKitServer[dict]):\n"
+    "    def __init__(self, store):\n"
+    "        super().__init__(store)\n\n"
+    "    async def respond(self, thread, item, context):\n"
+    "        history = []\n"
+    "        store = getattr(self, 'store', None)\n"
+    "        for stored in await store.load_thread_items(thread.id, context, limit=50):\n"
+    "            history.append({'role': stored.type, 'content': stored.text})\n"
+    "        answer = await client.chat.completions.create(model='gpt-4o-mini', messages=history)\n"
+    "        yield self.reply(answer)\n\n\n"
+    "server = ReviewServer(store=SQLiteStore('chat.db'))\n"
+)
+
+
 RULE.cases(
     valid=[
+        Valid(
+            {
+                "sqlite_store.py": ASCENDING_STORE.replace(
+                    "        rows = self.db.execute('SELECT id, payload FROM items WHERE thread_id = ? '\n"
+                    "                               'ORDER BY created_at ASC LIMIT ?', (thread_id, limit)).fetchall()\n",
+                    "        direction = 'DESC' if order == 'desc' else 'ASC'\n"
+                    "        rows = self.db.execute(f'SELECT id, payload FROM items WHERE thread_id = ? '\n"
+                    "                               f'ORDER BY created_at {direction} LIMIT ?', (thread_id, limit)).fetchall()\n",
+                ),
+                "server.py": STORE_SERVER,
+            },
+            name="a store that honours order",
+        ),
         Valid(OFFICIAL_RESPOND, filename="app.py", name="official shape"),
         Valid(
             "from agents import Runner\n"
@@ -370,6 +431,16 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Invalid(
+            {
+                "sqlite_store.py": ASCENDING_STORE,
+                "server.py": STORE_SERVER,
+            },
+            None,
+            findings=[("server.py", 12, 29, "thread history loaded with a limit from SQLiteStore.load_thread_items(), "
+                                            "whose query always sorts ascending and ignores order")],
+            name="the store's own query pages oldest-first whatever order says (report)",
+        ),
         Edited(
             "from agents import Runner\n"
             "from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response\n"

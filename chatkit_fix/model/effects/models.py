@@ -66,6 +66,13 @@ def _sources(model, value: Value, found: list[Value], seen: set, depth: int) -> 
         return _held_by(model, value, expr.value, follow)
     if isinstance(expr, ast.Call):
         func = expr.func
+        if isinstance(func, ast.Name) and func.id == "getattr" and len(expr.args) >= 2 and isinstance(
+            expr.args[1], ast.Constant
+        ) and isinstance(expr.args[1].value, str):  # getattr(x, "name", default)
+            follow(ast.Attribute(value=expr.args[0], attr=expr.args[1].value, ctx=ast.Load()))
+            for default in expr.args[2:]:
+                follow(default)
+            return None
         if isinstance(func, ast.Attribute) and func.attr == "get" and expr.args:
             _held_by(model, value, func.value, follow)  # a registry: `agents.get(name, default)`
             for default in expr.args[1:]:
@@ -93,11 +100,15 @@ def _name_sources(model, value: Value, follow) -> None:
                 return _global_sources(model, module, bound, follow, qualified=True)
             if kind == "def":
                 return None
+            assigned = False
             for node in own_nodes(function):  # several assignments, or a parameter reassigned: each value
                 if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                        assigned = True
                         follow(node.value, function)
+            if not assigned and kind in ("annotation", "opaque"):
+                _constructor_arguments(model, module, function, name, follow)
             return None
         function = module.enclosing(function)
     return _global_sources(model, module, name, follow)
@@ -143,7 +154,87 @@ def _attribute_sources(model, value: Value, follow) -> None:
 
 
 def _member_sources(model, module: Module, cls: ast.ClassDef, attribute: str, follow) -> None:
-    """What `self.<attribute>` holds: class-level assignments, `self.<attribute> = ...` in any method, a property."""
+    """What `self.<attribute>` holds: class-level assignments, `self.<attribute> = ...` in any method, a property,
+    and the store a ChatKitServer keeps as `self.store` (its first argument)."""
+    found = False
+
+    def counted(node, where, owner):
+        nonlocal found
+        found = True
+        follow(node, where, owner)
+
+    _own_member_sources(model, module, cls, attribute, counted)
+    if not found and attribute in SERVER_ATTRIBUTES and model.resolver.subclass_of(module, cls, "chatkit", "ChatKitServer"):
+        _server_argument(model, module, cls, attribute, follow)
+
+
+SERVER_ATTRIBUTES = {"store": 0, "attachment_store": 1}  # ChatKitServer.__init__(store, attachment_store=None)
+
+
+def _server_argument(model, module: Module, cls: ast.ClassDef, attribute: str, follow) -> None:
+    """What a ChatKitServer subclass passes up as `store`: its `super().__init__(...)` argument, else (no __init__
+    of its own) the argument its instantiations give."""
+    position = SERVER_ATTRIBUTES[attribute]
+    for holder_module, holder in model.resolver.mro(module, cls):
+        init = next((s for s in holder.body if isinstance(s, FUNCTION_TYPES) and s.name == "__init__"), None)
+        if init is None:
+            continue
+        for node in own_nodes(init):
+            if (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+                and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+                and node.func.value.func.id == "super"
+            ):
+                given = _argument(node, position, attribute)
+                if given is not None:
+                    follow(given, init, holder_module)
+        return None
+    for value in _instantiations(model, module, cls):
+        given = _argument(value.node, position, attribute)
+        if given is not None:
+            follow(given, value.scope, value.module)
+    return None
+
+
+def _constructor_arguments(model, module: Module, function: ast.AST, name: str, follow) -> None:
+    """A parameter of `__init__`: the arguments the class's instantiations give it."""
+    if not isinstance(function, FUNCTION_TYPES) or function.name != "__init__":
+        return None
+    cls = module.parents.get(function)
+    if not isinstance(cls, ast.ClassDef):
+        return None
+    positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)][1:]
+    position = positional.index(name) if name in positional else None
+    for value in _instantiations(model, module, cls):
+        given = next((k.value for k in value.node.keywords if k.arg == name), None)
+        if given is None and position is not None and position < len(value.node.args):
+            given = value.node.args[position]
+        if given is not None:
+            follow(given, value.scope, value.module)
+    return None
+
+
+def _instantiations(model, module: Module, cls: ast.ClassDef) -> list[Value]:
+    """The calls of the service that create an instance of `cls`."""
+    found = []
+    for path in model.project.grep(cls.name.encode(), "python"):
+        other = model.module(path)
+        if other is None or other.service != module.service:
+            continue
+        for node in walk(other.tree):
+            if isinstance(node, ast.Call) and _mentions(node.func, cls.name):
+                scope = other.enclosing(node)
+                target = model.resolve(other, node.func, scope)
+                if target is not None and target.node is cls and not target.instance:
+                    found.append(Value(other, node, scope))
+    return found
+
+
+def _mentions(func: ast.AST, name: str) -> bool:
+    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
+
+
+def _own_member_sources(model, module: Module, cls: ast.ClassDef, attribute: str, follow) -> None:
     for holder_module, holder in model.resolver.mro(module, cls):
         for statement in holder.body:
             if isinstance(statement, FUNCTION_TYPES) and statement.name == attribute:
