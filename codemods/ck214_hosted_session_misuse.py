@@ -167,11 +167,31 @@ def _tsx_finding(pctx, path, node, message: str, hint: str):
 # ---- back end: self-minted client secrets -------------------------------------------------------------------------
 
 
-@RULE.check
-def check_backend(ctx):
-    if "chatkit" not in ctx.text.lower():
-        return
+@RULE.check_project
+def check_backend(pctx):
+    """Once per run, after the front end is known: self-minted secrets only matter where a hosted client asks."""
+    project = pctx.project
     clients = None
+    for path in project.grep(b"client_secret", "python"):
+        ctx = pctx.parsed(path)
+        if ctx is None or "chatkit" not in ctx.text.lower():
+            continue
+        for node, value, how in _minted_secrets(ctx):
+            if clients is None:
+                clients = hosted_secret_urls(project)
+            if not clients or not _called_by_hosted_client(ctx, node, clients):
+                continue  # no reachable hosted-mode client asks this route for its secret
+            yield ctx.finding(
+                ctx.header_span(value),
+                f"the back end hands out a self-minted client_secret ({how}): hosted ChatKit only accepts secrets "
+                "from OpenAI's ChatKit sessions API, and a custom back end needs no client secret at all",
+                hint="hosted: client.beta.chatkit.sessions.create(...).client_secret; custom: api.url + fetch with "
+                     "your own auth header",
+            )
+
+
+def _minted_secrets(ctx):
+    """(the dict or call, its client_secret value, how it was minted) for each returned self-minted secret."""
     for node in walk(ctx.tree):
         value = None
         if isinstance(node, ast.Dict):
@@ -183,19 +203,8 @@ def check_backend(ctx):
         if value is None or not _returned(ctx, node):
             continue
         how = _minted(ctx, value)
-        if how is None:
-            continue
-        if clients is None:
-            clients = hosted_secret_urls(ctx.project)
-        if not clients or not _called_by_hosted_client(ctx, node, clients):
-            continue  # no reachable hosted-mode client asks this route for its secret
-        yield ctx.finding(
-            ctx.header_span(value),
-            f"the back end hands out a self-minted client_secret ({how}): hosted ChatKit only accepts secrets from "
-            "OpenAI's ChatKit sessions API, and a custom back end needs no client secret at all",
-            hint="hosted: client.beta.chatkit.sessions.create(...).client_secret; custom: api.url + fetch with "
-                 "your own auth header",
-        )
+        if how is not None:
+            yield node, value, how
 
 
 # ---- which routes a hosted-mode client asks for its secret ---------------------------------------------------------

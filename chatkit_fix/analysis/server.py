@@ -818,10 +818,20 @@ def _sinks(reader: _Reader, starts: list[ast.AST], func: ast.AST, depth: int) ->
             if name in tainted:
                 continue
             tainted.add(name)
-            for use in walk_scope(func):
-                if isinstance(use, ast.Name) and use.id == name and isinstance(use.ctx, ast.Load):
-                    pending.append(use)
+            pending.extend(_name_loads(func).get(name, ()))
     return sinks
+
+
+def _name_loads(func: ast.AST) -> dict[str, list[ast.Name]]:
+    """Where each name is read in a function's own body; read once and kept on the def's node."""
+    loads = func.__dict__.get("_chatkit_fix_loads")
+    if loads is None:
+        loads = {}
+        for node in walk_scope(func):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                loads.setdefault(node.id, []).append(node)
+        func._chatkit_fix_loads = loads
+    return loads
 
 
 def _flow_up(reader: _Reader, node: ast.AST, func: ast.AST, sinks: Sinks, depth: int) -> list[str]:
@@ -943,8 +953,7 @@ def _project_call_kind(reader: _Reader, call: ast.Call, holder: ast.AST, func: a
     if depth <= 0:
         return "kept"
     inner_reader = reader if target.module is reader.module else _Reader(model, target.module)
-    uses = [n for n in walk_scope(callee) if isinstance(n, ast.Name) and n.id == parameter and isinstance(n.ctx, ast.Load)]
-    inner = _sinks(inner_reader, uses, callee, depth - 1)
+    inner = _sinks(inner_reader, list(_name_loads(callee).get(parameter, ())), callee, depth - 1)
     if inner.agent:
         return "agent"
     if inner.elsewhere:

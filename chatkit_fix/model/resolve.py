@@ -153,23 +153,12 @@ class Resolver:
         return None
 
     def instance_attribute(self, module: Module, cls: ast.ClassDef, attribute: str):
-        """(method, value) of the first `self.<attribute> = value` in the class's own methods (`__init__` first)."""
-        methods = [s for s in cls.body if isinstance(s, FUNCTION_TYPES)]
-        methods.sort(key=lambda m: m.name != "__init__")
-        for method in methods:
-            if not method.args.args:
-                continue
-            me = method.args.args[0].arg
-            for node in own_nodes(method):
-                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    for target in targets:
-                        if (
-                            isinstance(target, ast.Attribute) and target.attr == attribute
-                            and isinstance(target.value, ast.Name) and target.value.id == me
-                        ):
-                            return method, node.value
-        return None
+        """(method, value) of the first `self.<attribute> = value` in the class's own methods (`__init__` first).
+        Read in one pass over the class and kept on its node."""
+        table = cls.__dict__.get("_chatkit_fix_attributes")
+        if table is None:
+            table = cls._chatkit_fix_attributes = _instance_attributes(cls)
+        return table.get(attribute)
 
     def mro(self, module: Module, cls: ast.ClassDef, depth: int = 0):
         """The class and its project bases, depth first (installed bases end the walk)."""
@@ -397,6 +386,23 @@ class _Locals:
         if values:
             return "value", values[0]
         return None
+
+
+def _instance_attributes(cls: ast.ClassDef) -> dict[str, tuple[ast.AST, ast.AST]]:
+    methods = [s for s in cls.body if isinstance(s, FUNCTION_TYPES)]
+    methods.sort(key=lambda m: m.name != "__init__")
+    table: dict[str, tuple[ast.AST, ast.AST]] = {}
+    for method in methods:
+        if not method.args.args:
+            continue
+        me = method.args.args[0].arg
+        for node in own_nodes(method):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
+                        table.setdefault(target.attr, (method, node.value))
+    return table
 
 
 def _imported_name(node: ast.Import | ast.ImportFrom, alias: ast.alias, module: Module | None) -> str:
