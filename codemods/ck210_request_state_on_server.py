@@ -58,7 +58,6 @@ RULE = rule(
 )
 
 SETUP_METHODS = ("__init__", "__post_init__", "setup", "__aenter__", "__enter__", "startup", "initialize", "init")
-ROUTE_DECORATORS = ("get", "post", "put", "patch", "delete", "api_route", "route", "websocket")
 REQUEST_ENTRY = ("respond", "action", "add_feedback", "transcribe", "handle_stream_cancelled", "sync_action")
 
 
@@ -185,33 +184,17 @@ def _names_parameter(method: ast.AST, value: ast.AST) -> bool:
 
 
 def _route_calling(ctx, method: ast.AST) -> str | None:
-    """The name of a route handler (a decorated endpoint, or a function that calls process()) that calls `method`."""
+    """The name of a route handler that calls `method` (on the server instance it holds)."""
     model = ctx.model
-    project = ctx.project
-    needle = f".{method.name}(".encode()
-    for path in project.grep(needle, "python"):
-        module = model.module(path)
-        if module is None:
+    for route in model.web.routes():
+        handler = route.handler
+        if handler is None:
             continue
-        for function in module.functions.values():
-            if function is method or not _is_endpoint(function):
-                continue
-            for site in model.calls.calls(model.function(module, function)):
-                callee = site.callee
-                if callee is not None and callee.node is method:
-                    return function.name
+        for site in model.calls.calls(handler):
+            callee = site.callee
+            if callee is not None and callee.node is method:
+                return handler.name
     return None
-
-
-def _is_endpoint(function: ast.AST) -> bool:
-    for decorator in function.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(target, ast.Attribute) and target.attr in ROUTE_DECORATORS:
-            return True
-    return any(
-        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "process"
-        for node in walk_scope(function)
-    )
 
 
 def _reachable(by_name: dict[str, ast.AST]) -> set[str]:

@@ -210,7 +210,6 @@ def _minted_secrets(ctx):
 # ---- which routes a hosted-mode client asks for its secret ---------------------------------------------------------
 
 HTTP_CALLS = ("fetch", "post", "get", "put", "request")
-ROUTE_DECORATORS = ("post", "get", "put", "api_route", "route")
 
 
 def hosted_secret_urls(project) -> list[str | None]:
@@ -268,43 +267,43 @@ def _last_unknown(parts) -> int:
 
 
 def _called_by_hosted_client(ctx, node: ast.AST, clients: list[str | None]) -> bool:
-    """Some hosted client's URL names a route that returns this secret (an unreadable URL may name any)."""
+    """A route returns this secret and some hosted client's URL names it (an unreadable URL may name any)."""
     routes = _route_paths(ctx, node)
-    if None in clients or not routes:
+    if not routes:
+        return False  # no route hands it out: no client can ask for it
+    if None in clients:
         return True
     return any(_same_route(url, route) for url in clients for route in routes)
 
 
 def _route_paths(ctx, node: ast.AST) -> list[str]:
-    """The paths of the routes that hand out the value built at `node`: its function's own route decorators, or
-    those of the functions of the module that call it (`@router.post("/session")` on the caller)."""
+    """The paths of the routes that hand out the value built at `node`: the routes whose handler is its function
+    or calls it, as their apps serve them (prefixes joined), else as declared."""
     model = ctx.model
-    module = ctx.module
-    function = module.enclosing(node)
+    function = ctx.module.enclosing(node)
     if function is None:
         return []
-    paths = _decorated_paths(function)
-    if paths:
-        return paths
-    for other in module.functions.values():
-        if other is function or not _decorated_paths(other):
+    web = model.web
+    paths: list[str] = []
+    for route in web.routes():
+        handler = route.handler
+        if handler is None or route.path is None or not _hands_out(model, handler, function):
             continue
-        for site in model.calls.calls(model.function(module, other)):
-            if site.callee is not None and site.callee.node is function:
-                paths.extend(_decorated_paths(other))
-                break
+        served = [endpoint.path for endpoint in web.endpoints() if endpoint.route is route]
+        paths.extend(path.rstrip("/") or "/" for path in (served or [route.path]))
     return paths
 
 
-def _decorated_paths(function: ast.AST) -> list[str]:
-    paths = []
-    for decorator in getattr(function, "decorator_list", ()):
-        if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute):
-            if decorator.func.attr in ROUTE_DECORATORS and decorator.args:
-                text = decorator.args[0]
-                if isinstance(text, ast.Constant) and isinstance(text.value, str):
-                    paths.append(text.value.rstrip("/") or "/")
-    return paths
+def _hands_out(model, handler, function: ast.AST) -> bool:
+    """The handler is the function, or calls it (two calls deep at most)."""
+    if handler.node is function:
+        return True
+    return any(
+        site.callee is not None and (site.callee.node is function or any(
+            inner.callee is not None and inner.callee.node is function for inner in model.calls.calls(site.callee)
+        ))
+        for site in model.calls.calls(handler)
+    )
 
 
 def _same_route(url: str, route: str) -> bool:
