@@ -8,7 +8,8 @@ over unchanged:
 - buffering the stream (`async for chunk in result` into a list, then one `Response`) makes the UI wait for the
   whole answer and breaks cancellation and progress events;
 - `str(result)` sends the Python repr (`NonStreamingResult(json=b'...')`), not JSON; `result.json()` raises
-  (`json` is bytes, not a method);
+  (`json` is bytes, not a method); `JSONResponse(result)` or Flask's `Response(result)` cannot serialise the result
+  object at all. A fallback after both result types were handled never runs and is not reported;
 - a `StreamingResponse` without `media_type="text/event-stream"` (or JSON sent as `text/event-stream`) makes the
   client misread the body;
 - JSON built with f-strings (`f'{{"error": "{e}"}}'`) breaks as soon as the message holds a quote or a newline.

@@ -4,7 +4,9 @@
 `load_thread_items(thread.id, after, limit, order, context)` with `order="asc"` and a limit returns the *oldest*
 `limit` items: once a thread is longer than the limit the agent keeps answering the start of the conversation and
 never sees the latest messages (the upstream quickstart has this bug). Load `"desc"` (the newest `limit` items) and
-reverse them, as the official samples do.
+reverse them, as the official samples do. The load may sit in a helper `respond()` calls, in any module; a store
+whose own query always sorts ascending with a LIMIT (whatever `order` says) gives the oldest items too (reported).
+A page that is only tested, counted, logged or shown in a widget is not history and is not judged.
 
 A `respond()` that gives the agent only the current message (`Runner.run_streamed(agent, input=text)` or
 `simple_to_agent_input(input_user_message)`) forgets everything said before: every turn starts from scratch. That

@@ -5,7 +5,10 @@
 persists every item `respond()` yields in a `ThreadItemDoneEvent` (a `thread.item.done` event). A `respond()` that
 also calls `add_thread_item(thread.id, input_user_message, context)` stores the user message twice: the thread shows
 it twice and the agent's history holds it twice. Saving an assistant item by hand and then yielding it as done does
-the same to the answer (with an append-only store, two rows with one id).
+the same to the answer (with an append-only store, two rows with one id). `action()` is no different: ChatKit stores
+the items it yields as done exactly like `respond()`'s. The write may hide in a helper of the server, or in a class
+that is not the store at all: a "session" or history class inserting into the SQL table where the store keeps the
+thread's items writes the same conversation a second time (reported, not removed).
 
 ## Wrong
 ```python

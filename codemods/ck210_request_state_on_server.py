@@ -5,7 +5,10 @@ One `ChatKitServer` instance serves every request, and requests run concurrently
 (or a helper it calls) that keeps per-request state on `self` (`self.accumulated_text = ""`, `self.user_id =
 context["user_id"]`, `self.current_thread = thread`) or in a module global (`global current_user`) shares it between
 all users: two streams interleave and one user's text, thread or identity leaks into another's answer. It works in a
-one-user demo and breaks under load.
+one-user demo and breaks under load. The same holds for a helper in another module that stores the request's user
+or database session in its module globals (`set_context(user_id, db)` before the run), for a server setter the
+endpoint calls on every request (`server.set_user_id(...)` then `process()`), and for one Agents SDK session created
+with the server and given as `session=` to every run: all threads of all users share one conversation memory.
 
 ## Wrong
 ```python

@@ -7,8 +7,9 @@ server gets from `client.beta.chatkit.sessions.create(...)` (`POST /v1/chatkit/s
 
 - `getClientSecret` returns a constant, a mock (`"mock_secret"`) or the `current` secret it was given: the expired
   secret comes straight back and the session dies after a few minutes;
-- the back end mints its own "client secret" (a JWT, a UUID, a session id): OpenAI rejects it, the widget never
-  loads. A secret you mint belongs to *your* protocol: use `api: { url, domainKey, fetch }` with a `ChatKitServer`;
+- the back end mints its own "client secret" (a JWT, a UUID, a session id) for the route a reachable hosted-mode
+  client asks: OpenAI rejects it, the widget never loads. A secret you mint belongs to *your* protocol: use
+  `api: { url, domainKey, fetch }` with a `ChatKitServer` (a minting route no hosted client asks is not reported);
 - `api` mixes hosted and custom options (`getClientSecret` and `url`): one of them is ignored.
 
 ## Wrong
