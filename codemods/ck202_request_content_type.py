@@ -207,11 +207,31 @@ def _check_python(ctx):
                 yield from _check_request(emit, value, required)
             elif agent_input and value.string("role") in ("user", "assistant") and id(node) in in_list:
                 yield from _check_role_message(emit, value)
+            elif value.string("role") == "user" and _stored_as_thread_item(ctx, node):
+                yield from _check_content(emit, value.get("content"), "input_text", "user")
         elif isinstance(node, ast.Call):
             yield from _check_model_call(ctx, emit, node)
 
 
 LOGGING = ("debug", "info", "warning", "warn", "error", "exception", "critical", "log")
+STORE_WRITES = ("add_thread_item", "save_item")
+
+
+def _stored_as_thread_item(ctx, item: ast.Dict) -> bool:
+    """A hand-built user message that goes to the store as a thread item (`store.add_thread_item(thread.id, item,
+    context)`, itself or through the one name it is assigned to): ChatKit reads it back as a UserMessageItem."""
+    holder = ctx.parents.get(item)
+    names: set[str] = set()
+    if isinstance(holder, ast.Assign) and len(holder.targets) == 1 and isinstance(holder.targets[0], ast.Name):
+        names.add(holder.targets[0].id)
+    scope = ctx.module.enclosing(item) or ctx.tree
+    for node in walk(scope):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in STORE_WRITES:
+            given = keyword(node, "item")
+            stored = given.value if given is not None else (node.args[1] if len(node.args) > 1 else None)
+            if stored is item or (isinstance(stored, ast.Name) and stored.id in names):
+                return True
+    return False
 
 
 def _only_logged(ctx, body: ast.Dict) -> bool:
@@ -316,6 +336,15 @@ RULE.cases(
         Valid('{"type": "threads.list", "params": {"limit": 5}}\n', filename="req.json"),
         Valid("curl -d '{\"type\":\"threads.get_by_id\",\"params\":{\"thread_id\":\"thr_1\"}}' localhost:8000/chatkit\n", filename="smoke.sh"),
         Valid(
+            "async def remember(store, thread, text, context):\n"
+            "    note = {'id': 'n1', 'type': 'message', 'role': 'assistant', 'content': [{'type': 'text', 'text': text}]}\n"
+            "    draft = {'role': 'user', 'content': [{'type': 'text', 'text': text}]}\n"
+            "    await store.add_thread_item(thread.id, note, context)\n"
+            "    return draft\n",
+            filename="chatkit_server.py",
+            name="an assistant item stored, a user dict never stored",
+        ),
+        Valid(
             "import json\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
             "async def create_session(user, db):\n"
             "    payload = {'type': 'threads.create', 'params': {'input': {'content': [{'type': 'input_text', "
@@ -327,6 +356,24 @@ RULE.cases(
         ),
     ],
     invalid=[
+        Edited(
+            "from chatkit.server import ChatKitServer\n\n\n"
+            "class RagServer(ChatKitServer[dict]):\n"
+            "    async def respond(self, thread, input, context):\n"
+            "        user_item = {\n"
+            "            'id': self.store.generate_item_id('message', thread, context),\n"
+            "            'type': 'message',\n"
+            "            'role': 'user',\n"
+            "            'content': [{'type': 'text', 'text': input.content[0].text}],\n"
+            "        }\n"
+            "        await self.store.add_thread_item(thread.id, item=user_item, context=context)\n"
+            "        yield self.answer(thread)\n",
+            ("            'content': [{'type': 'text', 'text': input.content[0].text}],\n",
+             "            'content': [{'type': 'input_text', 'text': input.content[0].text}],\n"),
+            filename="backend/chatkit_server.py",
+            findings=[(10, 34, "input_text")],
+            name="a hand-built user message stored as a thread item",
+        ),
         Invalid(
             'body = {"type": "threads.create", "params": {"input": {"content": [{"type": "text", "text": "Hi"}],'
             ' "attachments": [], "inference_options": {}}}}\n',
