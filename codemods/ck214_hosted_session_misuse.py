@@ -44,12 +44,9 @@ import ast
 import re
 
 from chatkit_fix.analysis.server import (
-    definition_of,
     dotted,
     flow_of,
-    methods,
     parent_of,
-    view_of,
     walk_scope,
 )
 from chatkit_fix.codemods._cases import FRONTEND_SHELL, frontend_app
@@ -393,22 +390,11 @@ def _minting(nodes) -> str | None:
 
 
 def _callee_body(ctx, call: ast.Call):
-    func = call.func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        for node in ctx.tree.body:
-            if isinstance(node, ast.ClassDef) and node.name == func.value.id:
-                return next((m for m in methods(node) if m.name == func.attr), None)
-        if func.value.id == "self":
-            current = parent_of(ctx, call)
-            while current is not None and not isinstance(current, ast.ClassDef):
-                current = parent_of(ctx, current)
-            if current is not None:
-                return next((m for m in methods(current) if m.name == func.attr), None)
-        return None
-    if isinstance(func, ast.Name):
-        found = definition_of(ctx, view_of(ctx), func)
-        if found is not None and isinstance(found[1], (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return found[1]
+    """The project function a call runs, in any module of the service: a function, a class's method, the method of
+    an instance kept in a module global, a local or `self` (what the model resolves the callee to)."""
+    ref = ctx.model.resolve(ctx.module, call.func, _function_of(ctx, call))
+    if ref is not None and ref.is_function and not ref.instance:
+        return ref.node
     return None
 
 
@@ -472,6 +458,29 @@ RULE.cases(
             name="the hosted client asks another route",
         ),
         Valid({"backend/main.py": MINTING_ROUTES}, name="no front end at all"),
+        Valid(
+            {
+                **HOSTED_FRONTEND,
+                "backend/app/sessions.py":
+                    "from openai import AsyncOpenAI\n\n\n"
+                    "class HostedSessions:\n"
+                    "    def __init__(self, workflow_id):\n"
+                    "        self._client = AsyncOpenAI()\n"
+                    "        self._workflow_id = workflow_id\n\n"
+                    "    async def open(self, user_id):\n"
+                    "        created = await self._client.beta.chatkit.sessions.create(\n"
+                    "            user=user_id, workflow={'id': self._workflow_id})\n"
+                    "        return created.client_secret\n",
+                "backend/app/routes.py":
+                    "from fastapi import APIRouter\n\nfrom .sessions import HostedSessions\n\n"
+                    "router = APIRouter(prefix='/api/chatkit')\nsessions = HostedSessions('wf_1')\n\n\n"
+                    "@router.post('/session')\n"
+                    "async def chatkit_session(user_id: str):\n"
+                    "    secret = await sessions.open(user_id)\n"
+                    "    return {'client_secret': secret}\n",
+            },
+            name="OpenAI's session secret fetched by a helper class of another module",
+        ),
     ],
     invalid=[
         Invalid(
@@ -531,6 +540,29 @@ RULE.cases(
             findings=[("backend/routes/chatkit.py", 16, 49,
                        "the back end hands out a self-minted client_secret (uuid4())")],
             name="session id handed out as the client secret by a helper of the route",
+        ),
+        Invalid(
+            {
+                **HOSTED_FRONTEND,
+                "backend/app/tokens.py":
+                    "import jwt\n\n\n"
+                    "class SessionTokenIssuer:\n"
+                    "    def __init__(self, signing_key):\n"
+                    "        self._signing_key = signing_key\n\n"
+                    "    def issue(self, user_id):\n"
+                    "        return jwt.encode({'sub': user_id}, self._signing_key, algorithm='HS256')\n",
+                "backend/app/routes.py":
+                    "from fastapi import APIRouter\n\nfrom .tokens import SessionTokenIssuer\n\n"
+                    "router = APIRouter(prefix='/api/chatkit')\nissuer = SessionTokenIssuer('dev-key')\n\n\n"
+                    "@router.post('/session')\n"
+                    "async def chatkit_session(user_id: str):\n"
+                    "    token = issuer.issue(user_id)\n"
+                    "    return {'client_secret': token, 'expires_in': 900}\n",
+            },
+            None,
+            findings=[("backend/app/routes.py", 12, 30,
+                       "the back end hands out a self-minted client_secret (a JWT in issuer.issue())")],
+            name="JWT minted by a method of an instance whose class lives in another module",
         ),
     ],
 )
