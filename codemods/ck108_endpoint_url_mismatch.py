@@ -207,26 +207,30 @@ def _panel(name: str, options: str, imports: str = "") -> str:
             f'  return <ChatKit control={{chatkit.control}} className="h-[600px] w-full" />;\n}}\n')
 
 
-# in the order the rule meets them: hosted, URL unknown, relative, right, a shared object twice, then a wrong URL
-SEVEN_PANELS = {
+# in the order the rule meets them: hosted, URL unknown, through the Vite proxy, right, a shared object twice, relative,
+# an unknown prefix glued to a relative tail, then a wrong URL
+PANELS = {
     "Alpha": _panel("Alpha", '{ api: { getClientSecret: async () => "ek_123" } }'),
     "Beta": _panel("Beta", '{ api: { url: String(import.meta.env.VITE_CHATKIT_URL), domainKey: "domain_pk_localhost_dev" } }'),
+    "Chi": _panel("Chi", '{ api: { url: "/backend/chatkit", domainKey: "domain_pk_localhost_dev" } }'),
     "Delta": _panel("Delta", '{ api: { url: "http://localhost:8000/api/chatkit", domainKey: "domain_pk_localhost_dev" } }'),
     "Epsilon": _panel("Epsilon", "CHATKIT_OPTIONS", 'import { CHATKIT_OPTIONS } from "./config";\n'),
     "Eta": _panel("Eta", "CHATKIT_OPTIONS", 'import { CHATKIT_OPTIONS } from "./config";\n'),
     "Gamma": _panel("Gamma", '{ api: { url: "chatkit", domainKey: "domain_pk_localhost_dev" } }'),
+    "Kappa": _panel("Kappa", "{ api: { url: `${import.meta.env.VITE_PREFIX}chat`, domainKey: \"domain_pk_localhost_dev\" } }"),
     "Omega": _panel("Omega", '{ api: { url: "http://localhost:8000/chatkit", domainKey: "domain_pk_localhost_dev" } }'),
 }
 
 
-def _seven_panels() -> dict[str, str]:
+def _panels() -> dict[str, str]:
     files = _project(SHARED_OPTIONS)
     del files["frontend/src/Chat.tsx"]
     files["frontend/src/main.tsx"] = (
-        'import { createRoot } from "react-dom/client";\n' + "".join(f'import {{ {n} }} from "./{n}";\n' for n in SEVEN_PANELS)
-        + '\ncreateRoot(document.getElementById("root")!).render(\n  <>\n' + "".join(f"    <{n} />\n" for n in SEVEN_PANELS)
+        'import { createRoot } from "react-dom/client";\n' + "".join(f'import {{ {n} }} from "./{n}";\n' for n in PANELS)
+        + '\ncreateRoot(document.getElementById("root")!).render(\n  <>\n' + "".join(f"    <{n} />\n" for n in PANELS)
         + "  </>,\n);\n")
-    return files | {f"frontend/src/{name}.tsx": text for name, text in SEVEN_PANELS.items()}
+    proxy = 'import { defineConfig } from "vite";\n\nexport default defineConfig({ server: { proxy: { "/backend": "http://localhost:8000" } } });\n'
+    return files | {f"frontend/src/{name}.tsx": text for name, text in PANELS.items()} | {"frontend/vite.config.ts": proxy}
 
 
 RULE.cases(
@@ -312,12 +316,12 @@ RULE.cases(
         Invalid(_project('export const CHATKIT_URL = "http://127.0.0.1:8000/chat#top";\n'),
                 {"frontend/src/config.ts": 'export const CHATKIT_URL = "http://127.0.0.1:8000/api/chatkit#top";\n'},
                 findings=[("frontend/src/config.ts", 1, 50, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True, name="the fragment kept"),
-        Invalid(_seven_panels(), {
+        Invalid(_panels(), {
             "frontend/src/config.ts": SHARED_OPTIONS.replace('"/chat"', '"/api/chatkit"'),
-            "frontend/src/Omega.tsx": SEVEN_PANELS["Omega"].replace("8000/chatkit", "8000/api/chatkit"),
+            "frontend/src/Omega.tsx": PANELS["Omega"].replace("8000/chatkit", "8000/api/chatkit"),
         }, findings=[("frontend/src/config.ts", 1, 47, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)"),
                       ("frontend/src/Omega.tsx", 4, 66, "api.url path /chatkit matches no back-end ChatKit route (/api/chatkit)")],
-            unsafe=True, name="seven panels: each kind passed over, a shared object reported once, then the last wrong URL"),
+            unsafe=True, name="nine panels: each kind passed over, a shared object reported once, then the last wrong URL"),
         Invalid(_project('const HOST = "http://127.0.0.1:8000";\nconst PATH = "/chat";\nexport const CHATKIT_URL = HOST + PATH + "?v=2";\n'),
                 None, findings=[("frontend/src/Chat.tsx", 5, 44, "api.url path /chat matches no back-end ChatKit route (/api/chatkit)")], unsafe=True,
                 name="the path not in the last literal: reported, not rewritten"),
