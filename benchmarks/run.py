@@ -416,6 +416,8 @@ def trigger_regex() -> str:
                 atoms.add(re.escape(trigger.decode("utf-8", "replace")))
             elif isinstance(trigger, tuple):
                 atoms.update(re.escape(part.decode("utf-8", "replace")) for part in trigger if isinstance(part, bytes))
+            elif callable(trigger):
+                continue  # a function of the bytes has no regex: this reference pass goes without it
             else:  # a compiled pattern; a leading global flag becomes a scoped one inside the alternation
                 pattern = trigger.pattern.decode("utf-8", "replace")
                 flags = "i" if trigger.flags & re.IGNORECASE else ""
