@@ -139,6 +139,21 @@ def keyword(call: ast.Call, name: str) -> ast.keyword | None:
     return None
 
 
+def call_keyword(call: ast.Call, name: str) -> ast.AST | None:
+    """The value passed as `name=` to the call."""
+    return next((item.value for item in call.keywords if item.arg == name), None)
+
+
+def call_argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
+    """The value bound to a parameter: passed by keyword, or at its position when no `*args` comes before it."""
+    value = call_keyword(call, name)
+    if value is not None:
+        return value
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+        return call.args[position]
+    return None
+
+
 def literal(node: ast.AST | None) -> object:
     """The value of a literal expression, or a sentinel when it is not a literal."""
     if node is None:

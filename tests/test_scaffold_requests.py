@@ -259,7 +259,7 @@ def test_nul_and_lone_surrogates_from_the_model_and_tools_are_stored_safely(back
         script = FakeScript(tool_call="never", reply="a\u0000b\ud800c {last_user_text}")
         expected = "a\ufffdb\ufffdc first"
     else:
-        script = FakeScript(tool_name="add_note", tool_arguments={"text": "n\u0000l"})
+        script = FakeScript(tool_call="add_note", tool_arguments={"add_note": {"text": "n\u0000l"}})
         expected = f"Tool said: Saved note 1 for {user}: n\ufffdl"
     backend.fake.script = script
     try:
@@ -276,7 +276,7 @@ def test_nul_and_lone_surrogates_from_the_model_and_tools_are_stored_safely(back
 def test_a_lone_surrogate_in_tool_arguments_ends_the_turn_with_an_error_event(backend: Backend) -> None:
     """The Agents SDK itself cannot encode such arguments (it fingerprints them as UTF-8): the turn ends with an
     `error` event, a whole stream, nothing half-written, and the thread goes on."""
-    backend.fake.script = FakeScript(tool_name="add_note", tool_arguments={"text": "n\udc00l"})
+    backend.fake.script = FakeScript(tool_call="add_note", tool_arguments={"add_note": {"text": "n\udc00l"}})
     try:
         response = backend.post(protocol.threads_create("first"), "yann")
     finally:

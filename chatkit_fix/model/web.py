@@ -15,7 +15,7 @@ import ast
 import posixpath
 from dataclasses import dataclass, field
 
-from ..pyast import walk
+from ..pyast import call_argument, call_keyword, walk
 from .calls import Fact, Function, simple_effect
 from .modules import FUNCTION_TYPES, Module, own_nodes
 
@@ -164,8 +164,8 @@ class WebModel:
 
     def _object(self, module: Module, call: ast.Call, kind: str) -> WebObject:
         scope = module.enclosing(call)
-        prefix = self.literal(module, _keyword(call, "prefix") or _keyword(call, "url_prefix"), scope) or ""
-        dependencies = _keyword(call, "dependencies")
+        prefix = self.literal(module, call_keyword(call, "prefix") or call_keyword(call, "url_prefix"), scope) or ""
+        dependencies = call_keyword(call, "dependencies")
         entries = list(dependencies.elts) if isinstance(dependencies, (ast.List, ast.Tuple)) else []
         found = self.model.resolve(module, call.func, scope)
         cls = found.node if found is not None and found.is_class else None
@@ -229,11 +229,11 @@ class WebModel:
             if verb not in ROUTE_DECORATORS:
                 continue
             scope = module.enclosing(function)
-            path = self.literal(module, _argument(decorator, 0, "path"), scope)
+            path = self.literal(module, call_argument(decorator, 0, "path"), scope)
             for owner in self.objects_at(module, decorator.func.value, scope):
                 self._routes.append(Route(
                     owner, path, _methods(verb, decorator), self.model.function(module, function), decorator,
-                    _list(_keyword(decorator, "dependencies")),
+                    _list(call_keyword(decorator, "dependencies")),
                 ))
 
     def _registering_call(self, module: Module, call: ast.Call) -> None:
@@ -246,26 +246,26 @@ class WebModel:
                 child = self.object_at(module, call.args[0], scope)
                 if child is not None:
                     keyword = "prefix" if verb == "include_router" else "url_prefix"
-                    prefix = self.literal(module, _keyword(call, keyword), scope) or ""
+                    prefix = self.literal(module, call_keyword(call, keyword), scope) or ""
                     if verb == "register_blueprint" and prefix:
                         # Flask: the registration's url_prefix replaces the blueprint's own
                         self._edges.append(Edge(parent, child, prefix, call, replaces_prefix=True))
                         continue
                     self._edges.append(Edge(parent, child, prefix, call))
             elif verb == "mount" and len(call.args) + len(call.keywords) >= 2:
-                child = self.object_at(module, _argument(call, 1, "app"), scope)
+                child = self.object_at(module, call_argument(call, 1, "app"), scope)
                 if child is not None:
-                    prefix = self.literal(module, _argument(call, 0, "path"), scope) or ""
+                    prefix = self.literal(module, call_argument(call, 0, "path"), scope) or ""
                     self._edges.append(Edge(parent, child, prefix, call))
             elif verb in ("add_api_route", "add_route"):
-                handler = self._handler(module, _argument(call, 1, "endpoint"), scope)
-                path = self.literal(module, _argument(call, 0, "path"), scope)
+                handler = self._handler(module, call_argument(call, 1, "endpoint"), scope)
+                path = self.literal(module, call_argument(call, 0, "path"), scope)
                 self._routes.append(Route(parent, path, _methods("api_route", call), handler, call,
-                                          _list(_keyword(call, "dependencies"))))
+                                          _list(call_keyword(call, "dependencies"))))
 
     def _starlette_routes(self, owner: WebObject) -> None:
         """`Starlette(routes=[Route(...), Mount(...)])` and `Router(routes=...)`."""
-        routes = _keyword(owner.call, "routes")
+        routes = call_keyword(owner.call, "routes")
         if routes is None:
             return
         module, scope = owner.module, owner.factory
@@ -276,13 +276,13 @@ class WebModel:
                 continue
             kind = self.model.resolve(module, entry.func, scope)
             if kind is not None and kind.names("starlette.routing", "Route"):
-                handler = self._handler(module, _argument(entry, 1, "endpoint"), scope)
-                path = self.literal(module, _argument(entry, 0, "path"), scope)
+                handler = self._handler(module, call_argument(entry, 1, "endpoint"), scope)
+                path = self.literal(module, call_argument(entry, 0, "path"), scope)
                 self._routes.append(Route(owner, path, _methods("route", entry), handler, entry))
             elif kind is not None and kind.names("starlette.routing", "Mount"):
-                child = self.object_at(module, _keyword(entry, "app"), scope)
+                child = self.object_at(module, call_keyword(entry, "app"), scope)
                 if child is not None:
-                    self._edges.append(Edge(owner, child, self.literal(module, _argument(entry, 0, "path"), scope) or "", entry))
+                    self._edges.append(Edge(owner, child, self.literal(module, call_argument(entry, 0, "path"), scope) or "", entry))
 
     def _handler(self, module: Module, expr: ast.AST | None, scope: ast.AST | None) -> Function | None:
         found = self.model.resolve(module, expr, scope) if expr is not None else None
@@ -353,16 +353,6 @@ def _name_of(func: ast.AST) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
-def _keyword(call: ast.Call, name: str) -> ast.AST | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
-    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
-        return call.args[position]
-    return _keyword(call, name)
-
-
 def _list(node: ast.AST | None) -> list[ast.AST]:
     return list(node.elts) if isinstance(node, (ast.List, ast.Tuple)) else []
 
@@ -370,7 +360,7 @@ def _list(node: ast.AST | None) -> list[ast.AST]:
 def _methods(verb: str, call: ast.Call) -> frozenset[str]:
     if verb not in ("api_route", "route"):
         return frozenset({verb.upper()})
-    given = _keyword(call, "methods")
+    given = call_keyword(call, "methods")
     if isinstance(given, (ast.List, ast.Tuple, ast.Set)):
         return frozenset(e.value.upper() for e in given.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     return frozenset({"GET"})  # FastAPI's and Starlette's default

@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import FUNCTION_TYPES, Module, model_of, own_nodes
-from ..pyast import walk
-from .environment import Environment, Source, dotenv_files, parse_dotenv
+from ..model import FUNCTION_TYPES, Module, model_of
+from ..pyast import call_argument, call_keyword, walk
+from .environment import Environment, dotenv_files, parse_dotenv
 
 MCP_SERVER_CLASSES = (("mcp.server.mcpserver", "MCPServer"), ("mcp.server.fastmcp", "FastMCP"), ("fastmcp", "FastMCP"))
 MCP_CLIENT_CLASSES = ("MCPServerStreamableHttp", "MCPServerSse")
@@ -186,16 +186,6 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _string(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _keyword(call: ast.Call, name: str) -> ast.AST | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
-    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
-        return call.args[position]
-    return _keyword(call, name)
 
 
 # ---- the app and its endpoints --------------------------------------------------------------------------------------
@@ -437,11 +427,11 @@ def find_mcp(finder: Finder, app_file: Path | None, service: Path | None) -> Mcp
                 if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
                         and value.func.attr == "streamable_http_app" and getattr(value.func.value, "id", "") in servers:
                     app_name = name
-                    path_value = _string(_keyword(value, "streamable_http_path"))
+                    path_value = _string(call_keyword(value, "streamable_http_path"))
         server_name = min(servers)
         if path_value is None:
             construction = next(v for v in module.top_level[server_name] if isinstance(v, ast.Call))
-            path_value = _string(_keyword(construction, "streamable_http_path"))
+            path_value = _string(call_keyword(construction, "streamable_http_path"))
         if app_name is not None:
             target = McpTarget(f"{module.name}:{app_name}", import_root(module), "detected", path)
         else:
@@ -479,7 +469,7 @@ def _mcp_tools(module: Module, servers: set[str]) -> list[str]:
             for decorator in node.decorator_list:
                 func = decorator.func if isinstance(decorator, ast.Call) else decorator
                 if isinstance(func, ast.Attribute) and func.attr == "tool" and getattr(func.value, "id", "") in servers:
-                    name = _string(_keyword(decorator, "name")) if isinstance(decorator, ast.Call) else None
+                    name = _string(call_keyword(decorator, "name")) if isinstance(decorator, ast.Call) else None
                     tools.append(name or node.name)
     return tools
 
@@ -531,13 +521,13 @@ def mcp_url_env(finder: Finder, found: Discovery, env: Environment, modules: lis
 
 
 def _params_url(call: ast.Call) -> ast.AST | None:
-    params = _keyword(call, "params") or (call.args[0] if call.args else None)
+    params = call_keyword(call, "params") or (call.args[0] if call.args else None)
     if isinstance(params, ast.Dict):
         for key, value in zip(params.keys, params.values):
             if _string(key) == "url":
                 return value
     if isinstance(params, ast.Call):
-        return _keyword(params, "url")
+        return call_keyword(params, "url")
     return None
 
 
@@ -567,7 +557,7 @@ def find_secret(finder: Finder, env: Environment, modules: list[Module], endpoin
     decodes.sort(key=lambda pair: not on_endpoint(pair))
     evidence = [f"{finder.where(m, call)}: jwt.decode" for m, call in decodes] + evidence
     for module, call in decodes:
-        key = _argument(call, 1, "key")
+        key = call_argument(call, 1, "key")
         where = finder.where(module, call)
         source = env.source_of(module, key, module.enclosing(call)) if key is not None else None
         if source is None:
@@ -593,7 +583,7 @@ def endpoint_functions(finder: Finder, endpoints) -> list[ast.AST]:
         if endpoint.route.handler is not None:
             functions.append(endpoint.route.handler)
         for module, depends in model.web.dependencies(endpoint):
-            target = model.resolve(module, depends.args[0] if depends.args else _keyword(depends, "dependency"),
+            target = model.resolve(module, depends.args[0] if depends.args else call_keyword(depends, "dependency"),
                                    module.enclosing(depends))
             if target is not None and target.is_function:
                 functions.append(model.function(target.module, target.node))
@@ -630,7 +620,7 @@ def find_cors(finder: Finder, found: Discovery, env: Environment, modules: list[
                 if owners and app_object not in owners:
                     continue  # another app's middleware
             found.cors_middleware = True
-            origins = _keyword(node, "allow_origins")
+            origins = call_keyword(node, "allow_origins")
             scope = module.enclosing(node)
             site = model.resolver.value_site(module, origins, scope) if origins is not None else None
             value = site[1] if site is not None else origins
@@ -772,7 +762,7 @@ def find_model_env(finder: Finder, env: Environment, modules: list[Module]) -> d
                 continue
             for keyword, kind in (("base_url", "base_url"), ("azure_endpoint", "base_url"), ("api_key", "api_key"),
                                   ("api_version", "api_version")):
-                value = _keyword(node, keyword)
+                value = call_keyword(node, keyword)
                 source = env.source_of(module, value, scope) if value is not None else None
                 if source is not None and source.name:
                     found.setdefault(source.name, kind)

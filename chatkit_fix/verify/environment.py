@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import FUNCTION_TYPES, Module, own_nodes
-from ..pyast import walk
+from ..pyast import call_argument, walk
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENV_READERS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "os.environ.pop", "decouple.config"}
@@ -40,12 +40,6 @@ class Source:
 
 def _string(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
-    if len(call.args) > position:
-        return call.args[position]
-    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 class Environment:
@@ -98,7 +92,7 @@ class Environment:
                     continue
                 value = statement.value
                 is_field = isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "Field"
-                if value is None or (is_field and _argument(value, 0, "default") is None
+                if value is None or (is_field and call_argument(value, 0, "default") is None
                                      and not any(k.arg == "default_factory" for k in value.keywords)):
                     if statement.target.id in names:
                         required.add(names[statement.target.id][0])
@@ -131,7 +125,7 @@ class Environment:
         function = self.model.resolve(module, node.func, scope)
         if function is None or function.external not in ENV_READERS:
             return None
-        default = _string(_argument(node, 1, "default"))
+        default = _string(call_argument(node, 1, "default"))
         parent = module.parents.get(node)
         if default is None and isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
             default = next((s for s in (_string(v) for v in parent.values if v is not node) if s is not None), None)
@@ -169,7 +163,7 @@ class Environment:
                 if isinstance(default, ast.Call) and getattr(default.func, "id", getattr(default.func, "attr", "")) == "Field":
                     alias = next((_string(k.value) for k in default.keywords
                                   if k.arg in ("validation_alias", "alias", "env") and _string(k.value)), None)
-                    default = _argument(default, 0, "default")
+                    default = call_argument(default, 0, "default")
                 fields[name] = (alias or f"{prefix}{name}".upper(), _string(default))
         self._settings[key] = fields
         return fields

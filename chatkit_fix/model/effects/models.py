@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ...pyast import walk
+from ...pyast import call_argument, walk
 from ..modules import FUNCTION_TYPES, Module, own_nodes
 from ..resolve import local_binding
 
@@ -185,12 +185,12 @@ def _server_argument(model, module: Module, cls: ast.ClassDef, attribute: str, f
                 and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
                 and node.func.value.func.id == "super"
             ):
-                given = _argument(node, position, attribute)
+                given = call_argument(node, position, attribute)
                 if given is not None:
                     follow(given, init, holder_module)
         return None
     for value in _instantiations(model, module, cls):
-        given = _argument(value.node, position, attribute)
+        given = call_argument(value.node, position, attribute)
         if given is not None:
             follow(given, value.scope, value.module)
     return None
@@ -373,15 +373,15 @@ def default_api_is_chatcmpl(model, module: Module) -> str | None:
 
 def run_chatcmpl_reason(model, module: Module, run: ast.Call, scope: ast.AST | None) -> str | None:
     """Why a `Runner.run_streamed(...)` call runs a chat-completions model, or None when nothing shows it does."""
-    run_config = _argument(run, 5, "run_config")
+    run_config = call_argument(run, 5, "run_config")
     for config in value_sources(model, module, run_config, scope):
         node = config.node
         if isinstance(node, ast.Call) and _names(_external(model, config, node.func), "agents", ("RunConfig",)):
-            reason = chatcmpl_model(model, config.module, _argument(node, 0, "model"), config.scope)
-            reason = reason or chatcmpl_provider(model, config.module, _argument(node, 1, "model_provider"), config.scope)
+            reason = chatcmpl_model(model, config.module, call_argument(node, 0, "model"), config.scope)
+            reason = reason or chatcmpl_provider(model, config.module, call_argument(node, 1, "model_provider"), config.scope)
             if reason:
                 return reason
-    agents = agent_constructions(model, module, _argument(run, 0, "starting_agent"), scope)
+    agents = agent_constructions(model, module, call_argument(run, 0, "starting_agent"), scope)
     named_only = False
     for agent in agents:
         model_expr = next((k.value for k in agent.node.keywords if k.arg == "model"), None)
@@ -391,13 +391,4 @@ def run_chatcmpl_reason(model, module: Module, run: ast.Call, scope: ast.AST | N
         named_only = named_only or is_model_name(model, agent.module, model_expr, agent.scope)
     if named_only:
         return default_api_is_chatcmpl(model, module)
-    return None
-
-
-def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
-        return call.args[position]
     return None

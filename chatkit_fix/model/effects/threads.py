@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 
-from ...pyast import walk
+from ...pyast import call_keyword, walk
 from ..calls import CallSite, Fact, Function
 from ..modules import own_nodes
 
@@ -55,10 +55,10 @@ class CreatesThread:
         target = model.resolve(module, call.func, scope)
         if target is not None and (target.names("chatkit", "ThreadMetadata") or target.names("chatkit", "Thread")):
             symbol = target.external.rsplit(".", 1)[-1]
-            created = _keyword(call, "created_at")
+            created = call_keyword(call, "created_at")
             if created is not None and fresh(model, module, created, scope):
                 return f"a new {symbol} stamped with the current time"
-            identifier = _keyword(call, "id")
+            identifier = call_keyword(call, "id")
             if created is None and identifier is not None and _mentions(identifier, derived):
                 return f"a new {symbol} for the id it was given"
             return None
@@ -141,7 +141,7 @@ def _new_row_for(expr: ast.AST, derived: set[str]) -> bool:
     """`Model(id=thread_id, ...)`: an object built for the id the function was given."""
     if not isinstance(expr, ast.Call):
         return False
-    identifier = _keyword(expr, "id")
+    identifier = call_keyword(expr, "id")
     return identifier is not None and _mentions(identifier, derived)
 
 
@@ -172,10 +172,6 @@ def _derived_names(function: ast.AST, parameters: set[str]) -> set[str]:
 
 def _mentions(expr: ast.AST, names: set[str]) -> bool:
     return any(isinstance(node, ast.Name) and node.id in names for node in walk(expr))
-
-
-def _keyword(call: ast.Call, name: str) -> ast.AST | None:
-    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _called_name(func: ast.AST) -> str:
